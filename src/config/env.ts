@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/** Environment variables, read once at start. Everything else reads the Config object. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  ISSUER: z.url().optional(),
+  DATABASE_URL: z.string().optional(),
+  DATA_DIR: z.string().default('.data'),
+  CONFIG_DIR: z.string().default('config'),
+  COOKIE_KEYS: z.string().optional(),
+  SECRETS_KEY: z.string().optional(),
+  JWKS_FILE: z.string().optional(),
+  BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  SMTP_URL: z.string().optional(),
+  DEMO_PORTAL: z.enum(['true', 'false']).optional(),
+  DEMO_PORTAL_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+});
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,176 @@
+import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+import { envSchema, type Env } from './env.js';
+import { unionSchema, type UnionPolicy } from './union.js';
+import { clientSchema, clientsFileSchema, type ClientEntry } from './clients.js';
+
+export class ConfigError extends Error {}
+
+export interface ResolvedClient extends Omit<ClientEntry, 'client_secret_env'> {
+  client_secret?: string;
+}
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  production: boolean;
+  port: number;
+  host: string;
+  issuer: string;
+  /** Undefined means: start the embedded PostgreSQL under dataDir. */
+  databaseUrl?: string;
+  dataDir: string;
+  configDir: string;
+  cookieKeys: string[];
+  /** 32-byte key that encrypts secrets at rest (signing keys, TOTP secrets). */
+  secretsKey: Buffer;
+  /** Private JWKS from a file in production; undefined means generate once and keep in the database. */
+  jwks?: { keys: Record<string, unknown>[] };
+  bcryptCost: number;
+  logLevel: Env['LOG_LEVEL'];
+  trustProxy: boolean;
+  smtpUrl?: string;
+  demoPortal: { enabled: boolean; port: number; url: string };
+  union: UnionPolicy;
+  terms: { version: string; text: { ja: string; en: string } };
+  clients: ResolvedClient[];
+  /** Which values came from development defaults (production refuses them). */
+  developmentDefaults: string[];
+}
+
+function formatPath(p: PropertyKey[]): string {
+  return p.map(String).join('.') || '(root)';
+}
+
+function readJson(file: string): unknown {
+  if (!existsSync(file)) throw new ConfigError(`${file}: file not found`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export function loadClients(file: string, env: NodeJS.ProcessEnv): ResolvedClient[] {
+  const raw = clientsFileSchema.safeParse(readJson(file));
+  if (!raw.success) throw new ConfigError(`${file}: must be a JSON array of clients`);
+  const seen = new Set<string>();
+  return raw.data.map((entry, index) => {
+    const id = typeof entry === 'object' && entry && 'client_id' in entry ? String((entry as { client_id: unknown }).client_id) : `#${index + 1}`;
+    const parsed = clientSchema.safeParse(entry);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError(`${file}: client "${id}": field "${formatPath(issue.path)}": ${issue.message}`);
+    }
+    const c = parsed.data;
+    if (seen.has(c.client_id)) throw new ConfigError(`${file}: client "${id}": field "client_id": duplicate client id`);
+    seen.add(c.client_id);
+    let secret = c.client_secret;
+    if (c.client_secret_env) {
+      secret = env[c.client_secret_env];
+      if (!secret) throw new ConfigError(`${file}: client "${id}": field "client_secret_env": environment variable ${c.client_secret_env} is not set`);
+    }
+    const { client_secret_env: _unused, ...rest } = c;
+    return { ...rest, client_secret: secret };
+  });
+}
+
+/** Development secrets are generated once and kept under dataDir, so restarts keep sessions and keys. */
+function developmentSecrets(dataDir: string): { cookieKeys: string[]; secretsKey: string } {
+  const file = path.join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  mkdirSync(dataDir, { recursive: true });
+  const secrets = { cookieKeys: [randomBytes(32).toString('base64url')], secretsKey: randomBytes(32).toString('base64') };
+  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  return secrets;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const envParsed = envSchema.safeParse(source);
+  if (!envParsed.success) {
+    const issue = envParsed.error.issues[0]!;
+    throw new ConfigError(`environment: ${formatPath(issue.path)}: ${issue.message}`);
+  }
+  const env = envParsed.data;
+  const configDir = path.resolve(env.CONFIG_DIR);
+  const dataDir = path.resolve(env.DATA_DIR);
+  const production = env.NODE_ENV === 'production';
+  const developmentDefaults: string[] = [];
+
+  const unionFile = path.join(configDir, 'union.json');
+  const unionParsed = unionSchema.safeParse(readJson(unionFile));
+  if (!unionParsed.success) {
+    const issue = unionParsed.error.issues[0]!;
+    throw new ConfigError(`${unionFile}: field "${formatPath(issue.path)}": ${issue.message}`);
+  }
+  const union = unionParsed.data;
+  const termsText = { ja: '', en: '' };
+  for (const locale of ['ja', 'en'] as const) {
+    const f = path.join(configDir, union.terms.files[locale]);
+    if (!existsSync(f)) throw new ConfigError(`${unionFile}: field "terms.files.${locale}": ${f} not found`);
+    termsText[locale] = readFileSync(f, 'utf8');
+  }
+
+  const clients = loadClients(path.join(configDir, 'clients.json'), source);
+
+  let cookieKeys: string[];
+  let secretsKey: string;
+  if (env.COOKIE_KEYS && env.SECRETS_KEY) {
+    cookieKeys = env.COOKIE_KEYS.split(',').map((k) => k.trim()).filter(Boolean);
+    secretsKey = env.SECRETS_KEY;
+  } else {
+    if (!env.COOKIE_KEYS) developmentDefaults.push('COOKIE_KEYS (comma-separated random strings of 32+ characters)');
+    if (!env.SECRETS_KEY) developmentDefaults.push('SECRETS_KEY (32 random bytes, base64)');
+    const dev = production ? { cookieKeys: [], secretsKey: '' } : developmentSecrets(dataDir);
+    cookieKeys = env.COOKIE_KEYS ? env.COOKIE_KEYS.split(',').map((k) => k.trim()).filter(Boolean) : dev.cookieKeys;
+    secretsKey = env.SECRETS_KEY ?? dev.secretsKey;
+  }
+  if (cookieKeys.some((k) => k.length < 32) && production) throw new ConfigError('environment: COOKIE_KEYS: each key needs at least 32 characters');
+  const secretsKeyBuf = Buffer.from(secretsKey, 'base64');
+  if (!production || env.SECRETS_KEY) {
+    if (secretsKeyBuf.length !== 32) throw new ConfigError('environment: SECRETS_KEY: must be 32 bytes, base64-encoded');
+  }
+
+  let jwks: Config['jwks'];
+  if (env.JWKS_FILE) {
+    const parsed = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).safeParse(readJson(env.JWKS_FILE));
+    if (!parsed.success) throw new ConfigError(`${env.JWKS_FILE}: must be a JWKS with at least one private key`);
+    if (parsed.data.keys.some((k) => !('d' in k))) throw new ConfigError(`${env.JWKS_FILE}: every key must be a private key`);
+    jwks = parsed.data;
+  } else {
+    developmentDefaults.push('JWKS_FILE (private signing keys; generated keys are for development)');
+  }
+  if (!env.DATABASE_URL) developmentDefaults.push('DATABASE_URL (the embedded database is for development)');
+
+  if (production && developmentDefaults.length > 0) {
+    throw new ConfigError(`NODE_ENV=production refuses development defaults; set ${developmentDefaults.join(', ')}`);
+  }
+
+  const issuer = env.ISSUER ?? `http://localhost:${env.PORT}`;
+  if (production && !issuer.startsWith('https://')) throw new ConfigError('environment: ISSUER: must be https:// in production');
+  const demoEnabled = env.DEMO_PORTAL ? env.DEMO_PORTAL === 'true' : !production;
+
+  return {
+    env: env.NODE_ENV,
+    production,
+    port: env.PORT,
+    host: env.HOST,
+    issuer: issuer.replace(/\/$/, ''),
+    databaseUrl: env.DATABASE_URL,
+    dataDir,
+    configDir,
+    cookieKeys,
+    secretsKey: secretsKeyBuf,
+    jwks,
+    bcryptCost: env.BCRYPT_COST,
+    logLevel: env.LOG_LEVEL,
+    trustProxy: env.TRUST_PROXY === 'true',
+    smtpUrl: env.SMTP_URL,
+    demoPortal: { enabled: demoEnabled, port: env.DEMO_PORTAL_PORT, url: `http://localhost:${env.DEMO_PORTAL_PORT}` },
+    union,
+    terms: { version: union.terms.version, text: termsText },
+    clients,
+    developmentDefaults,
+  };
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** The union's policy (config/union.json): what a 健保組合 may tune without touching code. */
+export const unionSchema = z.object({
+  name: z.object({ ja: z.string().min(1), en: z.string().min(1) }),
+  contact: z.object({ ja: z.string(), en: z.string() }).optional(),
+  lockout: z.object({
+    /** Consecutive wrong passwords (or birth dates) that lock the account for a while. */
+    maxFailures: z.number().int().min(1).default(5),
+    /** First lock length; each further lock doubles it (growing with repeats). */
+    lockSeconds: z.number().int().min(1).default(300),
+    lockGrowthFactor: z.number().min(1).default(2),
+    /** After this many temporary locks the account stays locked until an administrator unlocks it. */
+    locksBeforePermanent: z.number().int().min(1).default(3),
+  }).default({ maxFailures: 5, lockSeconds: 300, lockGrowthFactor: 2, locksBeforePermanent: 3 }),
+  loginRateLimit: z.object({
+    /** Password attempts one client IP may make per window, across all user IDs. */
+    perIp: z.number().int().min(1).default(100),
+    windowSeconds: z.number().int().min(1).default(900),
+  }).default({ perIp: 100, windowSeconds: 900 }),
+  password: z.object({
+    minLength: z.number().int().min(1).default(8),
+    maxLength: z.number().int().min(1).default(64),
+    /** Characters allowed besides ASCII letters and digits. */
+    allowedSymbols: z.string().default('!"#$%&\'()*~`{+}<>?_^-¥@[;:],./|=\\'),
+  }).default({ minLength: 8, maxLength: 64, allowedSymbols: '!"#$%&\'()*~`{+}<>?_^-¥@[;:],./|=\\' }),
+  authMethods: z.array(z.enum(['passkey', 'totp', 'email_otp'])).min(1).default(['passkey', 'totp', 'email_otp']),
+  terms: z.object({
+    version: z.string().min(1),
+    /** Files under config/, one per locale, plain text or simple paragraphs. */
+    files: z.object({ ja: z.string(), en: z.string() }),
+  }),
+  ttl: z.object({
+    /** How long a login screen may wait before the member must start again. */
+    interactionSeconds: z.number().int().min(60).default(1800),
+    /** A session kept with ログイン状態の保存. */
+    rememberedSessionSeconds: z.number().int().min(60).default(14 * 24 * 3600),
+    /** A session without it lives until the browser closes, at most this long. */
+    sessionSeconds: z.number().int().min(60).default(8 * 3600),
+    accessTokenSeconds: z.number().int().min(60).default(600),
+    idTokenSeconds: z.number().int().min(60).default(600),
+    refreshTokenSeconds: z.number().int().min(60).default(30 * 24 * 3600),
+  }).default({
+    interactionSeconds: 1800, rememberedSessionSeconds: 14 * 24 * 3600, sessionSeconds: 8 * 3600,
+    accessTokenSeconds: 600, idTokenSeconds: 600, refreshTokenSeconds: 30 * 24 * 3600,
+  }),
+  mail: z.object({
+    /** FAQ Q19: verification, one-time codes, password reset and user-ID mails. */
+    noReplyFrom: z.string().default('no-reply@kosmo-web.jp'),
+    emailVerificationSeconds: z.number().int().min(60).default(1800),
+    passwordResetSeconds: z.number().int().min(60).default(300),
+  }).default({ noReplyFrom: 'no-reply@kosmo-web.jp', emailVerificationSeconds: 1800, passwordResetSeconds: 300 }),
+});
+
+export type UnionPolicy = z.infer<typeof unionSchema>;

@@ -1,0 +1,4 @@
+import { MemberSchema } from './member.js';
+
+export { Member } from './member.js';
+export const entities = [MemberSchema];

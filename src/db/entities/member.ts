@@ -1,0 +1,45 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * A member (被保険者・被扶養者). `id` is the stable, opaque OIDC subject; `userId` is the
+ * login name the member may change, always stored lowercase.
+ */
+export const MemberSchema = defineEntity({
+  name: 'Member',
+  tableName: 'member',
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    userId: p.string().length(64).unique('member_user_id_unique'),
+    displayName: p.string().length(200),
+    insuranceSymbol: p.string().length(32),
+    insuranceNumber: p.string().length(32),
+    /** YYYY-MM-DD */
+    birthdate: p.string().columnType('date'),
+    /** Stored lowercase; unique when set. */
+    email: p.string().length(320).nullable(),
+    emailVerified: p.boolean().default(false),
+    /** Null while the initial password (記号 + 番号 + 生年月日) is in force: it is derived, never stored. */
+    passwordHash: p.string().length(100).nullable(),
+    passwordCreatedAt: p.datetime().nullable(),
+    mustChangePassword: p.boolean().default(true),
+    /** 仮IDフラグ: the user ID was issued by the union and the member has not chosen their own yet. */
+    temporaryId: p.boolean().default(true),
+    locale: p.string().length(8).default('ja'),
+    /** Required actions still owed after authentication, in order (Keycloak's "required actions"). */
+    pendingSteps: p.array().default([]),
+    termsVersion: p.string().length(64).nullable(),
+    termsAcceptedAt: p.datetime().nullable(),
+    authMethod: p.string().length(16).nullable(),
+    failedLogins: p.integer().default(0),
+    lockCount: p.integer().default(0),
+    lockedUntil: p.datetime().nullable(),
+    lockedPermanently: p.boolean().default(false),
+    lastLoginAt: p.datetime().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+
+export class Member extends MemberSchema.class {}
+MemberSchema.setClass(Member);

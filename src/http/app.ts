@@ -1,0 +1,59 @@
+import Koa from 'koa';
+import compose from 'koa-compose';
+import path from 'node:path';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { Messages } from '../i18n/index.js';
+import { securityHeaders } from './middleware/security-headers.js';
+import { csrfProtection } from './middleware/csrf.js';
+import { localeMiddleware } from './middleware/locale.js';
+import { staticFiles } from './middleware/static-files.js';
+import { errorPages } from './middleware/errors.js';
+import { healthRouter } from './health.js';
+import { interactionRouter } from './interaction/routes.js';
+import type { InteractionDeps } from './interaction/context.js';
+import { hmac } from '../crypto.js';
+
+export interface HttpDeps extends InteractionDeps {
+  messages: Messages;
+  provider: Provider;
+  log: Logger;
+  /** Extra routers mounted before the provider (development mailbox, account console …). */
+  extraRoutes?: Koa.Middleware[];
+}
+
+function origins(config: Config): string[] {
+  return config.clients.flatMap((c) => [...c.redirect_uris, ...c.post_logout_redirect_uris]).map((u) => new URL(u).origin);
+}
+
+/** One Koa app: our pages and routes first, then oidc-provider for the protocol endpoints. */
+export function createHttpApp(deps: HttpDeps): Koa {
+  const { config, provider, log } = deps;
+  const secure = config.issuer.startsWith('https://');
+  const app = new Koa({ proxy: config.trustProxy, keys: config.cookieKeys });
+  const csrfKey = Buffer.from(hmac(config.secretsKey, 'csrf-key'), 'base64url');
+
+  app.on('error', (err, ctx) => {
+    if ((err as { status?: number }).status && (err as { status: number }).status < 500) return;
+    log.error({ err, path: ctx?.path }, 'http error');
+  });
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    await next();
+    log.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+  });
+  app.use(securityHeaders(origins(config), secure));
+  app.use(staticFiles(path.resolve('static')));
+  app.use(localeMiddleware(deps.messages, secure, config.union.name));
+  app.use(errorPages(log));
+  app.use(healthRouter(deps.sql).routes());
+  app.use(csrfProtection(csrfKey, secure));
+  const interactions = interactionRouter(deps);
+  app.use(interactions.routes());
+  app.use(interactions.allowedMethods());
+  for (const extra of deps.extraRoutes ?? []) app.use(extra);
+  const providerMiddleware = compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware);
+  app.use((ctx, next) => providerMiddleware(ctx, next));
+  return app;
+}

@@ -1,0 +1,36 @@
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { Config } from '../../config/index.js';
+import type { Sql } from '../../db/sql.js';
+import type { Orm } from '../../db/orm.js';
+import type { PasswordHasher } from '../../members/password.js';
+import type { Logger } from 'pino';
+
+/** What the interaction routes are handed at start. */
+export interface InteractionDeps {
+  config: Config;
+  provider: Provider;
+  sql: Sql;
+  orm: Orm;
+  hasher: PasswordHasher;
+  log: Logger;
+}
+
+export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const LAST_CLIENT_COOKIE = 'kosmo.client';
+
+/** Remembers which portal sent the member, so an expired login can send them back to it. */
+export function rememberClient(ctx: Context, clientId: string, secure: boolean): void {
+  ctx.cookies.set(LAST_CLIENT_COOKIE, clientId, { httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 30 * 24 * 3600 * 1000 });
+}
+
+/** Where "Login with OpenID Connect" starts a fresh login: the portal's initiate_login_uri, else its home. */
+export function restartLoginUrl(ctx: Context, config: Config): string | undefined {
+  const clientId = ctx.cookies.get(LAST_CLIENT_COOKIE, { signed: true });
+  const client = config.clients.find((c) => c.client_id === clientId) ?? config.clients[0];
+  if (!client) return undefined;
+  if (client.initiate_login_uri) return client.initiate_login_uri;
+  const home = client.post_logout_redirect_uris[0] ?? client.redirect_uris[0];
+  return home ? new URL('/', home).toString() : undefined;
+}

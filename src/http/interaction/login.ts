@@ -1,0 +1,58 @@
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { render } from '../render.js';
+import { csrfValid } from '../middleware/csrf.js';
+import { authenticateWithPassword } from '../../factors/password/login.js';
+import type { Interaction, InteractionDeps } from './context.js';
+
+export const loginFormSchema = z.object({
+  user_id: z.string().max(256).default(''),
+  password: z.string().max(1024).default(''),
+  remember: z.string().optional(),
+  _csrf: z.string().optional(),
+});
+
+export function renderLogin(ctx: Context, interaction: Interaction, vars: { userId?: string; remember?: boolean; errors?: string[] } = {}, status = 200): void {
+  const t = ctx.state.t as (k: string) => string;
+  render(ctx, 'login', {
+    uid: interaction.uid,
+    userId: vars.userId ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
+    remember: vars.remember ?? false,
+    errors: (vars.errors ?? []).map((k) => t(k)),
+  }, status);
+}
+
+/** POST /interaction/:uid/login — the ユーザID and パスワード form. */
+export async function submitLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  const form = loginFormSchema.safeParse(ctx.request.body ?? {});
+  const body = form.success ? form.data : { user_id: '', password: '', remember: undefined };
+  const kept = { userId: body.user_id.slice(0, 64), remember: body.remember === 'on' };
+  if (!form.success || !csrfValid(ctx, ctx.request.body as Record<string, unknown>)) {
+    return renderLogin(ctx, interaction, { ...kept, errors: ['login.error_session'] }, 400);
+  }
+  if (!body.user_id.trim() || !body.password) {
+    return renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 400);
+  }
+  const result = await authenticateWithPassword(deps, { userId: body.user_id, password: body.password, ip: ctx.ip });
+  if (!result.ok) {
+    const message = { invalid: 'login.error_invalid', locked: 'login.error_locked', rate_limited: 'login.error_rate_limited' }[result.reason];
+    return renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.reason === 'rate_limited' ? 429 : 401);
+  }
+  const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
+    login: { accountId: result.memberId, remember: kept.remember, amr: ['pwd'] },
+  }, { mergeWithLastSubmission: false });
+  ctx.status = 303;
+  ctx.redirect(redirectTo);
+}
+
+/** POST /interaction/:uid/abort — ポータルに戻る: the portal gets access_denied and shows its top page. */
+export async function abortLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  if (!csrfValid(ctx, (ctx.request.body ?? {}) as Record<string, unknown>)) {
+    return renderLogin(ctx, interaction, { errors: ['login.error_session'] }, 400);
+  }
+  const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
+    error: 'access_denied', error_description: 'the member returned to the portal without logging in',
+  }, { mergeWithLastSubmission: false });
+  ctx.status = 303;
+  ctx.redirect(redirectTo);
+}

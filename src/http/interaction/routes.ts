@@ -1,0 +1,68 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
+import { errors } from 'oidc-provider';
+import { render } from '../render.js';
+import { applyUiLocales } from '../middleware/locale.js';
+import { abortLogin, renderLogin, submitLogin } from './login.js';
+import { rememberClient, restartLoginUrl, type Interaction, type InteractionDeps } from './context.js';
+
+/** The page a member sees when the login waited too long: a fresh start, never a protocol error. */
+export function renderExpired(ctx: Context, restartUrl: string | undefined, status = 400): void {
+  render(ctx, 'login-expired', { restartUrl }, status);
+}
+
+/** Loads the interaction bound to this browser, or shows the expired page and returns undefined. */
+async function loadInteraction(ctx: Context, deps: InteractionDeps): Promise<Interaction | undefined> {
+  try {
+    const interaction = await deps.provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction mismatch');
+    applyUiLocales(ctx, interaction.params.ui_locales);
+    return interaction;
+  } catch (err) {
+    if (err instanceof errors.SessionNotFound || err instanceof errors.InvalidRequest) {
+      renderExpired(ctx, restartLoginUrl(ctx, deps.config));
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+export function interactionRouter(deps: InteractionDeps): Router {
+  const router = new Router({ prefix: '/interaction/:uid' });
+  const secure = deps.config.issuer.startsWith('https://');
+  const forms = bodyParser({ enableTypes: ['form'], formLimit: '32kb', onError: (_err, ctx) => ctx.throw(413) });
+
+  router.get('/', async (ctx) => {
+    const interaction = await loadInteraction(ctx, deps);
+    if (!interaction) return;
+    rememberClient(ctx, String(interaction.params.client_id), secure);
+    if (interaction.prompt.name === 'login') return renderLogin(ctx, interaction);
+    // Any other prompt (consent for a first-party portal whose grant lacks a scope): grant what was
+    // asked, as the portals in config are the union's own.
+    const grant = interaction.grantId
+      ? (await deps.provider.Grant.find(interaction.grantId))!
+      : new deps.provider.Grant({ accountId: interaction.session!.accountId, clientId: String(interaction.params.client_id) });
+    const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+    const grantId = await grant.save();
+    const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    ctx.redirect(redirectTo);
+  });
+
+  router.post('/login', forms, async (ctx) => {
+    const interaction = await loadInteraction(ctx, deps);
+    if (!interaction) return;
+    if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
+    await submitLogin(ctx, deps, interaction);
+  });
+
+  router.post('/abort', forms, async (ctx) => {
+    const interaction = await loadInteraction(ctx, deps);
+    if (!interaction) return;
+    await abortLogin(ctx, deps, interaction);
+  });
+
+  return router;
+}

@@ -1,0 +1,29 @@
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/index.js';
+import type { ProviderPages } from '../oidc/provider.js';
+import { render } from './render.js';
+import { restartLoginUrl } from './interaction/context.js';
+
+const EXPIRED_ERRORS = new Set(['invalid_request', 'session_not_found']);
+
+/** The provider's own screens (logout confirmation, logged out, errors) in our layout and words. */
+export function providerPages(config: Config): ProviderPages {
+  return {
+    async logout(ctx, form) {
+      render(ctx, 'logout-confirm', { form, clientName: ctx.oidc.client?.clientName });
+    },
+    async logoutDone(ctx) {
+      render(ctx, 'logout-done', { restartUrl: restartLoginUrl(ctx, config) });
+    },
+    async error(ctx: KoaContextWithOIDC, out, error) {
+      const description = out.error_description ?? '';
+      // A resumed login whose interaction is gone, or a stale cookie: offer a fresh start.
+      const expired = EXPIRED_ERRORS.has(out.error) && /interaction|session|cookie|expired/i.test(description);
+      if (expired) {
+        render(ctx, 'login-expired', { restartUrl: restartLoginUrl(ctx, config) }, ctx.status || 400);
+        return;
+      }
+      render(ctx, 'error', { title: 'error.title', message: 'error.protocol', code: out.error, detail: (error as { expose?: boolean }).expose ? description : undefined }, ctx.status || 400);
+    },
+  };
+}

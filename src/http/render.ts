@@ -1,0 +1,46 @@
+import nunjucks from 'nunjucks';
+import type { Context } from 'koa';
+import path from 'node:path';
+import type { Messages, Translator, Locale } from '../i18n/index.js';
+
+/** What every page template can rely on. */
+export interface PageState {
+  t: Translator['t'];
+  locale: Locale;
+  csrfToken?: string;
+  cspNonce?: string;
+  unionName?: string;
+}
+
+let env: nunjucks.Environment | undefined;
+
+export function createViewEnvironment(viewsDir: string): nunjucks.Environment {
+  env = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.resolve(viewsDir), { noCache: false }), {
+    autoescape: true,
+    throwOnUndefined: false,
+  });
+  return env;
+}
+
+export function viewEnvironment(): nunjucks.Environment {
+  if (!env) throw new Error('view environment not created');
+  return env;
+}
+
+/** Renders views/<view>.njk with the request's translator, locale, CSRF token and nonce. */
+export function render(ctx: Context, view: string, vars: Record<string, unknown> = {}, status = 200): void {
+  const state = ctx.state as PageState;
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = viewEnvironment().render(`${view}.njk`, {
+    t: state.t,
+    locale: state.locale,
+    csrfToken: state.csrfToken,
+    cspNonce: state.cspNonce,
+    unionName: state.unionName,
+    ...vars,
+  });
+}
+
+export type { Messages };

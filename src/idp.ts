@@ -1,0 +1,77 @@
+import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import path from 'node:path';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { Config } from './config/index.js';
+import type { Logger } from './logger.js';
+import { openOrm, migrate, type Orm } from './db/orm.js';
+import { Sql } from './db/sql.js';
+import { deleteExpiredRateLimits } from './db/rate-limit.js';
+import { Messages } from './i18n/index.js';
+import { PasswordHasher } from './members/password.js';
+import { createProvider } from './oidc/provider.js';
+import { deleteExpiredOidcPayloads } from './oidc/adapter.js';
+import { loadOrCreateSigningKeys } from './oidc/keys.js';
+import { createHttpApp } from './http/app.js';
+import { createViewEnvironment } from './http/render.js';
+import { providerPages } from './http/provider-pages.js';
+
+export interface Idp {
+  config: Config;
+  orm: Orm;
+  sql: Sql;
+  provider: Provider;
+  app: Koa;
+  messages: Messages;
+  hasher: PasswordHasher;
+  /** Deletes expired protocol state and counters; also runs on a timer while listening. */
+  cleanup(): Promise<void>;
+  listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
+  close(): Promise<void>;
+}
+
+/** Builds the provider on a database that is already migrated (see `openIdp`). */
+export async function createIdp(config: Config, log: Logger, orm: Orm): Promise<Idp> {
+  const sql = new Sql(orm);
+  const messages = new Messages(path.resolve('locales'), [path.resolve('locales/mail')]);
+  createViewEnvironment('views');
+  const hasher = new PasswordHasher(config.bcryptCost);
+  const jwks = config.jwks ?? (await loadOrCreateSigningKeys(sql, config.secretsKey));
+  const provider = createProvider({ config, orm, sql, jwks, pages: providerPages(config) });
+  const app = createHttpApp({ config, provider, sql, orm, hasher, log, messages });
+  let server: Server | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const cleanup = async () => {
+    await deleteExpiredOidcPayloads(sql);
+    await deleteExpiredRateLimits(sql);
+    await sql.run(`delete from login_lockout where locked_permanently = false and (locked_until is null or locked_until < now()) and updated_at < now() - interval '1 day'`);
+  };
+
+  return {
+    config, orm, sql, provider, app, messages, hasher, cleanup,
+    async listen(port = config.port, host = config.host) {
+      server = createServer(app.callback());
+      await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(port, host, resolve));
+      const address = server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      timer = setInterval(() => cleanup().catch((err) => log.warn({ err }, 'cleanup failed')), 5 * 60 * 1000);
+      timer.unref();
+      return { url: `http://localhost:${actualPort}`, server };
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      if (server) {
+        server.closeAllConnections?.();
+        await new Promise<void>((resolve) => server!.close(() => resolve()));
+      }
+    },
+  };
+}
+
+export async function openDatabase(databaseUrl: string): Promise<Orm> {
+  const orm = await openOrm(databaseUrl);
+  await migrate(orm);
+  return orm;
+}

@@ -1,0 +1,73 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from './config/index.js';
+import { createLogger } from './logger.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { createIdp, openDatabase } from './idp.js';
+import { seedDemoMembers, DEMO_MEMBERS } from './members/demo-seed.js';
+
+/** Start everything: config -> database -> provider -> http (-> demo portal in development). */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`kosmo-idp: configuration error: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(path.join(config.dataDir, 'postgres'), Number(process.env.EMBEDDED_PG_PORT ?? 54329), log);
+    databaseUrl = embedded.url;
+  }
+  const orm = await openDatabase(databaseUrl);
+  const idp = await createIdp(config, log, orm);
+  const seeded = config.production ? false : await seedDemoMembers(idp.sql, idp.hasher, config.terms.version);
+  const { url } = await idp.listen();
+
+  let portal: { url: string; close(): Promise<void> } | undefined;
+  const demoClient = config.clients.find((c) => c.client_id === 'kosmo-demo-portal');
+  if (config.demoPortal.enabled && demoClient?.client_secret) {
+    const { startDemoPortal } = await import('./demo-portal/index.js');
+    portal = await startDemoPortal({
+      issuer: config.issuer, clientId: demoClient.client_id, clientSecret: demoClient.client_secret,
+      portalUrl: config.demoPortal.url, port: config.demoPortal.port, logger: log,
+    });
+  }
+
+  const lines = [
+    '',
+    `  kosmo-idp (OpenID Connect provider): ${config.issuer}   (listening on ${url})`,
+    portal ? `  demo portal (relying party):         ${portal.url}` : '',
+    embedded ? `  database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}` : '  database: DATABASE_URL',
+    ...(config.production ? [] : [
+      `  demo members${seeded ? ' (seeded now)' : ''}:`,
+      ...DEMO_MEMBERS.map((m) => `    ${m.userId}  password ${m.initialPassword ?? m.password}${m.initialPassword ? '  (initial password: 記号+番号+生年月日)' : ''}`),
+    ]),
+    '',
+  ].filter((l) => l !== '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down');
+    await portal?.close();
+    await idp.close();
+    await orm.close();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  process.stderr.write(`kosmo-idp: failed to start: ${(err as Error).message}\n`);
+  process.exit(1);
+});

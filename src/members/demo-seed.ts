@@ -1,0 +1,26 @@
+import type { Sql } from '../db/sql.js';
+import type { PasswordHasher } from './password.js';
+import { insertMembers, memberInputSchema } from './provision.js';
+
+/** The demo accounts `npm start` prints. Only seeded into an empty development database. */
+export const DEMO_MEMBERS = [
+  { userId: 'kosmo001', symbol: '12', number: '3456789', birthdate: '1980-12-01', name: '健保 太郎', email: 'taro@example.jp', initialPassword: '12345678919801201' },
+  { userId: 'kosmo002', symbol: '12', number: '3456790', birthdate: '1985-04-15', name: '健保 花子', email: 'hanako@example.jp', password: 'Hanako-2026!' },
+];
+
+export async function seedDemoMembers(sql: Sql, hasher: PasswordHasher, termsVersion: string): Promise<boolean> {
+  const existing = await sql.one<{ n: string }>('select count(*) as n from member');
+  if (Number(existing?.n) > 0) return false;
+  await sql.transaction(async (tx) => {
+    await insertMembers(tx, DEMO_MEMBERS.map((m) => memberInputSchema.parse(m)));
+    // The second demo member has finished onboarding: own password, confirmed address, terms accepted.
+    const second = DEMO_MEMBERS[1]!;
+    await tx.run(
+      `update member set password_hash = $2, password_created_at = now(), must_change_password = false, temporary_id = false,
+         email_verified = true, pending_steps = '{}', terms_version = $3, terms_accepted_at = now(), auth_method = 'email_otp'
+       where user_id = $1`,
+      [second.userId, await hasher.hash(second.password!), termsVersion],
+    );
+  });
+  return true;
+}

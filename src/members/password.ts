@@ -1,0 +1,39 @@
+import bcrypt from 'bcrypt';
+import { constantTimeEqual } from '../crypto.js';
+import { deriveInitialPassword } from './initial-password.js';
+
+export interface PasswordHolder {
+  passwordHash: string | null;
+  insuranceSymbol: string;
+  insuranceNumber: string;
+  birthdate: string;
+}
+
+export class PasswordHasher {
+  private dummyHash: string;
+
+  constructor(private readonly cost: number) {
+    // Compared against when there is no real hash to check, so every attempt costs one bcrypt.
+    this.dummyHash = bcrypt.hashSync('kosmo-idp timing equaliser', cost);
+  }
+
+  hash(password: string): Promise<string> {
+    return bcrypt.hash(password, this.cost);
+  }
+
+  /**
+   * Verifies a password for a member, or for nobody (`holder` undefined), always spending one
+   * bcrypt comparison so that the answer's timing does not tell whether the user ID exists.
+   */
+  async verify(holder: PasswordHolder | undefined, password: string): Promise<boolean> {
+    if (holder?.passwordHash) return bcrypt.compare(password, holder.passwordHash);
+    await bcrypt.compare(password, this.dummyHash);
+    if (!holder) return false;
+    return constantTimeEqual(password, deriveInitialPassword(holder));
+  }
+
+  /** Spends the time of one verification without checking anything (locked accounts). */
+  async equaliseTiming(password: string): Promise<void> {
+    await bcrypt.compare(password, this.dummyHash);
+  }
+}

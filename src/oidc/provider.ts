@@ -1,0 +1,103 @@
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/index.js';
+import type { Sql } from '../db/sql.js';
+import type { Orm } from '../db/orm.js';
+import { postgresAdapterFactory } from './adapter.js';
+import { CLAIMS_BY_SCOPE, findAccountFactory } from './account.js';
+
+export interface ProviderPages {
+  /** Our confirmation page for RP-initiated logout; `form` is the provider's hidden form. */
+  logout(ctx: KoaContextWithOIDC, form: string): Promise<void>;
+  logoutDone(ctx: KoaContextWithOIDC): Promise<void>;
+  error(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
+}
+
+function providerClients(config: Config): Configuration['clients'] {
+  return config.clients.map((c) => ({
+    client_id: c.client_id,
+    client_name: c.client_name,
+    ...(c.public ? { token_endpoint_auth_method: 'none' } : { client_secret: c.client_secret, token_endpoint_auth_method: 'client_secret_basic' }),
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: c.redirect_uris,
+    post_logout_redirect_uris: c.post_logout_redirect_uris,
+    scope: c.scope,
+    // initiate_login_uri stays in our own config: the provider insists on https for it, and we
+    // only use it to restart a login from the "expired" page.
+  }));
+}
+
+export function createProvider(deps: { config: Config; orm: Orm; sql: Sql; jwks: { keys: Record<string, unknown>[] }; pages: ProviderPages }): Provider {
+  const { config, orm, sql, jwks, pages } = deps;
+  const ttl = config.union.ttl;
+  const secureCookies = config.issuer.startsWith('https://');
+  const firstParty = new Set(config.clients.map((c) => c.client_id));
+
+  const provider = new Provider(config.issuer, {
+    adapter: postgresAdapterFactory(sql),
+    clients: providerClients(config),
+    findAccount: findAccountFactory(orm),
+    jwks: jwks as Configuration['jwks'],
+    claims: CLAIMS_BY_SCOPE,
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    responseTypes: ['code'],
+    conformIdTokenClaims: false,
+    cookies: {
+      keys: config.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
+      short: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
+      names: { session: 'kosmo.session', interaction: 'kosmo.interaction', resume: 'kosmo.resume' },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => pages.logout(ctx, form),
+        postLogoutSuccessSource: (ctx) => pages.logoutDone(ctx),
+      },
+    },
+    // Public clients must use PKCE (S256, the only method oidc-provider 9 accepts).
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // First-party portals from config get their grant without a consent screen.
+    async loadExistingGrant(ctx) {
+      const client = ctx.oidc.client!;
+      const session = ctx.oidc.session!;
+      const existingId = ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId);
+      if (existingId) {
+        const existing = await ctx.oidc.provider.Grant.find(existingId);
+        if (existing && existing.accountId === session.accountId) {
+          if (firstParty.has(client.clientId)) {
+            existing.addOIDCScope(String(ctx.oidc.requestParamScopes ? [...ctx.oidc.requestParamScopes].join(' ') : 'openid'));
+            await existing.save();
+          }
+          return existing;
+        }
+      }
+      if (!firstParty.has(client.clientId) || !session.accountId) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+      await grant.save();
+      return grant;
+    },
+    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: ttl.accessTokenSeconds,
+      AuthorizationCode: 60,
+      IdToken: ttl.idTokenSeconds,
+      RefreshToken: ttl.refreshTokenSeconds,
+      Interaction: ttl.interactionSeconds,
+      Grant: ttl.refreshTokenSeconds,
+      Session: (_ctx, session) => (session.transient ? ttl.sessionSeconds : ttl.rememberedSessionSeconds),
+    },
+    renderError: (ctx, out, error) => pages.error(ctx, out as { error: string; error_description?: string }, error),
+    clientBasedCORS: (_ctx, origin, client) => client.redirectUris!.some((uri) => new URL(uri).origin === origin),
+    enableHttpPostMethods: false,
+  });
+  provider.proxy = config.trustProxy;
+  return provider;
+}
