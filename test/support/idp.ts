@@ -1,0 +1,131 @@
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import * as oidc from 'openid-client';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { createLogger } from '../../src/logger.js';
+import { createIdp, type Idp } from '../../src/idp.js';
+import { openOrm } from '../../src/db/orm.js';
+import { insertMembers, memberInputSchema, type MemberInput } from '../../src/members/provision.js';
+import { createTestDatabase } from './database.js';
+import { BrowserClient, type Page } from './browser-client.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const TEST_CLIENT = { id: 'test-portal', secret: 'test-portal-secret-0123456789', redirect: 'http://localhost:3999/callback', postLogout: 'http://localhost:3999/' };
+
+export interface TestIdp {
+  url: string;
+  idp: Idp;
+  config: Config;
+  databaseUrl: string;
+  /** Inserts a provisioned member (initial password in force) and returns its user ID. */
+  addMember(input: Partial<MemberInput> & { userId: string }, extra?: { password?: string; onboarded?: boolean }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestIdpOptions {
+  /** Changes to the loaded Config (the union policy, TTLs …) before the provider is built. */
+  configure?: (config: Config) => void;
+  databaseUrl?: string;
+  env?: Record<string, string>;
+}
+
+/** Starts a real provider on a fresh database and a free port, as `npm start` would. */
+export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestIdp> {
+  const db = options.databaseUrl ? undefined : await createTestDatabase();
+  const databaseUrl = options.databaseUrl ?? db!.url;
+  const port = await freePort();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'silent',
+    COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop',
+    SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
+    DATA_DIR: '.data/test',
+    ...options.env,
+  });
+  config.clients.push({
+    client_id: TEST_CLIENT.id, client_secret: TEST_CLIENT.secret, public: false, client_name: 'Test portal',
+    redirect_uris: [TEST_CLIENT.redirect], post_logout_redirect_uris: [TEST_CLIENT.postLogout],
+    initiate_login_uri: 'http://localhost:3999/login', scope: 'openid offline_access profile email',
+  });
+  options.configure?.(config);
+  const orm = await openOrm(databaseUrl, 5);
+  const idp = await createIdp(config, createLogger('silent'), orm);
+  const { url } = await idp.listen(port, '127.0.0.1');
+  return {
+    url, idp, config, databaseUrl,
+    async addMember(input, extra = {}) {
+      const valid = memberInputSchema.parse({
+        symbol: '12', number: String(1000000 + Math.floor(Math.random() * 8999999)), birthdate: '1980-12-01', name: '試験 太郎', ...input,
+      });
+      await idp.sql.transaction(async (tx) => {
+        await insertMembers(tx, [valid]);
+        if (extra.password) {
+          await tx.run(`update member set password_hash = $2, password_created_at = now(), must_change_password = false where user_id = $1`, [valid.userId, await idp.hasher.hash(extra.password)]);
+        }
+        if (extra.onboarded) {
+          await tx.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), auth_method = 'email_otp' where user_id = $1`, [valid.userId, config.terms.version]);
+        }
+      });
+      return valid.userId;
+    },
+    async close() {
+      await idp.close();
+      await orm.close();
+      await db?.drop();
+    },
+  };
+}
+
+/** The portal side of a test: a real OpenID Connect client (openid-client) for TEST_CLIENT. */
+export async function testRelyingParty(issuer: string) {
+  const configuration = await oidc.discovery(new URL(issuer), TEST_CLIENT.id, undefined, oidc.ClientSecretBasic(TEST_CLIENT.secret), { execute: [oidc.allowInsecureRequests] });
+  return {
+    configuration,
+    async authorizationRequest(extra: Record<string, string> = {}) {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const url = oidc.buildAuthorizationUrl(configuration, {
+        redirect_uri: TEST_CLIENT.redirect, scope: 'openid profile email offline_access', state, nonce,
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
+      });
+      return { url: url.toString(), verifier, state, nonce };
+    },
+    async exchange(callbackUrl: string, request: { verifier: string; state: string; nonce: string }) {
+      return oidc.authorizationCodeGrant(configuration, new URL(callbackUrl), {
+        pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce,
+      });
+    },
+  };
+}
+
+export const isPortal = (u: string) => u.startsWith('http://localhost:3999/');
+
+/** Authorize -> login page -> password -> back at the portal's callback URL. */
+export async function loginThroughPortal(idpUrl: string, browser: BrowserClient, userId: string, password: string, extra: Record<string, string> = {}) {
+  const rp = await testRelyingParty(idpUrl);
+  const request = await rp.authorizationRequest(extra);
+  const loginPage = await browser.go(request.url, { stopAt: isPortal });
+  const after = await browser.submit(loginPage, '/login', { user_id: userId, password }, { stopAt: isPortal });
+  return { rp, request, loginPage, after };
+}
+
+export function randomUserId(prefix = 'm'): string {
+  return `${prefix}${randomBytes(5).toString('hex')}`;
+}
+
+export { BrowserClient, type Page };
