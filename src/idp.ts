@@ -16,6 +16,8 @@ import { loadOrCreateSigningKeys } from './oidc/keys.js';
 import { createHttpApp } from './http/app.js';
 import { createViewEnvironment } from './http/render.js';
 import { providerPages } from './http/provider-pages.js';
+import { Mailer } from './mail/mailer.js';
+import { createSmtpTransport } from './mail/transport.js';
 
 export interface Idp {
   config: Config;
@@ -25,6 +27,7 @@ export interface Idp {
   app: Koa;
   messages: Messages;
   hasher: PasswordHasher;
+  mail: Mailer;
   /** Deletes expired protocol state and counters; also runs on a timer while listening. */
   cleanup(): Promise<void>;
   listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
@@ -32,14 +35,25 @@ export interface Idp {
 }
 
 /** Builds the provider on a database that is already migrated (see `openIdp`). */
-export async function createIdp(config: Config, log: Logger, orm: Orm): Promise<Idp> {
+export interface IdpOptions {
+  /** Routers mounted before the provider, such as the development mailbox. */
+  extraRoutes?: (sql: Sql) => Koa.Middleware[];
+}
+
+export async function createIdp(config: Config, log: Logger, orm: Orm, options: IdpOptions = {}): Promise<Idp> {
   const sql = new Sql(orm);
   const messages = new Messages(path.resolve('locales'), [path.resolve('locales/mail')]);
   createViewEnvironment('views');
   const hasher = new PasswordHasher(config.bcryptCost);
   const jwks = config.jwks ?? (await loadOrCreateSigningKeys(sql, config.secretsKey));
   const provider = createProvider({ config, orm, sql, jwks, pages: providerPages(config) });
-  const app = createHttpApp({ config, provider, sql, orm, hasher, log, messages });
+  if (!config.smtpUrl) log.warn('SMTP_URL is not set: mails cannot be delivered');
+  const mail = new Mailer({
+    transport: createSmtpTransport(config.smtpUrl ?? 'smtp://127.0.0.1:1'),
+    messages, viewsDir: 'views', from: config.union.mail.noReplyFrom, logger: log,
+    unionName: config.union.name, logKey: config.secretsKey,
+  });
+  const app = createHttpApp({ config, provider, sql, orm, hasher, log, messages, mail, extraRoutes: options.extraRoutes?.(sql) });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
 
@@ -50,7 +64,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm): Promise<
   };
 
   return {
-    config, orm, sql, provider, app, messages, hasher, cleanup,
+    config, orm, sql, provider, app, messages, hasher, mail, cleanup,
     async listen(port = config.port, host = config.host) {
       server = createServer(app.callback());
       await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(port, host, resolve));

@@ -141,6 +141,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   } else {
     developmentDefaults.push('JWKS_FILE (private signing keys; generated keys are for development)');
   }
+  if (production && !env.SMTP_URL) developmentDefaults.push('SMTP_URL (the mail relay, smtp:// or smtps://)');
   if (!env.DATABASE_URL) developmentDefaults.push('DATABASE_URL (the embedded database is for development)');
 
   if (production && developmentDefaults.length > 0) {

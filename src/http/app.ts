@@ -12,10 +12,11 @@ import { staticFiles } from './middleware/static-files.js';
 import { errorPages } from './middleware/errors.js';
 import { healthRouter } from './health.js';
 import { interactionRouter } from './interaction/routes.js';
-import type { InteractionDeps } from './interaction/context.js';
+import type { StepRouteDeps } from './interaction/steps.js';
+import { verifyEmailRouter } from './verify-email.js';
 import { hmac } from '../crypto.js';
 
-export interface HttpDeps extends InteractionDeps {
+export interface HttpDeps extends StepRouteDeps {
   messages: Messages;
   provider: Provider;
   log: Logger;
@@ -52,6 +53,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   const interactions = interactionRouter(deps);
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
+  app.use(verifyEmailRouter(deps).routes());
   for (const extra of deps.extraRoutes ?? []) app.use(extra);
   const providerMiddleware = compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware);
   app.use((ctx, next) => providerMiddleware(ctx, next));

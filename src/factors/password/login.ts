@@ -4,6 +4,8 @@ import { hitRateLimit } from '../../db/rate-limit.js';
 import { hmac } from '../../crypto.js';
 import { normalizeUserId } from '../../members/user-id.js';
 import { isLocked, registerFailure, registerSuccess, type LockoutState } from '../../members/lockout.js';
+import { registerMemberFailure } from '../../members/lockout-store.js';
+import type { UnionPolicy } from '../../config/union.js';
 import type { PasswordHasher } from '../../members/password.js';
 import { recordMemberEvent } from '../../members/events.js';
 
@@ -72,24 +74,26 @@ export async function authenticateWithPassword(deps: PasswordLoginDeps, input: {
     return { ok: true, memberId: member.id };
   }
 
-  // Re-read under a row lock so that parallel wrong attempts are all counted.
-  const after = await sql.transaction(async (tx) => {
-    const current: LockoutState = member
-      ? withDates(await tx.one<MemberRow>(`select ${MEMBER_COLUMNS} from member where id = $1 for update`, [member.id]))!
-      : withDates(await tx.one<LockoutState>(
-        `insert into login_lockout (subject) values ($1) on conflict (subject) do update set updated_at = now()
-         returning failed_logins as "failedLogins", lock_count as "lockCount", locked_until as "lockedUntil", locked_permanently as "lockedPermanently"`,
-        [phantomSubject],
-      ))!;
-    const next = registerFailure(current, policy.lockout, now);
-    const values = [next.failedLogins, next.lockCount, next.lockedUntil, next.lockedPermanently];
-    if (member) {
-      await tx.run('update member set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5 where id = $1', [member.id, ...values]);
-    } else {
-      await tx.run('update login_lockout set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5, updated_at = now() where subject = $1', [phantomSubject, ...values]);
-    }
-    return next;
-  });
+  const after = member
+    ? await registerMemberFailure(sql, member.id, policy.lockout)
+    : await registerUnknownIdFailure(sql, phantomSubject, policy.lockout);
   if (member) await recordMemberEvent(sql, member.id, after.lockedNow ? 'login.locked' : 'login.password_wrong', after.lockedPermanently ? { permanent: true } : {}, input.ip);
   return { ok: false, reason: after.lockedNow ? 'locked' : 'invalid' };
+}
+
+/** The same counting for a user ID that does not exist, so that it answers like a real one. */
+async function registerUnknownIdFailure(sql: Sql, subject: string, policy: UnionPolicy['lockout']) {
+  return sql.transaction(async (tx) => {
+    const current = withDates(await tx.one<LockoutState>(
+      `insert into login_lockout (subject) values ($1) on conflict (subject) do update set updated_at = now()
+       returning failed_logins as "failedLogins", lock_count as "lockCount", locked_until as "lockedUntil", locked_permanently as "lockedPermanently"`,
+      [subject],
+    ))!;
+    const next = registerFailure(current, policy, new Date());
+    await tx.run(
+      'update login_lockout set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5, updated_at = now() where subject = $1',
+      [subject, next.failedLogins, next.lockCount, next.lockedUntil, next.lockedPermanently],
+    );
+    return next;
+  });
 }

@@ -4,6 +4,7 @@ import { render } from '../render.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { authenticateWithPassword } from '../../factors/password/login.js';
 import type { Interaction, InteractionDeps } from './context.js';
+import { saveLoginState } from './state.js';
 
 export const loginFormSchema = z.object({
   user_id: z.string().max(256).default(''),
@@ -38,11 +39,9 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, interacti
     const message = { invalid: 'login.error_invalid', locked: 'login.error_locked', rate_limited: 'login.error_rate_limited' }[result.reason];
     return renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.reason === 'rate_limited' ? 429 : 401);
   }
-  const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
-    login: { accountId: result.memberId, remember: kept.remember, amr: ['pwd'] },
-  }, { mergeWithLastSubmission: false });
+  await saveLoginState(interaction, { memberId: result.memberId, remember: kept.remember, amr: ['pwd'] });
   ctx.status = 303;
-  ctx.redirect(redirectTo);
+  ctx.redirect(`/interaction/${interaction.uid}/continue`);
 }
 
 /** POST /interaction/:uid/abort — ポータルに戻る: the portal gets access_denied and shows its top page. */

@@ -5,7 +5,9 @@ import { errors } from 'oidc-provider';
 import { render } from '../render.js';
 import { applyUiLocales } from '../middleware/locale.js';
 import { abortLogin, renderLogin, submitLogin } from './login.js';
-import { rememberClient, restartLoginUrl, type Interaction, type InteractionDeps } from './context.js';
+import { rememberClient, restartLoginUrl, type Interaction } from './context.js';
+import { continueLogin, handleStep, type StepRouteDeps } from './steps.js';
+import { STEP_ORDER } from '../../steps/types.js';
 
 /** The page a member sees when the login waited too long: a fresh start, never a protocol error. */
 export function renderExpired(ctx: Context, restartUrl: string | undefined, status = 400): void {
@@ -13,7 +15,7 @@ export function renderExpired(ctx: Context, restartUrl: string | undefined, stat
 }
 
 /** Loads the interaction bound to this browser, or shows the expired page and returns undefined. */
-async function loadInteraction(ctx: Context, deps: InteractionDeps): Promise<Interaction | undefined> {
+async function loadInteraction(ctx: Context, deps: StepRouteDeps): Promise<Interaction | undefined> {
   try {
     const interaction = await deps.provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction mismatch');
@@ -28,7 +30,7 @@ async function loadInteraction(ctx: Context, deps: InteractionDeps): Promise<Int
   }
 }
 
-export function interactionRouter(deps: InteractionDeps): Router {
+export function interactionRouter(deps: StepRouteDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const secure = deps.config.issuer.startsWith('https://');
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '32kb', onError: (_err, ctx) => ctx.throw(413) });
@@ -56,6 +58,26 @@ export function interactionRouter(deps: InteractionDeps): Router {
     if (!interaction) return;
     if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
     await submitLogin(ctx, deps, interaction);
+  });
+
+  router.get('/continue', async (ctx) => {
+    const interaction = await loadInteraction(ctx, deps);
+    if (!interaction) return;
+    await continueLogin(ctx, deps, interaction);
+  });
+
+  const isStep = (name: string | undefined) => (STEP_ORDER as readonly string[]).includes(name ?? '');
+  router.get('/step/:name', async (ctx) => {
+    if (!isStep(ctx.params.name)) return;
+    const interaction = await loadInteraction(ctx, deps);
+    if (!interaction) return;
+    await handleStep(ctx, deps, interaction, ctx.params.name!);
+  });
+  router.post('/step/:name', forms, async (ctx) => {
+    if (!isStep(ctx.params.name)) return;
+    const interaction = await loadInteraction(ctx, deps);
+    if (!interaction) return;
+    await handleStep(ctx, deps, interaction, ctx.params.name!, (ctx.request.body ?? {}) as Record<string, unknown>);
   });
 
   router.post('/abort', forms, async (ctx) => {

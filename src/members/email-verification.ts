@@ -1,0 +1,56 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Sql } from '../db/sql.js';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Issues a single-use verification token for `email`; earlier unused ones for the member stop working. */
+export async function issueEmailVerification(sql: Sql, memberId: string, email: string, ttlSeconds: number): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  await sql.transaction(async (tx) => {
+    await tx.run('update email_verification set expires_at = now() where member_id = $1 and used_at is null and expires_at > now()', [memberId]);
+    await tx.run(
+      `insert into email_verification (token_hash, member_id, email, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,
+      [hashToken(token), memberId, email, ttlSeconds],
+    );
+  });
+  return token;
+}
+
+/** The address the member asked to confirm and has not yet confirmed, if the link is still valid. */
+export async function pendingVerification(sql: Sql, memberId: string): Promise<{ email: string } | undefined> {
+  return sql.one<{ email: string }>(
+    `select email from email_verification where member_id = $1 and used_at is null and expires_at > now() order by created_at desc limit 1`,
+    [memberId],
+  );
+}
+
+export type VerificationResult = { ok: true; memberId: string; email: string } | { ok: false; reason: 'invalid' | 'taken' };
+
+/**
+ * Uses a verification link: in one transaction, marks it used and makes the address the member's
+ * verified address (finishing the 'email' step). An address verified by another member meanwhile wins.
+ */
+export async function confirmEmailVerification(sql: Sql, token: string): Promise<VerificationResult> {
+  return sql.transaction(async (tx) => {
+    const row = await tx.one<{ member_id: string; email: string }>(
+      `update email_verification set used_at = now() where token_hash = $1 and used_at is null and expires_at > now() returning member_id, email`,
+      [hashToken(token)],
+    );
+    if (!row) return { ok: false, reason: 'invalid' } as const;
+    const other = await tx.one('select 1 from member where email = $1 and id <> $2', [row.email, row.member_id]);
+    if (other) return { ok: false, reason: 'taken' } as const;
+    await tx.run(
+      `update member set email = $2, email_verified = true, pending_steps = array_remove(pending_steps, 'email'), updated_at = now() where id = $1`,
+      [row.member_id, row.email],
+    );
+    await tx.run(`insert into member_event (member_id, type) values ($1, 'email.verified')`, [row.member_id]);
+    return { ok: true, memberId: row.member_id, email: row.email } as const;
+  });
+}
+
+/** Whether a verification link is still usable, without using it (the confirm page shows first). */
+export async function verificationIsUsable(sql: Sql, token: string): Promise<boolean> {
+  return Boolean(await sql.one('select 1 from email_verification where token_hash = $1 and used_at is null and expires_at > now()', [hashToken(token)]));
+}

@@ -1,0 +1,125 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { pageErrors, type Page } from '../support/browser-client.js';
+import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+
+describe('first login of a provisioned member', () => {
+  let t: TestIdp;
+  let smtp: SmtpCapture;
+  beforeAll(async () => {
+    smtp = await startSmtpCapture();
+    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+  });
+  afterAll(async () => { await t.close(); await smtp.close(); });
+
+  async function startFirstLogin(userId: string, password: string) {
+    const browser = new BrowserClient();
+    const rp = await testRelyingParty(t.url);
+    const request = await rp.authorizationRequest();
+    const loginPage = await browser.go(request.url, { stopAt: isPortal });
+    const page = await browser.submit(loginPage, '/login', { user_id: userId, password }, { stopAt: isPortal });
+    return { browser, rp, request, page };
+  }
+
+  async function verifyFromMail(browser: BrowserClient, to: string): Promise<Page> {
+    const mail = await smtp.waitFor((m) => m.to.includes(to) && /verify-email/.test(m.text));
+    const link = mail.links.find((l) => l.includes('/verify-email/'))!;
+    const confirm = await browser.go(link);
+    return browser.submit(confirm, '/verify-email/', {});
+  }
+
+  it('walks birth date, terms, email verification, user ID and method, password, then reaches the portal', async () => {
+    await t.addMember({ userId: 'walk0001', symbol: '12', number: '3456789', birthdate: '1980-12-01', email: 'walk@example.jp', name: '歩行 太郎' });
+    const { browser, rp, request, page: birthdate } = await startFirstLogin('walk0001', '12345678919801201');
+    expect(birthdate.html).toContain('生年月日の入力');
+
+    const terms = await browser.submit(birthdate, '/step/birthdate', { birthdate: '19801201' });
+    expect(terms.html).toContain('同意する');
+
+    const email = await browser.submit(terms, '/step/terms', { decision: 'agree' });
+    expect(email.html).toContain('メールアドレスの更新');
+    expect(email.html).toContain('value="walk@example.jp"');
+
+    const sent = await browser.submit(email, '/step/email', { email: 'walk.new@example.jp' });
+    expect(sent.html).toContain('メール認証');
+    // Refreshing before the link is clicked keeps the member on the waiting page.
+    expect((await browser.go(sent.url)).html).toContain('メール認証');
+
+    const verified = await verifyFromMail(new BrowserClient(), 'walk.new@example.jp');
+    expect(verified.html).toContain('メールアドレスを確認しました');
+
+    const userIdPage = await browser.go(sent.url, { stopAt: isPortal });
+    expect(userIdPage.html).toContain('ユーザIDの設定・認証方法の選択');
+    const passwordPage = await browser.submit(userIdPage, '/step/user_id_and_method', { user_id: 'Walker.2026', method: 'totp' });
+    expect(passwordPage.html).toContain('パスワードの変更');
+
+    const done = await browser.submit(passwordPage, '/step/password', { password: 'New-pass-2026', password_confirmation: 'New-pass-2026' }, { stopAt: isPortal });
+    expect(isPortal(done.url)).toBe(true);
+    const tokens = await rp.exchange(done.url, request);
+    const claims = tokens.claims()!;
+    expect(claims.preferred_username).toBe('walker.2026');
+    expect(claims.email).toBe('walk.new@example.jp');
+    expect(claims.email_verified).toBe(true);
+
+    const row = await t.idp.sql.one<{ pending_steps: string[]; password_hash: string | null; temporary_id: boolean; auth_method: string; terms_version: string }>(
+      'select pending_steps, password_hash, temporary_id, auth_method, terms_version from member where user_id = $1', ['walker.2026']);
+    expect(row).toMatchObject({ pending_steps: [], temporary_id: false, auth_method: 'totp', terms_version: t.config.terms.version });
+    expect(row!.password_hash).toMatch(/^\$2[aby]\$/);
+
+    // The initial derived password stops working; the new one logs straight in.
+    const again = await startFirstLogin('walker.2026', '12345678919801201');
+    expect(pageErrors(again.page.html)).toEqual(['無効なユーザIDまたはパスワードです。']);
+    const ok = await startFirstLogin('WALKER.2026', 'New-pass-2026');
+    expect(isPortal(ok.page.url)).toBe(true);
+  });
+
+  it('resumes at the owed step after an interrupted first login', async () => {
+    await t.addMember({ userId: 'resume001', symbol: '34', number: '1111111', birthdate: '1990-01-02', email: 'resume@example.jp' });
+    const first = await startFirstLogin('resume001', '34111111119900102');
+    await first.browser.submit(first.page, '/step/birthdate', { birthdate: '19900102' });
+    // The tab is closed; a new login in a new browser continues at the terms.
+    const second = await startFirstLogin('resume001', '34111111119900102');
+    expect(second.page.html).toContain('利用規約');
+    expect(second.page.html).not.toContain('生年月日の入力');
+  });
+
+  it('shows the manual\'s email errors on the same page', async () => {
+    await t.addMember({ userId: 'mailerr01', symbol: '56', number: '2222222', birthdate: '1975-05-05', email: 'mailerr@example.jp' });
+    await t.addMember({ userId: 'mailtaken', symbol: '56', number: '2222223', birthdate: '1975-05-05', email: 'taken@example.jp' });
+    const { browser, page } = await startFirstLogin('mailerr01', '56222222219750505');
+    const terms = await browser.submit(page, '/step/birthdate', { birthdate: '19750505' });
+    const email = await browser.submit(terms, '/step/terms', { decision: 'agree' });
+    const cases: [string, string[]][] = [
+      ['', ['メールアドレスを入力してください。']],
+      ['taken@example.jp', ['他のアカウントで設定されているメールアドレスです。別のメールアドレスを入力してください。']],
+      ['a?b@example.jp', ['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。']],
+      ['name.@example.jp', ['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。']],
+      [`${'a'.repeat(250)}@example.jp`, ['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。', '設定可能なメールアドレスの最大文字数は255文字です。']],
+    ];
+    for (const [value, expected] of cases) {
+      const answer = await browser.submit(email, '/step/email', { email: value });
+      expect(answer.status).toBe(400);
+      expect(pageErrors(answer.html)).toEqual(expected);
+    }
+  });
+
+  it('counts a wrong birth date toward the lockout', async () => {
+    await t.addMember({ userId: 'birthlock', symbol: '78', number: '3333333', birthdate: '1960-06-06' });
+    const { browser, page } = await startFirstLogin('birthlock', '78333333319600606');
+    let current = page;
+    for (let i = 0; i < t.config.union.lockout.maxFailures - 1; i++) {
+      current = await browser.submit(current, '/step/birthdate', { birthdate: '19600607' });
+      expect(pageErrors(current.html)).toEqual(['生年月日が正しくありません。']);
+    }
+    const locked = await browser.submit(current, '/step/birthdate', { birthdate: '19600607' });
+    expect(pageErrors(locked.html)[0]).toContain('アカウントがロックされている');
+  });
+
+  it('ends the login without a session when the terms are declined', async () => {
+    await t.addMember({ userId: 'decline01', symbol: '90', number: '4444444', birthdate: '1970-07-07' });
+    const { browser, page } = await startFirstLogin('decline01', '90444444419700707');
+    const terms = await browser.submit(page, '/step/birthdate', { birthdate: '19700707' });
+    const back = await browser.submit(terms, '/step/terms', { decision: 'decline' }, { stopAt: isPortal });
+    expect(new URL(back.url).searchParams.get('error')).toBe('access_denied');
+  });
+});
