@@ -4,6 +4,9 @@ import { createLogger } from './logger.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { createIdp, openDatabase } from './idp.js';
 import { seedDemoMembers, DEMO_MEMBERS } from './members/demo-seed.js';
+import { Sql } from './db/sql.js';
+import { startDevSmtpServer, type DevSmtpServer } from './mail/dev-smtp-server.js';
+import { devMailboxRouter } from './http/dev/mailbox.js';
 
 /** Start everything: config -> database -> provider -> http (-> demo portal in development). */
 async function main(): Promise<void> {
@@ -25,7 +28,15 @@ async function main(): Promise<void> {
     databaseUrl = embedded.url;
   }
   const orm = await openDatabase(databaseUrl);
-  const idp = await createIdp(config, log, orm);
+  // Development without SMTP_URL: mail goes to an SMTP server in this process, readable at /dev/mailbox.
+  let devSmtp: DevSmtpServer | undefined;
+  if (!config.smtpUrl && !config.production) {
+    devSmtp = await startDevSmtpServer({ port: 0, sql: new Sql(orm), logger: log });
+    config.smtpUrl = devSmtp.url;
+  }
+  const idp = await createIdp(config, log, orm, {
+    extraRoutes: config.production ? undefined : (sql) => [devMailboxRouter(sql).routes()],
+  });
   const seeded = config.production ? false : await seedDemoMembers(idp.sql, idp.hasher, config.terms.version);
   const { url } = await idp.listen();
 
@@ -43,6 +54,7 @@ async function main(): Promise<void> {
     '',
     `  kosmo-idp (OpenID Connect provider): ${config.issuer}   (listening on ${url})`,
     portal ? `  demo portal (relying party):         ${portal.url}` : '',
+    devSmtp ? `  development mailbox:                 ${config.issuer}/dev/mailbox` : '',
     embedded ? `  database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}` : '  database: DATABASE_URL',
     ...(config.production ? [] : [
       `  demo members${seeded ? ' (seeded now)' : ''}:`,
@@ -59,6 +71,7 @@ async function main(): Promise<void> {
     log.info('shutting down');
     await portal?.close();
     await idp.close();
+    await devSmtp?.close();
     await orm.close();
     await embedded?.stop();
     process.exit(0);

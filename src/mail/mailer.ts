@@ -77,7 +77,8 @@ export class Mailer {
       try {
         const info = (await this.options.transport.sendMail({
           from: this.options.from,
-          to,
+          // An address object is never split at commas: one request, one recipient.
+          to: { name: '', address: to },
           subject: mail.subject,
           text: mail.text,
           html: mail.html,

@@ -53,6 +53,9 @@ export function interactionRouter(deps: StepRouteDeps): Router {
     ctx.redirect(redirectTo);
   });
 
+  // The language links and reloads of a posted page land here with GET: show the login again.
+  router.get(['/login', '/abort'], (ctx) => ctx.redirect(`/interaction/${ctx.params.uid}`));
+
   router.post('/login', forms, async (ctx) => {
     const interaction = await loadInteraction(ctx, deps);
     if (!interaction) return;

@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import type { Sql } from '../db/sql.js';
+import { startSmtpReceiver, type ReceivedMail } from './smtp-receiver.js';
+
+/** The development mailbox keeps this many messages; older ones are dropped as new ones arrive. */
+const KEEP_MESSAGES = 500;
+
+export interface DevSmtpServerOptions {
+  port: number;
+  host?: string;
+  sql: Sql;
+  logger: Logger;
+}
+
+export interface DevSmtpServer {
+  /** Give this to the mail transport, e.g. `smtp://127.0.0.1:2525`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function storeDevMail(sql: Sql, mail: ReceivedMail): Promise<number> {
+  return sql.transaction(async (tx) => {
+    const row = await tx.one<{ id: string }>(
+      'insert into dev_mail (recipients, subject, html, text) values ($1, $2, $3, $4) returning id',
+      [mail.recipients.join(', '), mail.subject, mail.html || null, mail.text || null],
+    );
+    await tx.run('delete from dev_mail where id <= $1', [Number(row!.id) - KEEP_MESSAGES]);
+    return Number(row!.id);
+  });
+}
+
+/**
+ * Development only: an SMTP server inside the process that keeps every message in the
+ * `dev_mail` table, so any instance's /dev/mailbox shows mail sent by any other.
+ */
+export async function startDevSmtpServer(options: DevSmtpServerOptions): Promise<DevSmtpServer> {
+  const { sql, logger } = options;
+  const receiver = await startSmtpReceiver({
+    port: options.port,
+    host: options.host ?? '127.0.0.1',
+    receive: async (mail) => {
+      try {
+        const id = await storeDevMail(sql, mail);
+        logger.debug({ devMailId: id }, 'development mail stored');
+      } catch (err) {
+        logger.warn({ err }, 'development mail could not be stored');
+        throw err;
+      }
+    },
+    onError: (err) => logger.debug({ errorCode: (err as { code?: string }).code }, 'development SMTP connection error'),
+  });
+  logger.info({ url: receiver.url }, 'development SMTP server listening');
+  return { url: receiver.url, close: receiver.close };
+}
