@@ -20,7 +20,7 @@ export interface SmtpCapture {
   messages: CapturedMail[];
   /** Resolves with the first message, already delivered or still to come, that matches. */
   waitFor(predicate: (m: CapturedMail) => boolean, timeoutMs?: number): Promise<CapturedMail>;
-  /** Forgets the delivered messages and any failures still queued by failNext. */
+  /** Forgets the delivered messages, any failures still queued by failNext and the rejected count. */
   clear(): void;
   close(): Promise<void>;
   /** The next `n` delivery attempts are refused at MAIL FROM: 451 (try later) unless a 5xx is given. */
@@ -84,6 +84,7 @@ export async function startSmtpCapture(): Promise<SmtpCapture> {
     clear() {
       messages.length = 0;
       failures.length = 0;
+      rejected = 0;
     },
     failNext(n, responseCode = 451) {
       for (let i = 0; i < n; i++) failures.push({ responseCode, message: responseCode >= 500 ? 'rejected by the test' : 'try again later (test)' });
