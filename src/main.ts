@@ -1,3 +1,4 @@
+import type Koa from 'koa';
 import path from 'node:path';
 import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './logger.js';
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
     config.smtpUrl = devSmtp.url;
   }
   const idp = await createIdp(config, log, orm, {
-    extraRoutes: config.production ? undefined : (sql) => [devMailboxRouter(sql).routes()],
+    extraRoutes: config.production ? undefined : (sql) => [devMailboxRouter(sql).routes() as unknown as Koa.Middleware],
   });
   const seeded = config.production ? false : await seedDemoMembers(idp.sql, idp.hasher, config.terms.version);
   const { url } = await idp.listen();

@@ -4,7 +4,8 @@ import { decryptSecret, encryptSecret } from '../crypto.js';
 
 type Jwk = Record<string, unknown>;
 
-function generateSigningKeys(): Jwk[] {
+/** One RS256 and one ES256 private key, for development storage and for `admin keys generate`. */
+export function generateSigningKeys(): Jwk[] {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as Jwk;
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as Jwk;
   return [
