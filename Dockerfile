@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+# kosmo-idp container image.
+#   docker build -t kosmo-idp .
+# Stages: build (compile TypeScript), prod-deps (runtime node_modules only), runtime.
+
+FROM node:24-bookworm-slim AS base
+WORKDIR /app
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+
+# --- build: all dependencies, then `tsc` emits dist/src/** and dist/migrations/**
+FROM base AS build
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json ./
+COPY src ./src
+COPY migrations ./migrations
+RUN npm run build
+
+# --- prod-deps: only production dependencies. The `node` npm package (Node 24 for
+# development on older machines) is a devDependency: the image already has Node 24.
+FROM base AS prod-deps
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+
+# --- runtime
+FROM base AS runtime
+ENV NODE_ENV=production \
+    PORT=3000 \
+    NODE_OPTIONS=--enable-source-maps
+# Everything stays owned by root, so the app (running as `node`) cannot modify its own code.
+# package.json is needed at runtime: "type": "module" makes dist/**/*.js ES modules.
+COPY package.json ./
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/migrations ./dist/migrations
+# Read relative to the working directory (/app). config/ holds the defaults; mount
+# your own over /app/config (see docker-compose.yml).
+COPY views ./views
+COPY locales ./locales
+COPY static ./static
+COPY config ./config
+
+USER node
+EXPOSE 3000
+# node:*-slim has no curl; Node's global fetch does the check.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:3000/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/main.js"]
