@@ -1,0 +1,113 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { chromium, type Browser } from 'playwright-core';
+import { startTestIdp, freePort, type TestIdp } from '../support/idp.js';
+import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { startDemoPortal } from '../../src/demo-portal/index.js';
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+describe('a member in Chromium, through the demo portal', () => {
+  let t: TestIdp;
+  let smtp: SmtpCapture;
+  let portal: { url: string; close(): Promise<void> };
+  let browser: Browser;
+
+  beforeAll(async () => {
+    smtp = await startSmtpCapture();
+    const portalPort = await freePort();
+    const portalUrl = `http://localhost:${portalPort}`;
+    t = await startTestIdp({
+      env: { SMTP_URL: smtp.url },
+      configure: (c) => {
+        c.clients.push({
+          client_id: 'browser-portal', client_secret: 'browser-portal-secret-0123456789', public: false,
+          redirect_uris: [`${portalUrl}/callback`], post_logout_redirect_uris: [`${portalUrl}/`], initiate_login_uri: `${portalUrl}/login`,
+          scope: 'openid offline_access profile email',
+        });
+      },
+    });
+    portal = await startDemoPortal({ issuer: t.config.issuer, clientId: 'browser-portal', clientSecret: 'browser-portal-secret-0123456789', portalUrl, port: portalPort, host: '127.0.0.1' });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await portal?.close();
+    await t?.close();
+    await smtp?.close();
+  });
+
+  it('logs in with the user ID and password and logs out through the confirmation screen', async () => {
+    await t.addMember({ userId: 'chrome001', name: '画面 花子', email: 'chrome@example.jp' }, { password: 'Chrome-pass-1', onboarded: true });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    await page.goto(portal.url);
+    await page.locator('header').getByRole('link', { name: 'ログイン' }).click();
+    await page.getByLabel('ユーザID').fill('CHROME001');
+    await page.getByLabel('パスワード').fill('Chrome-pass-1');
+    await page.getByRole('button', { name: 'ログイン' }).click();
+    await page.waitForURL(`${portal.url}/`);
+    await expect(page.locator('.account__name')).toHaveText('画面 花子');
+
+    await page.locator('.account__name').click();
+    await page.getByRole('link', { name: 'ログアウト' }).click();
+    await expect(page.getByText('ログアウトしてもよろしいですか？')).toBeVisible();
+    await page.getByRole('button', { name: 'ログアウトする' }).click();
+    await page.waitForURL(`${portal.url}/`);
+    await expect(page.locator('header').getByRole('link', { name: 'ログイン' })).toBeVisible();
+    await context.close();
+  });
+
+  it('walks a provisioned member from the initial password to the portal', async () => {
+    await t.addMember({ userId: 'chrome002', symbol: '12', number: '3456789', birthdate: '1980-12-01', name: '初回 太郎', email: 'first@example.jp' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${portal.url}/login`);
+    await page.getByLabel('ユーザID').fill('chrome002');
+    await page.getByLabel('パスワード').fill('12345678919801201');
+    await page.getByRole('button', { name: 'ログイン' }).click();
+
+    await page.getByLabel('生年月日').fill('19801201');
+    await page.getByRole('button', { name: '実行' }).click();
+    await page.getByRole('button', { name: '同意する' }).click();
+    await expect(page.getByLabel('メールアドレス')).toHaveValue('first@example.jp');
+    await page.getByRole('button', { name: '実行' }).click();
+    await expect(page.getByRole('heading', { name: 'メール認証' })).toBeVisible();
+
+    // The verification link is opened from the mail, in another tab.
+    const mail = await smtp.waitFor((m) => m.to.includes('first@example.jp'));
+    const mailTab = await context.newPage();
+    await mailTab.goto(mail.links.find((l) => l.includes('/verify-email/'))!);
+    await mailTab.getByRole('button', { name: 'メールアドレスを確認する' }).click();
+    await expect(mailTab.getByRole('heading', { name: 'メールアドレスを確認しました' })).toBeVisible();
+    await mailTab.close();
+
+    // ブラウザに戻る: the original tab continues when refreshed.
+    await page.getByRole('link', { name: '更新' }).click();
+    await page.getByLabel('ユーザID').fill('First.Taro');
+    await page.getByLabel('ワンタイムパスワード (OTP) メール認証').check();
+    await page.getByRole('button', { name: '実行' }).click();
+    await page.getByLabel('パスワード', { exact: true }).fill('Taro-own-pass1');
+    await page.getByLabel('パスワード確認用').fill('Taro-own-pass1');
+    await page.getByRole('button', { name: '送信' }).click();
+    await page.waitForURL(`${portal.url}/`);
+    await expect(page.locator('.account__name')).toHaveText('初回 太郎');
+    await context.close();
+  });
+});
+
+// Playwright's web-first assertions without @playwright/test: poll until true or time out.
+function expect(locator: import('playwright-core').Locator) {
+  const poll = async (check: () => Promise<boolean>, what: string) => {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (await check().catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting until ${what}`);
+  };
+  return {
+    toBeVisible: () => poll(() => locator.isVisible(), `${locator} is visible`),
+    toHaveText: (text: string) => poll(async () => (await locator.textContent())?.trim() === text, `${locator} has text ${text}`),
+    toHaveValue: (value: string) => poll(async () => (await locator.inputValue()) === value, `${locator} has value ${value}`),
+  };
+}
