@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { describe, it, beforeAll, afterAll } from '@jest/globals';
 import { chromium, type Browser } from 'playwright-core';
 import { startTestIdp, freePort, type TestIdp } from '../support/idp.js';
 import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';

@@ -123,3 +123,50 @@ describe('first login of a provisioned member', () => {
     expect(new URL(back.url).searchParams.get('error')).toBe('access_denied');
   });
 });
+
+describe('terms of use updated after onboarding', () => {
+  let t: TestIdp;
+  let smtp: SmtpCapture;
+  beforeAll(async () => {
+    smtp = await startSmtpCapture();
+    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+  });
+  afterAll(async () => { await t.close(); await smtp.close(); });
+
+  it('asks an onboarded member to re-consent once, after the password and before the portal', async () => {
+    await t.addMember({ userId: 'reconsent', email: 're@example.jp' }, { password: 'Re-consent-1', onboarded: true });
+    t.config.terms.version = '2099-01-01';
+    const browser = new BrowserClient();
+    const rp = await testRelyingParty(t.url);
+    const request = await rp.authorizationRequest();
+    const login = await browser.go(request.url, { stopAt: isPortal });
+    const terms = await browser.submit(login, '/login', { user_id: 'reconsent', password: 'Re-consent-1' }, { stopAt: isPortal });
+    expect(terms.html).toContain('利用規約が更新されました');
+    const back = await browser.submit(terms, '/step/terms', { decision: 'agree' }, { stopAt: isPortal });
+    expect(isPortal(back.url)).toBe(true);
+    expect((await rp.exchange(back.url, request)).claims()!.preferred_username).toBe('reconsent');
+    const row = await t.idp.sql.one<{ terms_version: string }>('select terms_version from member where user_id = $1', ['reconsent']);
+    expect(row!.terms_version).toBe('2099-01-01');
+
+    // Next time there is nothing left to accept.
+    const again = await testRelyingParty(t.url);
+    const req2 = await again.authorizationRequest();
+    const fresh = new BrowserClient();
+    const page = await fresh.go(req2.url, { stopAt: isPortal });
+    const done = await fresh.submit(page, '/login', { user_id: 'reconsent', password: 'Re-consent-1' }, { stopAt: isPortal });
+    expect(isPortal(done.url)).toBe(true);
+  });
+
+  it('sends a member locked while in the steps back to the login page with the locked message', async () => {
+    await t.addMember({ userId: 'midlock01', symbol: '11', number: '5555555', birthdate: '1981-01-01' });
+    const browser = new BrowserClient();
+    const rp = await testRelyingParty(t.url);
+    const request = await rp.authorizationRequest();
+    const login = await browser.go(request.url, { stopAt: isPortal });
+    const birthdate = await browser.submit(login, '/login', { user_id: 'midlock01', password: '11555555519810101' }, { stopAt: isPortal });
+    await t.idp.sql.run(`update member set locked_permanently = true where user_id = 'midlock01'`);
+    const answer = await browser.submit(birthdate, '/step/birthdate', { birthdate: '19810101' }, { stopAt: isPortal });
+    expect(pageErrors(answer.html)[0]).toContain('アカウントがロックされている');
+    expect(answer.html).toContain('name="password"');
+  });
+});

@@ -7,6 +7,7 @@ import { applyUiLocales } from '../middleware/locale.js';
 import { abortLogin, renderLogin, submitLogin } from './login.js';
 import { rememberClient, restartLoginUrl, type Interaction } from './context.js';
 import { continueLogin, handleStep, type StepRouteDeps } from './steps.js';
+import { loginState } from './state.js';
 import { STEP_ORDER } from '../../steps/types.js';
 
 /** The page a member sees when the login waited too long: a fresh start, never a protocol error. */
@@ -39,6 +40,8 @@ export function interactionRouter(deps: StepRouteDeps): Router {
     const interaction = await loadInteraction(ctx, deps);
     if (!interaction) return;
     rememberClient(ctx, String(interaction.params.client_id), secure);
+    // A reload after the password, in the middle of the steps, goes back to the owed step.
+    if (interaction.prompt.name === 'login' && loginState(interaction)) return ctx.redirect(`/interaction/${interaction.uid}/continue`);
     if (interaction.prompt.name === 'login') return renderLogin(ctx, interaction);
     // Any other prompt (consent for a first-party portal whose grant lacks a scope): grant what was
     // asked, as the portals in config are the union's own.

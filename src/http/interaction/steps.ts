@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { Member } from '../../db/entities/index.js';
+import { isLocked } from '../../members/lockout.js';
 import { STEPS, owedSteps, type StepName } from '../../steps/index.js';
 import type { StepDeps } from '../../steps/types.js';
 import { csrfValid } from '../middleware/csrf.js';
@@ -9,16 +10,25 @@ import type { Interaction, InteractionDeps } from './context.js';
 
 export type StepRouteDeps = InteractionDeps & StepDeps;
 
-async function currentMember(deps: StepRouteDeps, interaction: Interaction): Promise<Member | undefined> {
+/** The member who passed the password in this interaction, unless they were locked meanwhile. */
+async function currentMember(ctx: Context, deps: StepRouteDeps, interaction: Interaction): Promise<Member | 'locked' | undefined> {
   const state = loginState(interaction);
   if (!state) return undefined;
-  return (await deps.orm.em.fork().findOne(Member, { id: state.memberId })) ?? undefined;
+  const member = await deps.orm.em.fork().findOne(Member, { id: state.memberId });
+  if (!member) return undefined;
+  if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) {
+    await saveLoginState(interaction, undefined);
+    renderLogin(ctx, interaction, { userId: member.userId, errors: ['login.error_locked'] }, 401);
+    return 'locked';
+  }
+  return member;
 }
 
 /** GET /interaction/:uid/continue — the next step the member owes, or back to the portal. */
 export async function continueLogin(ctx: Context, deps: StepRouteDeps, interaction: Interaction): Promise<void> {
   const state = loginState(interaction);
-  const member = await currentMember(deps, interaction);
+  const member = await currentMember(ctx, deps, interaction);
+  if (member === 'locked') return;
   if (!state || !member) return ctx.redirect(`/interaction/${interaction.uid}`);
   const [next] = owedSteps(member, deps.config.terms.version);
   if (next) return ctx.redirect(`/interaction/${interaction.uid}/step/${next}`);
@@ -31,7 +41,8 @@ export async function continueLogin(ctx: Context, deps: StepRouteDeps, interacti
 
 /** GET and POST /interaction/:uid/step/:name — only the first owed step is reachable. */
 export async function handleStep(ctx: Context, deps: StepRouteDeps, interaction: Interaction, name: string, body?: Record<string, unknown>): Promise<void> {
-  const member = await currentMember(deps, interaction);
+  const member = await currentMember(ctx, deps, interaction);
+  if (member === 'locked') return;
   if (!member) return ctx.redirect(`/interaction/${interaction.uid}`);
   const [next] = owedSteps(member, deps.config.terms.version);
   if (next !== name) return ctx.redirect(`/interaction/${interaction.uid}/continue`);
