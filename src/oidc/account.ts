@@ -1,6 +1,5 @@
-import type { Account, ClaimsParameterMember, FindAccount } from 'oidc-provider';
-import type { Orm } from '../db/orm.js';
-import { Member } from '../db/entities/index.js';
+import type { Account, FindAccount } from 'oidc-provider';
+import type { Sql } from '../db/sql.js';
 
 /** Claims per scope. `sub` is the member's stable id, never the user ID (which the member can change). */
 export const CLAIMS_BY_SCOPE = {
@@ -9,29 +8,41 @@ export const CLAIMS_BY_SCOPE = {
   email: ['email', 'email_verified'],
 };
 
-export function memberClaims(member: Member): Record<string, unknown> {
+interface AccountRow {
+  id: string;
+  user_id: string;
+  display_name: string;
+  birthdate: string;
+  email: string | null;
+  email_verified: boolean;
+  locale: string;
+  updated_at: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function memberClaims(row: AccountRow): { sub: string } & Record<string, unknown> {
   return {
-    sub: member.id,
-    name: member.displayName,
-    preferred_username: member.userId,
-    birthdate: member.birthdate,
-    locale: member.locale,
-    updated_at: Math.floor(member.updatedAt.getTime() / 1000),
-    // An address the member has not confirmed is not shared as theirs.
-    email: member.email ?? undefined,
-    email_verified: member.email ? member.emailVerified : undefined,
+    sub: row.id,
+    name: row.display_name,
+    preferred_username: row.user_id,
+    birthdate: row.birthdate,
+    locale: row.locale,
+    updated_at: Math.floor(new Date(row.updated_at).getTime() / 1000),
+    email: row.email ?? undefined,
+    email_verified: row.email ? row.email_verified : undefined,
   };
 }
 
-export function findAccountFactory(orm: Orm): FindAccount {
+/** Looked up on every token and userinfo request: one indexed statement, no ORM hydration. */
+export function findAccountFactory(sql: Sql): FindAccount {
   return async (_ctx, sub): Promise<Account | undefined> => {
-    const member = await orm.em.fork().findOne(Member, { id: sub });
-    if (!member) return undefined;
-    return {
-      accountId: member.id,
-      async claims(_use: string, _scope: string, _claims: { [key: string]: null | ClaimsParameterMember }, _rejected: string[]) {
-        return memberClaims(member) as { sub: string };
-      },
-    };
+    if (!UUID.test(sub)) return undefined;
+    const row = await sql.one<AccountRow>(
+      `select id, user_id, display_name, to_char(birthdate, 'YYYY-MM-DD') as birthdate, email, email_verified, locale, updated_at
+       from member where id = $1`, [sub],
+    );
+    if (!row) return undefined;
+    return { accountId: row.id, claims: async () => memberClaims(row) };
   };
 }

@@ -36,7 +36,7 @@ export function createProvider(deps: { config: Config; orm: Orm; sql: Sql; jwks:
   const provider = new Provider(config.issuer, {
     adapter: postgresAdapterFactory(sql),
     clients: providerClients(config),
-    findAccount: findAccountFactory(orm),
+    findAccount: findAccountFactory(sql),
     jwks: jwks as Configuration['jwks'],
     claims: CLAIMS_BY_SCOPE,
     scopes: ['openid', 'offline_access', 'profile', 'email'],
