@@ -1,5 +1,5 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import type { Sql } from '../db/sql.js';
+import { toDate, type Sql } from '../db/sql.js';
 
 const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
@@ -25,13 +25,16 @@ export function postgresAdapterFactory(sql: Sql) {
     }
 
     private async findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
-      const row = await sql.one<{ payload: AdapterPayload; consumed_at: Date | null }>(
+      const row = await sql.one<{ payload: AdapterPayload; consumed_at: Date | string | null }>(
         `select payload, consumed_at from oidc_payload
          where model = $1 and ${column} = $2 and (expires_at is null or expires_at > now())`,
         [this.model, value],
       );
       if (!row) return undefined;
-      return row.consumed_at ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : row.payload;
+      // The driver returns timestamps as strings. A consumed code or refresh token must come back
+      // marked, so that the provider refuses its reuse and revokes the grant instead of failing.
+      const consumedAt = toDate(row.consumed_at);
+      return consumedAt ? { ...row.payload, consumed: Math.floor(consumedAt.getTime() / 1000) } : row.payload;
     }
 
     find(id: string) { return this.findBy('id', id); }

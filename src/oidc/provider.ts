@@ -83,7 +83,9 @@ export function createProvider(deps: { config: Config; orm: Orm; sql: Sql; jwks:
       await grant.save();
       return grant;
     },
-    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    // Portals get refresh tokens bound to the member's session (they end with it at logout), as in
+    // Keycloak: the provider drops offline_access without a consent prompt, which we never show.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
     ttl: {
       AccessToken: ttl.accessTokenSeconds,
