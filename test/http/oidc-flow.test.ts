@@ -64,6 +64,14 @@ describe('OpenID Connect with a real client (openid-client)', () => {
     await expect(oidc.refreshTokenGrant(rp.configuration, first)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('treats a reused refresh token as theft: the whole grant is revoked, the newer token too', async () => {
+    const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'flow00001', 'Flow-pass-1');
+    const tokens = await rp.exchange(after.url, request);
+    const newer = (await oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!)).refresh_token!;
+    await expect(oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(rp.configuration, newer)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
   it('revokes a refresh token', async () => {
     const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'flow00001', 'Flow-pass-1');
     const tokens = await rp.exchange(after.url, request);

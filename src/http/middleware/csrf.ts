@@ -3,21 +3,30 @@ import { randomBytes } from 'node:crypto';
 import { constantTimeEqual, hmac } from '../../crypto.js';
 
 const COOKIE = 'kosmo.csrf';
+const VALUE = /^[A-Za-z0-9_-]{32,64}$/;
 
 /**
  * Signed double-submit CSRF protection for every form we render: a random browser-bound cookie,
- * and in each form an HMAC of it that only this server can compute.
+ * and in each form an HMAC of it that only this server can compute. The cookie is set only when a
+ * page asks for the token, so protocol endpoints (token, userinfo) do not pay for it.
  */
 export function csrfProtection(key: Buffer, secure: boolean): Middleware {
   const tokenFor = (value: string) => hmac(key, `csrf:${value}`);
   return async (ctx, next) => {
-    let value = ctx.cookies.get(COOKIE);
-    if (!value || !/^[A-Za-z0-9_-]{32,64}$/.test(value)) {
+    let value: string | undefined;
+    const browserValue = () => {
+      if (value) return value;
+      const sent = ctx.cookies.get(COOKIE);
+      if (sent && VALUE.test(sent)) return (value = sent);
       value = randomBytes(24).toString('base64url');
       ctx.cookies.set(COOKIE, value, { httpOnly: true, sameSite: 'lax', secure, signed: false, overwrite: true });
-    }
-    ctx.state.csrfToken = tokenFor(value);
-    ctx.state.csrfValid = (submitted: unknown) => typeof submitted === 'string' && constantTimeEqual(submitted, tokenFor(value!));
+      return value;
+    };
+    Object.defineProperty(ctx.state, 'csrfToken', { get: () => tokenFor(browserValue()), enumerable: true, configurable: true });
+    ctx.state.csrfValid = (submitted: unknown) => {
+      const sent = ctx.cookies.get(COOKIE);
+      return typeof submitted === 'string' && typeof sent === 'string' && VALUE.test(sent) && constantTimeEqual(submitted, tokenFor(sent));
+    };
     await next();
   };
 }

@@ -1,0 +1,138 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { ChildMessage } from './shared.js';
+
+/** A server child: `node --import tsx <script>` so that its pid is the server itself (not a tsx wrapper). */
+export interface Child {
+  name: string;
+  url: string;
+  process: ChildProcess;
+  /** Peak resident set size so far (kernel VmHWM, or the highest VmRSS polled), in bytes. */
+  peakRss(): number;
+  /** Number of SQL statements the child has sent (kosmo-idp only). */
+  sqlCount(): Promise<number>;
+  /** process.memoryUsage() of the child (kosmo-idp only), after a full GC if it runs with --expose-gc. */
+  memoryUsage(): Promise<{ usage: NodeJS.MemoryUsage; spaces: Record<string, number> }>;
+  stop(): Promise<void>;
+}
+
+function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const DIST = '.data/bench/dist';
+
+/**
+ * Compiles the project with its own tsc into .data/bench/dist, so that the servers run as the image
+ * runs them (`node dist/src/main.js`, no tsx loader in the process being measured). Returns the
+ * compiled path of each script, or the TypeScript path where compilation did not produce it.
+ */
+export function compileForBench(scripts: string[]): string[] {
+  const started = Date.now();
+  try {
+    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', DIST], { stdio: 'ignore' });
+  } catch {
+    // Type errors elsewhere in the tree (other work in progress) still emit JavaScript.
+  }
+  return scripts.map((script) => {
+    const compiled = path.join(DIST, script.replace(/\.ts$/, '.js'));
+    return existsSync(compiled) && statSync(compiled).mtimeMs >= started - 1000 ? compiled : script;
+  });
+}
+
+/** The NODE_OPTIONS the production image sets (Dockerfile `ENV ... NODE_OPTIONS=...`). */
+export function productionNodeOptions(): string {
+  if (process.env.BENCH_SERVER_NODE_OPTIONS !== undefined) return process.env.BENCH_SERVER_NODE_OPTIONS;
+  try {
+    const m = /NODE_OPTIONS=("([^"]*)"|(\S+))/.exec(readFileSync('Dockerfile', 'utf8'));
+    return m ? (m[2] ?? m[3] ?? '') : '';
+  } catch {
+    return '';
+  }
+}
+
+export async function startChild(name: string, script: string, env: Record<string, string>, timeoutMs = 90_000): Promise<Child> {
+  const args = script.endsWith('.js') ? [script] : ['--import', 'tsx', script];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-8000); };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+
+  let polledPeakKb = 0;
+  let hwmKb = 0;
+  const poll = () => {
+    if (child.exitCode !== null || !child.pid) return;
+    polledPeakKb = Math.max(polledPeakKb, readStatusKb(child.pid, 'VmRSS'));
+    hwmKb = Math.max(hwmKb, readStatusKb(child.pid, 'VmHWM'));
+  };
+  const poller = setInterval(poll, 200);
+  poller.unref();
+
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs / 1000} s\n${output}`)), timeoutMs);
+    child.on('message', (m: ChildMessage) => {
+      if (m.type === 'ready') { clearTimeout(timer); resolve(m.url); }
+    });
+    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? signal}) before it was ready\n${output}`)); });
+  }).catch(async (err) => {
+    clearInterval(poller);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw err;
+  });
+
+  return {
+    name, url, process: child,
+    peakRss() { poll(); return Math.max(polledPeakKb, hwmKb) * 1024; },
+    sqlCount: () => ask(child, name, 'sqlCount', (m) => (m.type === 'sqlCount' ? m.count : undefined)),
+    memoryUsage: () => ask(child, name, 'memory', (m) => (m.type === 'memory' ? { usage: m.usage, spaces: m.spaces } : undefined)),
+    async stop() {
+      clearInterval(poller);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))]);
+      if (!done) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+function ask<T>(child: ChildProcess, name: string, type: string, pick: (m: ChildMessage) => T | undefined): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: no answer to ${type}`)), 10_000);
+    const onMessage = (m: ChildMessage) => {
+      const value = pick(m);
+      if (value === undefined) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(value);
+    };
+    child.on('message', onMessage);
+    child.send({ type });
+  });
+}
+
+/** Stops a PostgreSQL left running under `dataDir` (only if its child could not stop it itself). */
+export function killOrphanPostgres(dataDir: string): void {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    // already gone
+  }
+}

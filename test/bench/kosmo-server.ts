@@ -1,0 +1,101 @@
+/**
+ * Child process of the benchmark: kosmo-idp as `npm start` builds it (embedded PostgreSQL ->
+ * openDatabase -> createIdp -> listen), with N onboarded members who all share one bcrypt hash.
+ * Talks to the bench process over IPC: "ready" once listening, SQL statement counts on request.
+ * Stops (server, ORM, PostgreSQL) on SIGTERM or when the bench process goes away.
+ */
+import path from 'node:path';
+import v8 from 'node:v8';
+import pg from 'pg';
+import { loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/logger.js';
+import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { createIdp, openDatabase } from '../../src/idp.js';
+import { insertMembers, memberInputSchema } from '../../src/members/provision.js';
+import { BENCH_CLIENT, benchUserId, type ChildMessage } from './shared.js';
+
+// Every statement the ORM, kysely and the adapter send goes through pg.Client#query.
+// BENCH_SQL_LOG=1 also prints each statement (for profiling: which queries does one login send?).
+let sqlCount = 0;
+const logSql = process.env.BENCH_SQL_LOG === '1';
+const originalQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unknown[]) {
+  sqlCount++;
+  if (logSql) {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text;
+    process.stderr.write(`[sql] ${String(text).replace(/\s+/g, ' ').slice(0, 160)}\n`);
+  }
+  return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof pg.Client.prototype.query;
+
+const env = process.env;
+const dir = env.BENCH_DIR!;
+const port = Number(env.BENCH_PORT);
+const memberCount = Number(env.BENCH_MEMBERS ?? 1000);
+const passwordHash = env.BENCH_PASSWORD_HASH!;
+
+const send = (m: ChildMessage) => process.send?.(m);
+
+const embedded = await startEmbeddedPostgres(path.join(dir, 'postgres'), Number(env.BENCH_PG_PORT));
+const orm = await openDatabase(embedded.url);
+const config = loadConfig({
+  NODE_ENV: 'test',
+  PORT: String(port),
+  HOST: '127.0.0.1',
+  ISSUER: `http://127.0.0.1:${port}`,
+  DATABASE_URL: embedded.url,
+  BCRYPT_COST: env.BENCH_BCRYPT_COST ?? '12',
+  LOG_LEVEL: 'silent',
+  COOKIE_KEYS: 'bench-cookie-key-0123456789abcdefghijklmnop',
+  SECRETS_KEY: Buffer.alloc(32, 9).toString('base64'),
+  DATA_DIR: dir,
+});
+// Every request comes from 127.0.0.1: the per-IP login limit (100 per 15 minutes) would refuse the
+// bench after 100 logins. The counter query still runs on every login.
+config.union.loginRateLimit.perIp = 1_000_000_000;
+config.clients.push({
+  client_id: BENCH_CLIENT.id, client_secret: BENCH_CLIENT.secret, public: false, client_name: 'Bench portal',
+  redirect_uris: [BENCH_CLIENT.redirect], post_logout_redirect_uris: ['http://127.0.0.1:3999/'], scope: BENCH_CLIENT.scope,
+});
+const idp = await createIdp(config, createLogger('silent'), orm);
+
+const members = Array.from({ length: memberCount }, (_, i) => memberInputSchema.parse({
+  userId: benchUserId(i), symbol: '77', number: String(1_000_000 + i), birthdate: '1980-12-01', name: `ベンチ ${i}`, email: `${benchUserId(i)}@example.jp`,
+}));
+await idp.sql.transaction(async (tx) => {
+  await insertMembers(tx, members);
+  await tx.run(
+    `update member set password_hash = $1, password_created_at = now(), must_change_password = false, temporary_id = false,
+       email_verified = true, pending_steps = '{}', terms_version = $2, terms_accepted_at = now(), auth_method = 'email_otp'
+     where user_id like 'bench%'`,
+    [passwordHash, config.terms.version],
+  );
+});
+
+const { url } = await idp.listen(port, '127.0.0.1');
+
+let stopping = false;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await idp.close();
+    await orm.close();
+  } finally {
+    await embedded.stop().catch(() => {});
+    process.exit(code);
+  }
+}
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));
+process.on('disconnect', () => void stop(0));
+process.on('message', (m: { type?: string }) => {
+  if (m?.type === 'sqlCount') send({ type: 'sqlCount', count: sqlCount });
+  // Profiling only: heap figures, after a full collection when run with --expose-gc.
+  if (m?.type === 'memory') {
+    (globalThis as { gc?: () => void }).gc?.();
+    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, Math.round(s.space_size / 2 ** 20)]));
+    send({ type: 'memory', usage: process.memoryUsage(), spaces });
+  }
+});
+send({ type: 'ready', url });

