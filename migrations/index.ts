@@ -1,5 +1,6 @@
 import { Migration20261122000000_foundation } from './Migration20261122000000_foundation.js';
 import { Migration20261122000200_onboarding } from './Migration20261122000200_onboarding.js';
+import { Migration20261122000300_recovery } from './Migration20261122000300_recovery.js';
 import { Migration20261122000100_dev_mail } from './Migration20261122000100_dev_mail.js';
 
 /** Every migration, in order. Landed migrations are never edited: add a new one. */
@@ -7,4 +8,5 @@ export const migrationsList = [
   { name: 'Migration20261122000000_foundation', class: Migration20261122000000_foundation },
   { name: 'Migration20261122000200_onboarding', class: Migration20261122000200_onboarding },
   { name: 'Migration20261122000100_dev_mail', class: Migration20261122000100_dev_mail },
+  { name: 'Migration20261122000300_recovery', class: Migration20261122000300_recovery },
 ];

@@ -14,6 +14,7 @@ import { healthRouter } from './health.js';
 import { interactionRouter } from './interaction/routes.js';
 import type { StepRouteDeps } from './interaction/steps.js';
 import { verifyEmailRouter } from './verify-email.js';
+import { recoveryRouter } from './recovery/routes.js';
 import { hmac } from '../crypto.js';
 
 export interface HttpDeps extends StepRouteDeps {
@@ -54,6 +55,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
   app.use(verifyEmailRouter(deps).routes());
+  app.use(recoveryRouter(deps).routes());
   for (const extra of deps.extraRoutes ?? []) app.use(extra);
   const providerMiddleware = compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware);
   app.use((ctx, next) => providerMiddleware(ctx, next));

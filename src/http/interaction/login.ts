@@ -13,13 +13,15 @@ export const loginFormSchema = z.object({
   _csrf: z.string().optional(),
 });
 
-export function renderLogin(ctx: Context, interaction: Interaction, vars: { userId?: string; remember?: boolean; errors?: string[] } = {}, status = 200): void {
+export function renderLogin(ctx: Context, interaction: Interaction, vars: { userId?: string; remember?: boolean; errors?: string[]; notice?: string } = {}, status = 200): void {
   const t = ctx.state.t as (k: string) => string;
   render(ctx, 'login', {
     uid: interaction.uid,
     userId: vars.userId ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
     remember: vars.remember ?? false,
     errors: (vars.errors ?? []).map((k) => t(k)),
+    notice: vars.notice,
+    recoveryLinks: true,
   }, status);
 }
 

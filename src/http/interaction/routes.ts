@@ -8,6 +8,9 @@ import { abortLogin, renderLogin, submitLogin } from './login.js';
 import { rememberClient, restartLoginUrl, type Interaction } from './context.js';
 import { continueLogin, handleStep, type StepRouteDeps } from './steps.js';
 import { loginState } from './state.js';
+import { showForgotPassword, submitForgotPassword } from '../recovery/forgot-password.js';
+import { showForgotUserId, submitForgotUserId } from '../recovery/forgot-user-id.js';
+import type { RecoveryPlace } from '../recovery/types.js';
 import { STEP_ORDER } from '../../steps/types.js';
 
 /** The page a member sees when the login waited too long: a fresh start, never a protocol error. */
@@ -85,6 +88,27 @@ export function interactionRouter(deps: StepRouteDeps): Router {
     if (!interaction) return;
     await handleStep(ctx, deps, interaction, ctx.params.name!, (ctx.request.body ?? {}) as Record<string, unknown>);
   });
+
+  // パスワード/ユーザIDを忘れた方はこちら, from this login screen: the answer comes back to it.
+  const fromLogin = (interaction: Interaction, page: string): RecoveryPlace => ({
+    actionUrl: `/interaction/${interaction.uid}/${page}`,
+    backUrl: `/interaction/${interaction.uid}`,
+    answer: (c, notice) => renderLogin(c, interaction, { notice }),
+  });
+  const recovery = [
+    ['forgot-password', showForgotPassword, submitForgotPassword],
+    ['forgot-user-id', showForgotUserId, submitForgotUserId],
+  ] as const;
+  for (const [page, show, submit] of recovery) {
+    router.get(`/${page}`, async (ctx) => {
+      const interaction = await loadInteraction(ctx, deps);
+      if (interaction) show(ctx, fromLogin(interaction, page));
+    });
+    router.post(`/${page}`, forms, async (ctx) => {
+      const interaction = await loadInteraction(ctx, deps);
+      if (interaction) await submit(ctx, deps, fromLogin(interaction, page));
+    });
+  }
 
   router.post('/abort', forms, async (ctx) => {
     const interaction = await loadInteraction(ctx, deps);

@@ -1,0 +1,33 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
+import { render } from '../render.js';
+import { restartLoginUrl } from '../interaction/context.js';
+import { showForgotPassword, submitForgotPassword } from './forgot-password.js';
+import { showForgotUserId, submitForgotUserId } from './forgot-user-id.js';
+import { showResetPassword, submitResetPassword } from './reset-password.js';
+import type { RecoveryDeps, RecoveryPlace } from './types.js';
+
+/** A recovery page opened on its own (not from a login screen): it answers on its own page. */
+function standalone(ctx: Context, deps: RecoveryDeps, actionUrl: string): RecoveryPlace {
+  const back = restartLoginUrl(ctx, deps.config);
+  return {
+    actionUrl,
+    backUrl: back,
+    answer: (c, notice) => render(c, 'recovery-result', { title: 'recovery.sent_title', notice, restartUrl: back, restartLabel: 'recovery.to_login' }),
+  };
+}
+
+/** /recovery/…: the reset link from the mail, and the recovery pages when no login is under way. */
+export function recoveryRouter(deps: RecoveryDeps): Router {
+  const router = new Router({ prefix: '/recovery' });
+  const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb', onError: (_err, ctx) => ctx.throw(413) });
+
+  router.get('/password', (ctx) => showForgotPassword(ctx, standalone(ctx, deps, '/recovery/password')));
+  router.post('/password', forms, (ctx) => submitForgotPassword(ctx, deps, standalone(ctx, deps, '/recovery/password')));
+  router.get('/user-id', (ctx) => showForgotUserId(ctx, standalone(ctx, deps, '/recovery/user-id')));
+  router.post('/user-id', forms, (ctx) => submitForgotUserId(ctx, deps, standalone(ctx, deps, '/recovery/user-id')));
+  router.get('/password/reset/:token', (ctx) => showResetPassword(ctx, deps, ctx.params.token!));
+  router.post('/password/reset/:token', forms, (ctx) => submitResetPassword(ctx, deps, ctx.params.token!));
+  return router;
+}
