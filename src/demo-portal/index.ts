@@ -1,127 +1,59 @@
-import Koa from 'koa';
-import Router from '@koa/router';
-import nunjucks from 'nunjucks';
-import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import path from 'node:path';
-import * as oidc from 'openid-client';
-import type { Logger } from 'pino';
-import { Messages, pickLocale, LOCALES } from '../i18n/index.js';
-import { ProviderClient } from './oidc-client.js';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { completeLogin } from './callback.js';
+import { showClaims } from './claims.js';
+import type { PortalDeps } from './deps.js';
+import { startLogin } from './login.js';
+import { logout } from './logout.js';
+import { errorPages, portalLocale, securityHeaders } from './middleware.js';
+import type { DemoPortalOptions } from './options.js';
+import { PortalPages } from './pages.js';
+import { ProviderClient } from './provider-client.js';
 import { SessionStore } from './sessions.js';
 
-export interface DemoPortalOptions {
-  issuer: string;
-  clientId: string;
-  clientSecret: string;
-  /** e.g. http://localhost:3001; the redirect URI is <portalUrl>/callback. */
-  portalUrl: string;
-  accountLinks?: { profile?: string; loginMethods?: string };
-  logger?: Logger;
-}
+export type { DemoPortalOptions } from './options.js';
 
-const SERVICES = ['medical_costs', 'benefits', 'prescriptions', 'e_tax', 'checkups', 'notices'];
+/** The tiles of the top page: services from the member manual, section 4 (not functional here). */
+const SERVICES = ['medical_costs', 'benefits', 'prescriptions', 'e_tax', 'checkups', 'notices'] as const;
 
 /**
- * The demo portal: the example integration of a relying party (KOSMO Web's top page) with
- * openid-client — code flow with PKCE, userinfo, RP-initiated logout.
+ * The demo portal: KOSMO Web's top page as a relying party of kosmo-idp, the example integration
+ * for real portals (openid-client: code flow with PKCE, UserInfo, refresh, RP-initiated logout).
  */
 export function createDemoPortal(o: DemoPortalOptions): Koa {
-  const app = new Koa({ keys: [randomBytes(32).toString('base64url')] });
-  const views = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.resolve('views/demo-portal')), { autoescape: true });
-  const messages = new Messages(path.resolve('locales/portal'));
+  const https = o.portalUrl.startsWith('https://');
+  // Sessions live in this process's memory, so a key of its own is enough to sign their cookie.
+  const app = new Koa({ keys: [randomBytes(32).toString('base64url')], proxy: https });
+  const sessions = new SessionStore(https);
+  const deps: PortalDeps = {
+    options: o,
+    provider: new ProviderClient(o.issuer, o.clientId, o.clientSecret),
+    sessions,
+    pages: new PortalPages(o, sessions),
+    redirectUri: `${o.portalUrl}/callback`,
+    postLogoutRedirectUri: `${o.portalUrl}/`,
+  };
   const css = readFileSync(path.resolve('static/demo-portal.css'));
-  const client = new ProviderClient(o.issuer, o.clientId, o.clientSecret);
-  const sessions = new SessionStore();
-  const redirectUri = `${o.portalUrl}/callback`;
+
   const router = new Router();
-
-  app.use(async (ctx, next) => {
-    const asked = typeof ctx.query.lang === 'string' && (LOCALES as readonly string[]).includes(ctx.query.lang) ? ctx.query.lang : undefined;
-    if (asked) ctx.cookies.set('portal.lang', asked, { httpOnly: true, sameSite: 'lax' });
-    ctx.state.locale = pickLocale(asked ?? ctx.cookies.get('portal.lang'));
-    ctx.set('Content-Security-Policy', "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    try {
-      await next();
-    } catch (err) {
-      o.logger?.warn({ err }, 'demo portal error');
-      page(ctx, 'error.njk', { message: 'portal.error.generic' }, 502);
-    }
+  router.get('/', (ctx) => deps.pages.render(ctx, 'home.njk', { services: SERVICES }));
+  router.get('/login', startLogin(deps));
+  router.get('/callback', completeLogin(deps));
+  router.get('/claims', showClaims(deps));
+  router.get('/logout', logout(deps));
+  router.get('/static/demo-portal.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = css;
   });
 
-  function page(ctx: Koa.Context, view: string, vars: Record<string, unknown> = {}, status = 200) {
-    const session = sessions.get(ctx);
-    const notice = session.notice;
-    session.notice = undefined;
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render(view, {
-      t: messages.translator(ctx.state.locale).t, locale: ctx.state.locale,
-      member: session.claims ? { name: session.claims.name ?? session.claims.preferred_username } : undefined,
-      accountLinks: o.accountLinks ?? {}, services: SERVICES, notice, ...vars,
-    });
-  }
-
-  router.get('/static/demo-portal.css', (ctx) => { ctx.type = 'text/css'; ctx.body = css; });
-  router.get('/', (ctx) => page(ctx, 'home.njk'));
-
-  // Also the client's initiate_login_uri: a third party (the provider) may start a login here.
-  router.get('/login', async (ctx) => {
-    if (typeof ctx.query.iss === 'string' && ctx.query.iss !== o.issuer) ctx.throw(400);
-    const configuration = await client.get();
-    const pending = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce() };
-    sessions.get(ctx).pending = pending;
-    ctx.redirect(oidc.buildAuthorizationUrl(configuration, {
-      redirect_uri: redirectUri, scope: 'openid profile email offline_access', state: pending.state, nonce: pending.nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier), code_challenge_method: 'S256',
-      ui_locales: ctx.state.locale,
-    }).toString());
-  });
-
-  router.get('/callback', async (ctx) => {
-    const session = sessions.get(ctx);
-    const pending = session.pending;
-    session.pending = undefined;
-    if (typeof ctx.query.error === 'string') {
-      session.notice = ctx.query.error === 'access_denied' ? 'portal.notice.cancelled' : 'portal.error.login_failed';
-      return ctx.redirect('/');
-    }
-    if (!pending) { session.notice = 'portal.error.login_failed'; return ctx.redirect('/'); }
-    const configuration = await client.get();
-    try {
-      const tokens = await oidc.authorizationCodeGrant(configuration, new URL(ctx.href.replace(/^http:\/\/[^/]+/, o.portalUrl)), {
-        pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce,
-      });
-      const claims = tokens.claims()!;
-      session.idToken = tokens.id_token;
-      session.claims = { ...claims };
-      session.userinfo = { ...(await oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub)) };
-    } catch (err) {
-      o.logger?.warn({ err }, 'demo portal: code exchange failed');
-      session.notice = 'portal.error.login_failed';
-    }
-    ctx.redirect('/');
-  });
-
-  router.get('/claims', (ctx) => {
-    const session = sessions.get(ctx);
-    if (!session.claims) return ctx.redirect('/login');
-    page(ctx, 'claims.njk', { claims: Object.entries(session.claims), userinfo: Object.entries(session.userinfo ?? {}) });
-  });
-
-  router.get('/logout', async (ctx) => {
-    const session = sessions.get(ctx);
-    const idToken = session.idToken;
-    sessions.destroy(ctx);
-    if (!idToken) return ctx.redirect('/');
-    const configuration = await client.get();
-    ctx.redirect(oidc.buildEndSessionUrl(configuration, { id_token_hint: idToken, post_logout_redirect_uri: `${o.portalUrl}/` }).toString());
-  });
-
+  app.use(securityHeaders());
+  app.use(portalLocale());
+  app.use(errorPages(deps.pages, o.logger));
   app.use(router.routes());
   return app;
 }
@@ -131,6 +63,9 @@ export async function startDemoPortal(o: DemoPortalOptions & { port: number; hos
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(o.port, o.host ?? '0.0.0.0', resolve));
   return {
     url: o.portalUrl,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
   };
 }

@@ -1,33 +1,68 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 
+/** An authorization request on its way: what the callback must see again. */
+export interface PendingLogin {
+  verifier: string;
+  state: string;
+  nonce: string;
+}
+
+export interface PortalTokens {
+  idToken: string;
+  accessToken: string;
+  refreshToken?: string;
+  /** Epoch milliseconds. */
+  accessTokenExpiresAt: number;
+}
+
 /** What the demo portal remembers about a browser. A real portal keeps this in its own store. */
 export interface PortalSession {
-  pending?: { verifier: string; state: string; nonce: string };
-  idToken?: string;
+  expiresAt: number;
+  pending?: PendingLogin;
+  tokens?: PortalTokens;
   claims?: Record<string, unknown>;
   userinfo?: Record<string, unknown>;
-  notice?: string;
+  /** A refresh in flight: a second one would reuse the rotated refresh token and lose the grant. */
+  refreshing?: Promise<void>;
 }
 
 const COOKIE = 'portal.sid';
+const IDLE_MS = 8 * 60 * 60 * 1000;
 
+/** In-memory sessions behind an httpOnly, SameSite=Lax, signed cookie. */
 export class SessionStore {
   private readonly sessions = new Map<string, PortalSession>();
 
-  get(ctx: Context): PortalSession {
-    let id = ctx.cookies.get(COOKIE, { signed: true });
-    if (!id || !this.sessions.has(id)) {
-      id = randomBytes(24).toString('base64url');
-      this.sessions.set(id, {});
-      ctx.cookies.set(COOKIE, id, { httpOnly: true, sameSite: 'lax', signed: true });
-    }
-    return this.sessions.get(id)!;
+  constructor(private readonly secureCookies: boolean) {}
+
+  find(ctx: Context): PortalSession | undefined {
+    const id = ctx.cookies.get(COOKIE, { signed: true });
+    const session = id ? this.sessions.get(id) : undefined;
+    if (!session || session.expiresAt < Date.now()) return undefined;
+    session.expiresAt = Date.now() + IDLE_MS;
+    return session;
+  }
+
+  /** Always a new id (never one the browser brought), so a planted cookie cannot be logged in. */
+  start(ctx: Context, values: Omit<PortalSession, 'expiresAt'>): PortalSession {
+    this.destroy(ctx);
+    this.sweep();
+    const id = randomBytes(24).toString('base64url');
+    const session = { ...values, expiresAt: Date.now() + IDLE_MS };
+    this.sessions.set(id, session);
+    ctx.cookies.set(COOKIE, id, { httpOnly: true, sameSite: 'lax', secure: this.secureCookies, signed: true });
+    return session;
   }
 
   destroy(ctx: Context): void {
     const id = ctx.cookies.get(COOKIE, { signed: true });
     if (id) this.sessions.delete(id);
-    ctx.cookies.set(COOKIE, '', { maxAge: 0 });
+    ctx.cookies.set(COOKIE, null, { signed: true });
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, session] of this.sessions) if (session.expiresAt < now) this.sessions.delete(id);
   }
 }

@@ -1,0 +1,37 @@
+import type Koa from 'koa';
+import * as oidc from 'openid-client';
+import type { PortalDeps } from './deps.js';
+import { flashNotice } from './pages.js';
+import { tokensFrom } from './tokens.js';
+
+/** GET /callback: the provider's answer; state, nonce, iss and PKCE are checked by openid-client. */
+export function completeLogin(deps: PortalDeps): Koa.Middleware {
+  return async (ctx) => {
+    const pending = deps.sessions.find(ctx)?.pending;
+    if (!pending) {
+      flashNotice(ctx, 'login_failed');
+      return ctx.redirect('/');
+    }
+    const configuration = await deps.provider.get();
+    const currentUrl = new URL(deps.redirectUri);
+    currentUrl.search = ctx.querystring;
+    try {
+      const response = await oidc.authorizationCodeGrant(configuration, currentUrl, {
+        pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true,
+      });
+      const claims = response.claims()!;
+      const userinfo = await oidc.fetchUserInfo(configuration, response.access_token, claims.sub);
+      deps.sessions.start(ctx, { tokens: tokensFrom(response), claims: { ...claims }, userinfo: { ...userinfo } });
+    } catch (err) {
+      deps.sessions.destroy(ctx);
+      // The member chose not to log in (or the provider would not let them): a plain message.
+      if (err instanceof oidc.AuthorizationResponseError && err.error === 'access_denied') {
+        flashNotice(ctx, 'cancelled');
+      } else {
+        deps.options.logger?.warn({ err }, 'demo portal: login did not complete');
+        flashNotice(ctx, 'login_failed');
+      }
+    }
+    ctx.redirect('/');
+  };
+}

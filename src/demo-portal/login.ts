@@ -1,0 +1,35 @@
+import type Koa from 'koa';
+import * as oidc from 'openid-client';
+import { z } from 'zod';
+import type { PortalDeps } from './deps.js';
+
+export const PORTAL_SCOPE = 'openid profile email offline_access';
+
+// Also the client's initiate_login_uri (OIDC Core 4): a login may be started by the provider, which
+// names itself in iss. login_hint and target_link_uri are accepted and not used.
+const loginQuery = z.object({
+  iss: z.string().optional(),
+  login_hint: z.string().optional(),
+  target_link_uri: z.string().optional(),
+});
+
+/** GET /login: authorization code flow with PKCE (S256), state and nonce. */
+export function startLogin(deps: PortalDeps): Koa.Middleware {
+  return async (ctx) => {
+    const query = loginQuery.safeParse(ctx.query);
+    if (!query.success || (query.data.iss !== undefined && query.data.iss !== deps.options.issuer)) ctx.throw(400, 'unexpected login request');
+    const configuration = await deps.provider.get();
+    const pending = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce() };
+    deps.sessions.start(ctx, { pending });
+    const url = oidc.buildAuthorizationUrl(configuration, {
+      redirect_uri: deps.redirectUri,
+      scope: PORTAL_SCOPE,
+      state: pending.state,
+      nonce: pending.nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
+      code_challenge_method: 'S256',
+      ui_locales: ctx.state.locale as string,
+    });
+    ctx.redirect(url.href);
+  };
+}
