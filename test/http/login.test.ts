@@ -1,13 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
-import { pageErrors, findForm } from '../support/browser-client.js';
+import { pageErrors, withoutRequestDetails as stable, findForm } from '../support/browser-client.js';
 
 const INVALID = '無効なユーザIDまたはパスワードです。';
 
-/** The page without what differs per request (uid, CSRF token, nonce), to compare two answers. */
-function stable(html: string): string {
-  return html.replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID').replace(/value="[A-Za-z0-9_-]{30,}"/g, 'value="TOKEN"').replace(/value="[^"]*" autocomplete="username"/, 'value="ID" autocomplete="username"');
-}
 
 describe('the login screen', () => {
   let t: TestIdp;

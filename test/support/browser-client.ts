@@ -99,3 +99,11 @@ export function pageErrors(html: string): string[] {
   const block = /<div class="alert alert--error"[^>]*>([\s\S]*?)<\/div>/.exec(html)?.[1] ?? '';
   return [...block.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((m) => decodeEntities(m[1]!.trim()));
 }
+
+/** A page without what differs per request (interaction uid, CSRF token, typed user ID), to compare two answers. */
+export function withoutRequestDetails(html: string): string {
+  return html
+    .replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID')
+    .replace(/value="[A-Za-z0-9_-]{30,}"/g, 'value="TOKEN"')
+    .replace(/value="[^"]*" autocomplete="username"/, 'value="ID" autocomplete="username"');
+}

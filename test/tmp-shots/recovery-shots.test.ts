@@ -1,0 +1,58 @@
+import { it, expect } from '@jest/globals';
+import { chromium } from 'playwright-core';
+import { startTestIdp, testRelyingParty } from '../support/idp.js';
+import { startSmtpCapture } from '../support/smtp-capture.js';
+
+it('screenshots', async () => {
+  const smtp = await startSmtpCapture();
+  const t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+  await t.addMember({ userId: 'forgot001', email: 'forgot@example.jp', birthdate: '1979-08-22' }, { password: 'Old-pass-001', onboarded: true });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  const errors: string[] = [];
+  for (const [w, h] of [[390, 844], [1280, 800]] as const) {
+    const page = await browser.newPage({ viewport: { width: w, height: h } });
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    const shot = (n: string) => page.screenshot({ path: `/tmp/rt/shots/${n}-${w}.png`, fullPage: true });
+    const rp = await testRelyingParty(t.url);
+    await page.goto((await rp.authorizationRequest()).url);
+    await shot('1-login');
+    await page.click('text=パスワードを忘れた方はこちら');
+    await shot('2-forgot-password');
+    await page.fill('#user_id', 'forgot001');
+    await page.click('button[type=submit]');
+    await shot('3-login-notice');
+    const mail = await smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
+    smtp.clear();
+    await page.click('text=ユーザIDを忘れた方はこちら');
+    await page.fill('#birthdate', '1979/08/2x');
+    await page.fill('#email', 'bad');
+    await page.click('button[type=submit]');
+    await shot('4-forgot-user-id-errors');
+    await page.fill('#birthdate', '19790822');
+    await page.fill('#email', 'forgot@example.jp');
+    await page.click('button[type=submit]');
+    await shot('5-login-user-id-sent');
+    const link = mail.links.find((l) => l.includes('/reset/'))!;
+    await page.goto(link);
+    await page.fill('#password', 'short');
+    await page.fill('#password_confirmation', 'short');
+    await page.click('button[type=submit]');
+    await shot('6-reset-errors');
+    const pw = w === 390 ? 'New-pass-390' : 'New-pass-1280';
+    await page.fill('#password', pw);
+    await page.fill('#password_confirmation', pw);
+    await page.click('button[type=submit]');
+    await shot('7-reset-done');
+    await page.goto(link);
+    await shot('8-link-used');
+    await page.goto(`${t.url}/recovery/password`);
+    await shot('9-standalone-form');
+    await page.fill('#user_id', 'nobody0001');
+    await page.click('button[type=submit]');
+    await shot('10-standalone-sent');
+    await page.close();
+  }
+  await browser.close();
+  await t.close(); await smtp.close();
+  expect(errors).toEqual([]);
+}, 60000);
