@@ -130,3 +130,29 @@ describe('OpenID Connect with a real client (openid-client)', () => {
     expect(isPortal(silent.url)).toBe(true);
   });
 });
+
+describe('token endpoints between portals', () => {
+  let t: TestIdp;
+  beforeAll(async () => {
+    t = await startTestIdp({
+      configure: (c) => {
+        c.clients.push({ client_id: 'other-portal', client_secret: 'other-portal-secret-0123456789', public: false, redirect_uris: ['http://localhost:3998/cb'], post_logout_redirect_uris: [], scope: 'openid offline_access profile email' });
+      },
+    });
+    await t.addMember({ userId: 'between01' }, { password: 'Between-pass-1', onboarded: true });
+  });
+  afterAll(async () => { await t.close(); });
+
+  it('lets a portal revoke or inspect only its own tokens', async () => {
+    const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'between01', 'Between-pass-1');
+    const tokens = await rp.exchange(after.url, request);
+    const other = await oidc.discovery(new URL(t.url), 'other-portal', undefined, oidc.ClientSecretBasic('other-portal-secret-0123456789'), { execute: [oidc.allowInsecureRequests] });
+    const introspected = await oidc.tokenIntrospection(other, tokens.access_token);
+    expect(introspected.active).toBe(false);
+    await oidc.tokenRevocation(other, tokens.refresh_token!);
+    // Still usable by its own portal: the other portal's revocation did nothing.
+    const refreshed = await oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!);
+    expect(refreshed.access_token).toBeDefined();
+    expect((await oidc.tokenIntrospection(rp.configuration, refreshed.access_token)).active).toBe(true);
+  });
+});

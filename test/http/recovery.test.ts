@@ -88,6 +88,12 @@ describe('recovery by email', () => {
     expect(pageErrors((await loginThroughPortal(t.url, new BrowserClient(), 'forgot001', 'Old-pass-001')).after.html)).toEqual(['無効なユーザIDまたはパスワードです。']);
     expect(isPortal((await loginThroughPortal(t.url, new BrowserClient(), 'forgot001', 'New-pass-001')).after.url)).toBe(true);
     await expect(oidc.refreshTokenGrant(first.rp.configuration, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // Only the session of the login just made above is left: every earlier one is gone.
+    const left = await t.idp.sql.rows<{ model: string }>(
+      `select p.model from oidc_payload p join member m on m.id::text = p.payload->>'accountId' where m.user_id = 'forgot001' and p.model in ('Session', 'Grant', 'RefreshToken', 'AccessToken')`,
+    );
+    expect(left.filter((r) => r.model === 'RefreshToken')).toHaveLength(0);
+    expect(left.filter((r) => r.model === 'Session')).toHaveLength(1);
   });
 
   it('refuses an expired reset link and explains it', async () => {

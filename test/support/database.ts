@@ -5,7 +5,7 @@ import pg from 'pg';
 
 /** A fresh database cloned from the migrated template: each test file gets its own. */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const { adminUrl, templateDb } = JSON.parse(readFileSync(path.resolve('.data/test/db.json'), 'utf8')) as { adminUrl: string; templateDb: string };
+  const { adminUrl, templateDb } = JSON.parse(readFileSync(process.env.KOSMO_TEST_DB_JSON ?? path.resolve('.data/test/db.json'), 'utf8')) as { adminUrl: string; templateDb: string };
   const name = `t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

@@ -7,7 +7,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 
-const STATE_DIR = path.resolve('.data/test');
+// One directory per run, so two runs at once (two engineers, or CI beside a developer) do not collide.
+const STATE_DIR = path.resolve('.data/test', String(process.pid));
 const TEMPLATE_DB = 'kosmo_template';
 
 export default async function globalSetup() {
@@ -36,4 +37,7 @@ export default async function globalSetup() {
   const templateUrl = adminUrl.replace(/\/postgres$/, `/${TEMPLATE_DB}`);
   execFileSync(path.resolve('node_modules/.bin/tsx'), ['test/support/migrate.ts', templateUrl], { stdio: 'inherit' });
   writeFileSync(path.join(STATE_DIR, 'db.json'), JSON.stringify({ adminUrl, templateDb: TEMPLATE_DB }));
+  // Tests run in this process (--runInBand) and read where the database is from here.
+  process.env.KOSMO_TEST_DB_JSON = path.join(STATE_DIR, 'db.json');
+  globalThis.__kosmoStateDir = STATE_DIR;
 }

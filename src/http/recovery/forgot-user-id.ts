@@ -4,7 +4,8 @@ import { csrfValid } from '../middleware/csrf.js';
 import { hitRateLimit } from '../../db/rate-limit.js';
 import { EMAIL_MAX_LENGTH, isValidEmailAddress, normalizeEmail } from '../../members/email.js';
 import { recordMemberEvent } from '../../members/events.js';
-import type { RecoveryDeps, RecoveryPlace, T } from './types.js';
+import { forgotUserIdForm, formBody } from './schemas.js';
+import { answerNotice, RECOVERY_LIMITS, type RecoveryDeps, type RecoveryPlace, type T } from './types.js';
 
 function show(ctx: Context, place: RecoveryPlace, vars: { birthdate?: string; email?: string; errors?: string[] } = {}, status = 200): void {
   const t = ctx.state.t as T;
@@ -18,7 +19,8 @@ export function showForgotUserId(ctx: Context, place: RecoveryPlace): void {
   show(ctx, place);
 }
 
-function birthdateFrom(typed: string): string | undefined {
+/** 19790822 (full-width digits and separators tolerated) -> 1979-08-22, if it is a real date. */
+export function birthdateFrom(typed: string): string | undefined {
   const digits = typed.normalize('NFKC').replace(/[\s/-]/g, '');
   if (!/^\d{8}$/.test(digits)) return undefined;
   const iso = `${digits.slice(0, 4)}-${digits.slice(4, 6)}-${digits.slice(6, 8)}`;
@@ -26,40 +28,47 @@ function birthdateFrom(typed: string): string | undefined {
   return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(iso) ? iso : undefined;
 }
 
+/** Mails the user ID to a member whose confirmed address and birth date match; after the answer has gone out. */
+async function mailUserIdIfMatching(deps: RecoveryDeps, email: string, birthdate: string, request: { locale: string; unionName?: string; ip: string }): Promise<void> {
+  const member = await deps.sql.one<{ id: string; display_name: string; user_id: string }>(
+    'select id, display_name, user_id from member where email = $1 and email_verified and birthdate = $2::date', [email, birthdate],
+  );
+  if (!member) return;
+  await recordMemberEvent(deps.sql, member.id, 'recovery.user_id_sent', {}, request.ip);
+  await deps.mail.send({
+    to: email, template: 'user_id_reminder', locale: request.locale as never,
+    vars: { name: member.display_name, userId: member.user_id, unionName: request.unionName },
+  });
+}
+
 /**
  * ユーザIDを忘れた方はこちら: the answer always shows the address that was entered, whether or not
  * it matched; a member whose confirmed address and birth date match receives the user ID by mail.
  */
 export async function submitForgotUserId(ctx: Context, deps: RecoveryDeps, place: RecoveryPlace): Promise<void> {
-  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-  const typedBirthdate = typeof body.birthdate === 'string' ? body.birthdate.slice(0, 20) : '';
-  const typedEmail = typeof body.email === 'string' ? body.email.slice(0, 1000) : '';
-  const kept = { birthdate: typedBirthdate, email: typedEmail.slice(0, 320) };
+  const body = formBody(ctx);
+  const form = forgotUserIdForm.parse(body);
+  const kept = { birthdate: form.birthdate, email: form.email };
   if (!csrfValid(ctx, body)) return show(ctx, place, { ...kept, errors: ['login.error_session'] }, 400);
 
   const errors: string[] = [];
-  const birthdate = birthdateFrom(typedBirthdate);
-  if (!typedBirthdate.trim()) errors.push('recovery.error_birthdate_required');
+  const birthdate = birthdateFrom(form.birthdate);
+  if (!form.birthdate.trim()) errors.push('recovery.error_birthdate_required');
   else if (!birthdate) errors.push('recovery.error_birthdate_format');
-  const email = normalizeEmail(typedEmail);
-  if (!email) errors.push('step_email.error_required');
-  else if (email.length > EMAIL_MAX_LENGTH) errors.push('step_email.error_invalid', 'step_email.error_too_long');
-  else if (!isValidEmailAddress(email)) errors.push('step_email.error_invalid');
-  if (errors.length) return show(ctx, place, { ...kept, errors }, 400);
+  const email = normalizeEmail(form.email);
+  if (!email) errors.push('recovery.error_email_required');
+  else if (email.length > EMAIL_MAX_LENGTH) errors.push('recovery.error_email_too_long');
+  else if (!isValidEmailAddress(email)) errors.push('recovery.error_email_format');
+  if (errors.length || !birthdate) return show(ctx, place, { ...kept, errors }, 400);
 
-  const perIp = await hitRateLimit(deps.sql, `recovery-ip:${ctx.ip}`, 30, 900);
+  const perIp = await hitRateLimit(deps.sql, `recovery-ip:${ctx.ip}`, RECOVERY_LIMITS.perIp, RECOVERY_LIMITS.windowSeconds);
   if (!perIp.allowed) return show(ctx, place, { ...kept, errors: ['recovery.error_rate_limited'] }, 429);
-  const perAddress = await hitRateLimit(deps.sql, `recovery-user-id:${email}`, 5, 900);
+  const perAddress = await hitRateLimit(deps.sql, `recovery-user-id:${email}`, RECOVERY_LIMITS.perAddress, RECOVERY_LIMITS.windowSeconds);
 
-  const member = await deps.sql.one<{ id: string; display_name: string; user_id: string }>(
-    'select id, display_name, user_id from member where email = $1 and email_verified and birthdate = $2::date', [email, birthdate],
-  );
-  if (member && perAddress.allowed) {
-    await recordMemberEvent(deps.sql, member.id, 'recovery.user_id_sent', {}, ctx.ip);
-    void deps.mail.send({
-      to: email, template: 'user_id_reminder', locale: ctx.state.locale,
-      vars: { name: member.display_name, userId: member.user_id, unionName: ctx.state.unionName },
-    });
+  if (perAddress.allowed) {
+    const request = { locale: String(ctx.state.locale), unionName: ctx.state.unionName as string | undefined, ip: ctx.ip };
+    mailUserIdIfMatching(deps, email, birthdate, request)
+      .catch((err: unknown) => deps.log.error({ err }, 'user ID reminder not sent'));
   }
-  place.answer(ctx, (ctx.state.t as T)('recovery.user_id_sent', { email: typedEmail.trim().slice(0, 320) }));
+  place.answer(ctx, answerNotice(ctx, { kind: 'user_id_sent', email: form.email.trim() }));
 }

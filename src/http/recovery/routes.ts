@@ -6,6 +6,7 @@ import { restartLoginUrl } from '../interaction/context.js';
 import { showForgotPassword, submitForgotPassword } from './forgot-password.js';
 import { showForgotUserId, submitForgotUserId } from './forgot-user-id.js';
 import { showResetPassword, submitResetPassword } from './reset-password.js';
+import { interactionUid } from './schemas.js';
 import type { RecoveryDeps, RecoveryPlace } from './types.js';
 
 /** A recovery page opened on its own (not from a login screen): it answers on its own page. */
@@ -18,14 +19,26 @@ function standalone(ctx: Context, deps: RecoveryDeps, actionUrl: string): Recove
   };
 }
 
+/**
+ * ?uid=<interaction>: the same page inside that login (/interaction/<uid>/forgot-…), which answers
+ * on the login screen; an expired uid is explained there.
+ */
+function fromLogin(ctx: Context, page: string): boolean {
+  const uid = interactionUid.safeParse(ctx.query.uid);
+  if (!uid.success) return false;
+  ctx.status = 303;
+  ctx.redirect(`/interaction/${uid.data}/${page}`);
+  return true;
+}
+
 /** /recovery/…: the reset link from the mail, and the recovery pages when no login is under way. */
 export function recoveryRouter(deps: RecoveryDeps): Router {
   const router = new Router({ prefix: '/recovery' });
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb', onError: (_err, ctx) => ctx.throw(413) });
 
-  router.get('/password', (ctx) => showForgotPassword(ctx, standalone(ctx, deps, '/recovery/password')));
+  router.get('/password', (ctx) => fromLogin(ctx, 'forgot-password') || showForgotPassword(ctx, standalone(ctx, deps, '/recovery/password')));
   router.post('/password', forms, (ctx) => submitForgotPassword(ctx, deps, standalone(ctx, deps, '/recovery/password')));
-  router.get('/user-id', (ctx) => showForgotUserId(ctx, standalone(ctx, deps, '/recovery/user-id')));
+  router.get('/user-id', (ctx) => fromLogin(ctx, 'forgot-user-id') || showForgotUserId(ctx, standalone(ctx, deps, '/recovery/user-id')));
   router.post('/user-id', forms, (ctx) => submitForgotUserId(ctx, deps, standalone(ctx, deps, '/recovery/user-id')));
   router.get('/password/reset/:token', (ctx) => showResetPassword(ctx, deps, ctx.params.token!));
   router.post('/password/reset/:token', forms, (ctx) => submitResetPassword(ctx, deps, ctx.params.token!));

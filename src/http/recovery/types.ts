@@ -16,6 +16,16 @@ export interface RecoveryDeps {
 }
 
 /**
+ * Counted in PostgreSQL, so every process shares them. Past the per-user-ID and per-address limits
+ * the answer stays the same and only the mail is skipped (nothing tells whether an account exists);
+ * past the per-IP limit the page says so.
+ */
+export const RECOVERY_LIMITS = { perUserId: 5, perAddress: 5, perIp: 30, windowSeconds: 15 * 60 };
+
+/** The uniform answer of a recovery form, shown on the login screen or on its own page. */
+export type RecoveryAnswer = { kind: 'password_reset_sent' } | { kind: 'user_id_sent'; email: string };
+
+/**
  * Where a recovery page was opened: from a login screen (answer there, with the manual's notice)
  * or on its own (from a mail link that needs starting again).
  */
@@ -28,3 +38,9 @@ export interface RecoveryPlace {
 }
 
 export type T = (key: string, vars?: Record<string, string | number>) => string;
+
+/** The notice text of an answer, in the request's language. */
+export function answerNotice(ctx: Context, answer: RecoveryAnswer): string {
+  const t = ctx.state.t as T;
+  return answer.kind === 'password_reset_sent' ? t('recovery.password_sent') : t('recovery.user_id_sent', { email: answer.email });
+}
