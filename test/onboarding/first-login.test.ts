@@ -170,3 +170,20 @@ describe('terms of use updated after onboarding', () => {
     expect(answer.html).toContain('name="password"');
   });
 });
+
+describe('the member\'s own language', () => {
+  let t: TestIdp;
+  beforeAll(async () => { t = await startTestIdp(); });
+  afterAll(async () => { await t.close(); });
+
+  it('shows the steps in the member\'s saved language once they are identified', async () => {
+    await t.addMember({ userId: 'english01', symbol: '44', number: '6666666', birthdate: '1977-07-07' });
+    await t.idp.sql.run(`update member set locale = 'en' where user_id = 'english01'`);
+    const browser = new BrowserClient();
+    const rp = await testRelyingParty(t.url);
+    const login = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
+    expect(login.html).toContain('lang="ja"');
+    const step = await browser.submit(login, '/login', { user_id: 'english01', password: '44666666619770707' }, { stopAt: isPortal });
+    expect(step.html).toContain('Enter your date of birth');
+  });
+});

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { Member } from '../../db/entities/index.js';
 import { isLocked } from '../../members/lockout.js';
+import { applyMemberLocale } from '../middleware/locale.js';
 import { STEPS, owedSteps, type StepName } from '../../steps/index.js';
 import type { StepDeps } from '../../steps/types.js';
 import { csrfValid } from '../middleware/csrf.js';
@@ -16,6 +17,7 @@ async function currentMember(ctx: Context, deps: StepRouteDeps, interaction: Int
   if (!state) return undefined;
   const member = await deps.orm.em.fork().findOne(Member, { id: state.memberId });
   if (!member) return undefined;
+  applyMemberLocale(ctx, member.locale);
   if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) {
     await saveLoginState(interaction, undefined);
     renderLogin(ctx, interaction, { userId: member.userId, errors: ['login.error_locked'] }, 401);

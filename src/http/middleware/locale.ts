@@ -31,5 +31,12 @@ export function useLocale(ctx: Context, messages: Messages, locale: Locale, unio
 /** Applies the portal's ui_locales unless the member picked a language themselves. */
 export function applyUiLocales(ctx: Context, uiLocales: unknown): void {
   if (ctx.state.localeChosen || typeof uiLocales !== 'string') return;
+  ctx.state.uiLocalesApplied = true;
   useLocale(ctx, ctx.state.messages as Messages, pickLocale(uiLocales));
+}
+
+/** Once the member is known, their saved language applies unless this browser or the portal chose one. */
+export function applyMemberLocale(ctx: Context, memberLocale: string | null | undefined): void {
+  if (ctx.state.localeChosen || ctx.state.uiLocalesApplied || !memberLocale) return;
+  useLocale(ctx, ctx.state.messages as Messages, pickLocale(memberLocale));
 }
