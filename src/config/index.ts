@@ -43,6 +43,12 @@ function formatPath(p: PropertyKey[]): string {
   return p.map(String).join('.') || '(root)';
 }
 
+/** The field an issue is about; for a misspelt or unknown key, that key itself rather than its object. */
+function issueField(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) return formatPath([...issue.path, issue.keys[0]!]);
+  return formatPath(issue.path);
+}
+
 function readJson(file: string): unknown {
   if (!existsSync(file)) throw new ConfigError(`${file}: file not found`);
   try {
@@ -61,7 +67,7 @@ export function loadClients(file: string, env: NodeJS.ProcessEnv): ResolvedClien
     const parsed = clientSchema.safeParse(entry);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new ConfigError(`${file}: client "${id}": field "${formatPath(issue.path)}": ${issue.message}`);
+      throw new ConfigError(`${file}: client "${id}": field "${issueField(issue)}": ${issue.message}`);
     }
     const c = parsed.data;
     if (seen.has(c.client_id)) throw new ConfigError(`${file}: client "${id}": field "client_id": duplicate client id`);
@@ -90,7 +96,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const envParsed = envSchema.safeParse(source);
   if (!envParsed.success) {
     const issue = envParsed.error.issues[0]!;
-    throw new ConfigError(`environment: ${formatPath(issue.path)}: ${issue.message}`);
+    throw new ConfigError(`environment: ${issueField(issue)}: ${issue.message}`);
   }
   const env = envParsed.data;
   const configDir = path.resolve(env.CONFIG_DIR);
@@ -102,7 +108,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const unionParsed = unionSchema.safeParse(readJson(unionFile));
   if (!unionParsed.success) {
     const issue = unionParsed.error.issues[0]!;
-    throw new ConfigError(`${unionFile}: field "${formatPath(issue.path)}": ${issue.message}`);
+    throw new ConfigError(`${unionFile}: field "${issueField(issue)}": ${issue.message}`);
   }
   const union = unionParsed.data;
   const termsText = { ja: '', en: '' };

@@ -17,6 +17,12 @@ export function providerPages(config: Config): ProviderPages {
     },
     async error(ctx: KoaContextWithOIDC, out, error) {
       const description = out.error_description ?? '';
+      // The provider reads its own form bodies (logout confirmation) and reports an oversized one
+      // as a generic invalid_request; the member gets the same 413 page as on our forms.
+      if ((error as { cause?: { message?: string } }).cause?.message === 'request entity too large') {
+        render(ctx, 'error', { title: 'error.title', message: 'error.too_large' }, 413);
+        return;
+      }
       // A resumed login whose interaction is gone, or a stale cookie: offer a fresh start.
       const expired = EXPIRED_ERRORS.has(out.error) && /interaction|session|cookie|expired/i.test(description);
       if (expired) {

@@ -32,6 +32,36 @@ describe('configuration read at start', () => {
     expect(err.message).not.toContain('\n');
   });
 
+  it.each([
+    ['a misspelt field', { client_id: 'typo-portal', client_secret: 'a-long-enough-secret-value', redirect_uri: ['https://p.example.jp/cb'], redirect_uris: ['https://p.example.jp/cb'] }, 'typo-portal', 'redirect_uri'],
+    ['a secret that is too short', { client_id: 'short-secret', client_secret: 'short', redirect_uris: ['https://p.example.jp/cb'] }, 'short-secret', 'client_secret'],
+    ['no redirect_uris', { client_id: 'no-redirect', client_secret: 'a-long-enough-secret-value' }, 'no-redirect', 'redirect_uris'],
+    ['an empty redirect_uris', { client_id: 'empty-redirect', client_secret: 'a-long-enough-secret-value', redirect_uris: [] }, 'empty-redirect', 'redirect_uris'],
+    ['a post-logout URI that is not a list', { client_id: 'bad-logout', client_secret: 'a-long-enough-secret-value', redirect_uris: ['https://p.example.jp/cb'], post_logout_redirect_uris: 'https://p.example.jp/' }, 'bad-logout', 'post_logout_redirect_uris'],
+    ['a bad initiate_login_uri', { client_id: 'bad-initiate', client_secret: 'a-long-enough-secret-value', redirect_uris: ['https://p.example.jp/cb'], initiate_login_uri: 'login' }, 'bad-initiate', 'initiate_login_uri'],
+    ['a secret from an unset variable', { client_id: 'env-secret', client_secret_env: 'KOSMO_TEST_UNSET_SECRET', redirect_uris: ['https://p.example.jp/cb'] }, 'env-secret', 'client_secret_env'],
+    ['no client_id (named by position)', { client_secret: 'a-long-enough-secret-value', redirect_uris: ['https://p.example.jp/cb'] }, '#2', 'client_id'],
+  ])('names the file, the client and the field for %s', (_what, entry, clientId, field) => {
+    writeClients([...good, entry]);
+    const err = errorOf(() => loadConfig(env()));
+    writeClients(good);
+    expect(err.message).toMatch(new RegExp(`^${path.join(dir, 'clients.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: client "${clientId}": field "${field}": \\S`));
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('names the file and the field of a bad union policy, and the file of broken JSON', () => {
+    const union = JSON.parse(readFileSync('config/union.json', 'utf8'));
+    writeFileSync(path.join(dir, 'union.json'), JSON.stringify({ ...union, lockout: { ...union.lockout, maxFailures: 0 } }));
+    const policy = errorOf(() => loadConfig(env()));
+    cpSync('config/union.json', path.join(dir, 'union.json'));
+    expect(policy.message).toMatch(/union\.json: field "lockout\.maxFailures": /);
+    writeFileSync(path.join(dir, 'clients.json'), '[{');
+    const broken = errorOf(() => loadConfig(env()));
+    writeClients(good);
+    expect(broken.message).toContain(`${path.join(dir, 'clients.json')}: not valid JSON`);
+    expect(broken.message).not.toContain('\n');
+  });
+
   it('refuses a confidential client without a secret and a duplicate client id', () => {
     writeClients([{ client_id: 'no-secret', redirect_uris: ['https://portal.example.jp/cb'] }]);
     expect(errorOf(() => loadConfig(env())).message).toMatch(/"no-secret".*"client_secret"/);
@@ -45,6 +75,20 @@ describe('configuration read at start', () => {
     expect(err.message).toMatch(/^NODE_ENV=production refuses development defaults; set /);
     for (const name of ['COOKIE_KEYS', 'SECRETS_KEY', 'JWKS_FILE', 'DATABASE_URL', 'SMTP_URL']) expect(err.message).toContain(name);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('refuses production over http, or with short cookie keys, in one line each', () => {
+    const jwks = path.join(dir, 'jwks-check.json');
+    writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'k1' }] }));
+    const complete = {
+      NODE_ENV: 'production', ISSUER: 'https://idp.example.jp', COOKIE_KEYS: 'k'.repeat(40), SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
+      JWKS_FILE: jwks, DATABASE_URL: 'postgres://u:p@db/kosmo', SMTP_URL: 'smtp://mail:25',
+    };
+    expect(errorOf(() => loadConfig(env({ ...complete, ISSUER: 'http://idp.example.jp' }))).message).toBe('environment: ISSUER: must be https:// in production');
+    expect(errorOf(() => loadConfig(env({ ...complete, COOKIE_KEYS: 'too-short' }))).message).toBe('environment: COOKIE_KEYS: each key needs at least 32 characters');
+    const onlyCookies = errorOf(() => loadConfig(env({ ...complete, COOKIE_KEYS: '' })));
+    expect(onlyCookies.message).toMatch(/^NODE_ENV=production refuses development defaults; set COOKIE_KEYS \(/);
+    expect(onlyCookies.message).not.toMatch(/SECRETS_KEY|JWKS_FILE|SMTP_URL|DATABASE_URL/);
   });
 
   it('starts in production once everything is set', () => {

@@ -1,133 +1,229 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp } from '../support/idp.js';
+
+const PUBLIC_CLIENT = { id: 'public-spa', redirect: 'http://localhost:3999/spa' };
+
+/** Checks a compact JWS against the provider's published JWKS, as a portal verifying an ID token would. */
+async function verifiedPayload(issuer: string, jws: string): Promise<Record<string, unknown>> {
+  const [header, payload, signature] = jws.split('.') as [string, string, string];
+  const { kid, alg } = JSON.parse(Buffer.from(header, 'base64url').toString()) as { kid: string; alg: string };
+  const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json() as { jwks_uri: string };
+  const { keys } = await (await fetch(discovery.jwks_uri)).json() as { keys: (JsonWebKey & { kid: string })[] };
+  const jwk = keys.find((k) => k.kid === kid);
+  if (!jwk) throw new Error(`no published key ${kid}`);
+  const key = createPublicKey({ key: jwk, format: 'jwk' });
+  const ok = verify('sha256', Buffer.from(`${header}.${payload}`), alg.startsWith('ES') ? { key, dsaEncoding: 'ieee-p1363' } : key, Buffer.from(signature, 'base64url'));
+  if (!ok) throw new Error('signature does not verify');
+  return JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+}
 
 describe('OpenID Connect with a real client (openid-client)', () => {
   let t: TestIdp;
+  let memberId: string;
   beforeAll(async () => {
     t = await startTestIdp({
       configure: (c) => {
-        c.clients.push({ client_id: 'public-spa', public: true, redirect_uris: ['http://localhost:3999/spa'], post_logout_redirect_uris: [], scope: 'openid offline_access profile email' });
+        c.clients.push({ client_id: PUBLIC_CLIENT.id, public: true, redirect_uris: [PUBLIC_CLIENT.redirect], post_logout_redirect_uris: [], scope: 'openid offline_access profile email' });
       },
     });
     await t.addMember({ userId: 'flow00001', name: '流れ 一郎', email: 'flow@example.jp', birthdate: '1979-08-22' }, { password: 'Flow-pass-1', onboarded: true });
+    memberId = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['flow00001']))!.id;
   });
   afterAll(async () => { await t.close(); });
 
-  it('publishes discovery and a JWKS without private parts', async () => {
-    const discovery = await (await fetch(`${t.url}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
-    expect(discovery.issuer).toBe(t.url);
-    expect(discovery.code_challenge_methods_supported).toEqual(['S256']);
-    expect(discovery.end_session_endpoint).toBeDefined();
-    expect(discovery.revocation_endpoint).toBeDefined();
-    const jwks = await (await fetch(String(discovery.jwks_uri))).json() as { keys: Record<string, unknown>[] };
-    expect(jwks.keys.length).toBeGreaterThan(0);
-    for (const key of jwks.keys) expect(key.d).toBeUndefined();
+  async function login(extra: Record<string, string> = {}, userId = 'flow00001', password = 'Flow-pass-1') {
+    const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), userId, password, extra);
+    expect(isPortal(after.url)).toBe(true);
+    return { rp, tokens: await rp.exchange(after.url, request) };
+  }
+
+  it('publishes a discovery document for the code flow with PKCE, refresh, revocation, userinfo and logout', async () => {
+    const response = await fetch(`${t.url}/.well-known/openid-configuration`);
+    expect(response.status).toBe(200);
+    const d = await response.json() as Record<string, unknown>;
+    expect(d).toMatchObject({
+      issuer: t.url,
+      authorization_endpoint: `${t.url}/auth`,
+      token_endpoint: `${t.url}/token`,
+      userinfo_endpoint: `${t.url}/me`,
+      jwks_uri: `${t.url}/jwks`,
+      end_session_endpoint: `${t.url}/session/end`,
+      revocation_endpoint: `${t.url}/token/revocation`,
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+    });
+    expect(d.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token']));
+    expect(d.scopes_supported).toEqual(expect.arrayContaining(['openid', 'offline_access', 'profile', 'email']));
+    expect(d.claims_supported).toEqual(expect.arrayContaining(['sub', 'preferred_username', 'name', 'email', 'email_verified', 'birthdate']));
+    expect(d.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(['RS256']));
   });
 
-  it('runs the code flow with PKCE, without a consent screen, and gives the claims by scope', async () => {
-    const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'flow00001', 'Flow-pass-1');
-    expect(isPortal(after.url)).toBe(true);
+  it('publishes a JWKS of public signing keys only', async () => {
+    const response = await fetch(`${t.url}/jwks`);
+    expect(response.status).toBe(200);
+    const { keys } = await response.json() as { keys: Record<string, unknown>[] };
+    expect(keys.map((k) => k.kty).sort()).toEqual(['EC', 'RSA']);
+    for (const key of keys) {
+      expect(typeof key.kid).toBe('string');
+      for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key[secret]).toBeUndefined();
+    }
+  });
+
+  it('runs the code flow with PKCE straight back to the portal (no consent screen), with an ID token signed by a published key', async () => {
+    const browser = new BrowserClient();
+    const { rp, request, loginPage, after } = await loginThroughPortal(t.url, browser, 'flow00001', 'Flow-pass-1');
+    expect(loginPage.html).toContain('ログイン状態の保存');
+    expect(after.status).toBe(303);
+    const callback = new URL(after.url);
+    expect(callback.origin + callback.pathname).toBe(TEST_CLIENT.redirect);
+    expect(callback.searchParams.get('state')).toBe(request.state);
+    expect(callback.searchParams.get('iss')).toBe(t.url);
     const tokens = await rp.exchange(after.url, request);
+    expect(tokens.token_type.toLowerCase()).toBe('bearer');
+    expect(tokens.refresh_token).toBeDefined();
+    const payload = await verifiedPayload(t.url, tokens.id_token!);
+    expect(payload).toMatchObject({ iss: t.url, aud: TEST_CLIENT.id, sub: memberId, nonce: request.nonce });
+  });
+
+  it('gives sub as the member\'s stable uuid, not the user ID, and the claims of profile and email', async () => {
+    const { rp, tokens } = await login();
     const claims = tokens.claims()!;
-    expect(claims.sub).toMatch(/^[0-9a-f-]{36}$/);
+    expect(claims.sub).toBe(memberId);
+    expect(claims.sub).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(claims).toMatchObject({ preferred_username: 'flow00001', name: '流れ 一郎', email: 'flow@example.jp', email_verified: true, birthdate: '1979-08-22' });
     const userinfo = await oidc.fetchUserInfo(rp.configuration, tokens.access_token, claims.sub);
-    expect(userinfo).toMatchObject({ sub: claims.sub, preferred_username: 'flow00001', email: 'flow@example.jp' });
+    expect(userinfo).toMatchObject({ sub: memberId, preferred_username: 'flow00001', name: '流れ 一郎', email: 'flow@example.jp', email_verified: true, birthdate: '1979-08-22' });
   });
 
-  it('gives only the sub for the openid scope alone', async () => {
-    const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'flow00001', 'Flow-pass-1', { scope: 'openid' });
-    const tokens = await rp.exchange(after.url, request);
-    const userinfo = await oidc.fetchUserInfo(rp.configuration, tokens.access_token, tokens.claims()!.sub);
-    expect(Object.keys(userinfo).sort()).toEqual(['sub']);
+  it('gives only the sub for the openid scope alone, in the ID token and from userinfo', async () => {
+    const { rp, tokens } = await login({ scope: 'openid' });
+    const claims = tokens.claims()!;
+    expect(claims.sub).toBe(memberId);
+    for (const name of ['preferred_username', 'name', 'email', 'email_verified', 'birthdate']) expect(claims[name]).toBeUndefined();
+    const userinfo = await oidc.fetchUserInfo(rp.configuration, tokens.access_token, claims.sub);
+    expect(userinfo).toEqual({ sub: memberId });
+  });
+
+  it('gives the profile claims without the email ones for openid profile', async () => {
+    const { rp, tokens } = await login({ scope: 'openid profile' });
+    const userinfo = await oidc.fetchUserInfo(rp.configuration, tokens.access_token, memberId);
+    expect(userinfo).toMatchObject({ sub: memberId, preferred_username: 'flow00001', name: '流れ 一郎', birthdate: '1979-08-22' });
+    expect(userinfo.email).toBeUndefined();
+    expect(userinfo.email_verified).toBeUndefined();
+  });
+
+  it('says email_verified false for an address the member has not verified', async () => {
+    await t.addMember({ userId: 'unverif01', email: 'unverified@example.jp' }, { password: 'Unverif-pass-1', onboarded: true });
+    await t.idp.sql.run(`update member set email_verified = false where user_id = 'unverif01'`);
+    const { tokens } = await login({ scope: 'openid email' }, 'unverif01', 'Unverif-pass-1');
+    expect(tokens.claims()).toMatchObject({ email: 'unverified@example.jp', email_verified: false });
   });
 
   it('keeps the same sub after the user ID changes', async () => {
     await t.addMember({ userId: 'rename001' }, { password: 'Rename-pass-1', onboarded: true });
-    const first = await loginThroughPortal(t.url, new BrowserClient(), 'rename001', 'Rename-pass-1');
-    const before = (await first.rp.exchange(first.after.url, first.request)).claims()!;
+    const before = (await login({}, 'rename001', 'Rename-pass-1')).tokens.claims()!;
     await t.idp.sql.run(`update member set user_id = 'renamed01' where user_id = 'rename001'`);
-    const second = await loginThroughPortal(t.url, new BrowserClient(), 'renamed01', 'Rename-pass-1');
-    const after = (await second.rp.exchange(second.after.url, second.request)).claims()!;
+    const old = await loginThroughPortal(t.url, new BrowserClient(), 'rename001', 'Rename-pass-1');
+    expect(isPortal(old.after.url)).toBe(false);
+    const after = (await login({}, 'renamed01', 'Rename-pass-1')).tokens.claims()!;
     expect(after.sub).toBe(before.sub);
+    expect(before.preferred_username).toBe('rename001');
     expect(after.preferred_username).toBe('renamed01');
   });
 
-  it('rotates refresh tokens: the old one is refused after use', async () => {
+  it('refuses a second exchange of the same authorization code', async () => {
     const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'flow00001', 'Flow-pass-1');
-    const tokens = await rp.exchange(after.url, request);
+    await rp.exchange(after.url, request);
+    await expect(rp.exchange(after.url, request)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('rotates refresh tokens: the new one works, the old one is refused after use', async () => {
+    const { rp, tokens } = await login();
     const first = tokens.refresh_token!;
     const refreshed = await oidc.refreshTokenGrant(rp.configuration, first);
     expect(refreshed.refresh_token).toBeDefined();
     expect(refreshed.refresh_token).not.toBe(first);
+    expect(refreshed.claims()!.sub).toBe(memberId);
+    expect(await oidc.fetchUserInfo(rp.configuration, refreshed.access_token, memberId)).toMatchObject({ sub: memberId, preferred_username: 'flow00001' });
     await expect(oidc.refreshTokenGrant(rp.configuration, first)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('treats a reused refresh token as theft: the whole grant is revoked, the newer token too', async () => {
-    const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'flow00001', 'Flow-pass-1');
-    const tokens = await rp.exchange(after.url, request);
+    const { rp, tokens } = await login();
     const newer = (await oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!)).refresh_token!;
     await expect(oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     await expect(oidc.refreshTokenGrant(rp.configuration, newer)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('revokes a refresh token', async () => {
-    const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'flow00001', 'Flow-pass-1');
-    const tokens = await rp.exchange(after.url, request);
+    const { rp, tokens } = await login();
     await oidc.tokenRevocation(rp.configuration, tokens.refresh_token!);
     await expect(oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
-  it('requires PKCE from a public client and accepts S256', async () => {
-    const configuration = await oidc.discovery(new URL(t.url), 'public-spa', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
-    const browser = new BrowserClient();
-    const without = oidc.buildAuthorizationUrl(configuration, { redirect_uri: 'http://localhost:3999/spa', scope: 'openid', state: 's1234567' });
-    const refused = await browser.go(without.toString(), { stopAt: isPortal });
-    const params = new URL(refused.url).searchParams;
-    expect(params.get('error')).toBe('invalid_request');
-    expect(params.get('error_description')).toMatch(/PKCE/);
+  it('revokes an access token: userinfo refuses it afterwards', async () => {
+    const { rp, tokens } = await login();
+    expect((await oidc.fetchUserInfo(rp.configuration, tokens.access_token, memberId)).sub).toBe(memberId);
+    await oidc.tokenRevocation(rp.configuration, tokens.access_token);
+    await expect(oidc.fetchUserInfo(rp.configuration, tokens.access_token, memberId)).rejects.toMatchObject({ status: 401 });
+  });
 
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(configuration, {
-      redirect_uri: 'http://localhost:3999/spa', scope: 'openid offline_access', state,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  it('answers userinfo without a valid token with 401', async () => {
+    const response = await fetch(`${t.url}/me`, { headers: { authorization: 'Bearer not-a-token' } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/invalid_token/);
+  });
+
+  describe('a public client', () => {
+    let spa: oidc.Configuration;
+    beforeAll(async () => {
+      spa = await oidc.discovery(new URL(t.url), PUBLIC_CLIENT.id, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
     });
-    const page = await browser.go(url.toString(), { stopAt: isPortal });
-    const back = await browser.submit(page, '/login', { user_id: 'flow00001', password: 'Flow-pass-1' }, { stopAt: isPortal });
-    const tokens = await oidc.authorizationCodeGrant(configuration, new URL(back.url), { pkceCodeVerifier: verifier, expectedState: state });
-    expect(tokens.access_token).toBeDefined();
-  });
+    const refusal = async (params: Record<string, string>) => {
+      const url = oidc.buildAuthorizationUrl(spa, { redirect_uri: PUBLIC_CLIENT.redirect, scope: 'openid', state: 'state-1234567', ...params });
+      const refused = await new BrowserClient().go(url.toString(), { stopAt: isPortal });
+      expect(isPortal(refused.url)).toBe(true);
+      return new URL(refused.url).searchParams;
+    };
 
-  it('logs out through the confirmation screen and back to the portal, ending the session and its refresh tokens', async () => {
-    const browser = new BrowserClient();
-    const { rp, request, after } = await loginThroughPortal(t.url, browser, 'flow00001', 'Flow-pass-1');
-    const tokens = await rp.exchange(after.url, request);
-    expect(tokens.refresh_token).toBeDefined();
-    const endSession = oidc.buildEndSessionUrl(rp.configuration, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://localhost:3999/' });
-    const confirm = await browser.go(endSession.toString(), { stopAt: isPortal });
-    expect(confirm.html).toContain('ログアウトしてもよろしいですか？');
-    expect(confirm.html).toContain('ログアウトする');
-    const back = await browser.submit(confirm, '/session/end/confirm', { logout: 'yes' }, { stopAt: isPortal });
-    expect(back.url).toBe('http://localhost:3999/');
+    it('is refused without a code_challenge', async () => {
+      const params = await refusal({});
+      expect(params.get('error')).toBe('invalid_request');
+      expect(params.get('error_description')).toMatch(/PKCE/);
+      expect(params.get('state')).toBe('state-1234567');
+    });
 
-    // The session is gone: a new login shows the login screen again instead of a silent return.
-    const again = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
-    expect(again.html).toContain('ログイン状態の保存');
-    await expect(oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-  });
+    it('is refused with the plain method', async () => {
+      const params = await refusal({ code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' });
+      expect(params.get('error')).toBe('invalid_request');
+      expect(params.get('code')).toBeNull();
+    });
 
-  it('returns to the portal without logging out from ログアウトしない', async () => {
-    const browser = new BrowserClient();
-    const { rp, request, after } = await loginThroughPortal(t.url, browser, 'flow00001', 'Flow-pass-1');
-    const tokens = await rp.exchange(after.url, request);
-    const endSession = oidc.buildEndSessionUrl(rp.configuration, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://localhost:3999/' });
-    const confirm = await browser.go(endSession.toString(), { stopAt: isPortal });
-    const back = await browser.submit(confirm, '/session/end/confirm', {}, { stopAt: isPortal });
-    expect(back.url).toBe('http://localhost:3999/');
-    const silent = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
-    expect(isPortal(silent.url)).toBe(true);
+    it('logs in with S256, and the code needs the right verifier', async () => {
+      const browser = new BrowserClient();
+      async function codeFor(verifier: string, state: string) {
+        const url = oidc.buildAuthorizationUrl(spa, {
+          redirect_uri: PUBLIC_CLIENT.redirect, scope: 'openid offline_access', state,
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+        });
+        const page = await browser.go(url.toString(), { stopAt: isPortal });
+        if (isPortal(page.url)) return page.url;
+        return (await browser.submit(page, '/login', { user_id: 'flow00001', password: 'Flow-pass-1' }, { stopAt: isPortal })).url;
+      }
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const back = await codeFor(verifier, state);
+      expect(back.startsWith(PUBLIC_CLIENT.redirect)).toBe(true);
+      const tokens = await oidc.authorizationCodeGrant(spa, new URL(back), { pkceCodeVerifier: verifier, expectedState: state });
+      expect(tokens.claims()!.sub).toBe(memberId);
+
+      const state2 = oidc.randomState();
+      const back2 = await codeFor(oidc.randomPKCECodeVerifier(), state2);
+      await expect(oidc.authorizationCodeGrant(spa, new URL(back2), { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: state2 }))
+        .rejects.toMatchObject({ error: 'invalid_grant' });
+    });
   });
 });
 
@@ -154,5 +250,16 @@ describe('token endpoints between portals', () => {
     const refreshed = await oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!);
     expect(refreshed.access_token).toBeDefined();
     expect((await oidc.tokenIntrospection(rp.configuration, refreshed.access_token)).active).toBe(true);
+  });
+
+  it('refuses a portal\'s wrong secret at the token endpoint', async () => {
+    const { request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'between01', 'Between-pass-1');
+    const response = await fetch(`${t.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${TEST_CLIENT.id}:not-the-secret`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: new URL(after.url).searchParams.get('code')!, redirect_uri: TEST_CLIENT.redirect, code_verifier: request.verifier }),
+    });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'invalid_client' });
   });
 });

@@ -6,18 +6,23 @@ interface StoredCookie { name: string; value: string; path: string; expires?: nu
 
 export interface Page { status: number; url: string; html: string; headers: Headers }
 
+/** What a real browser sends when it follows a link or posts a form: it asks for HTML. */
+const BROWSER_HEADERS = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+
 export class BrowserClient {
   private cookies: StoredCookie[] = [];
-  constructor(private readonly headers: Record<string, string> = {}) {}
+  private readonly headers: Record<string, string>;
+  constructor(headers: Record<string, string> = {}) { this.headers = { ...BROWSER_HEADERS, ...headers }; }
 
   private cookieHeader(url: URL): string {
     const now = Date.now();
-    this.cookies = this.cookies.filter((c) => !c.expires || c.expires > now);
+    this.cookies = this.cookies.filter((c) => c.expires === undefined || c.expires > now);
     return this.cookies.filter((c) => url.pathname.startsWith(c.path)).map((c) => `${c.name}=${c.value}`).join('; ');
   }
 
   private store(url: URL, response: Response): void {
     for (const line of response.headers.getSetCookie()) {
+      this.setCookieHeaders.push(line);
       const [pair, ...attrs] = line.split(';').map((s) => s.trim());
       const eq = pair!.indexOf('=');
       const cookie: StoredCookie = { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), path: '/' };
@@ -32,9 +37,13 @@ export class BrowserClient {
         cookie.path = url.pathname.replace(/\/[^/]*$/, '') || '/';
       }
       this.cookies = this.cookies.filter((c) => !(c.name === cookie.name && c.path === cookie.path));
-      if (!cookie.expires || cookie.expires > Date.now()) this.cookies.push(cookie);
+      // A cookie set to expire in the past (often the epoch, 0) is a deletion.
+      if (cookie.expires === undefined || cookie.expires > Date.now()) this.cookies.push(cookie);
     }
   }
+
+  /** Every Set-Cookie header this browser has received, in order, to check their attributes. */
+  readonly setCookieHeaders: string[] = [];
 
   cookieNames(): string[] { return this.cookies.map((c) => c.name); }
   cookie(name: string): StoredCookie | undefined { return this.cookies.find((c) => c.name === name); }
