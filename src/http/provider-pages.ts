@@ -23,6 +23,11 @@ export function providerPages(config: Config): ProviderPages {
         render(ctx, 'error', { title: 'error.title', message: 'error.too_large' }, 413);
         return;
       }
+      // A logout form submitted twice or from an old tab: about logging out, not logging in.
+      if (ctx.path.startsWith('/session/end')) {
+        render(ctx, 'logout-done', { title: 'error.title', message: 'error.logout_stale', restartUrl: restartLoginUrl(ctx, config) }, ctx.status || 400);
+        return;
+      }
       // A resumed login whose interaction is gone, or a stale cookie: offer a fresh start.
       const expired = EXPIRED_ERRORS.has(out.error) && /interaction|session|cookie|expired/i.test(description);
       if (expired) {

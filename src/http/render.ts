@@ -27,6 +27,17 @@ export function viewEnvironment(): nunjucks.Environment {
   return env;
 }
 
+/** This page's address in each language: the same query (a logout's id_token_hint, say) with lang set. */
+function languageLinks(ctx: Context): Record<string, string> {
+  const links: Record<string, string> = {};
+  for (const lang of ['ja', 'en']) {
+    const query = new URLSearchParams(ctx.querystring);
+    query.set('lang', lang);
+    links[lang] = `?${query.toString()}`;
+  }
+  return links;
+}
+
 /** Renders views/<view>.njk with the request's translator, locale, CSRF token and nonce. */
 export function render(ctx: Context, view: string, vars: Record<string, unknown> = {}, status = 200): void {
   const state = ctx.state as PageState;
@@ -39,6 +50,7 @@ export function render(ctx: Context, view: string, vars: Record<string, unknown>
     csrfToken: state.csrfToken,
     cspNonce: state.cspNonce,
     unionName: state.unionName,
+    languageLinks: languageLinks(ctx),
     ...vars,
   });
 }

@@ -30,7 +30,7 @@ describe('RP-initiated logout from the portal\'s ログアウト', () => {
     expect(confirm.html).toMatch(/<form id="op\.logoutForm" method="post" action="[^"]*\/session\/end\/confirm">/);
     expect(confirm.html).toMatch(/<input type="hidden" name="xsrf" value="[0-9a-f]{16,}"\/?>/);
     expect(confirm.html).toMatch(/<button type="submit" form="op\.logoutForm" name="logout" value="yes"[^>]*>ログアウトする<\/button>/);
-    expect(confirm.html).toMatch(/<button type="submit" form="op\.logoutForm"[^>]*>ログアウトしない<\/button>/);
+    expect(confirm.html).toMatch(/<button type="submit" form="op\.logoutForm"[^>]*>ポータルに戻る<\/button>/);
   });
 
   it('ends the session on ログアウトする and goes back to the portal; the next login asks for the password again', async () => {
@@ -53,7 +53,7 @@ describe('RP-initiated logout from the portal\'s ログアウト', () => {
     await expect(oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
-  it('keeps the session on ログアウトしない and still goes back to the portal', async () => {
+  it('keeps the provider session on ポータルに戻る and goes back to the portal', async () => {
     const { browser, rp, tokens } = await loggedIn();
     const confirm = await browser.go(endSessionUrl(rp, tokens.id_token!), { stopAt: isPortal });
     const back = await browser.submit(confirm, '/session/end/confirm', {}, { stopAt: isPortal });
@@ -94,5 +94,31 @@ describe('RP-initiated logout from the portal\'s ログアウト', () => {
     expect(confirm.html).toContain('Are you sure you want to log out?');
     const back = await browser.submit(confirm, '/session/end/confirm', { logout: 'yes' }, { stopAt: isPortal });
     expect(back.url).toBe(TEST_CLIENT.postLogout);
+  });
+});
+
+describe('switching language on the logout confirmation', () => {
+  let t: TestIdp;
+  beforeAll(async () => { t = await startTestIdp(); await t.addMember({ userId: 'langout01' }, { password: 'Lang-out-1', onboarded: true }); });
+  afterAll(async () => { await t.close(); });
+
+  it('keeps the logout request, so ログアウトする still returns to the portal', async () => {
+    const browser = new BrowserClient();
+    const { rp, request, after } = await loginThroughPortal(t.url, browser, 'langout01', 'Lang-out-1');
+    const tokens = await rp.exchange(after.url, request);
+    const endSession = oidc.buildEndSessionUrl(rp.configuration, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://localhost:3999/' });
+    const confirm = await browser.go(endSession.toString(), { stopAt: isPortal });
+    const english = /<a href="([^"]*lang=en[^"]*)"/.exec(confirm.html)![1]!.replace(/&amp;/g, '&');
+    expect(english).toContain('id_token_hint=');
+    const page = await browser.go(new URL(english, confirm.url).toString(), { stopAt: isPortal });
+    expect(page.html).toContain('Are you sure you want to log out?');
+    const back = await browser.submit(page, '/session/end/confirm', { logout: 'yes' }, { stopAt: isPortal });
+    expect(back.url).toBe('http://localhost:3999/');
+    // The same form again (a double submit, an old tab) explains itself in logout terms.
+    const again = await browser.submit(page, '/session/end/confirm', { logout: 'yes' }, { stopAt: isPortal });
+    expect(again.status).toBeGreaterThanOrEqual(400);
+    expect(again.status).toBeLessThan(500);
+    expect(again.html).toContain('This logout page has expired or the logout was already handled.');
+    expect(again.html).not.toContain('login request');
   });
 });
