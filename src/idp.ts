@@ -46,7 +46,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   createViewEnvironment('views');
   const hasher = new PasswordHasher(config.bcryptCost);
   const jwks = config.jwks ?? (await loadOrCreateSigningKeys(sql, config.secretsKey));
-  const provider = createProvider({ config, orm, sql, jwks, pages: providerPages(config) });
+  const provider = createProvider({ config, sql, jwks, pages: providerPages(config) });
   if (!config.smtpUrl) log.warn('SMTP_URL is not set: mails cannot be delivered');
   const mail = new Mailer({
     transport: createSmtpTransport(config.smtpUrl ?? 'smtp://127.0.0.1:1'),

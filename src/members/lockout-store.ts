@@ -1,6 +1,6 @@
 import { toDate, type Sql } from '../db/sql.js';
 import type { UnionPolicy } from '../config/union.js';
-import { isLocked, registerFailure, type LockoutState } from './lockout.js';
+import { registerFailure, type LockoutState } from './lockout.js';
 
 /**
  * Counts one failed proof of identity (a wrong password, a wrong birth date) against a member,
@@ -12,11 +12,7 @@ export async function registerMemberFailure(sql: Sql, memberId: string, policy: 
       `select failed_logins as "failedLogins", lock_count as "lockCount", locked_until as "lockedUntil", locked_permanently as "lockedPermanently"
        from member where id = $1 for update`, [memberId],
     ))!;
-    const current = { ...row, lockedUntil: toDate(row.lockedUntil) };
-    // Attempts that raced past the lock check while another one locked the account: already locked,
-    // so they count for nothing (otherwise parallel guesses would climb straight to a permanent lock).
-    if (isLocked(current, new Date())) return { ...current, lockedNow: true };
-    const next = registerFailure(current, policy, new Date());
+    const next = registerFailure({ ...row, lockedUntil: toDate(row.lockedUntil) }, policy, new Date());
     await tx.run(
       'update member set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5 where id = $1',
       [memberId, next.failedLogins, next.lockCount, next.lockedUntil, next.lockedPermanently],

@@ -17,6 +17,9 @@ export function isLocked(state: LockoutState, now: Date): boolean {
  * until an administrator unlocks it.
  */
 export function registerFailure(state: LockoutState, policy: UnionPolicy['lockout'], now: Date): LockoutState & { lockedNow: boolean } {
+  // A failure that raced past the lock check while another one locked the account counts for
+  // nothing; otherwise parallel guesses would climb straight to a permanent lock.
+  if (isLocked(state, now)) return { ...state, lockedNow: true };
   const failedLogins = state.failedLogins + 1;
   if (failedLogins < policy.maxFailures) return { ...state, failedLogins, lockedNow: false };
   const lockCount = state.lockCount + 1;

@@ -1,7 +1,6 @@
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { Sql } from '../db/sql.js';
-import type { Orm } from '../db/orm.js';
 import { postgresAdapterFactory } from './adapter.js';
 import { CLAIMS_BY_SCOPE, findAccountFactory } from './account.js';
 
@@ -27,8 +26,8 @@ function providerClients(config: Config): Configuration['clients'] {
   }));
 }
 
-export function createProvider(deps: { config: Config; orm: Orm; sql: Sql; jwks: { keys: Record<string, unknown>[] }; pages: ProviderPages }): Provider {
-  const { config, orm, sql, jwks, pages } = deps;
+export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: Record<string, unknown>[] }; pages: ProviderPages }): Provider {
+  const { config, sql, jwks, pages } = deps;
   const ttl = config.union.ttl;
   const secureCookies = config.issuer.startsWith('https://');
   const firstParty = new Set(config.clients.map((c) => c.client_id));

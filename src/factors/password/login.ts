@@ -89,7 +89,6 @@ async function registerUnknownIdFailure(sql: Sql, subject: string, policy: Union
        returning failed_logins as "failedLogins", lock_count as "lockCount", locked_until as "lockedUntil", locked_permanently as "lockedPermanently"`,
       [subject],
     ))!;
-    if (isLocked(current, new Date())) return { ...current, lockedNow: true };
     const next = registerFailure(current, policy, new Date());
     await tx.run(
       'update login_lockout set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5, updated_at = now() where subject = $1',
