@@ -2,6 +2,7 @@ import { Migration20261122000000_foundation } from './Migration20261122000000_fo
 import { Migration20261122000200_onboarding } from './Migration20261122000200_onboarding.js';
 import { Migration20261122000300_recovery } from './Migration20261122000300_recovery.js';
 import { Migration20261122000100_dev_mail } from './Migration20261122000100_dev_mail.js';
+import { Migration20261125000000_credentials } from './Migration20261125000000_credentials.js';
 
 /** Every migration, in order. Landed migrations are never edited: add a new one. */
 export const migrationsList = [
@@ -9,4 +10,5 @@ export const migrationsList = [
   { name: 'Migration20261122000200_onboarding', class: Migration20261122000200_onboarding },
   { name: 'Migration20261122000100_dev_mail', class: Migration20261122000100_dev_mail },
   { name: 'Migration20261122000300_recovery', class: Migration20261122000300_recovery },
+  { name: 'Migration20261125000000_credentials', class: Migration20261125000000_credentials },
 ];

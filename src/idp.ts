@@ -10,6 +10,7 @@ import { Sql } from './db/sql.js';
 import { deleteExpiredRateLimits } from './db/rate-limit.js';
 import { Messages } from './i18n/index.js';
 import { PasswordHasher } from './members/password.js';
+import { deleteStaleUnknownIdLockouts } from './members/lockout-store.js';
 import { createProvider } from './oidc/provider.js';
 import { deleteExpiredOidcPayloads } from './oidc/adapter.js';
 import { loadOrCreateSigningKeys } from './oidc/keys.js';
@@ -41,7 +42,7 @@ export interface IdpOptions {
 }
 
 export async function createIdp(config: Config, log: Logger, orm: Orm, options: IdpOptions = {}): Promise<Idp> {
-  const sql = new Sql(orm);
+  const sql = Sql.pool(orm);
   const messages = new Messages(path.resolve('locales'), [path.resolve('locales/mail')]);
   createViewEnvironment('views');
   const hasher = new PasswordHasher(config.bcryptCost);
@@ -60,7 +61,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   const cleanup = async () => {
     await deleteExpiredOidcPayloads(sql);
     await deleteExpiredRateLimits(sql);
-    await sql.run(`delete from login_lockout where locked_permanently = false and (locked_until is null or locked_until < now()) and updated_at < now() - interval '1 day'`);
+    await deleteStaleUnknownIdLockouts(sql);
   };
 
   return {

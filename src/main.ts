@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   // Development without SMTP_URL: mail goes to an SMTP server in this process, readable at /dev/mailbox.
   let devSmtp: DevSmtpServer | undefined;
   if (!config.smtpUrl && !config.production) {
-    devSmtp = await startDevSmtpServer({ port: 0, sql: new Sql(orm), logger: log });
+    devSmtp = await startDevSmtpServer({ port: 0, sql: Sql.pool(orm), logger: log });
     config.smtpUrl = devSmtp.url;
   }
   const idp = await createIdp(config, log, orm, {

@@ -60,7 +60,7 @@ export async function openAdminDatabase(config: Config, embeddedPort: number): P
     throw new AdminEnvironmentError(`cannot open ${description}: ${(err as Error).message}`);
   }
   return {
-    sql: new Sql(orm),
+    sql: Sql.pool(orm),
     description,
     async close() {
       await orm.close(true);

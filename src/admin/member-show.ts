@@ -30,7 +30,7 @@ export interface MemberDetails {
   pendingSteps: string[];
   termsVersion: string | null;
   termsAcceptedAt: Date | null;
-  authMethod: string | null;
+  chosenFactor: string | null;
   failedLogins: number;
   lockCount: number;
   lockedUntil: Date | null;
@@ -71,7 +71,7 @@ export function formatMemberDetails(m: MemberDetails, now = new Date()): string[
       ['password', m.hasOwnPassword ? `set by the member ${formatTimestamp(m.passwordCreatedAt)}` : 'initial (記号+番号+生年月日)'],
       ['pending steps', m.pendingSteps.length > 0 ? m.pendingSteps.join(', ') : 'none'],
       ['terms version', m.termsVersion ? `${m.termsVersion} (accepted ${formatTimestamp(m.termsAcceptedAt)})` : 'none accepted'],
-      ['auth method', m.authMethod ?? 'not chosen'],
+      ['second factor', m.chosenFactor ?? 'not chosen'],
       ['lock', lockState(m, now)],
     ]),
     '',
@@ -84,12 +84,12 @@ export function formatMemberDetails(m: MemberDetails, now = new Date()): string[
 export async function showMember(deps: AdminDeps, args: MemberShowArgs): Promise<CommandResult<MemberDetails>> {
   const userId = normalizeUserId(args.userId);
   const row = userId.length > 0 && userId.length <= 64 ? await deps.sql.one<Omit<MemberDetails, 'events'>>(
-    `select id, user_id as "userId", display_name as "displayName", insurance_symbol as "insuranceSymbol", insurance_number as "insuranceNumber",
-       email, email_verified as "emailVerified", locale, created_at as "createdAt", last_login_at as "lastLoginAt",
-       password_hash is not null as "hasOwnPassword", password_created_at as "passwordCreatedAt", temporary_id as "temporaryId",
-       pending_steps as "pendingSteps", terms_version as "termsVersion", terms_accepted_at as "termsAcceptedAt", auth_method as "authMethod",
+    `select m.id, user_id as "userId", display_name as "displayName", insurance_symbol as "insuranceSymbol", insurance_number as "insuranceNumber",
+       email, email_verified as "emailVerified", locale, m.created_at as "createdAt", last_login_at as "lastLoginAt",
+       c.id is not null as "hasOwnPassword", c.created_at as "passwordCreatedAt", temporary_id as "temporaryId",
+       pending_steps as "pendingSteps", terms_version as "termsVersion", terms_accepted_at as "termsAcceptedAt", chosen_factor as "chosenFactor",
        failed_logins as "failedLogins", lock_count as "lockCount", locked_until as "lockedUntil", locked_permanently as "lockedPermanently"
-     from member where user_id = $1`, [userId],
+     from member m left join credential c on c.member_id = m.id and c.kind = 'password' where user_id = $1`, [userId],
   ) : undefined;
   if (!row) return failed(ExitCode.refused, memberNotFound(args.userId));
   const member: MemberDetails = {

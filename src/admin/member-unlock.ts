@@ -1,4 +1,5 @@
 import { recordMemberEvent } from '../members/events.js';
+import { unlockMemberCompletely } from '../members/lockout-store.js';
 import { parseCommandArgs } from './args.js';
 import type { AdminDeps } from './deps.js';
 import { findMemberId, memberNotFound } from './find-member.js';
@@ -18,21 +19,12 @@ export function parseMemberUnlockArgs(argv: string[]): MemberUnlockArgs {
   return { userId: positionals[0]! };
 }
 
-interface LockColumns { failedLogins: number; lockCount: number; lockedUntil: string | null; lockedPermanently: boolean }
-
 /** `member unlock`: the administrator's answer to a permanent lock (and to a temporary one, on request). */
 export async function unlockMember(deps: AdminDeps, args: MemberUnlockArgs): Promise<CommandResult<{ wasLocked: boolean }>> {
   const member = await findMemberId(deps.sql, args.userId);
   if (!member) return failed(ExitCode.refused, memberNotFound(args.userId));
   const before = await deps.sql.transaction(async (tx) => {
-    const previous = (await tx.one<LockColumns & { locked: boolean }>(
-      `select failed_logins as "failedLogins", lock_count as "lockCount", locked_until as "lockedUntil", locked_permanently as "lockedPermanently",
-         locked_permanently or coalesce(locked_until > now(), false) as locked
-       from member where id = $1 for update`, [member.id],
-    ))!;
-    await tx.run(
-      `update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, updated_at = now() where id = $1`, [member.id],
-    );
+    const previous = await unlockMemberCompletely(tx, member.id);
     await recordMemberEvent(tx, member.id, 'admin.unlocked', {
       via: 'cli', wasLocked: previous.locked, permanent: previous.lockedPermanently, failedLogins: previous.failedLogins, lockCount: previous.lockCount,
     });

@@ -24,7 +24,9 @@ export const unionSchema = z.object({
     /** Characters allowed besides ASCII letters and digits. */
     allowedSymbols: z.string().default('!"#$%&\'()*~`{+}<>?_^-¥@[;:],./|=\\'),
   }).default({ minLength: 8, maxLength: 64, allowedSymbols: '!"#$%&\'()*~`{+}<>?_^-¥@[;:],./|=\\' }),
-  authMethods: z.array(z.enum(['passkey', 'totp', 'email_otp'])).min(1).default(['passkey', 'totp', 'email_otp']),
+  /** The second factors members may choose, as credential kinds ('email_otp' is read as 'email'). */
+  authMethods: z.array(z.preprocess((v) => (v === 'email_otp' ? 'email' : v), z.enum(['passkey', 'totp', 'email']))).min(1)
+    .default(['passkey', 'totp', 'email']),
   terms: z.object({
     version: z.string().min(1),
     /** Files under config/, one per locale, plain text or simple paragraphs. */

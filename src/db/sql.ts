@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Pool, QueryResult } from 'pg';
+import type { EntityManager } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from './orm.js';
 
 /** The driver hands timestamps back as strings; lockout rules want dates. */
@@ -10,19 +12,32 @@ export function toDate(value: Date | string | null | undefined): Date | null {
 }
 
 /**
- * Parameterised SQL ($1, $2 …) on the ORM's own pool, for the few hot or set-based paths
- * (the oidc-provider adapter, counters, bulk import) where an entity round-trip adds nothing.
+ * Parameterised SQL ($1, $2 …). Two kinds:
+ * - `Sql.pool(orm)`: on the ORM's pool, as named prepared statements. Kept only for the hot paths the
+ *   benchmark justifies (the oidc-provider adapter, rate-limit counters, the password lookup):
+ *   PostgreSQL plans each once per connection, which roughly halves their CPU time (test/bench).
+ * - `Sql.bound(em)`: through the Kysely instance bound to an EntityManager, so inside
+ *   `inTransaction` (src/db/unit-of-work.ts) a hand-written statement joins the entities' transaction.
  */
 export class Sql {
-  private readonly client: Kysely<unknown>;
-  /** The ORM's pg pool; unset inside `transaction`, whose statements stay on its own connection. */
-  private readonly nativePool?: () => Promise<Pool>;
+  private constructor(
+    private readonly kysely: () => Kysely<unknown>,
+    /** Where a transaction starts: the ORM (a fresh EntityManager) or the bound EntityManager (a savepoint). */
+    private readonly transactionRoot: () => EntityManager,
+    /** The ORM's pg pool, for prepared statements; unset for a bound Sql. */
+    private readonly nativePool?: () => Promise<Pool>,
+  ) {}
 
-  constructor(orm: Orm) {
+  static pool(orm: Orm): Sql {
     const connection = orm.em.getConnection();
-    this.client = connection.getClient() as Kysely<unknown>;
+    const client = connection.getClient() as Kysely<unknown>;
     let pool: Promise<Pool> | undefined;
-    this.nativePool = () => (pool ??= connection.getNativeClient());
+    return new Sql(() => client, () => orm.em.fork(), () => (pool ??= connection.getNativeClient()));
+  }
+
+  /** Statements that run in `em`'s transaction, when it has one. */
+  static bound(em: EntityManager): Sql {
+    return new Sql(() => (em as SqlEntityManager).getKysely() as unknown as Kysely<unknown>, () => em);
   }
 
   async rows<T = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -37,27 +52,21 @@ export class Sql {
     return (await this.execute(text, params)).affected;
   }
 
-  /** Runs `fn` in one transaction; everything it writes lands together or not at all. */
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    return this.client.transaction().execute(async (trx) => {
-      const tx = Object.create(Sql.prototype) as Sql;
-      (tx as unknown as { client: Kysely<unknown> }).client = trx;
-      return fn(tx);
-    });
+  /**
+   * Runs `fn` in one transaction of the unit of work (src/db/unit-of-work.ts); everything it writes,
+   * through `tx` or through `em`, lands together or not at all. Inside a transaction, a savepoint.
+   */
+  async transaction<T>(fn: (tx: Sql, em: EntityManager) => Promise<T>): Promise<T> {
+    return this.transactionRoot().transactional((em) => fn(Sql.bound(em), em));
   }
 
-  /**
-   * Outside a transaction, a statement with parameters runs as a named prepared statement on the
-   * pool's connection: PostgreSQL parses and plans it once per connection instead of on every call,
-   * which roughly halves its CPU time for the adapter's short lookups and upserts (test/bench).
-   */
   private async execute<T>(text: string, params: readonly unknown[]): Promise<{ rows: T[]; affected: number }> {
     const name = this.nativePool && params.length > 0 ? preparedName(text) : undefined;
     if (name) {
       const result: QueryResult = await (await this.nativePool!()).query({ name, text, values: params as unknown[] });
       return { rows: result.rows as T[], affected: WRITES.has(result.command) ? result.rowCount ?? 0 : 0 };
     }
-    const result = await this.client.executeQuery<T>(CompiledQuery.raw(text, params as unknown[]));
+    const result = await this.kysely().executeQuery<T>(CompiledQuery.raw(text, params as unknown[]));
     return { rows: result.rows, affected: Number(result.numAffectedRows ?? 0) };
   }
 }

@@ -1,8 +1,6 @@
 import Koa from 'koa';
 import compose from 'koa-compose';
 import path from 'node:path';
-import type Provider from 'oidc-provider';
-import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Messages } from '../i18n/index.js';
 import { securityHeaders } from './middleware/security-headers.js';
@@ -12,15 +10,13 @@ import { staticFiles } from './middleware/static-files.js';
 import { errorPages } from './middleware/errors.js';
 import { healthRouter } from './health.js';
 import { interactionRouter } from './interaction/routes.js';
-import type { StepRouteDeps } from './interaction/steps.js';
+import type { InteractionDeps } from './interaction/context.js';
 import { verifyEmailRouter } from './verify-email.js';
 import { recoveryRouter } from './recovery/routes.js';
 import { hmac } from '../crypto.js';
 
-export interface HttpDeps extends StepRouteDeps {
+export interface HttpDeps extends InteractionDeps {
   messages: Messages;
-  provider: Provider;
-  log: Logger;
   /** Extra routers mounted before the provider (development mailbox, account console …). */
   extraRoutes?: Koa.Middleware[];
 }

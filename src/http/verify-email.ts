@@ -4,6 +4,7 @@ import { render } from './render.js';
 import { csrfValid } from './middleware/csrf.js';
 import { confirmEmailVerification, verificationIsUsable } from '../members/email-verification.js';
 import type { Sql } from '../db/sql.js';
+import { SINGLE_USE_TOKEN_PATTERN } from '../members/single-use-token.js';
 
 /**
  * The 「メールアドレスの確認」 link. Opening it shows a button, and only the button uses the link:
@@ -11,7 +12,7 @@ import type { Sql } from '../db/sql.js';
  */
 export function verifyEmailRouter(deps: { sql: Sql }): Router {
   const router = new Router();
-  const valid = (token: string | undefined) => typeof token === 'string' && /^[A-Za-z0-9_-]{20,100}$/.test(token);
+  const valid = (token: string | undefined) => typeof token === 'string' && SINGLE_USE_TOKEN_PATTERN.test(token);
 
   router.get('/verify-email/:token', async (ctx) => {
     const token = ctx.params.token;

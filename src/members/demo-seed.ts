@@ -1,6 +1,7 @@
 import type { Sql } from '../db/sql.js';
 import type { PasswordHasher } from './password.js';
 import { insertMembers, memberInputSchema } from './provision.js';
+import { storeNewPassword } from './new-password.js';
 
 /** The demo accounts `npm start` prints. Only seeded into an empty development database. */
 export const DEMO_MEMBERS = [
@@ -11,16 +12,17 @@ export const DEMO_MEMBERS = [
 export async function seedDemoMembers(sql: Sql, hasher: PasswordHasher, termsVersion: string): Promise<boolean> {
   const existing = await sql.one<{ n: string }>('select count(*) as n from member');
   if (Number(existing?.n) > 0) return false;
-  await sql.transaction(async (tx) => {
+  const second = DEMO_MEMBERS[1]!;
+  const hash = await hasher.hash(second.password!);
+  await sql.transaction(async (tx, em) => {
     await insertMembers(tx, DEMO_MEMBERS.map((m) => memberInputSchema.parse(m)));
     // The second demo member has finished onboarding: own password, confirmed address, terms accepted.
-    const second = DEMO_MEMBERS[1]!;
-    await tx.run(
-      `update member set password_hash = $2, password_created_at = now(), must_change_password = false, temporary_id = false,
-         email_verified = true, pending_steps = '{}', terms_version = $3, terms_accepted_at = now(), auth_method = 'email_otp'
-       where user_id = $1`,
-      [second.userId, await hasher.hash(second.password!), termsVersion],
+    const member = await tx.one<{ id: string }>(
+      `update member set temporary_id = false, email_verified = true, pending_steps = '{}', terms_version = $2, terms_accepted_at = now(),
+         chosen_factor = 'email' where user_id = $1 returning id`,
+      [second.userId, termsVersion],
     );
+    await storeNewPassword({ em, sql: tx }, member!.id, hash);
   });
   return true;
 }

@@ -1,18 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Sql } from '../db/sql.js';
-
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
+import { hashToken, newSingleUseToken } from './single-use-token.js';
 
 /** Issues a single-use verification token for `email`; earlier unused ones for the member stop working. */
 export async function issueEmailVerification(sql: Sql, memberId: string, email: string, ttlSeconds: number): Promise<string> {
-  const token = randomBytes(32).toString('base64url');
+  const { token, hash } = newSingleUseToken();
   await sql.transaction(async (tx) => {
     await tx.run('update email_verification set expires_at = now() where member_id = $1 and used_at is null and expires_at > now()', [memberId]);
     await tx.run(
       `insert into email_verification (token_hash, member_id, email, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,
-      [hashToken(token), memberId, email, ttlSeconds],
+      [hash, memberId, email, ttlSeconds],
     );
   });
   return token;

@@ -19,3 +19,13 @@ export function isValidEmailAddress(address: string): boolean {
   if (!/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(domain)) return false;
   return domain.split('.').every((label) => !label.startsWith('-') && !label.endsWith('-')) && /[A-Za-z]{2,}$/.test(domain);
 }
+
+export type EmailProblem = 'required' | 'too_long' | 'invalid';
+
+/** The checks every form that takes an address applies (onboarding, forgot user ID, the console). */
+export function emailAddressProblem(normalized: string): EmailProblem | undefined {
+  if (!normalized) return 'required';
+  if (normalized.length > EMAIL_MAX_LENGTH) return 'too_long';
+  if (!isValidEmailAddress(normalized)) return 'invalid';
+  return undefined;
+}

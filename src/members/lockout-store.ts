@@ -1,22 +1,100 @@
 import { toDate, type Sql } from '../db/sql.js';
 import type { UnionPolicy } from '../config/union.js';
-import { registerFailure, type LockoutState } from './lockout.js';
+import { registerFailure, registerSuccess, type LockoutState } from './lockout.js';
+import { recordMemberEvent } from './events.js';
 
 /**
- * Counts one failed proof of identity (a wrong password, a wrong birth date) against a member,
- * under a row lock so that parallel attempts are all counted. Returns the new state.
+ * The only module that writes lockout state: the member's columns (failed_logins, lock_count,
+ * locked_until, locked_permanently) and `login_lockout`, the same counters for user IDs that do
+ * not exist (keyed by an HMAC of the typed ID, so that an unknown ID answers like a real one).
  */
-export async function registerMemberFailure(sql: Sql, memberId: string, policy: UnionPolicy['lockout']): Promise<LockoutState & { lockedNow: boolean }> {
+
+const COLUMNS = `failed_logins as "failedLogins", lock_count as "lockCount", locked_until as "lockedUntil", locked_permanently as "lockedPermanently"`;
+
+function withDates<T extends LockoutState>(row: T): T {
+  return { ...row, lockedUntil: toDate(row.lockedUntil) };
+}
+
+/** The audit event a failure records with it: `wrong` while counting, `login.locked` when it locks. */
+export interface FailureAudit { wrong: string; ip?: string }
+
+/**
+ * Counts one failed proof of identity (a wrong password, birth date or code) against a member,
+ * under a row lock so that parallel attempts are all counted, and records its event in the same
+ * transaction. Returns the new state.
+ */
+export async function registerMemberFailure(sql: Sql, memberId: string, policy: UnionPolicy['lockout'], audit?: FailureAudit): Promise<LockoutState & { lockedNow: boolean }> {
   return sql.transaction(async (tx) => {
-    const row = (await tx.one<LockoutState>(
-      `select failed_logins as "failedLogins", lock_count as "lockCount", locked_until as "lockedUntil", locked_permanently as "lockedPermanently"
-       from member where id = $1 for update`, [memberId],
-    ))!;
-    const next = registerFailure({ ...row, lockedUntil: toDate(row.lockedUntil) }, policy, new Date());
+    const row = withDates((await tx.one<LockoutState>(`select ${COLUMNS} from member where id = $1 for update`, [memberId]))!);
+    const next = registerFailure(row, policy, new Date());
     await tx.run(
       'update member set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5 where id = $1',
       [memberId, next.failedLogins, next.lockCount, next.lockedUntil, next.lockedPermanently],
     );
+    if (audit) {
+      await recordMemberEvent(tx, memberId, next.lockedNow ? 'login.locked' : audit.wrong, next.lockedPermanently ? { permanent: true } : {}, audit.ip);
+    }
     return next;
   });
+}
+
+/** The same counting for a user ID that does not exist. */
+export async function registerUnknownIdFailure(sql: Sql, subject: string, policy: UnionPolicy['lockout']): Promise<LockoutState & { lockedNow: boolean }> {
+  return sql.transaction(async (tx) => {
+    const current = withDates((await tx.one<LockoutState>(
+      `insert into login_lockout (subject) values ($1) on conflict (subject) do update set updated_at = now() returning ${COLUMNS}`, [subject],
+    ))!);
+    const next = registerFailure(current, policy, new Date());
+    await tx.run(
+      'update login_lockout set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5, updated_at = now() where subject = $1',
+      [subject, next.failedLogins, next.lockCount, next.lockedUntil, next.lockedPermanently],
+    );
+    return next;
+  });
+}
+
+export async function unknownIdLockout(sql: Sql, subject: string): Promise<LockoutState> {
+  const row = await sql.one<LockoutState>(`select ${COLUMNS} from login_lockout where subject = $1`, [subject]);
+  return row ? withDates(row) : registerSuccess();
+}
+
+/**
+ * A successful password: consecutive failures and the lock history are forgotten, and the event is
+ * recorded, in one statement (the login's hot path).
+ */
+export async function clearMemberFailures(sql: Sql, memberId: string, event: { type: string; ip?: string }): Promise<void> {
+  await sql.run(
+    `with cleared as (
+       update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, last_login_at = now()
+       where id = $1 returning id)
+     insert into member_event (member_id, type, detail, ip) select id, $2, '{}', $3 from cleared`,
+    [memberId, event.type, event.ip ?? null],
+  );
+}
+
+/** A proof that is not a full login (the birth date at first login) resets the count, not the lock history. */
+export async function resetFailureCount(sql: Sql, memberId: string): Promise<void> {
+  await sql.run('update member set failed_logins = 0 where id = $1', [memberId]);
+}
+
+/**
+ * A password reset through the mailed link ends a temporary lock: the member proved control of the
+ * confirmed address. A permanent lock stays for an administrator.
+ */
+export async function endTemporaryLock(sql: Sql, memberId: string): Promise<void> {
+  await sql.run('update member set failed_logins = 0, lock_count = 0, locked_until = null where id = $1', [memberId]);
+}
+
+/** `member unlock`: clears everything, a permanent lock too. Returns the state before, locked under the row lock. */
+export async function unlockMemberCompletely(sql: Sql, memberId: string): Promise<LockoutState & { locked: boolean }> {
+  const previous = withDates((await sql.one<LockoutState & { locked: boolean }>(
+    `select ${COLUMNS}, locked_permanently or coalesce(locked_until > now(), false) as locked from member where id = $1 for update`, [memberId],
+  ))!);
+  await sql.run('update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, updated_at = now() where id = $1', [memberId]);
+  return previous;
+}
+
+/** Forgets the counters of unknown IDs that are neither locked nor recently used. */
+export async function deleteStaleUnknownIdLockouts(sql: Sql): Promise<number> {
+  return sql.run(`delete from login_lockout where locked_permanently = false and (locked_until is null or locked_until < now()) and updated_at < now() - interval '1 day'`);
 }

@@ -1,13 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import type { Sql } from '../db/sql.js';
-import { hashToken } from './email-verification.js';
+import { hashToken, newSingleUseToken } from './single-use-token.js';
 
 /** Issues a 「パスワードをリセット」 token; earlier unused ones for the member stop working. */
 export async function issuePasswordReset(sql: Sql, memberId: string, ttlSeconds: number): Promise<string> {
-  const token = randomBytes(32).toString('base64url');
+  const { token, hash } = newSingleUseToken();
   await sql.transaction(async (tx) => {
     await tx.run('update password_reset set expires_at = now() where member_id = $1 and used_at is null and expires_at > now()', [memberId]);
-    await tx.run('insert into password_reset (token_hash, member_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))', [hashToken(token), memberId, ttlSeconds]);
+    await tx.run('insert into password_reset (token_hash, member_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))', [hash, memberId, ttlSeconds]);
   });
   return token;
 }

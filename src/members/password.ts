@@ -3,6 +3,7 @@ import { constantTimeEqual } from '../crypto.js';
 import { deriveInitialPassword } from './initial-password.js';
 
 export interface PasswordHolder {
+  /** The bcrypt hash of the member's own password; null while the initial password is in force. */
   passwordHash: string | null;
   insuranceSymbol: string;
   insuranceNumber: string;
@@ -37,3 +38,8 @@ export class PasswordHasher {
     await bcrypt.compare(password, this.dummyHash);
   }
 }
+
+/** The member's password as the login checks it: their own bcrypt hash, or the derived initial one. */
+export const PASSWORD_HOLDER_COLUMNS = `c.secret as "passwordHash", m.insurance_symbol as "insuranceSymbol", m.insurance_number as "insuranceNumber",
+  to_char(m.birthdate, 'YYYY-MM-DD') as birthdate`;
+export const PASSWORD_CREDENTIAL_JOIN = `left join credential c on c.member_id = m.id and c.kind = 'password'`;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Sql } from '../db/sql.js';
 import { normalizeUserId, isValidProvisionedUserId } from './user-id.js';
 import { isValidEmailAddress, normalizeEmail } from './email.js';
+import { FIRST_LOGIN_STEPS } from './required-steps.js';
 
 function isRealDate(value: string): boolean {
   const d = new Date(`${value}T00:00:00Z`);
@@ -21,8 +22,6 @@ export const memberInputSchema = z.object({
 export type MemberInput = z.input<typeof memberInputSchema>;
 export type ValidMemberInput = z.output<typeof memberInputSchema>;
 
-/** Steps every provisioned member owes at first login (see src/steps). */
-export const FIRST_LOGIN_STEPS = ['birthdate', 'terms', 'email', 'user_id_and_method', 'password'];
 
 /**
  * Inserts members with their initial password in force (nothing hashed: it is derived), owing the

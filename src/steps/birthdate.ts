@@ -1,38 +1,36 @@
-import { render } from '../http/render.js';
-import { registerMemberFailure } from '../members/lockout-store.js';
+import { registerMemberFailure, resetFailureCount } from '../members/lockout-store.js';
 import { recordMemberEvent } from '../members/events.js';
-import { withoutStep } from './owed.js';
+import { parseTypedBirthdate } from '../members/birthdate.js';
+import { withoutStep } from '../members/required-steps.js';
+import { inTransaction } from '../db/unit-of-work.js';
 import { Member } from '../db/entities/index.js';
-import type { Step, StepRun } from './types.js';
+import { show, type Host, type Step, type View } from './types.js';
 
-function show(run: StepRun, vars: { errors?: string[] } = {}, status = 200): void {
-  const t = run.ctx.state.t as (k: string) => string;
-  render(run.ctx, 'step-birthdate', { actionUrl: run.actionUrl, errors: (vars.errors ?? []).map((k) => t(k)) }, status);
+function page(host: Host, errors: string[] = [], status = 200): View {
+  return { view: 'step-birthdate', vars: { actionUrl: host.actionUrl, errors: errors.map((k) => host.t(k)) }, status };
 }
 
 /** 生年月日の入力: first login only, the member proves who they are with their birth date (YYYYMMDD). */
 export const birthdateStep: Step = {
   name: 'birthdate',
-  async show(run) { show(run); },
-  async submit(run, body) {
-    const typed = typeof body.birthdate === 'string' ? body.birthdate.normalize('NFKC').replace(/[\s/-]/g, '') : '';
-    if (!/^\d{8}$/.test(typed)) {
-      show(run, { errors: [typed ? 'step_birthdate.error_format' : 'step_birthdate.error_required'] }, 400);
-      return { kind: 'rendered' };
-    }
-    if (typed !== run.member.birthdate.replaceAll('-', '')) {
-      const state = await registerMemberFailure(run.deps.sql, run.member.id, run.deps.config.union.lockout);
-      await recordMemberEvent(run.deps.sql, run.member.id, state.lockedNow ? 'login.locked' : 'onboarding.birthdate_wrong', {}, run.ctx.ip);
+  async show(host) { return page(host); },
+  async submit(host, body) {
+    const typed = parseTypedBirthdate(typeof body.birthdate === 'string' ? body.birthdate.slice(0, 40) : '');
+    if (!typed.ok) return show(page(host, [typed.problem === 'required' ? 'step_birthdate.error_required' : 'step_birthdate.error_format'], 400));
+    const { deps, member } = host;
+    if (typed.iso !== String(member.birthdate)) {
+      const state = await registerMemberFailure(deps.sql, member.id, deps.config.union.lockout);
+      await recordMemberEvent(deps.sql, member.id, state.lockedNow ? 'login.locked' : 'onboarding.birthdate_wrong', {}, host.ip);
       if (state.lockedNow) return { kind: 'locked' };
-      show(run, { errors: ['step_birthdate.error_mismatch'] }, 400);
-      return { kind: 'rendered' };
+      return show(page(host, ['step_birthdate.error_mismatch'], 400));
     }
-    const em = run.deps.orm.em.fork();
-    const member = await em.findOneOrFail(Member, { id: run.member.id });
-    withoutStep(member, 'birthdate');
-    member.failedLogins = 0;
-    await em.flush();
-    await recordMemberEvent(run.deps.sql, member.id, 'onboarding.birthdate_ok', {}, run.ctx.ip);
+    await inTransaction(deps.orm, async (work) => {
+      const row = await work.em.findOneOrFail(Member, { id: member.id });
+      withoutStep(row, 'birthdate');
+      await work.em.flush();
+      await resetFailureCount(work.sql, member.id);
+      await recordMemberEvent(work.sql, member.id, 'onboarding.birthdate_ok', {}, host.ip);
+    });
     return { kind: 'done' };
   },
 };

@@ -5,7 +5,7 @@ import { userIdAndMethodStep } from './user-id-and-method.js';
 import { passwordStep } from './password.js';
 import type { Step, StepName } from './types.js';
 
-/** Every step a member may owe after authenticating, in the order they are asked. */
+/** The step that serves each required action (the order is members/required-steps.ts). */
 export const STEPS: Record<StepName, Step> = {
   birthdate: birthdateStep,
   terms: termsStep,
@@ -14,5 +14,4 @@ export const STEPS: Record<StepName, Step> = {
   password: passwordStep,
 };
 
-export { owedSteps } from './owed.js';
-export type { Step, StepName, StepDeps, MailSender } from './types.js';
+export type { Step, StepName, StepOutcome } from './types.js';

@@ -1,32 +1,32 @@
-import { render } from '../http/render.js';
 import { recordMemberEvent } from '../members/events.js';
+import { withoutStep } from '../members/required-steps.js';
+import { inTransaction } from '../db/unit-of-work.js';
 import { Member } from '../db/entities/index.js';
-import { withoutStep } from './owed.js';
 import type { Step } from './types.js';
 
 /** 利用規約への同意: first login, and again whenever the configured version is newer (3-9). */
 export const termsStep: Step = {
   name: 'terms',
-  async show(run) {
-    const locale = run.ctx.state.locale as 'ja' | 'en';
-    render(run.ctx, 'step-terms', {
-      actionUrl: run.actionUrl,
-      termsText: run.deps.config.terms.text[locale],
-      updated: run.member.termsVersion !== null,
-    });
+  async show(host) {
+    return {
+      view: 'step-terms',
+      vars: { actionUrl: host.actionUrl, termsText: host.deps.config.terms.text[host.locale], updated: host.member.termsVersion !== null },
+    };
   },
-  async submit(run, body) {
+  async submit(host, body) {
+    const version = host.deps.config.terms.version;
     if (body.decision !== 'agree') {
-      await recordMemberEvent(run.deps.sql, run.member.id, 'terms.declined', { version: run.deps.config.terms.version }, run.ctx.ip);
+      await recordMemberEvent(host.deps.sql, host.member.id, 'terms.declined', { version }, host.ip);
       return { kind: 'declined' };
     }
-    const em = run.deps.orm.em.fork();
-    const member = await em.findOneOrFail(Member, { id: run.member.id });
-    member.termsVersion = run.deps.config.terms.version;
-    member.termsAcceptedAt = new Date();
-    withoutStep(member, 'terms');
-    await em.flush();
-    await recordMemberEvent(run.deps.sql, member.id, 'terms.accepted', { version: run.deps.config.terms.version }, run.ctx.ip);
+    await inTransaction(host.deps.orm, async (work) => {
+      const member = await work.em.findOneOrFail(Member, { id: host.member.id });
+      member.termsVersion = version;
+      member.termsAcceptedAt = new Date();
+      withoutStep(member, 'terms');
+      await work.em.flush();
+      await recordMemberEvent(work.sql, member.id, 'terms.accepted', { version }, host.ip);
+    });
     return { kind: 'done' };
   },
 };

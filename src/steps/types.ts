@@ -1,42 +1,15 @@
-import type { Context } from 'koa';
-import type { Config } from '../config/index.js';
-import type { Sql } from '../db/sql.js';
-import type { Orm } from '../db/orm.js';
-import type { Member } from '../db/entities/index.js';
-import type { PasswordHasher } from '../members/password.js';
-import type { Locale } from '../i18n/index.js';
+import type { Host, View } from '../flow/host.js';
+import type { StepName } from '../members/required-steps.js';
 
-export const STEP_ORDER = ['birthdate', 'terms', 'email', 'user_id_and_method', 'password'] as const;
-export type StepName = (typeof STEP_ORDER)[number];
+/** What a submission led to: the step is done, a page to show (an error, the next screen), or the login ends. */
+export type StepOutcome = { kind: 'done' } | { kind: 'show'; view: View } | { kind: 'locked' } | { kind: 'declined' };
 
-/** Sends one templated mail; false when it could not be delivered after retries. */
-export interface MailSender {
-  send(message: { to: string; template: string; locale: Locale; vars: Record<string, unknown> }): Promise<{ ok: boolean }>;
-}
-
-export interface StepDeps {
-  config: Config;
-  sql: Sql;
-  orm: Orm;
-  hasher: PasswordHasher;
-  mail: MailSender;
-}
-
-/** Where a step runs: inside a login (an interaction) or, later, from the account console. */
-export interface StepRun {
-  ctx: Context;
-  deps: StepDeps;
-  member: Member;
-  /** The URL this step's form posts to and its page lives at. */
-  actionUrl: string;
-  /** Hidden fields every form of the step must carry. */
-}
-
-/** What a submission led to: the step is done, a page was rendered (an error), or the login ends. */
-export type StepOutcome = { kind: 'done' } | { kind: 'rendered' } | { kind: 'locked' } | { kind: 'declined' };
-
+/** One required action. It gets a Host and returns what to show; it never sees HTTP. */
 export interface Step {
   name: StepName;
-  show(run: StepRun): Promise<void>;
-  submit(run: StepRun, body: Record<string, unknown>): Promise<StepOutcome>;
+  show(host: Host): Promise<View>;
+  submit(host: Host, body: Record<string, unknown>): Promise<StepOutcome>;
 }
+
+export const show = (view: View): StepOutcome => ({ kind: 'show', view });
+export type { Host, View, StepName };

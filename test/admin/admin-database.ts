@@ -24,7 +24,7 @@ export async function openAdminTestDatabase(): Promise<AdminTestDatabase> {
   });
   return {
     url: db.url,
-    deps: { sql: new Sql(orm), config },
+    deps: { sql: Sql.pool(orm), config },
     orm,
     async close() {
       await orm.close(true);

@@ -17,7 +17,7 @@ describe('member add', () => {
     expect(result.output.join('\n')).toContain('記号+番号+生年月日');
     expect(result.output.join('\n')).not.toContain('12345678919801201');
     const row = await db.deps.sql.one<{ id: string; email: string; password_hash: string | null; pending_steps: string[] }>(
-      `select id, email, password_hash, pending_steps from member where user_id = 'add00001'`,
+      `select m.id, email, c.secret as password_hash, pending_steps from member m left join credential c on c.member_id = m.id where user_id = 'add00001'`,
     );
     expect(row).toMatchObject({ email: 'taro@example.jp', password_hash: null });
     expect(row!.pending_steps.length).toBeGreaterThan(0);

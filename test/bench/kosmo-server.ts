@@ -65,10 +65,15 @@ const members = Array.from({ length: memberCount }, (_, i) => memberInputSchema.
 await idp.sql.transaction(async (tx) => {
   await insertMembers(tx, members);
   await tx.run(
-    `update member set password_hash = $1, password_created_at = now(), must_change_password = false, temporary_id = false,
-       email_verified = true, pending_steps = '{}', terms_version = $2, terms_accepted_at = now(), auth_method = 'email_otp'
+    `update member set must_change_password = false, temporary_id = false,
+       email_verified = true, pending_steps = '{}', terms_version = $1, terms_accepted_at = now(), chosen_factor = 'email'
      where user_id like 'bench%'`,
-    [passwordHash, config.terms.version],
+    [config.terms.version],
+  );
+  // Set-based, as an import would: one password credential per bench member.
+  await tx.run(
+    `insert into credential (id, member_id, kind, label, secret) select gen_random_uuid(), id, 'password', '', $1 from member where user_id like 'bench%'`,
+    [passwordHash],
   );
 });
 

@@ -34,7 +34,7 @@ describe('the development mailbox', () => {
     db = await startEmbeddedPostgres(dataDir, 54411 + Math.floor(Math.random() * 500));
     orm = await openOrm(db.url, 2);
     await migrate(orm);
-    sql = new Sql(orm);
+    sql = Sql.pool(orm);
     const logger = pino({ level: 'silent' });
     smtp = await startDevSmtpServer({ port: 0, sql, logger });
     mailer = new Mailer({

@@ -61,9 +61,10 @@ describe('first login of a provisioned member', () => {
     expect(claims.email).toBe('walk.new@example.jp');
     expect(claims.email_verified).toBe(true);
 
-    const row = await t.idp.sql.one<{ pending_steps: string[]; password_hash: string | null; temporary_id: boolean; auth_method: string; terms_version: string }>(
-      'select pending_steps, password_hash, temporary_id, auth_method, terms_version from member where user_id = $1', ['walker.2026']);
-    expect(row).toMatchObject({ pending_steps: [], temporary_id: false, auth_method: 'totp', terms_version: t.config.terms.version });
+    const row = await t.idp.sql.one<{ pending_steps: string[]; password_hash: string | null; temporary_id: boolean; chosen_factor: string; terms_version: string }>(
+      `select pending_steps, c.secret as password_hash, temporary_id, chosen_factor, terms_version
+       from member m left join credential c on c.member_id = m.id and c.kind = 'password' where user_id = $1`, ['walker.2026']);
+    expect(row).toMatchObject({ pending_steps: [], temporary_id: false, chosen_factor: 'totp', terms_version: t.config.terms.version });
     expect(row!.password_hash).toMatch(/^\$2[aby]\$/);
 
     // The initial derived password stops working; the new one logs straight in.

@@ -116,13 +116,13 @@ describe('each onboarding step answers bad input on the same page', () => {
     expect(await errorsFor({ user_id: 'fine.id-01', method: 'passkey' })).toEqual(['この端末では生体認証を選択できません。別の認証方法を選択してください。']);
     const answer = await browser.submit(page, '/step/user_id_and_method', { user_id: 'Fine.ID-01', method: 'passkey', platform_authenticator: 'yes' });
     expect(answer.html).toContain('パスワードの変更');
-    const row = await t.idp.sql.one<{ user_id: string; auth_method: string; temporary_id: boolean }>(`select user_id, auth_method, temporary_id from member where user_id = 'fine.id-01'`);
-    expect(row).toEqual({ user_id: 'fine.id-01', auth_method: 'passkey', temporary_id: false });
+    const row = await t.idp.sql.one<{ user_id: string; chosen_factor: string; temporary_id: boolean }>(`select user_id, chosen_factor, temporary_id from member where user_id = 'fine.id-01'`);
+    expect(row).toEqual({ user_id: 'fine.id-01', chosen_factor: 'passkey', temporary_id: false });
   });
 
   it('user ID: keeping the ID the union issued is allowed, even if it breaks the rules for new IDs', async () => {
     const { browser, page, userId } = await newMember('user_id_and_method');
-    const answer = await browser.submit(page, '/step/user_id_and_method', { user_id: userId.toUpperCase(), method: 'email_otp' });
+    const answer = await browser.submit(page, '/step/user_id_and_method', { user_id: userId.toUpperCase(), method: 'email' });
     expect(answer.html).toContain('パスワードの変更');
   });
 
@@ -131,8 +131,8 @@ describe('each onboarding step answers bad input on the same page', () => {
     t.config.union.authMethods = ['totp'];
     try {
       const { browser, page } = await newMember('user_id_and_method');
-      expect(page.html).not.toContain('value="email_otp"');
-      const answer = await browser.submit(page, '/step/user_id_and_method', { user_id: 'allowed.01', method: 'email_otp' });
+      expect(page.html).not.toContain('value="email"');
+      const answer = await browser.submit(page, '/step/user_id_and_method', { user_id: 'allowed.01', method: 'email' });
       expect(pageErrors(answer.html)).toEqual(['認証方法を選択してください。']);
     } finally {
       t.config.union.authMethods = original;

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import { createIdp, type Idp } from '../../src/idp.js';
 import { openOrm } from '../../src/db/orm.js';
 import { insertMembers, memberInputSchema, type MemberInput } from '../../src/members/provision.js';
+import { storeNewPassword } from '../../src/members/new-password.js';
 import { createTestDatabase } from './database.js';
 import { BrowserClient, type Page } from './browser-client.js';
 
@@ -71,13 +72,14 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       const valid = memberInputSchema.parse({
         symbol: '12', number: String(1000000 + Math.floor(Math.random() * 8999999)), birthdate: '1980-12-01', name: '試験 太郎', ...input,
       });
-      await idp.sql.transaction(async (tx) => {
+      const hash = extra.password ? await idp.hasher.hash(extra.password) : undefined;
+      await idp.sql.transaction(async (tx, em) => {
         await insertMembers(tx, [valid]);
-        if (extra.password) {
-          await tx.run(`update member set password_hash = $2, password_created_at = now(), must_change_password = false where user_id = $1`, [valid.userId, await idp.hasher.hash(extra.password)]);
-        }
+        const { id } = (await tx.one<{ id: string }>('select id from member where user_id = $1', [valid.userId]))!;
+        if (hash) await storeNewPassword({ em, sql: tx }, id, hash);
+        await em.flush();
         if (extra.onboarded) {
-          await tx.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), auth_method = 'email_otp' where user_id = $1`, [valid.userId, config.terms.version]);
+          await tx.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), chosen_factor = 'email' where id = $1`, [id, config.terms.version]);
         }
       });
       return valid.userId;

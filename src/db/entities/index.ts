@@ -1,4 +1,11 @@
 import { MemberSchema } from './member.js';
+import { CredentialSchema } from './credential.js';
+import { OneTimeCodeSchema } from './one-time-code.js';
+import { MemberEventSchema } from './member-event.js';
 
 export { Member } from './member.js';
-export const entities = [MemberSchema];
+export { Credential, CREDENTIAL_KINDS, type CredentialKind } from './credential.js';
+export { OneTimeCode } from './one-time-code.js';
+export { MemberEvent } from './member-event.js';
+/** The tables the application changes through the unit of work. */
+export const entities = [MemberSchema, CredentialSchema, OneTimeCodeSchema, MemberEventSchema];

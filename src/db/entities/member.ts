@@ -19,9 +19,7 @@ export const MemberSchema = defineEntity({
     /** Stored lowercase; unique when set. */
     email: p.string().length(320).nullable(),
     emailVerified: p.boolean().default(false),
-    /** Null while the initial password (記号 + 番号 + 生年月日) is in force: it is derived, never stored. */
-    passwordHash: p.string().length(100).nullable(),
-    passwordCreatedAt: p.datetime().nullable(),
+    /** True while the initial password (記号 + 番号 + 生年月日) is in force: it is derived, never stored. */
     mustChangePassword: p.boolean().default(true),
     /** 仮IDフラグ: the user ID was issued by the union and the member has not chosen their own yet. */
     temporaryId: p.boolean().default(true),
@@ -30,15 +28,18 @@ export const MemberSchema = defineEntity({
     pendingSteps: p.array().default([]),
     termsVersion: p.string().length(64).nullable(),
     termsAcceptedAt: p.datetime().nullable(),
-    authMethod: p.string().length(16).nullable(),
+    /** The second factor the member chose (a credential kind); null until the first login chooses one. */
+    chosenFactor: p.enum(['totp', 'passkey', 'email'] as const).columnType('varchar(16)').nullable(),
     failedLogins: p.integer().default(0),
     lockCount: p.integer().default(0),
     lockedUntil: p.datetime().nullable(),
     lockedPermanently: p.boolean().default(false),
     lastLoginAt: p.datetime().nullable(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
+    updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),
   },
+  uniques: [{ name: 'member_email_unique', expression: 'create unique index member_email_unique on member (email) where email is not null' }],
+  checks: [{ name: 'member_user_id_lowercase', expression: 'user_id = lower(user_id)' }],
 });
 
 export class Member extends MemberSchema.class {}

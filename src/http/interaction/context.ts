@@ -1,19 +1,11 @@
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Config } from '../../config/index.js';
-import type { Sql } from '../../db/sql.js';
-import type { Orm } from '../../db/orm.js';
-import type { PasswordHasher } from '../../members/password.js';
-import type { Logger } from 'pino';
+import type { AppDeps } from '../../flow/host.js';
 
 /** What the interaction routes are handed at start. */
-export interface InteractionDeps {
-  config: Config;
+export interface InteractionDeps extends AppDeps {
   provider: Provider;
-  sql: Sql;
-  orm: Orm;
-  hasher: PasswordHasher;
-  log: Logger;
 }
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;

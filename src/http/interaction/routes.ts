@@ -6,12 +6,16 @@ import { render } from '../render.js';
 import { applyUiLocales } from '../middleware/locale.js';
 import { abortLogin, renderLogin, submitLogin } from './login.js';
 import { rememberClient, restartLoginUrl, type Interaction } from './context.js';
-import { continueLogin, handleStep, type StepRouteDeps } from './steps.js';
+import { handleStep } from './steps.js';
+import { handleFactor } from './factor.js';
+import { continueLogin } from './pipeline.js';
+import type { InteractionDeps } from './context.js';
 import { loginState } from './state.js';
 import { showForgotPassword, submitForgotPassword } from '../recovery/forgot-password.js';
 import { showForgotUserId, submitForgotUserId } from '../recovery/forgot-user-id.js';
 import type { RecoveryPlace } from '../recovery/types.js';
-import { STEP_ORDER } from '../../steps/types.js';
+import { formBody } from '../recovery/schemas.js';
+import { isStepName } from '../../members/required-steps.js';
 
 /** The page a member sees when the login waited too long: a fresh start, never a protocol error. */
 export function renderExpired(ctx: Context, restartUrl: string | undefined, status = 400): void {
@@ -19,7 +23,7 @@ export function renderExpired(ctx: Context, restartUrl: string | undefined, stat
 }
 
 /** Loads the interaction bound to this browser, or shows the expired page and returns undefined. */
-async function loadInteraction(ctx: Context, deps: StepRouteDeps): Promise<Interaction | undefined> {
+async function loadInteraction(ctx: Context, deps: InteractionDeps): Promise<Interaction | undefined> {
   try {
     const interaction = await deps.provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction mismatch');
@@ -34,7 +38,7 @@ async function loadInteraction(ctx: Context, deps: StepRouteDeps): Promise<Inter
   }
 }
 
-export function interactionRouter(deps: StepRouteDeps): Router {
+export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const secure = deps.config.issuer.startsWith('https://');
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '32kb', onError: (_err, ctx) => ctx.throw(413) });
@@ -75,19 +79,31 @@ export function interactionRouter(deps: StepRouteDeps): Router {
     await continueLogin(ctx, deps, interaction);
   });
 
-  const isStep = (name: string | undefined) => (STEP_ORDER as readonly string[]).includes(name ?? '');
   router.get('/step/:name', async (ctx) => {
-    if (!isStep(ctx.params.name)) return;
+    const name = ctx.params.name;
+    if (!isStepName(name)) return;
     const interaction = await loadInteraction(ctx, deps);
     if (!interaction) return;
-    await handleStep(ctx, deps, interaction, ctx.params.name!);
+    await handleStep(ctx, deps, interaction, name);
   });
   router.post('/step/:name', forms, async (ctx) => {
-    if (!isStep(ctx.params.name)) return;
+    const name = ctx.params.name;
+    if (!isStepName(name)) return;
     const interaction = await loadInteraction(ctx, deps);
     if (!interaction) return;
-    await handleStep(ctx, deps, interaction, ctx.params.name!, (ctx.request.body ?? {}) as Record<string, unknown>);
+    await handleStep(ctx, deps, interaction, name, formBody(ctx));
   });
+
+  for (const place of ['factor', 'factor/setup'] as const) {
+    router.get(`/${place}`, async (ctx) => {
+      const interaction = await loadInteraction(ctx, deps);
+      if (interaction) await handleFactor(ctx, deps, interaction, place);
+    });
+    router.post(`/${place}`, forms, async (ctx) => {
+      const interaction = await loadInteraction(ctx, deps);
+      if (interaction) await handleFactor(ctx, deps, interaction, place, formBody(ctx));
+    });
+  }
 
   // パスワード/ユーザIDを忘れた方はこちら, from this login screen: the answer comes back to it.
   const fromLogin = (interaction: Interaction, page: string): RecoveryPlace => ({

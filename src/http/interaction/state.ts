@@ -1,10 +1,16 @@
 import type { Interaction } from './context.js';
+import type { FlowScratch } from '../../flow/host.js';
 
 /** What the login knows after the password, kept on the interaction (in PostgreSQL) until it finishes. */
 export interface LoginState {
   memberId: string;
   remember: boolean;
+  /** RFC 8176 values of every proof made in this login, in order. */
   amr: string[];
+  /** The second factor proved (or set up) in this login. */
+  secondFactor?: { kind: string; at: number };
+  /** Scratch storage of the steps and factors of this login (a setup in progress, a challenge). */
+  scratch?: Record<string, unknown>;
 }
 
 export function loginState(interaction: Interaction): LoginState | undefined {
@@ -15,4 +21,16 @@ export function loginState(interaction: Interaction): LoginState | undefined {
 export async function saveLoginState(interaction: Interaction, state: LoginState | undefined): Promise<void> {
   interaction.result = state ? { kosmo: state } : undefined;
   await interaction.persist();
+}
+
+/** The login's scratch storage, persisted with the interaction. */
+export function loginScratch(interaction: Interaction, state: LoginState): FlowScratch {
+  return {
+    get: <T>(key: string) => state.scratch?.[key] as T | undefined,
+    async set(key, value) {
+      state.scratch = { ...state.scratch, [key]: value };
+      if (value === undefined) delete state.scratch[key];
+      await saveLoginState(interaction, state);
+    },
+  };
 }

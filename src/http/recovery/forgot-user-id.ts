@@ -2,7 +2,8 @@ import type { Context } from 'koa';
 import { render } from '../render.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { hitRateLimit } from '../../db/rate-limit.js';
-import { EMAIL_MAX_LENGTH, isValidEmailAddress, normalizeEmail } from '../../members/email.js';
+import { emailAddressProblem, normalizeEmail } from '../../members/email.js';
+import { parseTypedBirthdate } from '../../members/birthdate.js';
 import { recordMemberEvent } from '../../members/events.js';
 import { forgotUserIdForm, formBody } from './schemas.js';
 import { answerNotice, RECOVERY_LIMITS, type RecoveryDeps, type RecoveryPlace, type T } from './types.js';
@@ -15,17 +16,11 @@ function show(ctx: Context, place: RecoveryPlace, vars: { birthdate?: string; em
   }, status);
 }
 
+const BIRTHDATE_ERRORS = { required: 'recovery.error_birthdate_required', format: 'recovery.error_birthdate_format' } as const;
+const EMAIL_ERRORS = { required: 'recovery.error_email_required', too_long: 'recovery.error_email_too_long', invalid: 'recovery.error_email_format' } as const;
+
 export function showForgotUserId(ctx: Context, place: RecoveryPlace): void {
   show(ctx, place);
-}
-
-/** 19790822 (full-width digits and separators tolerated) -> 1979-08-22, if it is a real date. */
-export function birthdateFrom(typed: string): string | undefined {
-  const digits = typed.normalize('NFKC').replace(/[\s/-]/g, '');
-  if (!/^\d{8}$/.test(digits)) return undefined;
-  const iso = `${digits.slice(0, 4)}-${digits.slice(4, 6)}-${digits.slice(6, 8)}`;
-  const d = new Date(`${iso}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(iso) ? iso : undefined;
 }
 
 /** Mails the user ID to a member whose confirmed address and birth date match; after the answer has gone out. */
@@ -52,14 +47,13 @@ export async function submitForgotUserId(ctx: Context, deps: RecoveryDeps, place
   if (!csrfValid(ctx, body)) return show(ctx, place, { ...kept, errors: ['login.error_session'] }, 400);
 
   const errors: string[] = [];
-  const birthdate = birthdateFrom(form.birthdate);
-  if (!form.birthdate.trim()) errors.push('recovery.error_birthdate_required');
-  else if (!birthdate) errors.push('recovery.error_birthdate_format');
+  const typed = parseTypedBirthdate(form.birthdate);
+  if (!typed.ok) errors.push(BIRTHDATE_ERRORS[typed.problem]);
   const email = normalizeEmail(form.email);
-  if (!email) errors.push('recovery.error_email_required');
-  else if (email.length > EMAIL_MAX_LENGTH) errors.push('recovery.error_email_too_long');
-  else if (!isValidEmailAddress(email)) errors.push('recovery.error_email_format');
-  if (errors.length || !birthdate) return show(ctx, place, { ...kept, errors }, 400);
+  const emailProblem = emailAddressProblem(email);
+  if (emailProblem) errors.push(EMAIL_ERRORS[emailProblem]);
+  if (errors.length || !typed.ok) return show(ctx, place, { ...kept, errors }, 400);
+  const birthdate = typed.iso;
 
   const perIp = await hitRateLimit(deps.sql, `recovery-ip:${ctx.ip}`, RECOVERY_LIMITS.perIp, RECOVERY_LIMITS.windowSeconds);
   if (!perIp.allowed) return show(ctx, place, { ...kept, errors: ['recovery.error_rate_limited'] }, 429);

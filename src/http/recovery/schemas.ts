@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SINGLE_USE_TOKEN_PATTERN } from '../../members/single-use-token.js';
 
 /**
  * The recovery forms as they arrive: every field is an optional string of bounded length, so a
@@ -11,7 +12,7 @@ export const forgotUserIdForm = z.object({ _csrf: z.unknown().optional(), birthd
 export const resetPasswordForm = z.object({ _csrf: z.unknown().optional(), password: field(1024), password_confirmation: field(1024) });
 
 /** The link's token: 32 random bytes, base64url. Anything else is not one of ours. */
-export const resetToken = z.string().regex(/^[A-Za-z0-9_-]{20,100}$/);
+export const resetToken = z.string().regex(SINGLE_USE_TOKEN_PATTERN);
 
 /** An interaction uid as node-oidc-provider makes them (nanoid). */
 export const interactionUid = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);

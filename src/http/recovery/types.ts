@@ -1,19 +1,7 @@
 import type { Context } from 'koa';
-import type { Logger } from 'pino';
-import type { Config } from '../../config/index.js';
-import type { Sql } from '../../db/sql.js';
-import type { PasswordHasher } from '../../members/password.js';
-import type { MailSender } from '../../steps/types.js';
-import type { Orm } from '../../db/orm.js';
+import type { AppDeps } from '../../flow/host.js';
 
-export interface RecoveryDeps {
-  config: Config;
-  sql: Sql;
-  orm: Orm;
-  hasher: PasswordHasher;
-  mail: MailSender;
-  log: Logger;
-}
+export type RecoveryDeps = AppDeps;
 
 /**
  * Counted in PostgreSQL, so every process shares them. Past the per-user-ID and per-address limits

@@ -1,0 +1,23 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { MemberSchema } from './member.js';
+
+/** A short code sent to the member (an email one-time password): only its hash is kept. */
+export const OneTimeCodeSchema = defineEntity({
+  name: 'OneTimeCode',
+  tableName: 'one_time_code',
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    member: p.manyToOne(MemberSchema).deleteRule('cascade').foreignKeyName('one_time_code_member_id_fkey'),
+    purpose: p.string().length(32),
+    codeHash: p.string().length(64),
+    attempts: p.integer().default(0),
+    expiresAt: p.datetime(),
+    usedAt: p.datetime().nullable(),
+    createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
+  },
+  indexes: [{ name: 'one_time_code_member', properties: ['member', 'purpose', 'createdAt'] }],
+});
+
+export class OneTimeCode extends OneTimeCodeSchema.class {}
+OneTimeCodeSchema.setClass(OneTimeCode);

@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { Orm } from '../db/orm.js';
+import type { Sql } from '../db/sql.js';
+import type { Member } from '../db/entities/index.js';
+import type { Locale } from '../i18n/index.js';
+import type { PasswordHasher } from '../members/password.js';
+
+/** Sends one templated mail; false when it could not be delivered after retries. */
+export interface MailSender {
+  send(message: { to: string; template: string; locale: Locale; vars: Record<string, unknown> }): Promise<{ ok: boolean }>;
+}
+
+/** What the application is built from; handed to every flow, step and factor. */
+export interface AppDeps {
+  config: Config;
+  orm: Orm;
+  /** Pool statements for reads and single writes; a change of several writes uses `inTransaction`. */
+  sql: Sql;
+  hasher: PasswordHasher;
+  mail: MailSender;
+  log: Logger;
+}
+
+/** A page to show: a template under views/ and its variables. The HTTP layer renders it. */
+export interface View {
+  view: string;
+  vars: Record<string, unknown>;
+  status?: number;
+}
+
+/**
+ * Scratch storage that lives as long as the flow (a login keeps it on its interaction, in
+ * PostgreSQL, so it survives a reload and another instance). Values are JSON; seal secrets first.
+ */
+export interface FlowScratch {
+  get<T>(key: string): T | undefined;
+  set(key: string, value: unknown): Promise<void>;
+}
+
+/**
+ * Where a step or a factor runs: inside a login, the account console or recovery. It knows no HTTP;
+ * whoever hosts it builds one of these and renders the View it returns.
+ */
+export interface Host {
+  /** Which flow hosts it, for the audit trail. */
+  flow: 'login' | 'console' | 'recovery';
+  member: Member;
+  locale: Locale;
+  t(key: string, vars?: Record<string, string | number>): string;
+  ip: string;
+  /** Where this page's form posts; a GET of it shows the page again. */
+  actionUrl: string;
+  unionName: string;
+  /** The page's query string (`?change=1` …), single values only. */
+  query: Record<string, string>;
+  scratch: FlowScratch;
+  deps: AppDeps;
+}

@@ -1,0 +1,26 @@
+import type { Context } from 'koa';
+import type { AppDeps, FlowScratch, Host } from '../flow/host.js';
+import type { Member } from '../db/entities/index.js';
+import type { Locale } from '../i18n/index.js';
+import type { View } from '../flow/host.js';
+import { render } from './render.js';
+
+/** The Host a step or factor runs in, made from this request: its language, client IP and query. */
+export function hostFromRequest(ctx: Context, deps: AppDeps, place: { flow: Host['flow']; member: Member; actionUrl: string; scratch: FlowScratch }): Host {
+  const query: Record<string, string> = {};
+  for (const [key, value] of Object.entries(ctx.query)) if (typeof value === 'string') query[key] = value;
+  return {
+    ...place,
+    locale: ctx.state.locale as Locale,
+    t: ctx.state.t as Host['t'],
+    ip: ctx.ip,
+    unionName: String(ctx.state.unionName ?? ''),
+    query,
+    deps,
+  };
+}
+
+/** Shows what a step or a factor returned. */
+export function renderView(ctx: Context, view: View): void {
+  render(ctx, view.view, view.vars, view.status ?? 200);
+}

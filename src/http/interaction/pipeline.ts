@@ -1,0 +1,95 @@
+import type { Context } from 'koa';
+import { Member } from '../../db/entities/index.js';
+import { isLocked } from '../../members/lockout.js';
+import { owedSteps } from '../../members/required-steps.js';
+import { countCredentials } from '../../members/credentials.js';
+import { SECOND_FACTORS } from '../../factors/index.js';
+import { applyMemberLocale } from '../middleware/locale.js';
+import { renderLogin } from './login.js';
+import { loginState, saveLoginState, type LoginState } from './state.js';
+import type { Interaction, InteractionDeps } from './context.js';
+
+/** One login in progress: the member who passed the password, and what the login knows so far. */
+export interface LoginRun {
+  deps: InteractionDeps;
+  interaction: Interaction;
+  state: LoginState;
+  member: Member;
+}
+
+/**
+ * A stage of the login answers where the member must go next (a page under /interaction/:uid/),
+ * or undefined when it has nothing more to ask.
+ */
+type Stage = (run: LoginRun) => Promise<string | undefined>;
+
+/** Whatever the member still owes: first-login steps, re-consent to new terms (members/required-steps.ts). */
+const requiredSteps: Stage = async ({ deps, member }) => {
+  const [next] = owedSteps(member, deps.config.terms.version);
+  return next ? `step/${next}` : undefined;
+};
+
+/** The chosen second factor: set up at once if the member has none of that kind yet, else asked. */
+const secondFactor: Stage = async ({ deps, state, member }) => {
+  const kind = member.chosenFactor;
+  if (!kind || !SECOND_FACTORS[kind] || state.secondFactor) return undefined;
+  const enrolled = await countCredentials(deps.orm.em.fork(), member.id, kind);
+  return enrolled > 0 ? 'factor' : 'factor/setup';
+};
+
+/**
+ * The login, in order, after the member is identified (by the password, POST /login): each stage
+ * in turn, then `finishLogin` hands the result to the provider.
+ */
+export const LOGIN_PIPELINE: readonly Stage[] = [requiredSteps, secondFactor];
+
+/**
+ * The member identified in this interaction, unless locked meanwhile (then the login page says so
+ * and the login starts over). Applies their saved language.
+ */
+export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<LoginRun | 'locked' | undefined> {
+  const state = loginState(interaction);
+  if (!state) return undefined;
+  const member = await deps.orm.em.fork().findOne(Member, { id: state.memberId });
+  if (!member) return undefined;
+  applyMemberLocale(ctx, member.locale);
+  if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) {
+    await endLoginLocked(ctx, interaction, member.userId);
+    return 'locked';
+  }
+  return { deps, interaction, state, member };
+}
+
+export async function endLoginLocked(ctx: Context, interaction: Interaction, userId: string): Promise<void> {
+  await saveLoginState(interaction, undefined);
+  renderLogin(ctx, interaction, { userId, errors: ['login.error_locked'] }, 401);
+}
+
+/** Where the member must go next, or undefined when the login can finish. */
+export async function nextPlace(run: LoginRun): Promise<string | undefined> {
+  for (const stage of LOGIN_PIPELINE) {
+    const place = await stage(run);
+    if (place) return place;
+  }
+  return undefined;
+}
+
+/** GET /interaction/:uid/continue — the next place the member owes, or back to the portal. */
+export async function continueLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  const run = await loadLoginRun(ctx, deps, interaction);
+  if (run === 'locked') return;
+  if (!run) return ctx.redirect(`/interaction/${interaction.uid}`);
+  const place = await nextPlace(run);
+  if (place) return ctx.redirect(`/interaction/${interaction.uid}/${place}`);
+  await finishLogin(ctx, run);
+}
+
+/** The provider gets the member and `amr` from what was actually proved in this login. */
+async function finishLogin(ctx: Context, { deps, state, member }: LoginRun): Promise<void> {
+  const amr = state.secondFactor ? [...new Set([...state.amr, 'mfa'])] : state.amr;
+  const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
+    login: { accountId: member.id, remember: state.remember, amr },
+  }, { mergeWithLastSubmission: false });
+  ctx.status = 303;
+  ctx.redirect(redirectTo);
+}

@@ -1,0 +1,72 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { Credential, Member, type CredentialKind } from '../db/entities/index.js';
+
+/**
+ * The member's credentials: the only writer of the `credential` table. Every function takes the
+ * EntityManager of the change it belongs to (src/db/unit-of-work.ts), so a credential lands with
+ * the owed step cleared and its audit event, or not at all.
+ */
+
+export type SecondFactorKind = Exclude<CredentialKind, 'password'>;
+
+export function listCredentials(em: EntityManager, memberId: string, kind?: CredentialKind): Promise<Credential[]> {
+  return em.find(Credential, { member: memberId, ...(kind ? { kind } : {}) }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+}
+
+export async function countCredentials(em: EntityManager, memberId: string, kind: CredentialKind): Promise<number> {
+  return em.count(Credential, { member: memberId, kind });
+}
+
+export function findCredential(em: EntityManager, memberId: string, id: string): Promise<Credential | null> {
+  return em.findOne(Credential, { id, member: memberId });
+}
+
+export type NewCredential = Pick<Credential, 'kind'> & Partial<Pick<Credential,
+  'label' | 'secret' | 'webauthnId' | 'publicKey' | 'signCount' | 'transports' | 'backedUp' | 'deviceType' | 'aaguid' | 'lastTimeStep' | 'lastUsedAt'>>;
+
+/** Adds a credential; its label must be unique among the member's credentials of that kind. */
+export function addCredential(em: EntityManager, memberId: string, data: NewCredential): Credential {
+  return em.create(Credential, { label: '', signCount: 0, transports: [], ...data, member: em.getReference(Member, memberId) } as never);
+}
+
+export async function labelIsTaken(em: EntityManager, memberId: string, kind: CredentialKind, label: string, exceptId?: string): Promise<boolean> {
+  const other = await em.findOne(Credential, { member: memberId, kind, label, ...(exceptId ? { id: { $ne: exceptId } } : {}) });
+  return other !== null;
+}
+
+export async function renameCredential(em: EntityManager, credential: Credential, label: string): Promise<void> {
+  credential.label = label;
+}
+
+/** What changed on use: last use, and a passkey's sign counter or a TOTP device's last time step. */
+export function touchCredential(credential: Credential, patch: Partial<Pick<Credential, 'signCount' | 'lastTimeStep' | 'backedUp'>> = {}): void {
+  Object.assign(credential, patch, { lastUsedAt: new Date() });
+}
+
+export type RemoveRefusal = 'last_of_chosen_method';
+
+/**
+ * Removes a credential, but never the last one of the method the member chose: they could no
+ * longer finish a login. The member chooses another method first.
+ */
+export async function removeCredential(em: EntityManager, member: Pick<Member, 'id' | 'chosenFactor'>, credential: Credential): Promise<RemoveRefusal | undefined> {
+  if (credential.kind === member.chosenFactor && await countCredentials(em, member.id, credential.kind) <= 1) return 'last_of_chosen_method';
+  em.remove(credential);
+  return undefined;
+}
+
+/** An administrator's 初期化: passkeys and TOTP devices go; the next login sets a factor up again. */
+export async function removeDevicesOfMember(em: EntityManager, memberId: string): Promise<number> {
+  return em.nativeDelete(Credential, { member: memberId, kind: { $in: ['totp', 'passkey'] } });
+}
+
+/** The member's own password (a bcrypt hash): replaced, never a second one. */
+export async function setPasswordCredential(em: EntityManager, memberId: string, hash: string): Promise<void> {
+  const existing = await em.findOne(Credential, { member: memberId, kind: 'password' });
+  if (existing) {
+    existing.secret = hash;
+    existing.createdAt = new Date();
+    return;
+  }
+  addCredential(em, memberId, { kind: 'password', secret: hash });
+}

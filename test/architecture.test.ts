@@ -1,0 +1,32 @@
+import { describe, it, expect } from '@jest/globals';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const file = path.join(dir, name);
+    return statSync(file).isDirectory() ? sourceFiles(file) : file.endsWith('.ts') ? [file] : [];
+  });
+}
+
+const importsOf = (file: string) => [...readFileSync(file, 'utf8').matchAll(/^import[^;]*?from '([^']+)'/gms)].map((m) => m[1]!);
+
+describe('which way imports point (../shared/ARCHITECTURE.md)', () => {
+  it('steps, factors, members and flow know nothing of HTTP: no Koa, no src/http', () => {
+    const offending = ['src/steps', 'src/factors', 'src/members', 'src/flow'].flatMap(sourceFiles).flatMap((file) =>
+      importsOf(file).filter((i) => i === 'koa' || i.startsWith('@koa/') || /(^|\/)http\//.test(i)).map((i) => `${file} imports ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  it('only src/members/lockout-store.ts writes the lockout columns', () => {
+    const sqlWrite = /update\s+(member|login_lockout)\s+set[^`']*?\b(failed_logins|lock_count|locked_until|locked_permanently)\s*=/;
+    const entityWrite = /\.(failedLogins|lockCount|lockedUntil|lockedPermanently)\s*=[^=]/;
+    const writers = sourceFiles('src').filter((file) => sqlWrite.test(readFileSync(file, 'utf8')) || entityWrite.test(readFileSync(file, 'utf8')));
+    expect(writers).toEqual(['src/members/lockout-store.ts']);
+  });
+
+  it('only src/members/credentials.ts writes the credential table through entities', () => {
+    const writers = sourceFiles('src').filter((file) => /em\.create\(Credential|em\.remove\(|nativeDelete\(Credential|insert into credential/.test(readFileSync(file, 'utf8')));
+    expect(writers).toEqual(['src/members/credentials.ts']);
+  });
+});
