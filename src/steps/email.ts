@@ -2,9 +2,8 @@ import { hitRateLimit } from '../db/rate-limit.js';
 import { emailAddressProblem, EMAIL_MAX_LENGTH, normalizeEmail } from '../members/email.js';
 import { issueEmailVerification, pendingVerification } from '../members/email-verification.js';
 import { recordMemberEvent } from '../members/events.js';
-import { withoutStep } from '../members/required-steps.js';
+import { keepConfirmedAddress } from '../members/onboarding.js';
 import { inTransaction } from '../db/unit-of-work.js';
-import { Member } from '../db/entities/index.js';
 import { show, type Host, type Step, type StepOutcome, type View } from './types.js';
 
 /** The manual's four errors, exactly; over 255 characters also shows the invalid-address error. */
@@ -72,10 +71,7 @@ export const emailStep: Step = {
     const problems = await emailProblems(host, email);
     if (problems.length) return show(formPage(host, raw.slice(0, EMAIL_MAX_LENGTH + 65), problems, 400));
     if (email === host.member.email && host.member.emailVerified) {
-      await inTransaction(host.deps.orm, async (work) => {
-        const member = await work.em.findOneOrFail(Member, { id: host.member.id });
-        withoutStep(member, 'email');
-      });
+      await inTransaction(host.deps.orm, (work) => keepConfirmedAddress(work, host.member.id));
       return { kind: 'done' };
     }
     return sendVerification(host, email);

@@ -1,7 +1,6 @@
 import { recordMemberEvent } from '../members/events.js';
-import { withoutStep } from '../members/required-steps.js';
+import { acceptTerms } from '../members/onboarding.js';
 import { inTransaction } from '../db/unit-of-work.js';
-import { Member } from '../db/entities/index.js';
 import type { Step } from './types.js';
 
 /** 利用規約への同意: first login, and again whenever the configured version is newer (3-9). */
@@ -19,14 +18,7 @@ export const termsStep: Step = {
       await recordMemberEvent(host.deps.sql, host.member.id, 'terms.declined', { version }, host.ip);
       return { kind: 'declined' };
     }
-    await inTransaction(host.deps.orm, async (work) => {
-      const member = await work.em.findOneOrFail(Member, { id: host.member.id });
-      member.termsVersion = version;
-      member.termsAcceptedAt = new Date();
-      withoutStep(member, 'terms');
-      await work.em.flush();
-      await recordMemberEvent(work.sql, member.id, 'terms.accepted', { version }, host.ip);
-    });
+    await inTransaction(host.deps.orm, (work) => acceptTerms(work, host.member.id, version, host.ip));
     return { kind: 'done' };
   },
 };

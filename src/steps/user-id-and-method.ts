@@ -1,9 +1,8 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { checkChosenUserId, normalizeUserId, USER_ID_MAX, USER_ID_MIN } from '../members/user-id.js';
-import { recordMemberEvent } from '../members/events.js';
-import { withoutStep } from '../members/required-steps.js';
+import { chooseUserIdAndFactor } from '../members/onboarding.js';
+import type { SecondFactorKind } from '../members/credentials.js';
 import { inTransaction } from '../db/unit-of-work.js';
-import { Member } from '../db/entities/index.js';
 import { show, type Host, type Step, type View } from './types.js';
 
 const USER_ID_ERRORS = {
@@ -12,8 +11,6 @@ const USER_ID_ERRORS = {
   too_long: 'step_user_id.error_length',
   invalid_chars: 'step_user_id.error_chars',
 } as const;
-
-type Factor = NonNullable<Member['chosenFactor']>;
 
 function page(host: Host, vars: { userId?: string; method?: string; errors?: string[] } = {}, status = 200): View {
   return {
@@ -52,16 +49,7 @@ export const userIdAndMethodStep: Step = {
     if (errors.length) return show(page(host, { userId: typed, method, errors }, 400));
 
     try {
-      await inTransaction(host.deps.orm, async (work) => {
-        const member = await work.em.findOneOrFail(Member, { id: host.member.id });
-        const previous = member.userId;
-        member.userId = userId;
-        member.chosenFactor = method as Factor;
-        member.temporaryId = false;
-        withoutStep(member, 'user_id_and_method');
-        await work.em.flush();
-        await recordMemberEvent(work.sql, member.id, 'onboarding.user_id_and_method', { changedUserId: previous !== userId, method }, host.ip);
-      });
+      await inTransaction(host.deps.orm, (work) => chooseUserIdAndFactor(work, host.member.id, userId, method as SecondFactorKind, host.ip));
     } catch (err) {
       if (!(err instanceof UniqueConstraintViolationException)) throw err;
       return show(page(host, { userId: typed, method, errors: ['step_user_id.error_taken'] }, 409));
