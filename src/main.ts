@@ -8,6 +8,7 @@ import { seedDemoMembers, DEMO_MEMBERS } from './members/demo-seed.js';
 import { Sql } from './db/sql.js';
 import { startDevSmtpServer, type DevSmtpServer } from './mail/dev-smtp-server.js';
 import { devMailboxRouter } from './http/dev/mailbox.js';
+import { accountConsoleLinks } from './oidc/provider.js';
 
 /** Start everything: config -> database -> provider -> http (-> demo portal in development). */
 async function main(): Promise<void> {
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     portal = await startDemoPortal({
       issuer: config.issuer, clientId: demoClient.client_id, clientSecret: demoClient.client_secret,
       portalUrl: config.demoPortal.url, port: config.demoPortal.port, logger: log,
+      accountLinks: accountConsoleLinks(config.issuer, demoClient.client_id),
     });
   }
 

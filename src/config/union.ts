@@ -46,6 +46,10 @@ export const unionSchema = z.object({
     interactionSeconds: 1800, rememberedSessionSeconds: 14 * 24 * 3600, sessionSeconds: 8 * 3600,
     accessTokenSeconds: 600, idTokenSeconds: 600, refreshTokenSeconds: 30 * 24 * 3600,
   }),
+  account: z.object({
+    /** A sensitive change in the account console asks for a login at most this old. */
+    reauthSeconds: z.number().int().min(0).default(300),
+  }).default({ reauthSeconds: 300 }),
   mail: z.object({
     /** FAQ Q19: verification, one-time codes, password reset and user-ID mails. */
     noReplyFrom: z.string().default('no-reply@kosmo-web.jp'),

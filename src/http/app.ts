@@ -13,6 +13,7 @@ import { interactionRouter } from './interaction/routes.js';
 import type { InteractionDeps } from './interaction/context.js';
 import { verifyEmailRouter } from './verify-email.js';
 import { recoveryRouter } from './recovery/routes.js';
+import { accountRouter } from './account/routes.js';
 import { hmac } from '../crypto.js';
 
 export interface HttpDeps extends InteractionDeps {
@@ -52,6 +53,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(interactions.allowedMethods());
   app.use(verifyEmailRouter(deps).routes());
   app.use(recoveryRouter(deps).routes());
+  app.use(accountRouter(deps).routes());
   for (const extra of deps.extraRoutes ?? []) app.use(extra);
   const providerMiddleware = compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware);
   app.use((ctx, next) => providerMiddleware(ctx, next));

@@ -1,7 +1,7 @@
 import nunjucks from 'nunjucks';
 import type { Context } from 'koa';
 import path from 'node:path';
-import type { Messages, Translator, Locale } from '../i18n/index.js';
+import { formatDateTime, type Messages, type Translator, type Locale } from '../i18n/index.js';
 
 /** What every page template can rely on. */
 export interface PageState {
@@ -19,6 +19,7 @@ export function createViewEnvironment(viewsDir: string): nunjucks.Environment {
     autoescape: true,
     throwOnUndefined: false,
   });
+  env.addFilter('jpdate', (value: Date | string | number, locale: Locale) => formatDateTime(locale, value));
   return env;
 }
 

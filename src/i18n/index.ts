@@ -64,3 +64,10 @@ export function pickLocale(...candidates: (string | undefined | null)[]): Locale
   }
   return DEFAULT_LOCALE;
 }
+
+/** 2024年10月24日 15:59 / 24 October 2024 at 15:59, in Japan time (the union's members and the manual's screens). */
+export function formatDateTime(locale: Locale, at: Date | string | number): string {
+  const date = at instanceof Date ? at : new Date(at);
+  if (Number.isNaN(date.getTime())) return '';
+  return new Intl.DateTimeFormat(locale === 'ja' ? 'ja-JP' : 'en-GB', { timeZone: 'Asia/Tokyo', dateStyle: 'long', timeStyle: 'short' }).format(date);
+}

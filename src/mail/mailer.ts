@@ -12,7 +12,12 @@ export interface MailTemplates {
   password_reset: { name: string; userId: string; link: string; minutes: number };
   user_id_reminder: { name: string; userId: string };
   email_otp: { name: string; code: string; minutes: number };
+  /** A change to the member's login details, sent to the confirmed address (the old one for an address change). */
+  security_notice: { name: string; change: SecurityChange; when: string };
 }
+
+export const SECURITY_CHANGES = ['password_changed', 'email_changed', 'user_id_changed', 'method_changed', 'factor_added', 'factor_removed', 'recovery_codes_issued', 'recovery_code_used'] as const;
+export type SecurityChange = (typeof SECURITY_CHANGES)[number];
 export type MailTemplate = keyof MailTemplates;
 
 export interface SendMail<T extends MailTemplate> {

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { Credential, Member, type CredentialKind } from '../db/entities/index.js';
 
 /**
@@ -49,7 +49,9 @@ export type RemoveRefusal = 'last_of_chosen_method';
  * Removes a credential, but never the last one of the method the member chose: they could no
  * longer finish a login. The member chooses another method first.
  */
-export async function removeCredential(em: EntityManager, member: Pick<Member, 'id' | 'chosenFactor'>, credential: Credential): Promise<RemoveRefusal | undefined> {
+export async function removeCredential(em: EntityManager, memberId: string, credential: Credential): Promise<RemoveRefusal | undefined> {
+  // Under the member's row lock: two removals at once cannot both see "one more left".
+  const member = await em.findOneOrFail(Member, { id: memberId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   if (credential.kind === member.chosenFactor && await countCredentials(em, member.id, credential.kind) <= 1) return 'last_of_chosen_method';
   em.remove(credential);
   return undefined;

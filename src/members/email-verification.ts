@@ -22,7 +22,8 @@ export async function pendingVerification(sql: Sql, memberId: string): Promise<{
   );
 }
 
-export type VerificationResult = { ok: true; memberId: string; email: string } | { ok: false; reason: 'invalid' | 'taken' };
+/** `previousEmail`: the confirmed address this one replaced (it gets a notice of the change). */
+export type VerificationResult = { ok: true; memberId: string; email: string; previousEmail?: string } | { ok: false; reason: 'invalid' | 'taken' };
 
 /**
  * Uses a verification link: in one transaction, marks it used and makes the address the member's
@@ -37,12 +38,14 @@ export async function confirmEmailVerification(sql: Sql, token: string): Promise
     if (!row) return { ok: false, reason: 'invalid' } as const;
     const other = await tx.one('select 1 from member where email = $1 and id <> $2', [row.email, row.member_id]);
     if (other) return { ok: false, reason: 'taken' } as const;
+    const before = await tx.one<{ email: string | null; email_verified: boolean }>('select email, email_verified from member where id = $1 for update', [row.member_id]);
+    const previousEmail = before?.email_verified && before.email && before.email !== row.email ? before.email : undefined;
     await tx.run(
       `update member set email = $2, email_verified = true, pending_steps = array_remove(pending_steps, 'email'), updated_at = now() where id = $1`,
       [row.member_id, row.email],
     );
     await tx.run(`insert into member_event (member_id, type) values ($1, 'email.verified')`, [row.member_id]);
-    return { ok: true, memberId: row.member_id, email: row.email } as const;
+    return { ok: true, memberId: row.member_id, email: row.email, previousEmail } as const;
   });
 }
 

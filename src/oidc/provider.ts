@@ -11,7 +11,7 @@ export interface ProviderPages {
   error(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
 }
 
-function providerClients(config: Config): Configuration['clients'] {
+function providerClients(config: Config): NonNullable<Configuration['clients']>[number][] {
   return config.clients.map((c) => ({
     client_id: c.client_id,
     client_name: c.client_name,
@@ -26,15 +26,42 @@ function providerClients(config: Config): Configuration['clients'] {
   }));
 }
 
+/**
+ * The account console (src/http/account) is a first-party client of this provider: it signs the
+ * member in, and asks for a recent login (max_age) before a sensitive change, through the provider's
+ * own session rather than a second one.
+ */
+export const ACCOUNT_CONSOLE_CLIENT_ID = 'kosmo-account';
+export const accountConsoleRedirectUri = (issuer: string) => `${issuer}/account/callback`;
+
+/** The console's pages a portal links to (プロフィール変更, ログイン方法変更); 「ポータルに戻る」 leads back to it. */
+export function accountConsoleLinks(issuer: string, clientId: string): { profile: string; loginMethods: string } {
+  const referrer = `referrer=${encodeURIComponent(clientId)}`;
+  return { profile: `${issuer}/account?${referrer}`, loginMethods: `${issuer}/account/login-methods?${referrer}` };
+}
+
+function accountConsoleClient(issuer: string): NonNullable<Configuration['clients']>[number] {
+  return {
+    client_id: ACCOUNT_CONSOLE_CLIENT_ID,
+    client_name: 'Account console',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: [accountConsoleRedirectUri(issuer)],
+    post_logout_redirect_uris: [],
+    scope: 'openid',
+  };
+}
+
 export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: Record<string, unknown>[] }; pages: ProviderPages }): Provider {
   const { config, sql, jwks, pages } = deps;
   const ttl = config.union.ttl;
   const secureCookies = config.issuer.startsWith('https://');
-  const firstParty = new Set(config.clients.map((c) => c.client_id));
+  const firstParty = new Set([...config.clients.map((c) => c.client_id), ACCOUNT_CONSOLE_CLIENT_ID]);
 
   const provider = new Provider(config.issuer, {
     adapter: postgresAdapterFactory(sql),
-    clients: providerClients(config),
+    clients: [...providerClients(config), accountConsoleClient(config.issuer)],
     findAccount: findAccountFactory(sql),
     jwks: jwks as Configuration['jwks'],
     claims: CLAIMS_BY_SCOPE,

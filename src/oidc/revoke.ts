@@ -7,3 +7,27 @@ const ACCOUNT_MODELS = ['Session', 'Grant', 'AccessToken', 'RefreshToken', 'Auth
 export async function revokeEverythingOfMember(sql: Sql, memberId: string): Promise<number> {
   return sql.run(`delete from oidc_payload where payload ? 'accountId' and payload->>'accountId' = $1 and model = any($2::text[])`, [memberId, ACCOUNT_MODELS]);
 }
+
+const SESSION_BOUND_TOKENS = ['AccessToken', 'RefreshToken', 'AuthorizationCode'];
+
+/**
+ * 「全てのデバイスからサインアウトする」: ends every other session of the member and the tokens
+ * issued under them; the session the member is using, and its portals' tokens, stay.
+ */
+export async function revokeOtherSessionsOfMember(sql: Sql, memberId: string, keepSessionUid: string): Promise<number> {
+  return sql.run(
+    `delete from oidc_payload where payload ? 'accountId' and payload->>'accountId' = $1
+       and ((model = 'Session' and payload->>'uid' is distinct from $2)
+         or (model = any($3::text[]) and payload->>'sessionUid' is distinct from $2))`,
+    [memberId, keepSessionUid, SESSION_BOUND_TOKENS],
+  );
+}
+
+/** Ends one session of the member (「ログアウト」 on the console's list of devices). */
+export async function revokeSessionOfMember(sql: Sql, memberId: string, sessionUid: string): Promise<number> {
+  return sql.run(
+    `delete from oidc_payload where payload ? 'accountId' and payload->>'accountId' = $1
+       and ((model = 'Session' and payload->>'uid' = $2) or (model = any($3::text[]) and payload->>'sessionUid' = $2))`,
+    [memberId, sessionUid, SESSION_BOUND_TOKENS],
+  );
+}

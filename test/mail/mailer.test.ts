@@ -81,6 +81,7 @@ describe('the mailer, through a real SMTP server', () => {
       password_reset: { name: 'A', userId: 'user0001', link: 'https://idp.example.jp/reset/abc', minutes: 5 },
       user_id_reminder: { name: 'A', userId: 'user0001' },
       email_otp: { name: 'A', code: '482913', minutes: 10 },
+      security_notice: { name: 'A', change: 'password_changed', when: '2026年11月25日 23:05' },
     };
     for (const locale of ['ja', 'en'] as const) {
       for (const template of Object.keys(samples) as MailTemplate[]) {

@@ -1,0 +1,69 @@
+import type { Context } from 'koa';
+import type { Host } from '../../flow/host.js';
+import type { InteractionDeps } from '../interaction/context.js';
+import { hostFromRequest } from '../host.js';
+import { render } from '../render.js';
+import { consoleScratch } from './scratch.js';
+import { consoleSession, recentlyAuthenticated, startConsoleLogin, type ConsoleSession } from './session.js';
+
+export type AccountDeps = InteractionDeps;
+
+const REFERRER_COOKIE = 'kosmo.account.referrer';
+
+/** A console page's request: the signed-in member, and a Host for the steps and factors it runs. */
+export interface AccountRequest {
+  ctx: Context;
+  deps: AccountDeps;
+  session: ConsoleSession;
+  host(actionUrl: string): Host;
+}
+
+/** The member signed in, or a redirect through the provider's login (back to this page) and undefined. */
+export async function accountRequest(ctx: Context, deps: AccountDeps): Promise<AccountRequest | undefined> {
+  rememberReferrer(ctx, deps);
+  const session = await consoleSession(ctx, deps);
+  if (!session) {
+    if (ctx.method === 'GET') startConsoleLogin(ctx, deps, ctx.url);
+    else { ctx.status = 303; ctx.redirect('/account'); }
+    return undefined;
+  }
+  const secure = deps.config.issuer.startsWith('https://');
+  const scratch = consoleScratch(ctx, deps.config.secretsKey, session.member.id, secure);
+  return {
+    ctx, deps, session,
+    host: (actionUrl) => hostFromRequest(ctx, deps, { flow: 'console', member: session.member, actionUrl, scratch }),
+  };
+}
+
+/**
+ * 「続行するには再度認証してください」: a sensitive change needs a recent login. Otherwise the member
+ * goes through the provider's login (max_age) and comes back to `returnTo`; returns false then.
+ */
+export function requireRecentLogin(request: AccountRequest, returnTo: string): boolean {
+  if (recentlyAuthenticated(request.session, request.deps)) return true;
+  startConsoleLogin(request.ctx, request.deps, returnTo, { reauthenticate: true, userId: request.session.member.userId });
+  return false;
+}
+
+/** ?referrer=<client_id> (as Keycloak's account console takes it): where 「ポータルに戻る」 leads. */
+function rememberReferrer(ctx: Context, deps: AccountDeps): void {
+  const referrer = typeof ctx.query.referrer === 'string' ? ctx.query.referrer : undefined;
+  if (referrer && deps.config.clients.some((c) => c.client_id === referrer)) {
+    ctx.cookies.set(REFERRER_COOKIE, referrer, { httpOnly: true, sameSite: 'lax', secure: deps.config.issuer.startsWith('https://'), signed: true });
+  }
+}
+
+export function portalUrl(ctx: Context, deps: AccountDeps): string | undefined {
+  const clientId = ctx.cookies.get(REFERRER_COOKIE, { signed: true });
+  const client = deps.config.clients.find((c) => c.client_id === clientId) ?? deps.config.clients[0];
+  const home = client?.post_logout_redirect_uris[0] ?? client?.redirect_uris[0];
+  return home ? new URL('/', home).toString() : undefined;
+}
+
+/** Renders a console page inside the console's layout (navigation, ポータルに戻る). */
+export function renderAccount(request: AccountRequest, view: string, vars: Record<string, unknown>, status = 200): void {
+  render(request.ctx, view, {
+    ...vars,
+    account: { member: request.session.member, portalUrl: portalUrl(request.ctx, request.deps), section: vars.section ?? view },
+  }, status);
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { emailAddressProblem, EMAIL_MAX_LENGTH, normalizeEmail } from '../../members/email.js';
+import { issueEmailVerification, pendingVerification } from '../../members/email-verification.js';
+import { recordMemberEvent } from '../../members/events.js';
+import { hitRateLimit } from '../../db/rate-limit.js';
+import { csrfValid } from '../middleware/csrf.js';
+import { formBody } from '../recovery/schemas.js';
+import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+
+const EMAIL_ERRORS = {
+  required: ['step_email.error_required'],
+  too_long: ['step_email.error_invalid', 'step_email.error_too_long'],
+  invalid: ['step_email.error_invalid'],
+} as const;
+
+const emailForm = z.object({ email: z.preprocess((v) => (typeof v === 'string' ? v.slice(0, 1000) : ''), z.string()) });
+
+function showForm(request: AccountRequest, email: string, errors: string[] = [], status = 200): void {
+  const t = request.ctx.state.t as (k: string) => string;
+  renderAccount(request, 'account-email', { section: 'profile', actionUrl: '/account/email', email, current: request.session.member.email, errors: errors.map((k) => t(k)) }, status);
+}
+
+/** GET /account/email — メールアドレス更新, after a recent login. */
+export async function showEmailChange(request: AccountRequest): Promise<void> {
+  if (!requireRecentLogin(request, '/account/email')) return;
+  const pending = await pendingVerification(request.deps.sql, request.session.member.id);
+  showForm(request, pending?.email ?? request.session.member.email ?? '');
+}
+
+/**
+ * POST /account/email: the new address gets a verification link; it replaces the old one only when
+ * the link is followed, and the old address is told then (src/http/verify-email.ts).
+ */
+export async function submitEmailChange(request: AccountRequest): Promise<void> {
+  const { ctx, deps, session } = request;
+  const body = formBody(ctx);
+  const typed = emailForm.parse(body).email;
+  if (!csrfValid(ctx, body)) return showForm(request, typed.slice(0, EMAIL_MAX_LENGTH), ['login.error_session'], 400);
+  if (!requireRecentLogin(request, '/account/email')) return;
+  const email = normalizeEmail(typed);
+  const problem = emailAddressProblem(email);
+  if (problem) return showForm(request, typed.slice(0, EMAIL_MAX_LENGTH + 65), [...EMAIL_ERRORS[problem]], 400);
+  if (email === session.member.email && session.member.emailVerified) return showForm(request, typed, ['account.email.error_same'], 400);
+  if (await deps.sql.one('select 1 from member where email = $1 and id <> $2', [email, session.member.id])) {
+    return showForm(request, typed, ['step_email.error_taken'], 409);
+  }
+  const limit = await hitRateLimit(deps.sql, `verify-mail:${session.member.id}`, 5, 3600);
+  if (!limit.allowed) return showForm(request, typed, ['step_email.error_too_many'], 429);
+  const seconds = deps.config.union.mail.emailVerificationSeconds;
+  const token = await issueEmailVerification(deps.sql, session.member.id, email, seconds);
+  const locale = request.ctx.state.locale as 'ja' | 'en';
+  const sent = await deps.mail.send({
+    to: email, template: 'verify_email', locale,
+    vars: { name: session.member.displayName, link: `${deps.config.issuer}/verify-email/${token}`, minutes: Math.round(seconds / 60), unionName: ctx.state.unionName },
+  });
+  await recordMemberEvent(deps.sql, session.member.id, sent.ok ? 'email.change_requested' : 'email.verification_failed', {}, ctx.ip);
+  if (!sent.ok) return showForm(request, typed, ['step_email.error_send_failed'], 503);
+  renderAccount(request, 'account-email-sent', { section: 'profile', email, minutes: Math.round(seconds / 60) });
+}

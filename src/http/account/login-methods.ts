@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { Credential, CREDENTIAL_KINDS, type CredentialKind } from '../../db/entities/index.js';
+import { findCredential, labelIsTaken, listCredentials, removeCredential, renameCredential, type SecondFactorKind } from '../../members/credentials.js';
+import { chooseSecondFactor } from '../../members/account.js';
+import { recordMemberEvent } from '../../members/events.js';
+import { inTransaction } from '../../db/unit-of-work.js';
+import { SECOND_FACTORS, passwordFactor } from '../../factors/index.js';
+import { sendSecurityNotice } from '../../mail/security-notice.js';
+import { csrfValid } from '../middleware/csrf.js';
+import { formBody } from '../recovery/schemas.js';
+import { renderView } from '../host.js';
+import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const NOTICES: Record<string, string> = {
+  password: 'account.methods.password_updated', removed: 'account.methods.removed', renamed: 'account.methods.renamed', added: 'account.methods.added',
+};
+
+/** GET /account/login-methods — ログイン方法: 基本認証 (password) and 二要素認証 (apps, passkeys, email). */
+export async function showLoginMethods(request: AccountRequest, errors: string[] = [], status = 200): Promise<void> {
+  const { deps, session, ctx } = request;
+  const credentials = await listCredentials(deps.orm.em.fork(), session.member.id);
+  const byKind = (kind: CredentialKind) => credentials.filter((c) => c.kind === kind).map((c) => (kind === 'password' ? passwordFactor : SECOND_FACTORS[kind as SecondFactorKind])?.summary(c) ?? plainSummary(c));
+  const t = ctx.state.t as (k: string) => string;
+  const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
+  renderAccount(request, 'account-login-methods', {
+    section: 'login_methods',
+    password: byKind('password')[0],
+    methods: deps.config.union.authMethods.map((kind) => ({
+      kind, chosen: session.member.chosenFactor === kind, canAdd: Boolean(SECOND_FACTORS[kind]) && kind !== 'email', credentials: kind === 'email' ? [] : byKind(kind),
+    })),
+    email: session.member.email,
+    notice: done ? t(done) : undefined,
+    errors: errors.map((k) => t(k)),
+  }, status);
+}
+
+function plainSummary(c: Credential) {
+  return { id: c.id, kind: c.kind, label: c.label, createdAt: c.createdAt, lastUsedAt: c.lastUsedAt ?? null };
+}
+
+async function ownCredential(request: AccountRequest): Promise<Credential | null> {
+  const id = String(request.ctx.params.id ?? '');
+  if (!UUID.test(id)) return null;
+  const credential = await findCredential(request.deps.orm.em.fork(), request.session.member.id, id);
+  return credential && credential.kind !== 'password' ? credential : null;
+}
+
+/** GET /account/credentials/:id/delete — 削除 asks first, with the device's name. */
+export async function showRemoveCredential(request: AccountRequest): Promise<void> {
+  const credential = await ownCredential(request);
+  if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
+  if (!requireRecentLogin(request, request.ctx.path)) return;
+  renderAccount(request, 'account-credential-delete', { section: 'login_methods', actionUrl: request.ctx.path, credential: plainSummary(credential) });
+}
+
+/** POST: removes it, unless it is the last one of the method the member chose (they could not log in). */
+export async function submitRemoveCredential(request: AccountRequest): Promise<void> {
+  const { ctx, deps, session } = request;
+  const body = formBody(ctx);
+  const credential = await ownCredential(request);
+  if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
+  if (!csrfValid(ctx, body)) return showLoginMethods(request, ['login.error_session'], 400);
+  if (!requireRecentLogin(request, `${ctx.path}`.replace(/\/?$/, ''))) return;
+  const refusal = await inTransaction(deps.orm, async (work) => {
+    const row = await work.em.findOneOrFail(Credential, { id: credential.id, member: session.member.id });
+    const refused = await removeCredential(work.em, session.member.id, row);
+    if (refused) return refused;
+    await work.em.flush();
+    await recordMemberEvent(work.sql, session.member.id, 'account.factor_removed', { kind: row.kind }, ctx.ip);
+    return undefined;
+  });
+  if (refusal) return showLoginMethods(request, ['account.methods.error_last_of_chosen'], 409);
+  await sendSecurityNotice(deps, session.member, 'factor_removed');
+  ctx.status = 303;
+  ctx.redirect('/account/login-methods?done=removed');
+}
+
+const labelForm = z.object({ label: z.preprocess((v) => (typeof v === 'string' ? v.slice(0, 200) : ''), z.string()) });
+
+/** GET /account/credentials/:id/rename — 名前の変更 of a passkey or an authenticator app. */
+export async function showRenameCredential(request: AccountRequest, errors: string[] = [], typed?: string, status = 200): Promise<void> {
+  const credential = await ownCredential(request);
+  if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
+  const t = request.ctx.state.t as (k: string) => string;
+  renderAccount(request, 'account-credential-rename', {
+    section: 'login_methods', actionUrl: request.ctx.path, credential: plainSummary(credential), label: typed ?? credential.label, errors: errors.map((k) => t(k)),
+  }, status);
+}
+
+export async function submitRenameCredential(request: AccountRequest): Promise<void> {
+  const { ctx, deps, session } = request;
+  const body = formBody(ctx);
+  const credential = await ownCredential(request);
+  if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
+  const label = labelForm.parse(body).label.normalize('NFC').trim();
+  if (!csrfValid(ctx, body)) return showRenameCredential(request, ['login.error_session'], label, 400);
+  if (!label) return showRenameCredential(request, ['account.methods.error_label_required'], label, 400);
+  if ([...label].length > 64 || /[\p{Cc}\p{Cs}]/u.test(label)) return showRenameCredential(request, ['account.methods.error_label_invalid'], label.slice(0, 64), 400);
+  const taken = await inTransaction(deps.orm, async (work) => {
+    const row = await work.em.findOneOrFail(Credential, { id: credential.id, member: session.member.id });
+    if (await labelIsTaken(work.em, session.member.id, row.kind, label, row.id)) return true;
+    await renameCredential(work.em, row, label);
+    await work.em.flush();
+    await recordMemberEvent(work.sql, session.member.id, 'account.factor_renamed', { kind: row.kind }, ctx.ip);
+    return false;
+  }).catch((err: unknown) => { if ((err as { name?: string }).name === 'UniqueConstraintViolationException') return true; throw err; });
+  if (taken) return showRenameCredential(request, ['account.methods.error_label_taken'], label, 409);
+  ctx.status = 303;
+  ctx.redirect('/account/login-methods?done=renamed');
+}
+
+const isSecondFactorKind = (kind: unknown): kind is SecondFactorKind =>
+  typeof kind === 'string' && kind !== 'password' && (CREDENTIAL_KINDS as readonly string[]).includes(kind);
+
+/**
+ * GET and POST /account/factors/:kind/setup — 「設定」: the factor's own setup, as at first login.
+ * From the profile (?choose=1) the method becomes the chosen one when its setup is done (FAQ Q18).
+ */
+export async function handleFactorSetup(request: AccountRequest, body?: Record<string, unknown>): Promise<void> {
+  const { ctx, deps, session } = request;
+  const kind = ctx.params.kind;
+  const factor = isSecondFactorKind(kind) && deps.config.union.authMethods.includes(kind) ? SECOND_FACTORS[kind] : undefined;
+  if (!factor || !isSecondFactorKind(kind)) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
+  const choose = ctx.query.choose === '1';
+  const actionUrl = `/account/factors/${kind}/setup${choose ? '?choose=1' : ''}`;
+  if (!requireRecentLogin(request, actionUrl)) return;
+  const host = request.host(actionUrl);
+  if (!body) return renderView(ctx, await factor.startSetup(host));
+  if (!csrfValid(ctx, body)) { ctx.status = 303; return ctx.redirect(actionUrl); }
+  const outcome = await factor.finishSetup(host, body);
+  if (outcome.kind === 'show') return renderView(ctx, outcome.view);
+  if (outcome.kind === 'locked') return showLoginMethods(request, ['login.error_locked'], 401);
+  await inTransaction(deps.orm, async (work) => {
+    await recordMemberEvent(work.sql, session.member.id, 'account.factor_added', { kind }, ctx.ip);
+    if (choose) await chooseSecondFactor(work, session.member.id, kind, ctx.ip);
+  });
+  await sendSecurityNotice(deps, session.member, 'factor_added');
+  ctx.status = 303;
+  ctx.redirect(choose ? '/account?done=factor_added' : '/account/login-methods?done=added');
+}

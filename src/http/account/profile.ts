@@ -1,0 +1,121 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { z } from 'zod';
+import { checkChosenUserId, normalizeUserId, USER_ID_MAX, USER_ID_MIN } from '../../members/user-id.js';
+import { changeLanguage, changeUserId, chooseSecondFactor } from '../../members/account.js';
+import { countCredentials, type SecondFactorKind } from '../../members/credentials.js';
+import { inTransaction } from '../../db/unit-of-work.js';
+import { SECOND_FACTORS } from '../../factors/index.js';
+import { sendSecurityNotice } from '../../mail/security-notice.js';
+import { LOCALES, type Locale } from '../../i18n/index.js';
+import { useLocale } from '../middleware/locale.js';
+import type { Messages } from '../../i18n/index.js';
+import { csrfValid } from '../middleware/csrf.js';
+import { formBody } from '../recovery/schemas.js';
+import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+
+const USER_ID_ERRORS = {
+  required: 'step_user_id.error_required',
+  too_short: 'step_user_id.error_length',
+  too_long: 'step_user_id.error_length',
+  invalid_chars: 'step_user_id.error_chars',
+} as const;
+
+const text = (max: number) => z.preprocess((v) => (typeof v === 'string' ? v.slice(0, max) : ''), z.string());
+const profileForm = z.object({ locale: text(8), user_id: text(200), method: text(16) });
+
+/** A change of user ID or method waiting for the member to log in again. */
+interface PendingProfileChange { userId?: string; method?: SecondFactorKind }
+const PENDING = 'profile';
+
+function showProfile(request: AccountRequest, vars: { userId?: string; method?: string; errors?: string[]; notice?: string } = {}, status = 200): void {
+  const { member } = request.session;
+  const t = request.ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
+  renderAccount(request, 'account-profile', {
+    section: 'profile',
+    actionUrl: '/account',
+    userId: vars.userId ?? member.userId,
+    method: vars.method ?? member.chosenFactor ?? '',
+    methods: request.deps.config.union.authMethods,
+    locales: LOCALES,
+    min: USER_ID_MIN, max: USER_ID_MAX,
+    errors: [...new Set(vars.errors ?? [])].map((k) => t(k, { min: USER_ID_MIN, max: USER_ID_MAX })),
+    notice: vars.notice ? t(vars.notice) : undefined,
+    pendingEmail: request.ctx.state.pendingEmail,
+  }, status);
+}
+
+export function showProfilePage(request: AccountRequest): void {
+  const notices: Record<string, string> = { saved: 'account.profile.saved', email_sent: 'account.email.sent_notice', factor_added: 'account.methods.added' };
+  const notice = typeof request.ctx.query.done === 'string' ? notices[request.ctx.query.done] : undefined;
+  showProfile(request, { notice });
+}
+
+/** POST /account: 言語 at once; ユーザID and 認証方法 after a recent login. */
+export async function submitProfile(request: AccountRequest): Promise<void> {
+  const { ctx, deps, session } = request;
+  const body = formBody(ctx);
+  const form = profileForm.parse(body);
+  if (!csrfValid(ctx, body)) return showProfile(request, { userId: form.user_id, method: form.method, errors: ['login.error_session'] }, 400);
+  const member = session.member;
+  const errors: string[] = [];
+  const userId = normalizeUserId(form.user_id);
+  if (userId !== member.userId) {
+    errors.push(...checkChosenUserId(userId).map((p) => USER_ID_ERRORS[p]));
+    if (errors.length === 0 && await deps.sql.one('select 1 from member where user_id = $1', [userId])) errors.push('step_user_id.error_taken');
+  }
+  const allowed = deps.config.union.authMethods as string[];
+  if (!allowed.includes(form.method)) errors.push('step_user_id.error_method');
+  const locale = (LOCALES as readonly string[]).includes(form.locale) ? form.locale as Locale : undefined;
+  if (!locale) errors.push('account.profile.error_language');
+  if (errors.length || !locale) return showProfile(request, { userId: form.user_id, method: form.method, errors }, 400);
+
+  if (locale !== member.locale) {
+    await inTransaction(deps.orm, (work) => changeLanguage(work, member.id, locale, ctx.ip));
+    member.locale = locale;
+    useLocale(ctx, ctx.state.messages as Messages, locale);
+  }
+  const change: PendingProfileChange = {
+    ...(userId !== member.userId ? { userId } : {}),
+    ...(form.method !== member.chosenFactor ? { method: form.method as SecondFactorKind } : {}),
+  };
+  if (!change.userId && !change.method) return redirect(request, '/account?done=saved');
+  const host = request.host('/account');
+  await host.scratch.set(PENDING, change);
+  if (!requireRecentLogin(request, '/account/apply')) return;
+  await applyProfileChange(request);
+}
+
+/** GET /account/apply: back from logging in again, the change the member asked for. */
+export async function applyPendingProfileChange(request: AccountRequest): Promise<void> {
+  if (!requireRecentLogin(request, '/account/apply')) return;
+  await applyProfileChange(request);
+}
+
+async function applyProfileChange(request: AccountRequest): Promise<void> {
+  const { ctx, deps, session } = request;
+  const host = request.host('/account');
+  const change = host.scratch.get<PendingProfileChange>(PENDING);
+  await host.scratch.set(PENDING, undefined);
+  if (!change) return redirect(request, '/account');
+  const member = session.member;
+  // A method the member has no credential for is set up first; it becomes the chosen one when done.
+  const setupFirst = change.method && SECOND_FACTORS[change.method] && await countCredentials(deps.orm.em.fork(), member.id, change.method) === 0;
+  try {
+    await inTransaction(deps.orm, async (work) => {
+      if (change.userId) await changeUserId(work, member.id, change.userId, ctx.ip);
+      if (change.method && !setupFirst) await chooseSecondFactor(work, member.id, change.method, ctx.ip);
+    });
+  } catch (err) {
+    if (!(err instanceof UniqueConstraintViolationException)) throw err;
+    return showProfile(request, { userId: change.userId, errors: ['step_user_id.error_taken'] }, 409);
+  }
+  if (change.userId) await sendSecurityNotice(deps, member, 'user_id_changed');
+  if (change.method && !setupFirst) await sendSecurityNotice(deps, member, 'method_changed');
+  if (setupFirst) return redirect(request, `/account/factors/${change.method}/setup?choose=1`);
+  redirect(request, '/account?done=saved');
+}
+
+function redirect(request: AccountRequest, to: string): void {
+  request.ctx.status = 303;
+  request.ctx.redirect(to);
+}

@@ -1,0 +1,36 @@
+import type { Context } from 'koa';
+import type { FlowScratch } from '../../flow/host.js';
+import { decryptSecret, encryptSecret } from '../../crypto.js';
+
+const COOKIE = 'kosmo.account.scratch';
+
+/**
+ * The console's scratch storage (a factor setup in progress, a change waiting for re-authentication):
+ * a cookie sealed with SECRETS_KEY (AES-GCM, bound to the member), so secrets in it stay secret.
+ */
+export function consoleScratch(ctx: Context, secretsKey: Buffer, memberId: string, secure: boolean): FlowScratch {
+  const context = `account-scratch:${memberId}`;
+  let values: Record<string, unknown> | undefined;
+  const read = (): Record<string, unknown> => {
+    if (values) return values;
+    const sealed = ctx.cookies.get(COOKIE);
+    try {
+      values = sealed ? JSON.parse(decryptSecret(secretsKey, sealed, context)) as Record<string, unknown> : {};
+    } catch {
+      values = {};
+    }
+    return values;
+  };
+  return {
+    get: <T>(key: string) => read()[key] as T | undefined,
+    async set(key, value) {
+      const next = { ...read(), [key]: value };
+      if (value === undefined) delete next[key];
+      values = next;
+      const empty = Object.keys(next).length === 0;
+      ctx.cookies.set(COOKIE, empty ? null : encryptSecret(secretsKey, JSON.stringify(next), context), {
+        httpOnly: true, sameSite: 'lax', secure, path: '/account', maxAge: 30 * 60 * 1000,
+      });
+    },
+  };
+}
