@@ -3,6 +3,7 @@ import { Migration20261122000200_onboarding } from './Migration20261122000200_on
 import { Migration20261122000300_recovery } from './Migration20261122000300_recovery.js';
 import { Migration20261122000100_dev_mail } from './Migration20261122000100_dev_mail.js';
 import { Migration20261125000000_credentials } from './Migration20261125000000_credentials.js';
+import { Migration20261125000100_session_device } from './Migration20261125000100_session_device.js';
 
 /** Every migration, in order. Landed migrations are never edited: add a new one. */
 export const migrationsList = [
@@ -11,4 +12,5 @@ export const migrationsList = [
   { name: 'Migration20261122000100_dev_mail', class: Migration20261122000100_dev_mail },
   { name: 'Migration20261122000300_recovery', class: Migration20261122000300_recovery },
   { name: 'Migration20261125000000_credentials', class: Migration20261125000000_credentials },
+  { name: 'Migration20261125000100_session_device', class: Migration20261125000100_session_device },
 ];

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from './config/index.js';
 import type { Logger } from './logger.js';
 import { openOrm, migrate, type Orm } from './db/orm.js';
@@ -11,6 +12,7 @@ import { deleteExpiredRateLimits } from './db/rate-limit.js';
 import { Messages } from './i18n/index.js';
 import { PasswordHasher } from './members/password.js';
 import { deleteStaleUnknownIdLockouts } from './members/lockout-store.js';
+import { deleteEndedSessionDevices, recordSessionSeen } from './members/sessions.js';
 import { createProvider } from './oidc/provider.js';
 import { deleteExpiredOidcPayloads } from './oidc/adapter.js';
 import { loadOrCreateSigningKeys } from './oidc/keys.js';
@@ -48,6 +50,13 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   const hasher = new PasswordHasher(config.bcryptCost);
   const jwks = config.jwks ?? (await loadOrCreateSigningKeys(sql, config.secretsKey));
   const provider = createProvider({ config, sql, jwks, pages: providerPages(config) });
+  // Where each session is used from, for the account console's list of devices.
+  provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
+    const session = ctx.oidc.session;
+    if (!session?.accountId || !session.uid) return;
+    recordSessionSeen(sql, { sessionUid: session.uid, memberId: session.accountId, userAgent: ctx.get('user-agent'), ip: ctx.ip })
+      .catch((err: unknown) => log.warn({ err }, 'session device not recorded'));
+  });
   if (!config.smtpUrl) log.warn('SMTP_URL is not set: mails cannot be delivered');
   const mail = new Mailer({
     transport: createSmtpTransport(config.smtpUrl ?? 'smtp://127.0.0.1:1'),
@@ -62,6 +71,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
     await deleteExpiredOidcPayloads(sql);
     await deleteExpiredRateLimits(sql);
     await deleteStaleUnknownIdLockouts(sql);
+    await deleteEndedSessionDevices(sql);
   };
 
   return {

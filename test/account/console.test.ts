@@ -147,4 +147,31 @@ describe('the account console', () => {
     expect(removed.url).toBe(`${t.url}/account/login-methods?done=removed`);
     expect(removed.html).not.toContain('会社用');
   });
+
+  it('lists where the member is logged in and logs one device out with its tokens', async () => {
+    const phone = new BrowserClient({ 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1' });
+    await t.addMember({ userId: 'console08', email: 'console08@example.jp' }, { password: 'Console-pass-1', onboarded: true });
+    const { rp, request, after } = await loginThroughPortal(t.url, phone, 'console08', 'Console-pass-1');
+    const tokens = await rp.exchange(after.url, request);
+    const pc = new BrowserClient({ 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' });
+    await loginThroughPortal(t.url, pc, 'console08', 'Console-pass-1');
+    await pc.go(`${t.url}/account`);
+    const page = await pc.go(`${t.url}/account/login-methods`);
+    expect(page.html).toContain('ログイン中のデバイス');
+    expect(page.html).toContain('Safari (iPhone)');
+    expect(page.html).toContain('Chrome (Windows)');
+    expect(page.html).toContain('この端末');
+    const phoneUid = /action="\/account\/sessions\/([^/]+)\/logout"/g;
+    const uids = [...page.html.matchAll(phoneUid)].map((m) => m[1]!);
+    expect(uids).toHaveLength(2);
+    // The phone's entry is the one not marked この端末: log it out.
+    const phoneEntry = page.html.split('<li class="credential">').find((li) => li.includes('Safari (iPhone)'))!;
+    const uid = /sessions\/([^/]+)\/logout/.exec(phoneEntry)![1]!;
+    const done = await pc.submit(page, `/account/sessions/${uid}/logout`, {});
+    expect(done.html).toContain('選択したデバイスからログアウトしました。');
+    expect(done.html).not.toContain('Safari (iPhone)');
+    // The phone's refresh token ended with its session.
+    await expect(import('openid-client').then((oidc) => oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!))).rejects.toThrow();
+    expect((await pc.go(`${t.url}/account`)).url).toBe(`${t.url}/account`);
+  });
 });

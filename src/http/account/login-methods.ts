@@ -10,10 +10,12 @@ import { csrfValid } from '../middleware/csrf.js';
 import { formBody } from '../recovery/schemas.js';
 import { renderView } from '../host.js';
 import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+import { sessionsOfMember } from './sessions.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOTICES: Record<string, string> = {
   password: 'account.methods.password_updated', removed: 'account.methods.removed', renamed: 'account.methods.renamed', added: 'account.methods.added',
+  session_ended: 'account.sessions.ended',
 };
 
 /** GET /account/login-methods — ログイン方法: 基本認証 (password) and 二要素認証 (apps, passkeys, email). */
@@ -30,6 +32,7 @@ export async function showLoginMethods(request: AccountRequest, errors: string[]
       kind, chosen: session.member.chosenFactor === kind, canAdd: Boolean(SECOND_FACTORS[kind]) && kind !== 'email', credentials: kind === 'email' ? [] : byKind(kind),
     })),
     email: session.member.email,
+    sessions: await sessionsOfMember(request),
     notice: done ? t(done) : undefined,
     errors: errors.map((k) => t(k)),
   }, status);

@@ -5,6 +5,7 @@ import { render } from '../render.js';
 import { formBody } from '../recovery/schemas.js';
 import { accountRequest, type AccountDeps, type AccountRequest } from './context.js';
 import { finishConsoleLogin } from './session.js';
+import { logoutSession } from './sessions.js';
 import { applyPendingProfileChange, showProfilePage, submitProfile } from './profile.js';
 import { showEmailChange, submitEmailChange } from './email.js';
 import { showPasswordChange, submitPasswordChange } from './password.js';
@@ -40,6 +41,7 @@ export function accountRouter(deps: AccountDeps): Router {
   router.post('/credentials/:id/delete', forms, page(submitRemoveCredential));
   router.get('/credentials/:id/rename', page((r) => showRenameCredential(r)));
   router.post('/credentials/:id/rename', forms, page(submitRenameCredential));
+  router.post('/sessions/:uid/logout', forms, page(logoutSession));
   router.get('/factors/:kind/setup', page((r) => handleFactorSetup(r)));
   router.post('/factors/:kind/setup', forms, page((r) => handleFactorSetup(r, formBody(r.ctx))));
   return router;

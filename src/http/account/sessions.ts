@@ -1,0 +1,34 @@
+import { listMemberSessions } from '../../members/sessions.js';
+import { recordMemberEvent } from '../../members/events.js';
+import { revokeSessionOfMember } from '../../oidc/revoke.js';
+import { csrfValid } from '../middleware/csrf.js';
+import { formBody } from '../recovery/schemas.js';
+import { describeUserAgent } from './user-agent.js';
+import type { AccountRequest } from './context.js';
+
+/** ログイン中のデバイス: where the member is logged in, for the ログイン方法 page. */
+export async function sessionsOfMember(request: AccountRequest) {
+  const sessions = await listMemberSessions(request.deps.sql, request.session.member.id);
+  return sessions.map((s) => ({ ...s, current: s.uid === request.session.sessionUid, agent: describeUserAgent(s.userAgent) }));
+}
+
+const UID = /^[A-Za-z0-9_-]{10,64}$/;
+
+/** POST /account/sessions/:uid/logout — ends that session and the tokens issued under it. */
+export async function logoutSession(request: AccountRequest): Promise<void> {
+  const { ctx, deps, session } = request;
+  const uid = String(ctx.params.uid ?? '');
+  if (!csrfValid(ctx, formBody(ctx)) || !UID.test(uid)) {
+    ctx.status = 303;
+    return ctx.redirect('/account/login-methods');
+  }
+  const ended = await deps.sql.transaction(async (tx) => {
+    const count = await revokeSessionOfMember(tx, session.member.id, uid);
+    await tx.run('delete from session_device where session_uid = $1 and member_id = $2', [uid, session.member.id]);
+    if (count > 0) await recordMemberEvent(tx, session.member.id, 'account.session_ended', { current: uid === session.sessionUid }, ctx.ip);
+    return count;
+  });
+  ctx.status = 303;
+  // Ending this browser's own session is logging out here: the portal's login page follows.
+  ctx.redirect(uid === session.sessionUid ? '/account' : `/account/login-methods?done=${ended > 0 ? 'session_ended' : 'removed'}#sessions`);
+}
