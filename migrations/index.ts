@@ -4,6 +4,7 @@ import { Migration20261122000300_recovery } from './Migration20261122000300_reco
 import { Migration20261122000100_dev_mail } from './Migration20261122000100_dev_mail.js';
 import { Migration20261125000000_credentials } from './Migration20261125000000_credentials.js';
 import { Migration20261125000100_session_device } from './Migration20261125000100_session_device.js';
+import { Migration20261125000200_recovery_codes } from './Migration20261125000200_recovery_codes.js';
 
 /** Every migration, in order. Landed migrations are never edited: add a new one. */
 export const migrationsList = [
@@ -13,4 +14,5 @@ export const migrationsList = [
   { name: 'Migration20261122000300_recovery', class: Migration20261122000300_recovery },
   { name: 'Migration20261125000000_credentials', class: Migration20261125000000_credentials },
   { name: 'Migration20261125000100_session_device', class: Migration20261125000100_session_device },
+  { name: 'Migration20261125000200_recovery_codes', class: Migration20261125000200_recovery_codes },
 ];

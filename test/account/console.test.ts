@@ -174,4 +174,34 @@ describe('the account console', () => {
     await expect(import('openid-client').then((oidc) => oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!))).rejects.toThrow();
     expect((await pc.go(`${t.url}/account`)).url).toBe(`${t.url}/account`);
   });
+
+  it('issues ten recovery codes once, stores only their hashes, and 再発行 makes the old ones stop working', async () => {
+    const { browser } = await signedIn('console09');
+    const member = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['console09']))!;
+    const before = await browser.go(`${t.url}/account/login-methods`);
+    expect(before.html).toContain('リカバリーコードはまだ発行されていません。');
+    const page = await browser.go(`${t.url}/account/recovery-codes`);
+    smtp.clear();
+    const issued = await browser.submit(page, '/account/recovery-codes', {});
+    const codes = [...issued.html.matchAll(/<code>([0-9A-Z-]+)<\/code>/g)].map((m) => m[1]!);
+    expect(codes).toHaveLength(10);
+    expect(new Set(codes).size).toBe(10);
+    for (const code of codes) expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/);
+    const stored = await t.idp.sql.rows<{ code_hash: string }>('select code_hash from recovery_code where member_id = $1', [member.id]);
+    expect(stored).toHaveLength(10);
+    for (const row of stored) expect(codes.map((c) => c.replace(/-/g, ''))).not.toContain(row.code_hash);
+    await smtp.waitFor((m) => m.to.includes('console09@example.jp') && m.text.includes('リカバリーコードが発行されました'));
+    expect((await browser.go(`${t.url}/account/login-methods`)).html).toContain('残り10個');
+
+    const { useRecoveryCode } = await import('../../src/members/recovery-codes.js');
+    // The same code twice at the same moment works once; typed in lowercase without dashes it is the same code.
+    const results = await Promise.all([codes[0]!, codes[0]!.toLowerCase().replace(/-/g, '')].map((c) => useRecoveryCode(t.idp.sql, t.config.secretsKey, member.id, c)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect((await browser.go(`${t.url}/account/login-methods`)).html).toContain('残り9個');
+
+    const again = await browser.submit(await browser.go(`${t.url}/account/recovery-codes`), '/account/recovery-codes', {});
+    const fresh = [...again.html.matchAll(/<code>([0-9A-Z-]+)<\/code>/g)].map((m) => m[1]!);
+    expect(await useRecoveryCode(t.idp.sql, t.config.secretsKey, member.id, codes[1]!)).toBe(false);
+    expect(await useRecoveryCode(t.idp.sql, t.config.secretsKey, member.id, fresh[1]!)).toBe(true);
+  });
 });

@@ -11,6 +11,7 @@ import { formBody } from '../recovery/schemas.js';
 import { renderView } from '../host.js';
 import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
 import { sessionsOfMember } from './sessions.js';
+import { recoveryCodesLeft } from '../../members/recovery-codes.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOTICES: Record<string, string> = {
@@ -33,6 +34,7 @@ export async function showLoginMethods(request: AccountRequest, errors: string[]
     })),
     email: session.member.email,
     sessions: await sessionsOfMember(request),
+    recoveryCodes: await recoveryCodesLeft(deps.sql, session.member.id),
     notice: done ? t(done) : undefined,
     errors: errors.map((k) => t(k)),
   }, status);

@@ -6,6 +6,7 @@ import { formBody } from '../recovery/schemas.js';
 import { accountRequest, type AccountDeps, type AccountRequest } from './context.js';
 import { finishConsoleLogin } from './session.js';
 import { logoutSession } from './sessions.js';
+import { showRecoveryCodes, submitRecoveryCodes } from './recovery-codes.js';
 import { applyPendingProfileChange, showProfilePage, submitProfile } from './profile.js';
 import { showEmailChange, submitEmailChange } from './email.js';
 import { showPasswordChange, submitPasswordChange } from './password.js';
@@ -42,6 +43,8 @@ export function accountRouter(deps: AccountDeps): Router {
   router.get('/credentials/:id/rename', page((r) => showRenameCredential(r)));
   router.post('/credentials/:id/rename', forms, page(submitRenameCredential));
   router.post('/sessions/:uid/logout', forms, page(logoutSession));
+  router.get('/recovery-codes', page((r) => showRecoveryCodes(r)));
+  router.post('/recovery-codes', forms, page(submitRecoveryCodes));
   router.get('/factors/:kind/setup', page((r) => handleFactorSetup(r)));
   router.post('/factors/:kind/setup', forms, page((r) => handleFactorSetup(r, formBody(r.ctx))));
   return router;

@@ -38,8 +38,8 @@ function safeReturnPath(path: string): string {
 
 /**
  * Sends the member through the provider's login as the console client and back to `returnTo`.
- * With `reauthenticate`, `max_age` makes the provider ask for a fresh login (password, then the
- * second factor: the same pipeline as any login) unless the last one is recent enough.
+ * With `reauthenticate`, the provider asks for a fresh login (password, then the second factor:
+ * the same pipeline as any login).
  */
 export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo: string, options: { reauthenticate?: boolean; userId?: string } = {}): void {
   const state = randomBytes(16).toString('base64url');
@@ -59,7 +59,12 @@ export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo:
     code_challenge_method: 'S256',
     ui_locales: String(ctx.state.locale ?? 'ja'),
   });
-  if (options.reauthenticate) query.set('max_age', String(deps.config.union.account.reauthSeconds));
+  // Asked only once the last login is older than the console allows: prompt=login makes the provider
+  // ask again whatever its own rounding of auth_time (max_age alone could bounce back at once).
+  if (options.reauthenticate) {
+    query.set('prompt', 'login');
+    query.set('max_age', String(deps.config.union.account.reauthSeconds));
+  }
   if (options.userId) query.set('login_hint', options.userId);
   ctx.status = 303;
   ctx.redirect(`/auth?${query.toString()}`);

@@ -1,5 +1,7 @@
 import type { Context } from 'koa';
 import { SECOND_FACTORS } from '../../factors/index.js';
+import { recoveryCodePage, recoveryCodeUsedPage, verifyRecoveryCode } from '../../factors/recovery-code/login.js';
+import type { View } from '../../flow/host.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { hostFromRequest, renderView } from '../host.js';
 import { endLoginLocked, loadLoginRun, nextPlace } from './pipeline.js';
@@ -19,14 +21,14 @@ export async function handleFactor(ctx: Context, deps: InteractionDeps, interact
   const actionUrl = `/interaction/${interaction.uid}/${place}`;
   const host = hostFromRequest(ctx, deps, { flow: 'login', member: run.member, actionUrl, scratch: loginScratch(interaction, run.state) });
   const setup = place === 'factor/setup';
-  if (!body) return renderView(ctx, await (setup ? factor.startSetup(host) : factor.challenge(host)));
+  if (!body) return renderView(ctx, withRecoveryCodeLink(await (setup ? factor.startSetup(host) : factor.challenge(host)), interaction, !setup));
   if (!csrfValid(ctx, body)) {
     ctx.status = 303;
     return ctx.redirect(actionUrl);
   }
   const outcome = await (setup ? factor.finishSetup(host, body) : factor.verify(host, body));
   switch (outcome.kind) {
-    case 'show': return renderView(ctx, outcome.view);
+    case 'show': return renderView(ctx, withRecoveryCodeLink(outcome.view, interaction, !setup));
     case 'locked': return endLoginLocked(ctx, interaction, run.member.userId);
     case 'verified':
       await saveLoginState(interaction, {
@@ -35,4 +37,33 @@ export async function handleFactor(ctx: Context, deps: InteractionDeps, interact
       ctx.status = 303;
       return ctx.redirect(`/interaction/${interaction.uid}/continue`);
   }
+}
+
+/** Every challenge page offers 「リカバリーコードを使用する」 (partials/recovery-code-link.njk). */
+function withRecoveryCodeLink(view: View, interaction: Interaction, offer: boolean): View {
+  return offer ? { ...view, vars: { ...view.vars, recoveryCodeUrl: `/interaction/${interaction.uid}/factor/recovery-code` } } : view;
+}
+
+/**
+ * GET and POST /interaction/:uid/factor/recovery-code — a recovery code in place of the second
+ * factor, reachable where the factor's challenge is.
+ */
+export async function handleRecoveryCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, body?: Record<string, unknown>): Promise<void> {
+  const run = await loadLoginRun(ctx, deps, interaction);
+  if (run === 'locked') return;
+  if (!run) return ctx.redirect(`/interaction/${interaction.uid}`);
+  if (await nextPlace(run) !== 'factor') return ctx.redirect(`/interaction/${interaction.uid}/continue`);
+  const actionUrl = `/interaction/${interaction.uid}/factor/recovery-code`;
+  const host = hostFromRequest(ctx, deps, { flow: 'login', member: run.member, actionUrl, scratch: loginScratch(interaction, run.state) });
+  const back = { backUrl: `/interaction/${interaction.uid}/factor` };
+  const page = (view: View): View => ({ ...view, vars: { ...view.vars, ...back } });
+  if (!body) return renderView(ctx, page(recoveryCodePage(host)));
+  if (!csrfValid(ctx, body)) { ctx.status = 303; return ctx.redirect(actionUrl); }
+  const outcome = await verifyRecoveryCode(host, body);
+  if (outcome.kind === 'show') return renderView(ctx, page(outcome.view));
+  if (outcome.kind === 'locked') return endLoginLocked(ctx, interaction, run.member.userId);
+  await saveLoginState(interaction, {
+    ...run.state, amr: [...new Set([...run.state.amr, ...outcome.amr])], secondFactor: { kind: 'recovery_code', at: Math.floor(Date.now() / 1000) }, scratch: undefined,
+  });
+  renderView(ctx, await recoveryCodeUsedPage(host, `/interaction/${interaction.uid}/continue`));
 }

@@ -7,7 +7,7 @@ import { applyUiLocales } from '../middleware/locale.js';
 import { abortLogin, renderLogin, submitLogin } from './login.js';
 import { rememberClient, restartLoginUrl, type Interaction } from './context.js';
 import { handleStep } from './steps.js';
-import { handleFactor } from './factor.js';
+import { handleFactor, handleRecoveryCode } from './factor.js';
 import { continueLogin } from './pipeline.js';
 import type { InteractionDeps } from './context.js';
 import { loginState } from './state.js';
@@ -94,6 +94,14 @@ export function interactionRouter(deps: InteractionDeps): Router {
     await handleStep(ctx, deps, interaction, name, formBody(ctx));
   });
 
+  router.get('/factor/recovery-code', async (ctx) => {
+    const interaction = await loadInteraction(ctx, deps);
+    if (interaction) await handleRecoveryCode(ctx, deps, interaction);
+  });
+  router.post('/factor/recovery-code', forms, async (ctx) => {
+    const interaction = await loadInteraction(ctx, deps);
+    if (interaction) await handleRecoveryCode(ctx, deps, interaction, formBody(ctx));
+  });
   for (const place of ['factor', 'factor/setup'] as const) {
     router.get(`/${place}`, async (ctx) => {
       const interaction = await loadInteraction(ctx, deps);

@@ -1,0 +1,20 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { MemberSchema } from './member.js';
+
+/** One of the member's ten single-use recovery codes; only an HMAC of it is kept. */
+export const RecoveryCodeSchema = defineEntity({
+  name: 'RecoveryCode',
+  tableName: 'recovery_code',
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    member: p.manyToOne(MemberSchema).deleteRule('cascade').foreignKeyName('recovery_code_member_id_fkey'),
+    codeHash: p.string().length(64),
+    usedAt: p.datetime().nullable(),
+    createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
+  },
+  uniques: [{ name: 'recovery_code_hash_unique', properties: ['member', 'codeHash'] }],
+});
+
+export class RecoveryCode extends RecoveryCodeSchema.class {}
+RecoveryCodeSchema.setClass(RecoveryCode);

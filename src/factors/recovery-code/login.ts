@@ -1,0 +1,38 @@
+import { isLocked } from '../../members/lockout.js';
+import { registerMemberFailure } from '../../members/lockout-store.js';
+import { recordMemberEvent } from '../../members/events.js';
+import { recoveryCodesLeft, useRecoveryCode } from '../../members/recovery-codes.js';
+import { sendSecurityNotice } from '../../mail/security-notice.js';
+import { showView, type FactorOutcome, type Host, type View } from '../types.js';
+
+/** RFC 8176 has no value for a recovery code; this private one tells portals what was used. */
+export const RECOVERY_CODE_AMR = 'rc';
+
+export function recoveryCodePage(host: Host, errors: string[] = [], status = 200): View {
+  return { view: 'factor-recovery-code', vars: { actionUrl: host.actionUrl, errors: errors.map((k) => host.t(k)) }, status };
+}
+
+/**
+ * A recovery code in place of the second factor (a lost phone). Single use; a wrong one counts
+ * toward the account's lockout; using one mails a notice asking the member to set up a device again.
+ */
+export async function verifyRecoveryCode(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
+  const { member, deps } = host;
+  const typed = typeof input.code === 'string' ? input.code.slice(0, 64) : '';
+  if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) return { kind: 'locked' };
+  if (!typed.trim()) return showView(recoveryCodePage(host, ['factor_recovery_code.error_required'], 400));
+  if (await useRecoveryCode(deps.sql, deps.config.secretsKey, member.id, typed)) {
+    await recordMemberEvent(deps.sql, member.id, 'login.recovery_code_used', {}, host.ip);
+    await sendSecurityNotice(deps, member, 'recovery_code_used');
+    return { kind: 'verified', amr: [RECOVERY_CODE_AMR] };
+  }
+  const after = await registerMemberFailure(deps.sql, member.id, deps.config.union.lockout, { wrong: 'login.recovery_code_wrong', ip: host.ip });
+  if (after.lockedNow) return { kind: 'locked' };
+  return showView(recoveryCodePage(host, ['factor_recovery_code.error_invalid'], 401));
+}
+
+/** After a recovery code: how many are left, and that a new device should be set up. */
+export async function recoveryCodeUsedPage(host: Host, continueUrl: string): Promise<View> {
+  const { left } = await recoveryCodesLeft(host.deps.sql, host.member.id);
+  return { view: 'factor-recovery-code-used', vars: { continueUrl, left } };
+}

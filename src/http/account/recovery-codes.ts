@@ -1,0 +1,25 @@
+import { inTransaction } from '../../db/unit-of-work.js';
+import { issueRecoveryCodes, recoveryCodesLeft, RECOVERY_CODE_COUNT } from '../../members/recovery-codes.js';
+import { sendSecurityNotice } from '../../mail/security-notice.js';
+import { csrfValid } from '../middleware/csrf.js';
+import { formBody } from '../recovery/schemas.js';
+import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+
+/** GET /account/recovery-codes — what they are, how many are left, and 「発行」/「再発行」 (after a recent login). */
+export async function showRecoveryCodes(request: AccountRequest, errors: string[] = [], status = 200): Promise<void> {
+  if (!requireRecentLogin(request, '/account/recovery-codes')) return;
+  const state = await recoveryCodesLeft(request.deps.sql, request.session.member.id);
+  const t = request.ctx.state.t as (k: string) => string;
+  renderAccount(request, 'account-recovery-codes', { section: 'login_methods', actionUrl: '/account/recovery-codes', ...state, count: RECOVERY_CODE_COUNT, errors: errors.map((k) => t(k)) }, status);
+}
+
+/** POST: a new set replaces the old one; the codes are shown this once and never again. */
+export async function submitRecoveryCodes(request: AccountRequest): Promise<void> {
+  const { ctx, deps, session } = request;
+  if (!csrfValid(ctx, formBody(ctx))) return showRecoveryCodes(request, ['login.error_session'], 400);
+  if (!requireRecentLogin(request, '/account/recovery-codes')) return;
+  const codes = await inTransaction(deps.orm, (work) => issueRecoveryCodes(work, deps.config.secretsKey, session.member.id, ctx.ip));
+  await sendSecurityNotice(deps, session.member, 'recovery_codes_issued');
+  ctx.set('Cache-Control', 'no-store');
+  renderAccount(request, 'account-recovery-codes-issued', { section: 'login_methods', codes });
+}
