@@ -7,7 +7,7 @@ import { inTransaction } from '../db/unit-of-work.js';
 import { show, type Host, type Step, type StepOutcome, type View } from './types.js';
 
 /** The manual's four errors, exactly; over 255 characters also shows the invalid-address error. */
-const EMAIL_ERRORS = {
+export const EMAIL_ERRORS = {
   required: ['step_email.error_required'],
   too_long: ['step_email.error_invalid', 'step_email.error_too_long'],
   invalid: ['step_email.error_invalid'],

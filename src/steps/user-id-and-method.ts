@@ -5,7 +5,8 @@ import type { SecondFactorKind } from '../members/credentials.js';
 import { inTransaction } from '../db/unit-of-work.js';
 import { show, type Host, type Step, type View } from './types.js';
 
-const USER_ID_ERRORS = {
+/** The words for each broken user-ID rule, here and in the console. */
+export const USER_ID_ERRORS = {
   required: 'step_user_id.error_required',
   too_short: 'step_user_id.error_length',
   too_long: 'step_user_id.error_length',

@@ -4,14 +4,9 @@ import { issueEmailVerification, pendingVerification } from '../../members/email
 import { recordMemberEvent } from '../../members/events.js';
 import { hitRateLimit } from '../../db/rate-limit.js';
 import { csrfValid } from '../middleware/csrf.js';
+import { EMAIL_ERRORS } from '../../steps/email.js';
 import { formBody } from '../recovery/schemas.js';
 import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
-
-const EMAIL_ERRORS = {
-  required: ['step_email.error_required'],
-  too_long: ['step_email.error_invalid', 'step_email.error_too_long'],
-  invalid: ['step_email.error_invalid'],
-} as const;
 
 const emailForm = z.object({ email: z.preprocess((v) => (typeof v === 'string' ? v.slice(0, 1000) : ''), z.string()) });
 

@@ -10,15 +10,9 @@ import { LOCALES, type Locale } from '../../i18n/index.js';
 import { useLocale } from '../middleware/locale.js';
 import type { Messages } from '../../i18n/index.js';
 import { csrfValid } from '../middleware/csrf.js';
+import { USER_ID_ERRORS } from '../../steps/user-id-and-method.js';
 import { formBody } from '../recovery/schemas.js';
 import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
-
-const USER_ID_ERRORS = {
-  required: 'step_user_id.error_required',
-  too_short: 'step_user_id.error_length',
-  too_long: 'step_user_id.error_length',
-  invalid_chars: 'step_user_id.error_chars',
-} as const;
 
 const text = (max: number) => z.preprocess((v) => (typeof v === 'string' ? v.slice(0, max) : ''), z.string());
 const profileForm = z.object({ locale: text(8), user_id: text(200), method: text(16) });
