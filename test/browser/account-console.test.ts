@@ -1,0 +1,98 @@
+import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
+import type { Browser, Page } from 'playwright-core';
+import { startTestIdp, freePort, type TestIdp } from '../support/idp.js';
+import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { eventually, launchChromium, PC, PHONE, screenshot } from '../support/chromium.js';
+import { startDemoPortal } from '../../src/demo-portal/index.js';
+import { accountConsoleLinks } from '../../src/oidc/provider.js';
+
+describe('the account console in Chromium, from the demo portal', () => {
+  let t: TestIdp;
+  let smtp: SmtpCapture;
+  let portal: { url: string; close(): Promise<void> };
+  let browser: Browser;
+
+  beforeAll(async () => {
+    smtp = await startSmtpCapture();
+    const portalPort = await freePort();
+    const portalUrl = `http://localhost:${portalPort}`;
+    t = await startTestIdp({
+      env: { SMTP_URL: smtp.url },
+      configure: (c) => {
+        c.clients.push({
+          client_id: 'console-portal', client_secret: 'console-portal-secret-0123456789', public: false,
+          redirect_uris: [`${portalUrl}/callback`], post_logout_redirect_uris: [`${portalUrl}/`], initiate_login_uri: `${portalUrl}/login`,
+          scope: 'openid offline_access profile email',
+        });
+      },
+    });
+    portal = await startDemoPortal({
+      issuer: t.config.issuer, clientId: 'console-portal', clientSecret: 'console-portal-secret-0123456789', portalUrl, port: portalPort, host: '127.0.0.1',
+      accountLinks: accountConsoleLinks(t.config.issuer, 'console-portal'),
+    });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await portal?.close();
+    await t?.close();
+    await smtp?.close();
+  });
+
+  async function loggedIn(page: Page, userId: string, password: string): Promise<void> {
+    await page.goto(`${portal.url}/login`);
+    await page.getByLabel('ユーザID').fill(userId);
+    await page.getByLabel('パスワード', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'ログイン' }).click();
+    await page.waitForURL(`${portal.url}/`);
+  }
+
+  it('on a phone: プロフィール変更 from the portal, the ☰ menu, a new user ID and English, ポータルに戻る', async () => {
+    await t.addMember({ userId: 'phone0001', name: '電話 花子', email: 'phone0001@example.jp' }, { password: 'Phone-pass-01', onboarded: true });
+    const context = await browser.newContext({ viewport: PHONE });
+    const page = await context.newPage();
+    await loggedIn(page, 'phone0001', 'Phone-pass-01');
+    await page.goto((await page.locator('a', { hasText: 'プロフィール変更' }).first().getAttribute('href'))!);
+    await eventually(page.getByRole('heading', { name: 'プロフィール' })).toBeVisible();
+    await screenshot(page, 'console-profile-phone');
+    // On a phone the sections are in the ☰ menu, not in tabs.
+    expect(await page.locator('.account-tabs').isVisible()).toBe(false);
+    await page.locator('.account-menu summary').click();
+    await eventually(page.locator('.account-menu').getByRole('link', { name: 'ログイン方法変更' })).toBeVisible();
+    const box = await page.locator('.account-menu summary').boundingBox();
+    expect(box!.height).toBeGreaterThanOrEqual(44);
+    await page.locator('.account-menu summary').click();
+
+    await page.locator('select#locale').selectOption('en');
+    await page.getByLabel('ユーザID').fill('Phone.New01');
+    await page.getByRole('button', { name: '変更' }).click();
+    await eventually(page.getByText('Your profile was updated.')).toBeVisible();
+    await eventually(page.getByLabel('User ID')).toHaveValue('phone.new01');
+    await screenshot(page, 'console-profile-saved-phone');
+    await page.getByRole('link', { name: 'Back to the portal' }).first().click();
+    await page.waitForURL(`${portal.url}/`);
+    await context.close();
+  });
+
+  it('on a PC: ログイン方法変更 in the top navigation, パスワードの更新 with a new 作成日, and this device listed', async () => {
+    await t.addMember({ userId: 'pc000001', name: '机上 太郎', email: 'pc000001@example.jp' }, { password: 'Desk-pass-001', onboarded: true });
+    const context = await browser.newContext({ viewport: PC });
+    const page = await context.newPage();
+    await loggedIn(page, 'pc000001', 'Desk-pass-001');
+    await page.goto((await page.locator('a', { hasText: 'ログイン方法変更' }).first().getAttribute('href'))!);
+    await eventually(page.getByRole('heading', { name: 'ログイン方法変更', level: 1 })).toBeVisible();
+    expect(await page.locator('.account-menu summary').isVisible()).toBe(false);
+    await eventually(page.locator('.account-tabs').getByRole('link', { name: 'プロフィール変更' })).toBeVisible();
+    await eventually(page.getByText('この端末')).toBeVisible();
+    await screenshot(page, 'console-methods-pc');
+    await page.getByRole('link', { name: '更新' }).click();
+    await eventually(page.getByRole('heading', { name: 'パスワードの更新' })).toBeVisible();
+    await page.getByLabel('パスワード', { exact: true }).fill('Desk-pass-002');
+    await page.getByLabel('パスワード確認用').fill('Desk-pass-002');
+    await screenshot(page, 'console-password-pc');
+    await page.getByRole('button', { name: '実行' }).click();
+    await eventually(page.getByText('パスワードを更新しました。')).toBeVisible();
+    await smtp.waitFor((m) => m.to.includes('pc000001@example.jp') && m.text.includes('パスワードが変更されました'));
+    await context.close();
+  });
+});

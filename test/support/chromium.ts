@@ -1,0 +1,35 @@
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+export const PHONE = { width: 390, height: 844 };
+export const PC = { width: 1280, height: 800 };
+
+/** With KOSMO_SCREENSHOTS=<dir>, saves a full-page screenshot to look at beside the manual. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.KOSMO_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
+}
+
+// Playwright's web-first assertions without @playwright/test: poll until true or time out.
+export function eventually(locator: Locator) {
+  const poll = async (check: () => Promise<boolean>, what: string) => {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (await check().catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting until ${what}`);
+  };
+  return {
+    toBeVisible: () => poll(() => locator.isVisible(), `${locator} is visible`),
+    toBeHidden: () => poll(async () => !(await locator.isVisible()), `${locator} is hidden`),
+    toHaveText: (text: string) => poll(async () => (await locator.textContent())?.trim() === text, `${locator} has text ${text}`),
+    toContainText: (text: string) => poll(async () => ((await locator.textContent()) ?? '').includes(text), `${locator} contains ${text}`),
+    toHaveValue: (value: string) => poll(async () => (await locator.inputValue()) === value, `${locator} has value ${value}`),
+  };
+}
