@@ -4,6 +4,9 @@ import type { PortalDeps } from './deps.js';
 import { flashNotice } from './pages.js';
 import { tokensFrom } from './tokens.js';
 
+/** What a prompt=none request answers when the browser has no usable session at the provider. */
+const NOT_LOGGED_IN = new Set(['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
+
 /** GET /callback: the provider's answer; state, nonce, iss and PKCE are checked by openid-client. */
 export function completeLogin(deps: PortalDeps): Koa.Middleware {
   return async (ctx) => {
@@ -22,10 +25,15 @@ export function completeLogin(deps: PortalDeps): Koa.Middleware {
       const claims = response.claims()!;
       const userinfo = await oidc.fetchUserInfo(configuration, response.access_token, claims.sub);
       deps.sessions.start(ctx, { tokens: tokensFrom(response), claims: { ...claims }, userinfo: { ...userinfo } });
+      // The silent check after the logout confirmation found the member still logged in there.
+      if (pending.afterLogout) flashNotice(ctx, 'logout_cancelled');
     } catch (err) {
       deps.sessions.destroy(ctx);
-      // The member chose not to log in (or the provider would not let them): a plain message.
-      if (err instanceof oidc.AuthorizationResponseError && err.error === 'access_denied') {
+      if (pending.afterLogout && err instanceof oidc.AuthorizationResponseError && NOT_LOGGED_IN.has(err.error)) {
+        // The provider has no session for this browser any more: logged out everywhere.
+        flashNotice(ctx, 'logged_out');
+      } else if (err instanceof oidc.AuthorizationResponseError && err.error === 'access_denied') {
+        // The member chose not to log in (or the provider would not let them): a plain message.
         flashNotice(ctx, 'cancelled');
       } else {
         deps.options.logger?.warn({ err }, 'demo portal: login did not complete');

@@ -8,7 +8,7 @@ import { completeLogin } from './callback.js';
 import { showClaims } from './claims.js';
 import type { PortalDeps } from './deps.js';
 import { startLogin } from './login.js';
-import { logout } from './logout.js';
+import { logout, returnFromLogout } from './logout.js';
 import { errorPages, portalLocale, securityHeaders } from './middleware.js';
 import type { DemoPortalOptions } from './options.js';
 import { PortalPages } from './pages.js';
@@ -40,7 +40,10 @@ export function createDemoPortal(o: DemoPortalOptions): Koa {
   const css = readFileSync(path.resolve('static/demo-portal.css'));
 
   const router = new Router();
-  router.get('/', (ctx) => deps.pages.render(ctx, 'home.njk', { services: SERVICES }));
+  router.get('/', async (ctx) => {
+    if (await returnFromLogout(ctx, deps)) return;
+    deps.pages.render(ctx, 'home.njk', { services: SERVICES });
+  });
   router.get('/login', startLogin(deps));
   router.get('/callback', completeLogin(deps));
   router.get('/claims', showClaims(deps));

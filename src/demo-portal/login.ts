@@ -13,23 +13,33 @@ const loginQuery = z.object({
   target_link_uri: z.string().optional(),
 });
 
-/** GET /login: authorization code flow with PKCE (S256), state and nonce. */
+/**
+ * Sends the browser to the provider's authorization endpoint: code flow with PKCE (S256), state and
+ * nonce. With `afterLogout`, prompt=none asks only "is this browser still logged in there?", never
+ * showing a login screen.
+ */
+export async function redirectToProvider(ctx: Koa.Context, deps: PortalDeps, afterLogout = false): Promise<void> {
+  const configuration = await deps.provider.get();
+  const pending = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce(), afterLogout };
+  deps.sessions.start(ctx, { pending });
+  const url = oidc.buildAuthorizationUrl(configuration, {
+    redirect_uri: deps.redirectUri,
+    scope: PORTAL_SCOPE,
+    state: pending.state,
+    nonce: pending.nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
+    code_challenge_method: 'S256',
+    ui_locales: ctx.state.locale as string,
+    ...(afterLogout ? { prompt: 'none' } : {}),
+  });
+  ctx.redirect(url.href);
+}
+
+/** GET /login: 「ログイン」. */
 export function startLogin(deps: PortalDeps): Koa.Middleware {
   return async (ctx) => {
     const query = loginQuery.safeParse(ctx.query);
     if (!query.success || (query.data.iss !== undefined && query.data.iss !== deps.options.issuer)) ctx.throw(400, 'unexpected login request');
-    const configuration = await deps.provider.get();
-    const pending = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce() };
-    deps.sessions.start(ctx, { pending });
-    const url = oidc.buildAuthorizationUrl(configuration, {
-      redirect_uri: deps.redirectUri,
-      scope: PORTAL_SCOPE,
-      state: pending.state,
-      nonce: pending.nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
-      code_challenge_method: 'S256',
-      ui_locales: ctx.state.locale as string,
-    });
-    ctx.redirect(url.href);
+    await redirectToProvider(ctx, deps);
   };
 }

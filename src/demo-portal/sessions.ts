@@ -6,6 +6,8 @@ export interface PendingLogin {
   verifier: string;
   state: string;
   nonce: string;
+  /** A prompt=none check after the provider's logout confirmation: is the member still logged in there? */
+  afterLogout?: boolean;
 }
 
 export interface PortalTokens {
@@ -23,6 +25,8 @@ export interface PortalSession {
   tokens?: PortalTokens;
   claims?: Record<string, unknown>;
   userinfo?: Record<string, unknown>;
+  /** Sent to the provider's logout confirmation; it comes back as ?state= whichever button was pressed. */
+  logoutState?: string;
   /** A refresh in flight: a second one would reuse the rotated refresh token and lose the grant. */
   refreshing?: Promise<void>;
 }
