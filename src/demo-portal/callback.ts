@@ -7,6 +7,9 @@ import { tokensFrom } from './tokens.js';
 /** What a prompt=none request answers when the browser has no usable session at the provider. */
 const NOT_LOGGED_IN = new Set(['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
 
+/** kosmo-idp's error_description when the member declined the terms of use (README, "How a portal…"). */
+const TERMS_DECLINED = /did not accept the terms of use/;
+
 /** GET /callback: the provider's answer; state, nonce, iss and PKCE are checked by openid-client. */
 export function completeLogin(deps: PortalDeps): Koa.Middleware {
   return async (ctx) => {
@@ -33,8 +36,9 @@ export function completeLogin(deps: PortalDeps): Koa.Middleware {
         // The provider has no session for this browser any more: logged out everywhere.
         flashNotice(ctx, 'logged_out');
       } else if (err instanceof oidc.AuthorizationResponseError && err.error === 'access_denied') {
-        // The member chose not to log in (or the provider would not let them): a plain message.
-        flashNotice(ctx, 'cancelled');
+        // The member chose not to log in (or the provider would not let them): a plain message,
+        // and why, when the provider says it was the terms of use (3-9).
+        flashNotice(ctx, TERMS_DECLINED.test(err.error_description ?? '') ? 'terms_declined' : 'cancelled');
       } else {
         deps.options.logger?.warn({ err }, 'demo portal: login did not complete');
         flashNotice(ctx, 'login_failed');

@@ -6,8 +6,8 @@ import type { DemoPortalOptions } from './options.js';
 import type { PortalSession, SessionStore } from './sessions.js';
 
 /** One-time messages shown on the top page after a redirect, by their key under portal.notice. */
-export type Notice = 'cancelled' | 'login_failed' | 'session_ended' | 'logged_out' | 'logout_cancelled';
-const NOTICES: readonly Notice[] = ['cancelled', 'login_failed', 'session_ended', 'logged_out', 'logout_cancelled'];
+export type Notice = 'cancelled' | 'login_failed' | 'session_ended' | 'logged_out' | 'logout_cancelled' | 'terms_declined';
+const NOTICES: readonly Notice[] = ['cancelled', 'login_failed', 'session_ended', 'logged_out', 'logout_cancelled', 'terms_declined'];
 const NOTICE_COOKIE = 'portal.notice';
 
 export class PortalPages {

@@ -34,7 +34,7 @@ export function providerPages(config: Config): ProviderPages {
         render(ctx, 'login-expired', { restartUrl: restartLoginUrl(ctx, config) }, ctx.status || 400);
         return;
       }
-      render(ctx, 'error', { title: 'error.title', message: 'error.protocol', code: out.error, detail: (error as { expose?: boolean }).expose ? description : undefined }, ctx.status || 400);
+      render(ctx, 'error', { title: 'error.title', message: 'error.protocol', code: out.error, restartUrl: restartLoginUrl(ctx, config) }, ctx.status || 400);
     },
   };
 }

@@ -81,7 +81,8 @@ export class Mailer {
       attempt++;
       try {
         const info = (await this.options.transport.sendMail({
-          from: this.options.from,
+          // The society's name as the display name, so the member knows who writes (FAQ Q19's address).
+          from: unionName ? { name: unionName, address: this.options.from } : this.options.from,
           // An address object is never split at commas: one request, one recipient.
           to: { name: '', address: to },
           subject: mail.subject,

@@ -8,6 +8,8 @@ export interface ReceivedMail {
   recipients: string[];
   /** The From header's address. */
   from: string;
+  /** The From header as written: display name and address. */
+  sender: string;
   subject: string;
   text: string;
   html: string;
@@ -86,6 +88,7 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
             options.receive({
               recipients: session.envelope.rcptTo.map((r) => r.address),
               from: parsed.from?.value[0]?.address ?? '',
+              sender: parsed.from?.text ?? '',
               subject: parsed.subject ?? '',
               text: parsed.text ?? '',
               html: typeof parsed.html === 'string' ? parsed.html : '',

@@ -49,6 +49,18 @@ export async function confirmEmailVerification(sql: Sql, token: string): Promise
   });
 }
 
+/**
+ * A link that no longer works but whose address is now the member's confirmed address: opened
+ * again after it was used, it says so instead of asking for a new mail.
+ */
+export async function verificationAlreadyConfirmed(sql: Sql, token: string): Promise<boolean> {
+  return Boolean(await sql.one(
+    `select 1 from email_verification v join member m on m.id = v.member_id
+      where v.token_hash = $1 and v.used_at is not null and m.email = v.email and m.email_verified`,
+    [hashToken(token)],
+  ));
+}
+
 /** Whether a verification link is still usable, without using it (the confirm page shows first). */
 export async function verificationIsUsable(sql: Sql, token: string): Promise<boolean> {
   return Boolean(await sql.one('select 1 from email_verification where token_hash = $1 and used_at is null and expires_at > now()', [hashToken(token)]));

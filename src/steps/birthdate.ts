@@ -4,8 +4,15 @@ import { confirmBirthdate } from '../members/onboarding.js';
 import { inTransaction } from '../db/unit-of-work.js';
 import { show, type Host, type Step, type View } from './types.js';
 
-function page(host: Host, errors: string[] = [], status = 200): View {
-  return { view: 'step-birthdate', vars: { actionUrl: host.actionUrl, errors: errors.map((k) => host.t(k)) }, status };
+/** From this many tries left, a wrong date says how many remain before the lock. */
+const FEW_TRIES_LEFT = 2;
+
+function page(host: Host, errors: string[] = [], status = 200, triesLeft = 0): View {
+  return {
+    view: 'step-birthdate',
+    vars: { actionUrl: host.actionUrl, errors: errors.map((k) => host.t(k, { n: triesLeft })), maxFailures: host.deps.config.union.lockout.maxFailures },
+    status,
+  };
 }
 
 /** 生年月日の入力: first login only, the member proves who they are with their birth date (YYYYMMDD). */
@@ -19,7 +26,8 @@ export const birthdateStep: Step = {
     if (typed.iso !== String(member.birthdate)) {
       const state = await registerMemberFailure(deps.sql, member.id, deps.config.union.lockout, { wrong: 'onboarding.birthdate_wrong', ip: host.ip });
       if (state.lockedNow) return { kind: 'locked' };
-      return show(page(host, ['step_birthdate.error_mismatch'], 400));
+      const triesLeft = deps.config.union.lockout.maxFailures - state.failedLogins;
+      return show(page(host, [triesLeft <= FEW_TRIES_LEFT ? 'step_birthdate.error_mismatch_remaining' : 'step_birthdate.error_mismatch'], 400, triesLeft));
     }
     await inTransaction(deps.orm, (work) => confirmBirthdate(work, member.id, host.ip));
     return { kind: 'done' };

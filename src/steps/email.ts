@@ -56,7 +56,8 @@ export const emailStep: Step = {
   name: 'email',
   async show(host) {
     const pending = host.query.change ? undefined : await pendingVerification(host.deps.sql, host.member.id);
-    if (pending) return sentPage(host, pending.email);
+    // 「更新」 (?refresh=1) before the link was used: say so, and keep saying the mail went out.
+    if (pending) return sentPage(host, pending.email, host.query.refresh ? { error: 'step_email.not_yet_verified', notice: 'step_email.sent_notice' } : { notice: 'step_email.sent_notice' });
     return formPage(host, host.member.email ?? '');
   },
   async submit(host, body) {

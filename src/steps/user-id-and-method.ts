@@ -38,12 +38,14 @@ export const userIdAndMethodStep: Step = {
     const method = typeof body.method === 'string' ? body.method : '';
     const errors: string[] = [];
     // Keeping the ID the union issued is allowed ("ユーザIDの変更は必須ではありません").
-    if (userId !== host.member.userId) errors.push(...checkChosenUserId(userId).map((p) => USER_ID_ERRORS[p]));
+    const userIdProblems = userId !== host.member.userId ? checkChosenUserId(userId) : [];
+    errors.push(...userIdProblems.map((p) => USER_ID_ERRORS[p]));
     const allowed = host.deps.config.union.authMethods as string[];
     if (!allowed.includes(method)) errors.push('step_user_id.error_method');
-    // 生体認証 only where the browser reported a platform authenticator (the page's script says so).
+    // 生体認証 only where the browser can use passkeys (the page's script says so in platform_authenticator).
     else if (method === 'passkey' && body.platform_authenticator !== 'yes') errors.push('step_user_id.error_passkey_unavailable');
-    if (errors.length === 0 && userId !== host.member.userId) {
+    // Every error at once: a taken ID is reported together with a missing method.
+    if (userIdProblems.length === 0 && userId !== host.member.userId) {
       const taken = await host.deps.sql.one('select 1 from member where user_id = $1', [userId]);
       if (taken) errors.push('step_user_id.error_taken');
     }

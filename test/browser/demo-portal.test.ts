@@ -89,6 +89,7 @@ describe('a member in Chromium, through the demo portal', () => {
     await page.getByLabel('パスワード', { exact: true }).fill('Taro-own-pass1');
     await page.getByLabel('パスワード確認用').fill('Taro-own-pass1');
     await page.getByRole('button', { name: '送信' }).click();
+    await page.getByRole('link', { name: 'ポータルへ進む' }).click();
     await page.waitForURL(`${portal.url}/`);
     await expect(page.locator('.account__name')).toHaveText('初回 太郎');
     await context.close();

@@ -89,13 +89,18 @@ describe('a login that waited too long', () => {
     expectFriendlyPage(answer.status, answer.html, `<a class="btn" href="${first.initiate_login_uri}">Login with OpenID Connect</a>`);
   });
 
-  it('shows it when the login form is posted again after the login finished (back button)', async () => {
+  it('says the login is done, not expired, when the login form is posted again after it finished (back button)', async () => {
     const browser = new BrowserClient();
     const { loginPage, after } = await loginThroughPortal(t.url, browser, 'expire001', 'Expire-pass-1');
     expect(isPortal(after.url)).toBe(true);
     const again = await browser.submit(loginPage, '/login', { user_id: 'expire001', password: 'Expire-pass-1' }, { stopAt: isPortal });
     expect(isPortal(again.url)).toBe(false);
-    expectFriendlyPage(again.status, again.html);
+    // Logged in at the provider: the login is done, not expired, and the way on is back to the portal.
+    expect(again.status).toBe(200);
+    expect(again.html).toContain('<h1>ログインは完了しています</h1>');
+    expect(again.html).not.toContain('一定時間が経過');
+    expect(again.html).toContain('ポータルに戻る</a>');
+    expect(again.html).not.toMatch(RAW_PROTOCOL);
   });
 
   it('links to the portal\'s home when the portal has no initiate_login_uri', async () => {

@@ -6,7 +6,12 @@ import { unlockMember } from '../../src/admin/member-unlock.js';
 
 const ja = JSON.parse(readFileSync('locales/ja.json', 'utf8')) as { login: Record<string, string> };
 const INVALID = '無効なユーザIDまたはパスワードです。';
-const LOCKED = ja.login.error_locked!;
+const UNION = 'コスモ健康保険組合';
+/** How long the lock lasts (FAQ Q5/Q6): the first lock here is 60 s, the second 120 s, the third for good. */
+const lockedFor = (minutes: number) => ja.login.error_locked_for!.replace('{minutes}', String(minutes)).replace('{union}', UNION);
+const LOCKED = lockedFor(1);
+const LOCKED_AGAIN = lockedFor(2);
+const LOCKED_FOR_GOOD = ja.login.error_locked_permanent!.replace('{union}', UNION);
 const RATE_LIMITED = 'ログインの試行回数が上限に達しました。しばらく時間をおいてから再度お試しください。';
 
 describe('brute-force protection', () => {
@@ -39,7 +44,8 @@ describe('brute-force protection', () => {
   const expireUnknownLocks = () => t.idp.sql.run(`update login_lockout set locked_until = now() - interval '1 second' where locked_until is not null`);
 
   it('locks after the configured consecutive failures and tells the member to wait or contact the 健保組合', async () => {
-    expect(LOCKED).toBe('アカウントがロックされているため、ログインできません。しばらく時間をおいてから再度お試しいただくか、ご加入の健保組合までお問い合わせください。');
+    expect(LOCKED).toBe('アカウントがロックされているため、ログインできません。ロックは約1分後に解除されますので、時間をおいてから再度お試しください。お急ぎの場合は、コスモ健康保険組合までお問い合わせください。');
+    expect(LOCKED_FOR_GOOD).toBe('アカウントがロックされているため、ログインできません。ロックの解除は、コスモ健康保険組合までお問い合わせください。');
     await t.addMember({ userId: 'lock00001' }, { password: 'Right-pass-1', onboarded: true });
     expect(await attempt('lock00001', 'wrong-1')).toEqual({ status: 401, errors: [INVALID], portal: false });
     expect(await attempt('lock00001', 'wrong-2')).toEqual({ status: 401, errors: [INVALID], portal: false });
@@ -77,11 +83,11 @@ describe('brute-force protection', () => {
 
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push((await attempt('lock00002', 'wrong')).errors);
-    expect(answers).toEqual([[INVALID], [INVALID], [LOCKED]]);
+    expect(answers).toEqual([[INVALID], [INVALID], [LOCKED_FOR_GOOD]]);
     expect(await lockState('lock00002')).toMatchObject({ lock_count: 3, locked_permanently: true, locked_until: null });
     // No amount of waiting helps: still refused, with the same message.
     await expireLock('lock00002');
-    expect(await attempt('lock00002', 'Right-pass-2')).toEqual({ status: 401, errors: [LOCKED], portal: false });
+    expect(await attempt('lock00002', 'Right-pass-2')).toEqual({ status: 401, errors: [LOCKED_FOR_GOOD], portal: false });
 
     const unlocked = await unlockMember({ sql: t.idp.sql, config: t.config }, { userId: 'lock00002' });
     expect(unlocked.exitCode).toBe(0);
@@ -142,7 +148,9 @@ describe('brute-force protection', () => {
     expect(unknown).toEqual(real);
     const i = `401 ${INVALID}`;
     const l = `401 ${LOCKED}`;
-    expect(real).toEqual([i, i, l, l, i, i, l, l, i, i, l, l, l]);
+    const l2 = `401 ${LOCKED_AGAIN}`;
+    const lp = `401 ${LOCKED_FOR_GOOD}`;
+    expect(real).toEqual([i, i, l, l, i, i, l2, l2, i, i, lp, lp, lp]);
     expect(await lockState('lock00004')).toMatchObject({ locked_permanently: true });
   });
 });

@@ -82,6 +82,9 @@ describe('the development mailbox', () => {
     const listHtml = await list.text();
     expect(listHtml).toContain('開発用メールボックス');
     expect(listHtml).toContain('devbox@example.jp');
+    // Who the mail is from, display name included.
+    expect(listHtml).toContain('差出人');
+    expect(listHtml).toContain('&quot;コスモ健康保険組合&quot; &lt;no-reply@kosmo-web.jp&gt;');
     expect(listHtml).toContain(`href="/dev/mailbox/${rows[0]!.id}"`);
     expect(listHtml).toContain('【コスモ健康保険組合】メールアドレスの確認');
   });

@@ -44,6 +44,8 @@ describe('the mailer, through a real SMTP server', () => {
     expect(result).toEqual({ ok: true, messageId: expect.any(String) });
     const mail = await capture.waitFor((m) => m.to.includes(ADDRESS));
     expect(mail.from).toBe('no-reply@kosmo-web.jp');
+    // The society's name is the display name, in the mail's language.
+    expect(mail.sender).toBe('"コスモ健康保険組合" <no-reply@kosmo-web.jp>');
     expect(mail.subject).toBe('【コスモ健康保険組合】メールアドレスの確認');
     expect(mail.links).toEqual([LINK]);
     expect(mail.html).toContain(`href="${LINK.replace(/&/g, '&amp;')}"`);

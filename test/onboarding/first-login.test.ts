@@ -53,7 +53,11 @@ describe('first login of a provisioned member', () => {
     const passwordPage = await browser.submit(userIdPage, '/step/user_id_and_method', { user_id: 'Walker.2026', method: 'totp' });
     expect(passwordPage.html).toContain('パスワードの変更');
 
-    const done = await browser.submit(passwordPage, '/step/password', { password: 'New-pass-2026', password_confirmation: 'New-pass-2026' }, { stopAt: isPortal });
+    // 「初回ログインが完了しました」 (login manual ⑧), then on to the portal.
+    const complete = await browser.submit(passwordPage, '/step/password', { password: 'New-pass-2026', password_confirmation: 'New-pass-2026' }, { stopAt: isPortal });
+    expect(complete.html).toContain('<h1>初回ログインが完了しました</h1>');
+    const next = /<a class="btn" href="([^"]+)">ポータルへ進む<\/a>/.exec(complete.html)![1]!;
+    const done = await browser.go(new URL(next.replace(/&amp;/g, '&'), complete.url).toString(), { stopAt: isPortal });
     expect(isPortal(done.url)).toBe(true);
     const tokens = await rp.exchange(done.url, request);
     const claims = tokens.claims()!;
@@ -108,9 +112,11 @@ describe('first login of a provisioned member', () => {
     await t.addMember({ userId: 'birthlock', symbol: '78', number: '3333333', birthdate: '1960-06-06' });
     const { browser, page } = await startFirstLogin('birthlock', '78333333319600606');
     let current = page;
-    for (let i = 0; i < t.config.union.lockout.maxFailures - 1; i++) {
+    const max = t.config.union.lockout.maxFailures;
+    for (let i = 1; i < max; i++) {
       current = await browser.submit(current, '/step/birthdate', { birthdate: '19600607' });
-      expect(pageErrors(current.html)).toEqual(['生年月日が正しくありません。']);
+      // Once few tries are left, the page says how many.
+      expect(pageErrors(current.html)).toEqual([max - i <= 2 ? `生年月日が正しくありません。あと${max - i}回間違えると、アカウントがロックされます。` : '生年月日が正しくありません。']);
     }
     const locked = await browser.submit(current, '/step/birthdate', { birthdate: '19600607' });
     expect(pageErrors(locked.html)[0]).toContain('アカウントがロックされている');

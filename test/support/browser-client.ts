@@ -106,7 +106,8 @@ export function findForm(html: string, actionPart: string): { action: string; hi
 /** The texts of the error list a page shows. */
 export function pageErrors(html: string): string[] {
   const block = /<div class="alert alert--error"[^>]*>([\s\S]*?)<\/div>/.exec(html)?.[1] ?? '';
-  return [...block.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((m) => decodeEntities(m[1]!.trim()));
+  // One error is a paragraph, several a list.
+  return [...block.matchAll(/<(?:li|p)>([\s\S]*?)<\/(?:li|p)>/g)].map((m) => decodeEntities(m[1]!.trim()));
 }
 
 /** A page without what differs per request (interaction uid, CSRF token, typed user ID), to compare two answers. */

@@ -6,6 +6,8 @@ export interface CapturedMail {
   to: string[];
   /** The From header's address. */
   from: string;
+  /** The From header as written, display name included. */
+  sender: string;
   subject: string;
   text: string;
   html: string;
@@ -44,7 +46,7 @@ export async function startSmtpCapture(): Promise<SmtpCapture> {
   const receiver = await startSmtpReceiver({
     port: 0,
     async receive(mail) {
-      const captured: CapturedMail = { to: mail.recipients, from: mail.from, subject: mail.subject, text: mail.text, html: mail.html, links: extractLinks(mail.text) };
+      const captured: CapturedMail = { to: mail.recipients, from: mail.from, sender: mail.sender, subject: mail.subject, text: mail.text, html: mail.html, links: extractLinks(mail.text) };
       messages.push(captured);
       const matched = waiters.filter((w) => w.predicate(captured));
       waiters = waiters.filter((w) => !matched.includes(w));

@@ -10,7 +10,9 @@ import { recordMemberEvent } from '../../members/events.js';
 
 export type PasswordLoginResult =
   | { ok: true; memberId: string }
-  | { ok: false; reason: 'invalid' | 'locked' | 'rate_limited' };
+  | { ok: false; reason: 'invalid' | 'rate_limited' }
+  /** `lock`: until when, or for good; said to the member, the same for unknown user IDs. */
+  | { ok: false; reason: 'locked'; lock: Pick<LockoutState, 'lockedUntil' | 'lockedPermanently'> };
 
 type MemberRow = LockoutState & PasswordHolder & { id: string };
 
@@ -44,7 +46,7 @@ export async function authenticateWithPassword(deps: PasswordLoginDeps, input: {
   if (isLocked(before, new Date())) {
     await hasher.equaliseTiming(input.password);
     if (member) await recordMemberEvent(sql, member.id, 'login.refused_locked', {}, input.ip);
-    return { ok: false, reason: 'locked' };
+    return { ok: false, reason: 'locked', lock: before };
   }
 
   const valid = await hasher.verify(member, input.password);
@@ -56,5 +58,5 @@ export async function authenticateWithPassword(deps: PasswordLoginDeps, input: {
   const after = member
     ? await registerMemberFailure(sql, member.id, policy.lockout, { wrong: 'login.password_wrong', ip: input.ip })
     : await registerUnknownIdFailure(sql, phantomSubject, policy.lockout);
-  return { ok: false, reason: after.lockedNow ? 'locked' : 'invalid' };
+  return after.lockedNow ? { ok: false, reason: 'locked', lock: after } : { ok: false, reason: 'invalid' };
 }

@@ -13,6 +13,7 @@ const HTML_PART_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; i
 interface DevMailRow {
   id: string;
   recipients: string;
+  sender: string;
   subject: string;
   html: string | null;
   text: string | null;
@@ -25,7 +26,7 @@ function formatTime(ctx: Context, value: Date | string): string {
 }
 
 async function findMessage(sql: Sql, id: string): Promise<DevMailRow | undefined> {
-  return sql.one<DevMailRow>('select id, recipients, subject, html, text, created_at from dev_mail where id = $1', [id]);
+  return sql.one<DevMailRow>('select id, recipients, sender, subject, html, text, created_at from dev_mail where id = $1', [id]);
 }
 
 function notFound(ctx: Context): void {
@@ -42,10 +43,10 @@ export function devMailboxRouter(sql: Sql): Router {
 
   router.get('/dev/mailbox', async (ctx) => {
     const rows = await sql.rows<DevMailRow>(
-      'select id, recipients, subject, created_at from dev_mail order by id desc limit $1', [LIST_LIMIT],
+      'select id, recipients, sender, subject, created_at from dev_mail order by id desc limit $1', [LIST_LIMIT],
     );
     render(ctx, 'dev-mailbox', {
-      messages: rows.map((row) => ({ id: row.id, recipients: row.recipients, subject: row.subject, receivedAt: formatTime(ctx, row.created_at) })),
+      messages: rows.map((row) => ({ id: row.id, recipients: row.recipients, sender: row.sender, subject: row.subject, receivedAt: formatTime(ctx, row.created_at) })),
     });
   });
 
@@ -56,6 +57,7 @@ export function devMailboxRouter(sql: Sql): Router {
       message: {
         id: row.id,
         recipients: row.recipients,
+        sender: row.sender,
         subject: row.subject,
         receivedAt: formatTime(ctx, row.created_at),
         text: row.text ?? '',

@@ -11,6 +11,11 @@ export interface InteractionDeps extends AppDeps {
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const LAST_CLIENT_COOKIE = 'kosmo.client';
+/** Whether this browser is logged in at the provider (its session has an account), as the console asks. */
+export async function loggedInAtProvider(ctx: Context, provider: Provider): Promise<boolean> {
+  const session = await provider.Session.get(ctx as never).catch(() => undefined);
+  return Boolean(session?.accountId);
+}
 
 /** Remembers which portal sent the member, so an expired login can send them back to it. */
 export function rememberClient(ctx: Context, clientId: string, secure: boolean): void {

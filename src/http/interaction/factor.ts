@@ -29,7 +29,7 @@ export async function handleFactor(ctx: Context, deps: InteractionDeps, interact
   const outcome = await (setup ? factor.finishSetup(host, body) : factor.verify(host, body));
   switch (outcome.kind) {
     case 'show': return renderView(ctx, withRecoveryCodeLink(outcome.view, interaction, !setup));
-    case 'locked': return endLoginLocked(ctx, interaction, run.member.userId);
+    case 'locked': return endLoginLocked(ctx, deps, interaction, run.member);
     case 'verified':
       await saveLoginState(interaction, {
         ...run.state, amr: [...new Set([...run.state.amr, ...outcome.amr])], secondFactor: { kind: factor.kind, at: Math.floor(Date.now() / 1000) }, scratch: undefined,
@@ -61,7 +61,7 @@ export async function handleRecoveryCode(ctx: Context, deps: InteractionDeps, in
   if (!csrfValid(ctx, body)) { ctx.status = 303; return ctx.redirect(actionUrl); }
   const outcome = await verifyRecoveryCode(host, body);
   if (outcome.kind === 'show') return renderView(ctx, page(outcome.view));
-  if (outcome.kind === 'locked') return endLoginLocked(ctx, interaction, run.member.userId);
+  if (outcome.kind === 'locked') return endLoginLocked(ctx, deps, interaction, run.member);
   await saveLoginState(interaction, {
     ...run.state, amr: [...new Set([...run.state.amr, ...outcome.amr])], secondFactor: { kind: 'recovery_code', at: Math.floor(Date.now() / 1000) }, scratch: undefined,
   });

@@ -5,6 +5,7 @@ import { csrfValid } from '../middleware/csrf.js';
 import { authenticateWithPassword } from '../../factors/password/login.js';
 import type { Interaction, InteractionDeps } from './context.js';
 import { saveLoginState } from './state.js';
+import { lockedError, type LoginError } from './lock-message.js';
 
 export const loginFormSchema = z.object({
   user_id: z.string().max(256).default(''),
@@ -13,13 +14,14 @@ export const loginFormSchema = z.object({
   _csrf: z.string().optional(),
 });
 
-export function renderLogin(ctx: Context, interaction: Interaction, vars: { userId?: string; remember?: boolean; errors?: string[]; notice?: string } = {}, status = 200): void {
-  const t = ctx.state.t as (k: string) => string;
+export function renderLogin(ctx: Context, interaction: Interaction, vars: { userId?: string; remember?: boolean; errors?: LoginError[]; notice?: string } = {}, status = 200): void {
+  const t = ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
+  const union = String(ctx.state.unionName ?? '');
   render(ctx, 'login', {
     uid: interaction.uid,
     userId: vars.userId ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
     remember: vars.remember ?? false,
-    errors: (vars.errors ?? []).map((k) => t(k)),
+    errors: (vars.errors ?? []).map((e) => (typeof e === 'string' ? t(e, { union }) : t(e.key, { union, ...e.vars }))),
     notice: vars.notice,
     recoveryLinks: true,
   }, status);
@@ -38,7 +40,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, interacti
   }
   const result = await authenticateWithPassword(deps, { userId: body.user_id, password: body.password, ip: ctx.ip });
   if (!result.ok) {
-    const message = { invalid: 'login.error_invalid', locked: 'login.error_locked', rate_limited: 'login.error_rate_limited' }[result.reason];
+    const message = result.reason === 'locked' ? lockedError(result.lock) : { invalid: 'login.error_invalid', rate_limited: 'login.error_rate_limited' }[result.reason];
     return renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.reason === 'rate_limited' ? 429 : 401);
   }
   await saveLoginState(interaction, { memberId: result.memberId, remember: kept.remember, amr: ['pwd'] });

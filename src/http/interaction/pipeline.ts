@@ -6,6 +6,8 @@ import { countCredentials } from '../../members/credentials.js';
 import { SECOND_FACTORS } from '../../factors/index.js';
 import { applyMemberLocale } from '../middleware/locale.js';
 import { renderLogin } from './login.js';
+import { lockedError } from './lock-message.js';
+import { showFirstLoginDone } from './first-login-done.js';
 import { loginState, saveLoginState, type LoginState } from './state.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
@@ -54,15 +56,18 @@ export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interact
   if (!member) return undefined;
   applyMemberLocale(ctx, member.locale);
   if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) {
-    await endLoginLocked(ctx, interaction, member.userId);
+    await endLoginLocked(ctx, deps, interaction, member);
     return 'locked';
   }
   return { deps, interaction, state, member };
 }
 
-export async function endLoginLocked(ctx: Context, interaction: Interaction, userId: string): Promise<void> {
+/** The login starts over at the login page, which says how long the lock lasts and whom to ask. */
+export async function endLoginLocked(ctx: Context, deps: InteractionDeps, interaction: Interaction, member: Member): Promise<void> {
   await saveLoginState(interaction, undefined);
-  renderLogin(ctx, interaction, { userId, errors: ['login.error_locked'] }, 401);
+  // The lock was just set by this request's failure: read it as it is now.
+  const locked = await deps.orm.em.fork().findOne(Member, { id: member.id });
+  renderLogin(ctx, interaction, { userId: member.userId, errors: [lockedError(locked ?? member)] }, 401);
 }
 
 /** Where the member must go next, or undefined when the login can finish. */
@@ -81,6 +86,7 @@ export async function continueLogin(ctx: Context, deps: InteractionDeps, interac
   if (!run) return ctx.redirect(`/interaction/${interaction.uid}`);
   const place = await nextPlace(run);
   if (place) return ctx.redirect(`/interaction/${interaction.uid}/${place}`);
+  if (run.state.firstLogin && !ctx.query.done) return showFirstLoginDone(ctx, interaction);
   await finishLogin(ctx, run);
 }
 

@@ -5,7 +5,7 @@ import { errors } from 'oidc-provider';
 import { render } from '../render.js';
 import { applyUiLocales } from '../middleware/locale.js';
 import { abortLogin, renderLogin, submitLogin } from './login.js';
-import { rememberClient, restartLoginUrl, type Interaction } from './context.js';
+import { loggedInAtProvider, rememberClient, restartLoginUrl, type Interaction } from './context.js';
 import { handleStep } from './steps.js';
 import { handleFactor, handleRecoveryCode } from './factor.js';
 import { continueLogin } from './pipeline.js';
@@ -31,6 +31,11 @@ async function loadInteraction(ctx: Context, deps: InteractionDeps): Promise<Int
     return interaction;
   } catch (err) {
     if (err instanceof errors.SessionNotFound || err instanceof errors.InvalidRequest) {
+      // The browser's Back after a finished login lands on a step of it: the login is done, not expired.
+      if (await loggedInAtProvider(ctx, deps.provider)) {
+        render(ctx, 'login-finished', { restartUrl: restartLoginUrl(ctx, deps.config) });
+        return undefined;
+      }
       renderExpired(ctx, restartLoginUrl(ctx, deps.config));
       return undefined;
     }

@@ -11,6 +11,8 @@ export interface LoginState {
   secondFactor?: { kind: string; at: number };
   /** Scratch storage of the steps and factors of this login (a setup in progress, a challenge). */
   scratch?: Record<string, unknown>;
+  /** A first-login-only step was passed in this login: 「初回ログインが完了しました」 at the end. */
+  firstLogin?: boolean;
 }
 
 export function loginState(interaction: Interaction): LoginState | undefined {

@@ -5,6 +5,7 @@ import { csrfValid } from '../middleware/csrf.js';
 import { hostFromRequest, renderView } from '../host.js';
 import { endLoginLocked, loadLoginRun, nextPlace } from './pipeline.js';
 import { loginScratch } from './state.js';
+import { markFirstLogin } from './first-login-done.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
 /** GET and POST /interaction/:uid/step/:name — only the place the login owes next is reachable. */
@@ -25,9 +26,10 @@ export async function handleStep(ctx: Context, deps: InteractionDeps, interactio
   switch (outcome.kind) {
     case 'show': return renderView(ctx, outcome.view);
     case 'done':
+      await markFirstLogin(interaction, name);
       ctx.status = 303;
       return ctx.redirect(`/interaction/${interaction.uid}/continue`);
-    case 'locked': return endLoginLocked(ctx, interaction, run.member.userId);
+    case 'locked': return endLoginLocked(ctx, deps, interaction, run.member);
     case 'declined': {
       const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
         error: 'access_denied', error_description: 'the member did not accept the terms of use',
