@@ -172,6 +172,23 @@ describe('the member\'s screens in Chromium', () => {
       await context.close();
     });
 
+    it(`the account console pages (${viewport.width} px)`, async () => {
+      const userId = await w.t.addMember({ userId: `console${viewport.width}`, name: '設定 花子', email: `console${viewport.width}@example.jp` }, { password: 'Console-pass-1', onboarded: true });
+      const { context, page } = await newPage(w, viewport);
+      await page.goto(`${w.portal.url}/login`);
+      await page.getByLabel('ユーザID').fill(userId);
+      await page.getByLabel('パスワード', { exact: true }).fill('Console-pass-1');
+      await page.getByRole('button', { name: 'ログイン', exact: true }).click();
+      await page.waitForURL(`${w.portal.url}/`);
+      await page.goto(`${w.t.url}/account`);
+      await page.waitForLoadState();
+      await check(page, 'account-profile');
+      await page.goto(`${w.t.url}/account/login-methods`);
+      await page.waitForLoadState();
+      await check(page, 'account-login-methods');
+      await context.close();
+    });
+
     it(`the expired, error and English login screens (${viewport.width} px)`, async () => {
       const { context, page } = await newPage(w, viewport);
       await page.goto(`${w.t.url}/interaction/doesnotexist0123`);
