@@ -49,7 +49,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   createViewEnvironment('views');
   const hasher = new PasswordHasher(config.bcryptCost);
   const jwks = config.jwks ?? (await loadOrCreateSigningKeys(sql, config.secretsKey));
-  const provider = createProvider({ config, sql, jwks, pages: providerPages(config) });
+  const provider = createProvider({ config, sql, jwks, pages: providerPages(config), log });
   // Where each session is used from, for the account console's list of devices.
   provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
     const session = ctx.oidc.session;

@@ -1,5 +1,6 @@
 import type { Account, FindAccount } from 'oidc-provider';
 import type { Sql } from '../db/sql.js';
+import { recall, remember } from './prefetch.js';
 
 /** Claims per scope. `sub` is the member's stable id, never the user ID (which the member can change). */
 export const CLAIMS_BY_SCOPE = {
@@ -8,7 +9,7 @@ export const CLAIMS_BY_SCOPE = {
   email: ['email', 'email_verified'],
 };
 
-interface AccountRow {
+export interface AccountRow {
   id: string;
   user_id: string;
   display_name: string;
@@ -34,14 +35,19 @@ export function memberClaims(row: AccountRow): { sub: string } & Record<string, 
   };
 }
 
-/** Looked up on every token and userinfo request: one indexed statement, no ORM hydration. */
+/** The member columns the claims need; the adapter reads them with a token (prefetch.ts). */
+export const ACCOUNT_COLUMNS = `id, user_id, display_name, to_char(birthdate, 'YYYY-MM-DD') as birthdate, email, email_verified, locale, updated_at`;
+
+export function rememberAccount(accountId: string, row: AccountRow | null): void {
+  remember(`Account:${accountId}`, row);
+}
+
+/** Looked up on every token and userinfo request: one indexed statement (or none, if read with the token). */
 export function findAccountFactory(sql: Sql): FindAccount {
   return async (_ctx, sub): Promise<Account | undefined> => {
     if (!UUID.test(sub)) return undefined;
-    const row = await sql.one<AccountRow>(
-      `select id, user_id, display_name, to_char(birthdate, 'YYYY-MM-DD') as birthdate, email, email_verified, locale, updated_at
-       from member where id = $1`, [sub],
-    );
+    const known = recall<AccountRow>(`Account:${sub}`);
+    const row = known !== undefined ? known : await sql.one<AccountRow>(`select ${ACCOUNT_COLUMNS} from member where id = $1`, [sub]);
     if (!row) return undefined;
     return { accountId: row.id, claims: async () => memberClaims(row) };
   };

@@ -1,18 +1,67 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { toDate, type Sql } from '../db/sql.js';
+import { ACCOUNT_COLUMNS, rememberAccount, type AccountRow } from './account.js';
+import { consumedInThisRequest, forgetReads, markConsumed, providerRequest, recall, remember } from './prefetch.js';
 
 const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+/** Tokens whose lookup also reads their grant, session and member (see prefetch.ts). */
+const WITH_CONTEXT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken']);
+const LIVE = '(expires_at is null or expires_at > now())';
+
+interface TokenRow {
+  payload: AdapterPayload;
+  consumed_at: Date | string | null;
+  /** Set when this statement consumed the token (refresh grant only). */
+  won?: boolean;
+  grant_payload: AdapterPayload | null;
+  session_payload: AdapterPayload | null;
+  account: AccountRow | null;
+}
+
+/**
+ * Reads a code or token together with its grant, the session it is bound to and the member, in one
+ * statement. `$3` true consumes it in the same statement: exactly one of several simultaneous
+ * requests gets `won`, the others see it consumed.
+ */
+const TOKEN_WITH_CONTEXT = `
+  with cur as (
+    select payload, consumed_at from oidc_payload where model = $1 and id = $2 and ${LIVE}
+  ), upd as (
+    update oidc_payload set consumed_at = now()
+    where $3::boolean and model = $1 and id = $2 and consumed_at is null and ${LIVE}
+    returning 1
+  )
+  select cur.payload, cur.consumed_at, exists (select 1 from upd) as won,
+    g.payload as grant_payload, s.payload as session_payload,
+    (select to_jsonb(a) from (select ${ACCOUNT_COLUMNS} from member
+       where id = case when cur.payload->>'accountId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                       then (cur.payload->>'accountId')::uuid end) a) as account
+  from cur
+  left join oidc_payload g on g.model = 'Grant' and g.id = cur.payload->>'grantId' and (g.expires_at is null or g.expires_at > now())
+  left join oidc_payload s on s.model = 'Session' and s.uid = cur.payload->>'sessionUid' and (s.expires_at is null or s.expires_at > now())`;
+
+function markedConsumed(payload: AdapterPayload, consumedAt: Date | string | null): AdapterPayload {
+  // The driver returns timestamps as strings. A consumed code or refresh token must come back
+  // marked, so that the provider refuses its reuse and revokes the grant instead of failing.
+  const at = toDate(consumedAt);
+  return at ? { ...payload, consumed: Math.floor(at.getTime() / 1000) } : payload;
+}
 
 /**
  * oidc-provider storage on PostgreSQL: one row per stored model instance in `oidc_payload`,
  * with the lookups the provider needs (uid, user code, grant id) served by indexes.
  * Expired rows are invisible at once and deleted by `deleteExpiredOidcPayloads`.
+ *
+ * A code or refresh token is used at most once, even by simultaneous requests: consuming it is one
+ * conditional UPDATE, and whoever finds it already consumed gets `invalid_grant` and revokes the
+ * whole grant (RFC 9700 §4.14: a replayed refresh token is a theft signal).
  */
 export function postgresAdapterFactory(sql: Sql) {
   return class PostgresAdapter implements Adapter {
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      forgetReads();
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const grantId = GRANTABLE.has(this.model) || this.model === 'Grant' ? payload.grantId ?? null : null;
       await sql.run(
@@ -26,30 +75,76 @@ export function postgresAdapterFactory(sql: Sql) {
 
     private async findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
       const row = await sql.one<{ payload: AdapterPayload; consumed_at: Date | string | null }>(
-        `select payload, consumed_at from oidc_payload
-         where model = $1 and ${column} = $2 and (expires_at is null or expires_at > now())`,
+        `select payload, consumed_at from oidc_payload where model = $1 and ${column} = $2 and ${LIVE}`,
         [this.model, value],
       );
-      if (!row) return undefined;
-      // The driver returns timestamps as strings. A consumed code or refresh token must come back
-      // marked, so that the provider refuses its reuse and revokes the grant instead of failing.
-      const consumedAt = toDate(row.consumed_at);
-      return consumedAt ? { ...row.payload, consumed: Math.floor(consumedAt.getTime() / 1000) } : row.payload;
+      return row ? markedConsumed(row.payload, row.consumed_at) : undefined;
     }
 
-    find(id: string) { return this.findBy('id', id); }
-    findByUid(uid: string) { return this.findBy('uid', uid); }
+    /**
+     * A refresh grant consumes its token in the statement that reads it, unless it asks for a
+     * narrower scope (then the provider may still refuse the request, and the token must stay
+     * usable): the provider's own `consume()` then finds it done (see `consume`).
+     */
+    private consumesOnRead(id: string): boolean {
+      if (this.model !== 'RefreshToken') return false;
+      const oidc = providerRequest();
+      return oidc?.route === 'token' && oidc.params?.grant_type === 'refresh_token'
+        && oidc.params.refresh_token === id && !oidc.params.scope;
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Grant') {
+        const hit = recall<AdapterPayload>(`Grant:${id}`);
+        if (hit !== undefined) return hit ?? undefined;
+      }
+      if (!WITH_CONTEXT.has(this.model) || !providerRequest()) return this.findBy('id', id);
+      const consume = this.consumesOnRead(id);
+      const row = await sql.one<TokenRow>(TOKEN_WITH_CONTEXT, [this.model, id, consume]);
+      if (!row) return undefined;
+      const { grantId, sessionUid, accountId } = row.payload as { grantId?: string; sessionUid?: string; accountId?: string };
+      if (grantId) remember(`Grant:${grantId}`, row.grant_payload);
+      if (sessionUid) remember(`Session:uid:${sessionUid}`, row.session_payload);
+      if (accountId) rememberAccount(accountId, row.account);
+      if (!consume) return markedConsumed(row.payload, row.consumed_at);
+      if (row.won) {
+        markConsumed(`${this.model}:${id}`);
+        return row.payload;
+      }
+      return markedConsumed(row.payload, row.consumed_at ?? new Date());
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Session') {
+        const hit = recall<AdapterPayload>(`Session:uid:${uid}`);
+        if (hit !== undefined) return hit ?? undefined;
+      }
+      return this.findBy('uid', uid);
+    }
+
     findByUserCode(userCode: string) { return this.findBy('user_code', userCode); }
 
     async consume(id: string): Promise<void> {
-      await sql.run('update oidc_payload set consumed_at = now() where model = $1 and id = $2', [this.model, id]);
+      if (consumedInThisRequest(`${this.model}:${id}`)) return;
+      const won = await sql.run(`update oidc_payload set consumed_at = now() where model = $1 and id = $2 and consumed_at is null`, [this.model, id]);
+      if (won) return;
+      // Someone else redeemed it first (at the same moment, or earlier): it is a replay.
+      forgetReads();
+      await sql.run(
+        `with used as (select grant_id from oidc_payload where model = $1 and id = $2 and grant_id is not null)
+         delete from oidc_payload where grant_id in (select grant_id from used) or (model = 'Grant' and id in (select grant_id from used))`,
+        [this.model, id],
+      );
+      throw new errors.InvalidGrant(`${this.model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`);
     }
 
     async destroy(id: string): Promise<void> {
+      forgetReads();
       await sql.run('delete from oidc_payload where model = $1 and id = $2', [this.model, id]);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      forgetReads();
       await sql.run('delete from oidc_payload where grant_id = $1', [grantId]);
     }
   };

@@ -1,6 +1,7 @@
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { Sql } from '../db/sql.js';
+import type { Logger } from '../logger.js';
 import { postgresAdapterFactory } from './adapter.js';
 import { CLAIMS_BY_SCOPE, findAccountFactory } from './account.js';
 
@@ -53,8 +54,8 @@ function accountConsoleClient(issuer: string): NonNullable<Configuration['client
   };
 }
 
-export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: Record<string, unknown>[] }; pages: ProviderPages }): Provider {
-  const { config, sql, jwks, pages } = deps;
+export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: Record<string, unknown>[] }; pages: ProviderPages; log: Logger }): Provider {
+  const { config, sql, jwks, pages, log } = deps;
   const ttl = config.union.ttl;
   const secureCookies = config.issuer.startsWith('https://');
   const firstParty = new Set([...config.clients.map((c) => c.client_id), ACCOUNT_CONSOLE_CLIENT_ID]);
@@ -128,5 +129,17 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
     enableHttpPostMethods: false,
   });
   provider.proxy = config.trustProxy;
+  // The provider builds its endpoint URLs (discovery, redirects to the login) from the request's
+  // own URL; they follow the issuer instead, whatever Host or X-Forwarded-* header came in.
+  const issuerOrigin = new URL(config.issuer).origin;
+  provider.use(async (ctx, next) => {
+    Object.defineProperty(ctx, 'href', { value: `${issuerOrigin}${ctx.path}${ctx.search}`, configurable: true });
+    await next();
+  });
+  // A 500 inside the provider is answered by its own error handler and never reaches Koa's error
+  // event: log it here, once, with its cause.
+  provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
+    log.error({ err, method: ctx.method, path: ctx.path, route: ctx.oidc?.route }, 'oidc-provider server error');
+  });
   return provider;
 }

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createIdp, type Idp } from '../../src/idp.js';
 import { openOrm } from '../../src/db/orm.js';
 import { insertMembers, memberInputSchema, type MemberInput } from '../../src/members/provision.js';
@@ -38,6 +38,8 @@ export interface TestIdpOptions {
   configure?: (config: Config) => void;
   databaseUrl?: string;
   env?: Record<string, string>;
+  /** The provider's logger (silent unless given). */
+  log?: Logger;
 }
 
 /** Starts a real provider on a fresh database and a free port, as `npm start` would. */
@@ -64,7 +66,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   });
   options.configure?.(config);
   const orm = await openOrm(databaseUrl, 5);
-  const idp = await createIdp(config, createLogger('silent'), orm);
+  const idp = await createIdp(config, options.log ?? createLogger('silent'), orm);
   const { url } = await idp.listen(port, '127.0.0.1');
   return {
     url, idp, config, databaseUrl,

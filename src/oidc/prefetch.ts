@@ -1,0 +1,54 @@
+import Provider from 'oidc-provider';
+
+/**
+ * What one provider request has already read from PostgreSQL, so that it asks once, not three
+ * times. When the token endpoint reads a code or refresh token, the same statement also reads the
+ * grant, the session the token is bound to and the member (test/bench counts the statements);
+ * `Grant.find`, `Session.findByUid` and `findAccount` later in that request are answered from here.
+ * Keyed on the request's context (oidc-provider keeps it in an AsyncLocalStorage, `Provider.ctx`),
+ * so it lives exactly as long as the request. Any write in the request forgets what was read.
+ */
+interface RequestMemory {
+  /** `${model}:${id}` (Grant), `Session:uid:${uid}` or `Account:${id}`; null = read and not there. */
+  rows: Map<string, unknown>;
+  /** `${model}:${id}` of the tokens this request consumed while reading them. */
+  consumed: Set<string>;
+}
+
+const memory = new WeakMap<object, RequestMemory>();
+
+function current(): RequestMemory | undefined {
+  const ctx = Provider.ctx as object | undefined;
+  if (!ctx) return undefined;
+  let m = memory.get(ctx);
+  if (!m) memory.set(ctx, (m = { rows: new Map(), consumed: new Set() }));
+  return m;
+}
+
+export function remember(key: string, value: unknown): void {
+  current()?.rows.set(key, value ?? null);
+}
+
+/** `undefined` when not read in this request; `null` when read and absent. */
+export function recall<T>(key: string): T | null | undefined {
+  const m = current();
+  return m && m.rows.has(key) ? (m.rows.get(key) as T | null) : undefined;
+}
+
+export function forgetReads(): void {
+  current()?.rows.clear();
+}
+
+export function markConsumed(key: string): void {
+  current()?.consumed.add(key);
+}
+
+export function consumedInThisRequest(key: string): boolean {
+  return current()?.consumed.has(key) ?? false;
+}
+
+/** The request's oidc-provider context, when the adapter is called from inside one. */
+export function providerRequest(): { route?: string; params?: Record<string, unknown> } | undefined {
+  const ctx = Provider.ctx as { oidc?: { route?: string; params?: Record<string, unknown> } } | undefined;
+  return ctx?.oidc;
+}

@@ -1,0 +1,66 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { request } from 'node:http';
+import { createLogger } from '../../src/logger.js';
+import { startTestIdp, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp } from '../support/idp.js';
+
+/** A raw HTTP GET with any Host header (fetch does not let a test choose it). */
+function getWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host, ...headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the provider\'s own endpoints', () => {
+  let t: TestIdp;
+  const lines: Record<string, unknown>[] = [];
+  beforeAll(async () => {
+    const log = createLogger('info', { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>); } });
+    t = await startTestIdp({ log, env: { TRUST_PROXY: 'true' } });
+    await t.addMember({ userId: 'perr00001' }, { password: 'Perr-pass-1', onboarded: true });
+  });
+  afterAll(async () => { await t.close(); });
+
+  // Issue 11, item 6.
+  it('builds the discovery document from the issuer, whatever Host or X-Forwarded-Host says', async () => {
+    for (const headers of [{}, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }]) {
+      const { status, body } = await getWithHost(`${t.url}/.well-known/openid-configuration`, 'evil.example', headers);
+      expect(status).toBe(200);
+      const d = JSON.parse(body) as Record<string, string>;
+      expect(d.issuer).toBe(t.url);
+      for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint', 'revocation_endpoint', 'introspection_endpoint']) {
+        expect({ key, url: d[key]!.startsWith(`${t.url}/`) }).toEqual({ key, url: true });
+      }
+      expect(body).not.toContain('evil.example');
+    }
+  });
+
+  // Issue 11, item 12.
+  it('logs a server error inside the provider once, with its cause', async () => {
+    const { request: authRequest, after } = await loginThroughPortal(t.url, new BrowserClient(), 'perr00001', 'Perr-pass-1');
+    expect(isPortal(after.url)).toBe(true);
+    const code = new URL(after.url).searchParams.get('code')!;
+    lines.length = 0;
+    await t.idp.sql.run('alter table oidc_payload rename to oidc_payload_away');
+    try {
+      const response = await fetch(`${t.url}/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${TEST_CLIENT.id}:${TEST_CLIENT.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: TEST_CLIENT.redirect, code_verifier: authRequest.verifier }).toString(),
+      });
+      expect(response.status).toBe(500);
+    } finally {
+      await t.idp.sql.run('alter table oidc_payload_away rename to oidc_payload');
+    }
+    const errors = lines.filter((l) => (l.level as number) >= 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ path: '/token', route: 'token', msg: 'oidc-provider server error' });
+    expect(JSON.stringify(errors[0]!.err)).toContain('oidc_payload');
+  });
+});
