@@ -6,6 +6,7 @@ import { Migration20261125000000_credentials } from './Migration20261125000000_c
 import { Migration20261125000100_session_device } from './Migration20261125000100_session_device.js';
 import { Migration20261125000200_recovery_codes } from './Migration20261125000200_recovery_codes.js';
 import { Migration20261125000300_dev_mail_sender } from './Migration20261125000300_dev_mail_sender.js';
+import { Migration20261125010000_hardening } from './Migration20261125010000_hardening.js';
 
 /** Every migration, in order. Landed migrations are never edited: add a new one. */
 export const migrationsList = [
@@ -17,4 +18,5 @@ export const migrationsList = [
   { name: 'Migration20261125000100_session_device', class: Migration20261125000100_session_device },
   { name: 'Migration20261125000200_recovery_codes', class: Migration20261125000200_recovery_codes },
   { name: 'Migration20261125000300_dev_mail_sender', class: Migration20261125000300_dev_mail_sender },
+  { name: 'Migration20261125010000_hardening', class: Migration20261125010000_hardening },
 ];

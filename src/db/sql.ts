@@ -5,6 +5,12 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from './orm.js';
 
+/** A unique constraint refused the write (another request got there first), optionally a named one. */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string } | undefined;
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}
+
 /** The driver hands timestamps back as strings; lockout rules want dates. */
 export function toDate(value: Date | string | null | undefined): Date | null {
   if (value === null || value === undefined) return null;

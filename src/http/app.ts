@@ -8,6 +8,7 @@ import { csrfProtection } from './middleware/csrf.js';
 import { localeMiddleware } from './middleware/locale.js';
 import { staticFiles } from './middleware/static-files.js';
 import { errorPages } from './middleware/errors.js';
+import { boundaryValidation } from './middleware/boundary.js';
 import { healthRouter } from './health.js';
 import { interactionRouter } from './interaction/routes.js';
 import type { InteractionDeps } from './interaction/context.js';
@@ -46,6 +47,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(staticFiles(path.resolve('static')));
   app.use(localeMiddleware(deps.messages, secure, config.union.name));
   app.use(errorPages(log));
+  app.use(boundaryValidation());
   app.use(healthRouter(deps.sql).routes());
   app.use(csrfProtection(csrfKey, secure));
   const interactions = interactionRouter(deps);

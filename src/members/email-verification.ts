@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql.js';
+import { isUniqueViolation, type Sql } from '../db/sql.js';
 import { hashToken, newSingleUseToken } from './single-use-token.js';
 
 /** Issues a single-use verification token for `email`; earlier unused ones for the member stop working. */
@@ -27,10 +27,11 @@ export type VerificationResult = { ok: true; memberId: string; email: string; pr
 
 /**
  * Uses a verification link: in one transaction, marks it used and makes the address the member's
- * verified address (finishing the 'email' step). An address verified by another member meanwhile wins.
+ * verified address (finishing the 'email' step). An address verified by another member meanwhile wins,
+ * even at the same moment: the unique index decides, and the loser is told the address is in use.
  */
 export async function confirmEmailVerification(sql: Sql, token: string): Promise<VerificationResult> {
-  return sql.transaction(async (tx) => {
+  return sql.transaction(async (tx): Promise<VerificationResult> => {
     const row = await tx.one<{ member_id: string; email: string }>(
       `update email_verification set used_at = now() where token_hash = $1 and used_at is null and expires_at > now() returning member_id, email`,
       [hashToken(token)],
@@ -46,6 +47,9 @@ export async function confirmEmailVerification(sql: Sql, token: string): Promise
     );
     await tx.run(`insert into member_event (member_id, type) values ($1, 'email.verified')`, [row.member_id]);
     return { ok: true, memberId: row.member_id, email: row.email, previousEmail } as const;
+  }).catch((err: unknown) => {
+    if (isUniqueViolation(err, 'member_email_unique')) return { ok: false, reason: 'taken' } as const;
+    throw err;
   });
 }
 

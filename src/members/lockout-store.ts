@@ -23,7 +23,7 @@ export interface FailureAudit { wrong: string; ip?: string }
  * under a row lock so that parallel attempts are all counted, and records its event in the same
  * transaction. Returns the new state.
  */
-export async function registerMemberFailure(sql: Sql, memberId: string, policy: UnionPolicy['lockout'], audit?: FailureAudit): Promise<LockoutState & { lockedNow: boolean }> {
+export async function registerMemberFailure(sql: Sql, memberId: string, policy: UnionPolicy['lockout'], audit?: FailureAudit): Promise<LockoutState & { lockedNow: boolean; newlyLocked: boolean }> {
   return sql.transaction(async (tx) => {
     const row = withDates((await tx.one<LockoutState>(`select ${COLUMNS} from member where id = $1 for update`, [memberId]))!);
     const next = registerFailure(row, policy, new Date());
@@ -32,14 +32,16 @@ export async function registerMemberFailure(sql: Sql, memberId: string, policy: 
       [memberId, next.failedLogins, next.lockCount, next.lockedUntil, next.lockedPermanently],
     );
     if (audit) {
-      await recordMemberEvent(tx, memberId, next.lockedNow ? 'login.locked' : audit.wrong, next.lockedPermanently ? { permanent: true } : {}, audit.ip);
+      // One lock, one login.locked event, however many guesses raced into it.
+      const event = next.newlyLocked ? 'login.locked' : next.lockedNow ? 'login.refused_locked' : audit.wrong;
+      await recordMemberEvent(tx, memberId, event, next.newlyLocked && next.lockedPermanently ? { permanent: true } : {}, audit.ip);
     }
     return next;
   });
 }
 
 /** The same counting for a user ID that does not exist. */
-export async function registerUnknownIdFailure(sql: Sql, subject: string, policy: UnionPolicy['lockout']): Promise<LockoutState & { lockedNow: boolean }> {
+export async function registerUnknownIdFailure(sql: Sql, subject: string, policy: UnionPolicy['lockout']): Promise<LockoutState & { lockedNow: boolean; newlyLocked: boolean }> {
   return sql.transaction(async (tx) => {
     const current = withDates((await tx.one<LockoutState>(
       `insert into login_lockout (subject) values ($1) on conflict (subject) do update set updated_at = now() returning ${COLUMNS}`, [subject],
@@ -78,11 +80,13 @@ export async function resetFailureCount(sql: Sql, memberId: string): Promise<voi
 }
 
 /**
- * A password reset through the mailed link ends a temporary lock: the member proved control of the
- * confirmed address. A permanent lock stays for an administrator.
+ * A credential reset through the mailed link ends any lock, the permanent one too: the member proved
+ * control of the confirmed address, so a stranger's wrong guesses cannot keep them out (issue 11).
+ * It also raises auth_epoch, so that a login which passed the old credential and has not finished
+ * cannot finish (http/interaction/steps.ts).
  */
-export async function endTemporaryLock(sql: Sql, memberId: string): Promise<void> {
-  await sql.run('update member set failed_logins = 0, lock_count = 0, locked_until = null where id = $1', [memberId]);
+export async function endLocksAfterReset(sql: Sql, memberId: string): Promise<void> {
+  await sql.run('update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, auth_epoch = auth_epoch + 1 where id = $1', [memberId]);
 }
 
 /** `member unlock`: clears everything, a permanent lock too. Returns the state before, locked under the row lock. */

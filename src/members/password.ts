@@ -1,6 +1,7 @@
 import bcrypt from 'bcrypt';
 import { constantTimeEqual } from '../crypto.js';
 import { deriveInitialPassword } from './initial-password.js';
+import { BCRYPT_MAX_BYTES } from './password-policy.js';
 
 export interface PasswordHolder {
   /** The bcrypt hash of the member's own password; null while the initial password is in force. */
@@ -27,7 +28,9 @@ export class PasswordHasher {
    * bcrypt comparison so that the answer's timing does not tell whether the user ID exists.
    */
   async verify(holder: PasswordHolder | undefined, password: string): Promise<boolean> {
-    if (holder?.passwordHash) return bcrypt.compare(password, holder.passwordHash);
+    // No password over bcrypt's 72 bytes is ever set (password-policy.ts); one typed at login would
+    // otherwise match on its first 72 bytes alone.
+    if (holder?.passwordHash) return (await bcrypt.compare(password, holder.passwordHash)) && Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_BYTES;
     await bcrypt.compare(password, this.dummyHash);
     if (!holder) return false;
     return constantTimeEqual(password, deriveInitialPassword(holder));

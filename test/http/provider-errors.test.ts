@@ -29,7 +29,7 @@ describe('the provider\'s own endpoints', () => {
 
   // Issue 11, item 6.
   it('builds the discovery document from the issuer, whatever Host or X-Forwarded-Host says', async () => {
-    for (const headers of [{}, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }]) {
+    for (const headers of [{}, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }] as Record<string, string>[]) {
       const { status, body } = await getWithHost(`${t.url}/.well-known/openid-configuration`, 'evil.example', headers);
       expect(status).toBe(200);
       const d = JSON.parse(body) as Record<string, string>;

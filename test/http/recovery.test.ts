@@ -164,7 +164,7 @@ describe('recovery by email', () => {
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['recovery.password_link_sent', 'password.changed']));
   });
 
-  it('clears failed logins but keeps a permanent lock', async () => {
+  it('clears failed logins and lifts even a permanent lock (issue 11: the member proved control of the address)', async () => {
     await t.idp.sql.run(`update member set failed_logins = 3, locked_permanently = true where user_id = 'locked001'`);
     await requestReset('locked001');
     const mail = await smtp.waitFor((m) => m.to.includes('locked@example.jp'));
@@ -172,7 +172,7 @@ describe('recovery by email', () => {
     const form = await browser.go(mail.links.find((l) => l.includes('/reset/'))!);
     await browser.submit(form, '/recovery/password/reset/', { password: 'Fresh-pass-02', password_confirmation: 'Fresh-pass-02' });
     const row = await t.idp.sql.one<{ failed_logins: number; locked_permanently: boolean }>(`select failed_logins, locked_permanently from member where user_id = 'locked001'`);
-    expect(row).toEqual({ failed_logins: 0, locked_permanently: true });
+    expect(row).toEqual({ failed_logins: 0, locked_permanently: false });
   });
 
   it('does not use the link on GET and refuses a POST without the form\'s CSRF token', async () => {

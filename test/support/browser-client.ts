@@ -50,17 +50,20 @@ export class BrowserClient {
   dropCookies(predicate: (name: string) => boolean): void { this.cookies = this.cookies.filter((c) => !predicate(c.name)); }
 
   /** One request, no redirect following. */
-  async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(url: string, init: { method?: string; form?: Record<string, string>; body?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<Response> {
     const target = new URL(url);
     const headers: Record<string, string> = { ...this.headers, ...init.headers };
     const cookie = this.cookieHeader(target);
     if (cookie) headers.cookie = cookie;
-    let body: string | undefined;
-    if (init.form) {
+    let body: string | Uint8Array | undefined;
+    if (init.body !== undefined) {
+      body = init.body;
+      headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    } else if (init.form) {
       body = new URLSearchParams(init.form).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
-    const response = await fetch(target, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const response = await fetch(target, { method: init.method ?? (init.form || init.body !== undefined ? 'POST' : 'GET'), headers, body: body as BodyInit | undefined, redirect: 'manual' });
     this.store(target, response);
     return response;
   }

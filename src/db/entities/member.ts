@@ -34,6 +34,8 @@ export const MemberSchema = defineEntity({
     lockCount: p.integer().default(0),
     lockedUntil: p.datetime().nullable(),
     lockedPermanently: p.boolean().default(false),
+    /** Raised by every credential reset; a login in progress from before cannot finish (issue 11). */
+    authEpoch: p.integer().default(0),
     lastLoginAt: p.datetime().nullable(),
     createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
     updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),

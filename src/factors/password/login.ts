@@ -1,6 +1,6 @@
 import type { Config } from '../../config/index.js';
 import { toDate, type Sql } from '../../db/sql.js';
-import { hitRateLimit } from '../../db/rate-limit.js';
+import { hitRateLimit, underRateLimit } from '../../db/rate-limit.js';
 import { hmac } from '../../crypto.js';
 import { normalizeUserId } from '../../members/user-id.js';
 import { isLocked, type LockoutState } from '../../members/lockout.js';
@@ -9,16 +9,16 @@ import { PASSWORD_CREDENTIAL_JOIN, PASSWORD_HOLDER_COLUMNS, type PasswordHasher,
 import { recordMemberEvent } from '../../members/events.js';
 
 export type PasswordLoginResult =
-  | { ok: true; memberId: string }
+  | { ok: true; memberId: string; authEpoch: number }
   | { ok: false; reason: 'invalid' | 'rate_limited' }
   /** `lock`: until when, or for good; said to the member, the same for unknown user IDs. */
   | { ok: false; reason: 'locked'; lock: Pick<LockoutState, 'lockedUntil' | 'lockedPermanently'> };
 
-type MemberRow = LockoutState & PasswordHolder & { id: string };
+type MemberRow = LockoutState & PasswordHolder & { id: string; authEpoch: number };
 
 /** The member, their password and their lockout state in one indexed statement (the login's hot path). */
 const MEMBER_BY_USER_ID = `select m.id, ${PASSWORD_HOLDER_COLUMNS}, m.failed_logins as "failedLogins", m.lock_count as "lockCount",
-  m.locked_until as "lockedUntil", m.locked_permanently as "lockedPermanently"
+  m.locked_until as "lockedUntil", m.locked_permanently as "lockedPermanently", m.auth_epoch as "authEpoch"
   from member m ${PASSWORD_CREDENTIAL_JOIN} where m.user_id = $1`;
 
 export interface PasswordLoginDeps {
@@ -34,8 +34,11 @@ export interface PasswordLoginDeps {
 export async function authenticateWithPassword(deps: PasswordLoginDeps, input: { userId: string; password: string; ip: string }): Promise<PasswordLoginResult> {
   const { config, sql, hasher } = deps;
   const policy = config.union;
-  const limit = await hitRateLimit(sql, `login-ip:${input.ip}`, policy.loginRateLimit.perIp, policy.loginRateLimit.windowSeconds);
-  if (!limit.allowed) return { ok: false, reason: 'rate_limited' };
+  // Only failures count against the address: members behind one shared address (an office, a
+  // family) who type their password right never use up each other's attempts.
+  const ipBucket = `login-ip:${input.ip}`;
+  if (!(await underRateLimit(sql, ipBucket, policy.loginRateLimit.perIp))) return { ok: false, reason: 'rate_limited' };
+  const countFailure = () => hitRateLimit(sql, ipBucket, policy.loginRateLimit.perIp, policy.loginRateLimit.windowSeconds);
 
   const userId = normalizeUserId(input.userId);
   const row = userId.length > 0 && userId.length <= 64 ? await sql.one<MemberRow>(MEMBER_BY_USER_ID, [userId]) : undefined;
@@ -46,17 +49,19 @@ export async function authenticateWithPassword(deps: PasswordLoginDeps, input: {
   if (isLocked(before, new Date())) {
     await hasher.equaliseTiming(input.password);
     if (member) await recordMemberEvent(sql, member.id, 'login.refused_locked', {}, input.ip);
+    await countFailure();
     return { ok: false, reason: 'locked', lock: before };
   }
 
   const valid = await hasher.verify(member, input.password);
   if (valid && member) {
     await clearMemberFailures(sql, member.id, { type: 'login.password_ok', ip: input.ip });
-    return { ok: true, memberId: member.id };
+    return { ok: true, memberId: member.id, authEpoch: member.authEpoch };
   }
 
   const after = member
     ? await registerMemberFailure(sql, member.id, policy.lockout, { wrong: 'login.password_wrong', ip: input.ip })
     : await registerUnknownIdFailure(sql, phantomSubject, policy.lockout);
+  await countFailure();
   return after.lockedNow ? { ok: false, reason: 'locked', lock: after } : { ok: false, reason: 'invalid' };
 }

@@ -43,7 +43,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, interacti
     const message = result.reason === 'locked' ? lockedError(result.lock) : { invalid: 'login.error_invalid', rate_limited: 'login.error_rate_limited' }[result.reason];
     return renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.reason === 'rate_limited' ? 429 : 401);
   }
-  await saveLoginState(interaction, { memberId: result.memberId, remember: kept.remember, amr: ['pwd'] });
+  await saveLoginState(interaction, { memberId: result.memberId, remember: kept.remember, amr: ['pwd'], authEpoch: result.authEpoch });
   ctx.status = 303;
   ctx.redirect(`/interaction/${interaction.uid}/continue`);
 }

@@ -55,6 +55,12 @@ export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interact
   const member = await deps.orm.em.fork().findOne(Member, { id: state.memberId });
   if (!member) return undefined;
   applyMemberLocale(ctx, member.locale);
+  // The password (or a factor) was reset after this browser passed it: it must log in again.
+  if ((state.authEpoch ?? 0) !== member.authEpoch) {
+    await saveLoginState(interaction, undefined);
+    renderLogin(ctx, interaction, { userId: member.userId, errors: ['login.error_credentials_changed'] }, 401);
+    return 'locked';
+  }
   if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) {
     await endLoginLocked(ctx, deps, interaction, member);
     return 'locked';

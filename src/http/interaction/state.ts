@@ -13,6 +13,8 @@ export interface LoginState {
   scratch?: Record<string, unknown>;
   /** A first-login-only step was passed in this login: 「初回ログインが完了しました」 at the end. */
   firstLogin?: boolean;
+  /** The member's auth_epoch when the password was checked; a reset since then ends this login. */
+  authEpoch?: number;
 }
 
 export function loginState(interaction: Interaction): LoginState | undefined {

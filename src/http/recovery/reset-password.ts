@@ -5,7 +5,7 @@ import { restartLoginUrl } from '../interaction/context.js';
 import { recordMemberEvent } from '../../members/events.js';
 import { consumePasswordReset, passwordResetMember } from '../../members/password-reset.js';
 import { newPasswordProblems, passwordPolicyVars, storeNewPassword } from '../../members/new-password.js';
-import { endTemporaryLock } from '../../members/lockout-store.js';
+import { endLocksAfterReset } from '../../members/lockout-store.js';
 import type { PasswordHolder } from '../../members/password.js';
 import { revokeEverythingOfMember } from '../../oidc/revoke.js';
 import { loadPasswordHolder, PASSWORD_ERRORS } from '../../factors/password/setup.js';
@@ -43,8 +43,9 @@ export async function showResetPassword(ctx: Context, deps: RecoveryDeps, token:
 }
 
 /**
- * POST: the used link, the new password, the end of a temporary lock and of every session and token
- * of the member land together in one transaction, or not at all. An administrator's permanent lock stays.
+ * POST: the used link, the new password, the end of any lock (a permanent one too: the member proved
+ * control of the confirmed address), of every session and token and of any login in progress land
+ * together in one transaction, or not at all.
  */
 export async function submitResetPassword(ctx: Context, deps: RecoveryDeps, token: string): Promise<void> {
   const body = formBody(ctx);
@@ -60,7 +61,7 @@ export async function submitResetPassword(ctx: Context, deps: RecoveryDeps, toke
     if (await consumePasswordReset(work.sql, token) !== member.id) return false;
     await storeNewPassword(work, member.id, hash);
     await work.em.flush();
-    await endTemporaryLock(work.sql, member.id);
+    await endLocksAfterReset(work.sql, member.id);
     const revoked = await revokeEverythingOfMember(work.sql, member.id);
     await recordMemberEvent(work.sql, member.id, 'password.changed', { via: 'recovery', revoked }, ctx.ip);
     return true;
