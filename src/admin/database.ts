@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
-import { migrate, openOrm, type Orm } from '../db/orm.js';
+import { ADMIN_TIMEOUTS, migrate, openOrm, type Orm } from '../db/orm.js';
 import { Sql } from '../db/sql.js';
 import { AdminEnvironmentError } from './result.js';
 
@@ -53,7 +53,7 @@ export async function openAdminDatabase(config: Config, embeddedPort: number): P
   let orm: Orm;
   try {
     // What openDatabase in src/idp.ts does, without loading the provider and the web app.
-    orm = await openOrm(url, 4);
+    orm = await openOrm(url, 4, ADMIN_TIMEOUTS);
     await migrate(orm).catch(async (err: unknown) => { await orm.close(true); throw err; });
   } catch (err) {
     await embedded?.stop();

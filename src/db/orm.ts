@@ -5,13 +5,25 @@ import { migrationsList } from '../../migrations/index.js';
 
 export type Orm = MikroORM;
 
+/**
+ * How long the server waits on PostgreSQL before it gives up, so that a frozen or unreachable
+ * database turns into a quick error page and a 503 from /readyz instead of requests that hang.
+ * `statementMs` is enforced by PostgreSQL (slow statements, lock waits); `readMs` by the driver,
+ * for a server that does not answer at all; `connectMs` covers a new connection and waiting for a
+ * free one in the pool. The admin CLI allows longer statements for bulk imports.
+ */
+export interface DatabaseTimeouts { connectMs: number; statementMs: number; readMs: number }
+export const SERVER_TIMEOUTS: DatabaseTimeouts = { connectMs: 3000, statementMs: 5000, readMs: 6000 };
+export const ADMIN_TIMEOUTS: DatabaseTimeouts = { connectMs: 10_000, statementMs: 600_000, readMs: 610_000 };
+
 /** One MikroORM per process; each request forks its own EntityManager from it. */
-export async function openOrm(databaseUrl: string, poolMax = 10): Promise<Orm> {
+export async function openOrm(databaseUrl: string, poolMax = 10, timeouts: DatabaseTimeouts = SERVER_TIMEOUTS): Promise<Orm> {
   return MikroORM.init({
     clientUrl: databaseUrl,
     entities,
     extensions: [Migrator],
     pool: { min: 0, max: poolMax },
+    driverOptions: { connectionTimeoutMillis: timeouts.connectMs, statement_timeout: timeouts.statementMs, query_timeout: timeouts.readMs },
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     debug: false,
     allowGlobalContext: false,

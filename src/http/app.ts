@@ -48,7 +48,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(localeMiddleware(deps.messages, secure, config.union.name));
   app.use(errorPages(log));
   app.use(boundaryValidation());
-  app.use(healthRouter(deps.sql).routes());
+  app.use(healthRouter(deps.sql, log).routes());
   app.use(csrfProtection(csrfKey, secure));
   const interactions = interactionRouter(deps);
   app.use(interactions.routes());

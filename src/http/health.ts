@@ -1,8 +1,18 @@
 import Router from '@koa/router';
 import type { Sql } from '../db/sql.js';
+import type { Logger } from '../logger.js';
 
-/** /healthz: the process is up. /readyz: it can reach its database. */
-export function healthRouter(sql: Sql): Router {
+/** /readyz answers within this bound even when PostgreSQL does not answer at all. */
+export const READY_TIMEOUT_MS = 2000;
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** /healthz: the process is up. /readyz: it can reach its database, within READY_TIMEOUT_MS. */
+export function healthRouter(sql: Sql, log?: Logger): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -11,9 +21,10 @@ export function healthRouter(sql: Sql): Router {
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     try {
-      await sql.one('select 1');
+      await within(sql.one('select 1'), READY_TIMEOUT_MS);
       ctx.body = { status: 'ready' };
-    } catch {
+    } catch (err) {
+      log?.warn({ err }, 'not ready: database unavailable');
       ctx.status = 503;
       ctx.body = { status: 'database unavailable' };
     }
