@@ -3,7 +3,7 @@ import compose from 'koa-compose';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Messages } from '../i18n/index.js';
-import { securityHeaders } from './middleware/security-headers.js';
+import { apiSecurityHeaders, securityHeaders } from './middleware/security-headers.js';
 import { csrfProtection } from './middleware/csrf.js';
 import { localeMiddleware } from './middleware/locale.js';
 import { staticFiles } from './middleware/static-files.js';
@@ -22,6 +22,9 @@ export interface HttpDeps extends InteractionDeps {
   /** Extra routers mounted before the provider (development mailbox, account console …). */
   extraRoutes?: Koa.Middleware[];
 }
+
+/** The provider's back-channel endpoints (JSON only). */
+const BACK_CHANNEL = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks']);
 
 function origins(config: Config): string[] {
   return config.clients.flatMap((c) => [...c.redirect_uris, ...c.post_logout_redirect_uris]).map((u) => new URL(u).origin);
@@ -43,6 +46,12 @@ export function createHttpApp(deps: HttpDeps): Koa {
     await next();
     log.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
   });
+  const providerMiddleware = compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware);
+  // Portals' back ends call these endpoints on every refresh and API call: they answer JSON only,
+  // so they skip the page machinery (languages, CSRF, our routers) and go straight to the provider,
+  // still through the boundary check (test/bench measures the refresh grant).
+  const backChannel = compose([apiSecurityHeaders(secure), boundaryValidation({ jsonOnly: true }), providerMiddleware]);
+  app.use((ctx, next) => (BACK_CHANNEL.has(ctx.path) ? backChannel(ctx, async () => {}) : next()));
   app.use(securityHeaders(origins(config), secure));
   app.use(staticFiles(path.resolve('static')));
   app.use(localeMiddleware(deps.messages, secure, config.union.name));
@@ -57,7 +66,6 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(recoveryRouter(deps).routes());
   app.use(accountRouter(deps).routes());
   for (const extra of deps.extraRoutes ?? []) app.use(extra);
-  const providerMiddleware = compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware);
   app.use((ctx, next) => providerMiddleware(ctx, next));
   return app;
 }

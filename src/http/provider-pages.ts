@@ -16,6 +16,11 @@ export function providerPages(config: Config): ProviderPages {
       render(ctx, 'logout-done', { restartUrl: restartLoginUrl(ctx, config) });
     },
     async error(ctx: KoaContextWithOIDC, out, error) {
+      // The back-channel endpoints (app.ts) have no pages: a browser that calls one gets JSON too.
+      if (!ctx.state.t) {
+        ctx.body = out;
+        return;
+      }
       const description = out.error_description ?? '';
       // The provider reads its own form bodies (logout confirmation) and reports an oversized one
       // as a generic invalid_request; the member gets the same 413 page as on our forms.

@@ -1,7 +1,7 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { toDate, type Sql } from '../db/sql.js';
 import { ACCOUNT_COLUMNS, rememberAccount, type AccountRow } from './account.js';
-import { consumedInThisRequest, forgetReads, markConsumed, providerRequest, recall, remember } from './prefetch.js';
+import { consumedInThisRequest, deferWrite, forgetReads, markConsumed, providerRequest, recall, remember, takeDeferredWrites } from './prefetch.js';
 
 const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 /** Tokens whose lookup also reads their grant, session and member (see prefetch.ts). */
@@ -40,6 +40,21 @@ const TOKEN_WITH_CONTEXT = `
   left join oidc_payload g on g.model = 'Grant' and g.id = cur.payload->>'grantId' and (g.expires_at is null or g.expires_at > now())
   left join oidc_payload s on s.model = 'Session' and s.uid = cur.payload->>'sessionUid' and (s.expires_at is null or s.expires_at > now())`;
 
+type Row = [model: string, id: string, payload: string, grantId: string | null, userCode: string | null, uid: string | null, expiresAt: Date | null];
+
+function upsertStatement(rows: number): string {
+  const values = Array.from({ length: rows }, (_, r) => `(${Array.from({ length: 7 }, (_, c) => `$${r * 7 + c + 1}`).join(', ')})`);
+  return `insert into oidc_payload (model, id, payload, grant_id, user_code, uid, expires_at)
+    values ${values.join(', ')}
+    on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
+      user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`;
+}
+
+function inRefreshGrant(): boolean {
+  const oidc = providerRequest();
+  return oidc?.route === 'token' && oidc.params?.grant_type === 'refresh_token';
+}
+
 function markedConsumed(payload: AdapterPayload, consumedAt: Date | string | null): AdapterPayload {
   // The driver returns timestamps as strings. A consumed code or refresh token must come back
   // marked, so that the provider refuses its reuse and revokes the grant instead of failing.
@@ -64,13 +79,13 @@ export function postgresAdapterFactory(sql: Sql) {
       forgetReads();
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const grantId = GRANTABLE.has(this.model) || this.model === 'Grant' ? payload.grantId ?? null : null;
-      await sql.run(
-        `insert into oidc_payload (model, id, payload, grant_id, user_code, uid, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7)
-         on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
-           user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
-        [this.model, id, JSON.stringify(payload), grantId, payload.userCode ?? null, payload.uid ?? null, expiresAt],
-      );
+      const row: Row = [this.model, id, JSON.stringify(payload), grantId, payload.userCode ?? null, payload.uid ?? null, expiresAt];
+      // A refresh grant saves the new refresh token, then the access token, then answers: both rows
+      // go in one statement, before the answer. If the request fails in between, the client never
+      // sees the refresh token, and it is never written.
+      if (this.model === 'RefreshToken' && inRefreshGrant() && deferWrite(row)) return;
+      const rows = [...takeDeferredWrites<Row>(), row];
+      await sql.run(upsertStatement(rows.length), rows.flat());
     }
 
     private async findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {

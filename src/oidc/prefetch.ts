@@ -13,6 +13,8 @@ interface RequestMemory {
   rows: Map<string, unknown>;
   /** `${model}:${id}` of the tokens this request consumed while reading them. */
   consumed: Set<string>;
+  /** Rows written later in this request, with the next write (see adapter.ts, refresh grants). */
+  pending: unknown[];
 }
 
 const memory = new WeakMap<object, RequestMemory>();
@@ -21,7 +23,7 @@ function current(): RequestMemory | undefined {
   const ctx = Provider.ctx as object | undefined;
   if (!ctx) return undefined;
   let m = memory.get(ctx);
-  if (!m) memory.set(ctx, (m = { rows: new Map(), consumed: new Set() }));
+  if (!m) memory.set(ctx, (m = { rows: new Map(), consumed: new Set(), pending: [] }));
   return m;
 }
 
@@ -37,6 +39,20 @@ export function recall<T>(key: string): T | null | undefined {
 
 export function forgetReads(): void {
   current()?.rows.clear();
+}
+
+/** Keeps a row to write with the request's next write; false outside a provider request. */
+export function deferWrite(row: unknown): boolean {
+  const m = current();
+  if (!m) return false;
+  m.pending.push(row);
+  return true;
+}
+
+/** The rows deferred so far in this request, handed over once. */
+export function takeDeferredWrites<T>(): T[] {
+  const m = current();
+  return m ? (m.pending.splice(0) as T[]) : [];
 }
 
 export function markConsumed(key: string): void {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { LoadResult } from './load.js';
 
-export const TARGETS = { loginRatio: 0.85, refreshRatio: 0.5, peakRssMb: 250 };
+export const TARGETS = { loginRatio: 0.9, refreshRatio: 0.7, peakRssMb: 250 };
 
 export interface Report {
   date: Date;

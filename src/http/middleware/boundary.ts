@@ -86,9 +86,9 @@ function replay(ctx: Context, body: Buffer): void {
   ctx.req = again as unknown as Context['req'];
 }
 
-function refuse(ctx: Context, refused: Refused): void {
+function refuse(ctx: Context, refused: Refused, jsonOnly: boolean): void {
   // A portal's back end (token, introspection, revocation) reads JSON; a browser gets a page.
-  if (ctx.accepts('html', 'json') === 'json') {
+  if (jsonOnly || ctx.accepts('html', 'json') === 'json') {
     ctx.status = refused.status;
     ctx.body = { error: 'invalid_request', error_description: refused.problem === 'too_large' ? 'request too large' : 'request contains malformed or oversized values' };
     return;
@@ -97,7 +97,9 @@ function refuse(ctx: Context, refused: Refused): void {
   render(ctx, 'error', { title: refused.problem === 'too_large' ? 'error.title' : 'error.bad_input_title', message }, refused.status);
 }
 
-export function boundaryValidation(): Middleware {
+/** `jsonOnly`: the back-channel endpoints, which answer JSON to anyone (app.ts). */
+export function boundaryValidation(options: { jsonOnly?: boolean } = {}): Middleware {
+  const jsonOnly = options.jsonOnly ?? false;
   return async (ctx, next) => {
     try {
       checkPath(ctx.path);
@@ -112,7 +114,7 @@ export function boundaryValidation(): Middleware {
       }
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
-      return refuse(ctx, err);
+      return refuse(ctx, err, jsonOnly);
     }
     await next();
   };

@@ -5,6 +5,24 @@ import { randomBytes } from 'node:crypto';
  * Strict headers on every response. `form-action` must also allow the portals' origins: browsers
  * apply it to the redirect that follows a form post (login -> portal callback, logout -> portal).
  */
+/**
+ * The back-channel endpoints (token, introspection, revocation, userinfo, JWKS) answer JSON only:
+ * the same protections without a per-request nonce, as one constant policy.
+ */
+export function apiSecurityHeaders(secure: boolean): Middleware {
+  const headers: Record<string, string> = {
+    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    ...(secure ? { 'Strict-Transport-Security': 'max-age=63072000; includeSubDomains' } : {}),
+  };
+  return async (ctx, next) => {
+    ctx.set(headers);
+    await next();
+  };
+}
+
 export function securityHeaders(formTargets: string[], secure: boolean): Middleware {
   const formAction = ["'self'", ...new Set(formTargets)].join(' ');
   return async (ctx, next) => {
