@@ -83,7 +83,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-main().catch((err) => {
-  process.stderr.write(`kosmo-idp: failed to start: ${(err as Error).message}\n`);
+main().catch((err: unknown) => {
+  // One line that says why (a rejection may carry no Error at all).
+  const reason = err instanceof Error ? err.message : String(err ?? 'unknown error');
+  process.stderr.write(`kosmo-idp: failed to start: ${reason}\n`);
   process.exit(1);
 });

