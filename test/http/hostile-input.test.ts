@@ -105,8 +105,13 @@ describe('hostile values at every route', () => {
       base: () => ({ password: 'New-pass-1', password_confirmation: 'New-pass-1' }), fields: ['password', 'password_confirmation'],
     },
     { name: 'POST /verify-email/:token', method: 'POST', url: () => `${t.url}/verify-email/${'t'.repeat(43)}`, browser: () => recoveryBrowser, base: () => ({}), fields: ['_csrf'] },
+    // The account console, signed out: refused values never reach it, others are sent to log in.
+    { name: 'GET /account', method: 'GET', url: () => `${t.url}/account`, base: () => ({}), fields: ['referrer'] },
+    { name: 'POST /account', method: 'POST', url: () => `${t.url}/account`, base: () => ({ locale: 'ja', user_id: 'someone01', method: 'email' }), fields: ['locale', 'user_id', 'method', '_csrf'] },
+    { name: 'POST /account/password', method: 'POST', url: () => `${t.url}/account/password`, base: () => ({ password: 'New-pass-1', password_confirmation: 'New-pass-1' }), fields: ['password', 'current_password'] },
+    { name: 'POST /interaction/:uid/factor/recovery-code', method: 'POST', url: () => `${t.url}/interaction/${uid}/factor/recovery-code`, browser: () => loginBrowser, base: () => ({ ...csrf(loginPage, '/login') }), fields: ['code'] },
   ];
-  const pathRoutes = ['/interaction/', '/verify-email/', '/recovery/password/reset/', '/recovery/password?uid='];
+  const pathRoutes = ['/interaction/', '/verify-email/', '/recovery/password/reset/', '/recovery/password?uid=', '/account/credentials/', '/account/sessions/', '/account/factors/'];
 
   async function send(route: Route, field: string, encoded: string): Promise<{ status: number; text: string; type: string }> {
     const browser = route.browser?.() ?? new BrowserClient();
