@@ -2,6 +2,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { ProviderPages } from '../oidc/provider.js';
 import { render } from './render.js';
+import { isDatabaseUnavailable } from '../db/sql.js';
 import { restartLoginUrl } from './interaction/context.js';
 
 const EXPIRED_ERRORS = new Set(['invalid_request', 'session_not_found']);
@@ -19,6 +20,12 @@ export function providerPages(config: Config): ProviderPages {
       // The back-channel endpoints (app.ts) have no pages: a browser that calls one gets JSON too.
       if (!ctx.state.t) {
         ctx.body = out;
+        return;
+      }
+      // PostgreSQL frozen or gone (the provider logs it as a server error): "try again later", as on our pages.
+      if (isDatabaseUnavailable(error)) {
+        ctx.set('Retry-After', '30');
+        render(ctx, 'error', { title: 'error.unavailable_title', message: 'error.unavailable' }, 503);
         return;
       }
       const description = out.error_description ?? '';

@@ -40,6 +40,7 @@ describe('a frozen PostgreSQL', () => {
 
   it('answers /readyz 503 and a login with a 503 page within bounds, logs it, and recovers when it answers again', async () => {
     const { browser, page } = await loginScreen();
+    const authUrl = (await (await testRelyingParty(t.url)).authorizationRequest()).url;
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
     proxy.freeze();
     try {
@@ -53,6 +54,12 @@ describe('a frozen PostgreSQL', () => {
       expect(login.value.html).toContain('しばらく時間をおいてから再度お試しください。');
       expect(login.ms).toBeLessThan(8000);
       expect(lines.some((l) => l.level >= 50 && l.msg === 'database unavailable')).toBe(true);
+
+      // A portal sending a member to /auth meanwhile: the provider's own page says the same.
+      const auth = await timed(() => new BrowserClient().go(authUrl, { stopAt: isPortal }));
+      expect(auth.value.status).toBe(503);
+      expect(auth.value.html).toContain('しばらく時間をおいてから再度お試しください。');
+      expect(auth.ms).toBeLessThan(8000);
     } finally {
       proxy.unfreeze();
     }
