@@ -39,3 +39,11 @@ export async function listMemberSessions(sql: Sql, memberId: string): Promise<Me
 export async function deleteEndedSessionDevices(sql: Sql): Promise<number> {
   return sql.run(`delete from session_device d where not exists (select 1 from oidc_payload p where p.model = 'Session' and p.uid = d.session_uid)`);
 }
+
+/**
+ * Every login of the member still in progress (the password checked, the steps or the second factor
+ * not yet done) ends at its next step: after a password change or a reset of their devices.
+ */
+export async function endPendingLogins(sql: Sql, memberId: string): Promise<void> {
+  await sql.run('update member set auth_epoch = auth_epoch + 1 where id = $1', [memberId]);
+}

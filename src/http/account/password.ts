@@ -4,6 +4,7 @@ import { recordMemberEvent } from '../../members/events.js';
 import { loadPasswordHolder, PASSWORD_ERRORS } from '../../factors/password/setup.js';
 import { revokeOtherSessionsOfMember } from '../../oidc/revoke.js';
 import { inTransaction } from '../../db/unit-of-work.js';
+import { endPendingLogins } from '../../members/sessions.js';
 import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { formBody } from '../recovery/schemas.js';
@@ -45,6 +46,7 @@ export async function submitPasswordChange(request: AccountRequest): Promise<voi
   await inTransaction(deps.orm, async (work) => {
     await storeNewPassword(work, session.member.id, hash);
     await work.em.flush();
+    await endPendingLogins(work.sql, session.member.id);
     const ended = signOutOthers ? await revokeOtherSessionsOfMember(work.sql, session.member.id, session.sessionUid) : 0;
     await recordMemberEvent(work.sql, session.member.id, 'password.changed', { via: 'console', signedOutOthers: signOutOthers, ended }, ctx.ip);
   });
