@@ -30,6 +30,20 @@ function origins(config: Config): string[] {
   return config.clients.flatMap((c) => [...c.redirect_uris, ...c.post_logout_redirect_uris]).map((u) => new URL(u).origin);
 }
 
+/**
+ * Under an https issuer, a page request that did not come over TLS (or through a trusted proxy that
+ * says so) cannot carry the Secure cookies every page sets: it gets one clear line instead of a 500.
+ * Health checks stay reachable over plain http inside the container.
+ */
+function httpsOnly(secure: boolean): Koa.Middleware {
+  return async (ctx, next) => {
+    if (!secure || ctx.secure || ctx.path === '/healthz' || ctx.path === '/readyz') return next();
+    ctx.status = 400;
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.body = 'This server answers over https only. Behind a TLS proxy, set TRUST_PROXY=true and forward X-Forwarded-Proto.\n';
+  };
+}
+
 /** One Koa app: our pages and routes first, then oidc-provider for the protocol endpoints. */
 export function createHttpApp(deps: HttpDeps): Koa {
   const { config, provider, log } = deps;
@@ -53,6 +67,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   const backChannel = compose([apiSecurityHeaders(secure), boundaryValidation({ jsonOnly: true }), providerMiddleware]);
   app.use((ctx, next) => (BACK_CHANNEL.has(ctx.path) ? backChannel(ctx, async () => {}) : next()));
   app.use(securityHeaders(origins(config), secure));
+  app.use(httpsOnly(secure));
   app.use(staticFiles(path.resolve('static')));
   app.use(localeMiddleware(deps.messages, secure, config.union.name));
   app.use(errorPages(log));

@@ -89,6 +89,11 @@ describe('the production layout', () => {
     expect(output).toContain(`kosmo-idp (OpenID Connect provider): ${issuer}`);
     expect(output).not.toContain('/dev/mailbox');
     expect((await fetch(`${local}/dev/mailbox`, { headers: { 'x-forwarded-proto': 'https' } })).status).toBe(404);
+    // Plain http that skipped the TLS proxy: one clear line, not a 500; health checks still answer.
+    const plain = await fetch(`${local}/dev/mailbox`);
+    expect(plain.status).toBe(400);
+    expect(await plain.text()).toContain('https only');
+    expect((await fetch(`${local}/healthz`)).status).toBe(200);
 
     const verifier = randomBytes(32).toString('base64url');
     const auth = new URL(`${issuer}/auth`);
