@@ -4,6 +4,7 @@ import { addMember, memberAddUsage, parseMemberAddArgs } from './member-add.js';
 import { importMembers, memberImportUsage, parseMemberImportArgs } from './member-import.js';
 import { showMember, memberShowUsage, parseMemberShowArgs } from './member-show.js';
 import { unlockMember, memberUnlockUsage, parseMemberUnlockArgs } from './member-unlock.js';
+import { resetMemberMfa, memberResetMfaUsage, parseMemberResetMfaArgs } from './member-reset-mfa.js';
 import { renameMember, memberRenameUsage, parseMemberRenameArgs } from './member-rename.js';
 import { listMemberEvents, memberEventsUsage, parseMemberEventsArgs } from './member-events.js';
 import { generateKeys, keysGenerateUsage, parseKeysGenerateArgs } from './keys-generate.js';
@@ -27,6 +28,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
   'member import': withDatabase(memberImportUsage, parseMemberImportArgs, importMembers),
   'member show': withDatabase(memberShowUsage, parseMemberShowArgs, showMember),
   'member unlock': withDatabase(memberUnlockUsage, parseMemberUnlockArgs, unlockMember),
+  'member reset-mfa': withDatabase(memberResetMfaUsage, parseMemberResetMfaArgs, resetMemberMfa),
   'member rename': withDatabase(memberRenameUsage, parseMemberRenameArgs, renameMember),
   'member events': withDatabase(memberEventsUsage, parseMemberEventsArgs, listMemberEvents),
   'keys generate': { usage: keysGenerateUsage, parse: parseKeysGenerateArgs, run: { database: false, fn: generateKeys as (args: unknown) => Promise<CommandResult<unknown>> } },

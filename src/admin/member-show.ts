@@ -35,7 +35,18 @@ export interface MemberDetails {
   lockCount: number;
   lockedUntil: Date | null;
   lockedPermanently: boolean;
+  /** Second-factor credentials (passkeys, TOTP devices, the email method), oldest first. */
+  factors: FactorLine[];
   events: MemberEvent[];
+}
+
+export interface FactorLine { kind: string; label: string; createdAt: Date; lastUsedAt: Date | null }
+
+const FACTOR_NAMES: Record<string, string> = { passkey: 'passkey (生体認証)', totp: 'TOTP app (OTPアプリ)', email: 'email code (OTPメール)' };
+
+function formatFactor(f: FactorLine): string {
+  const name = f.label ? `${FACTOR_NAMES[f.kind] ?? f.kind} "${f.label}"` : (FACTOR_NAMES[f.kind] ?? f.kind);
+  return `  ${name}  created ${formatTimestamp(f.createdAt)}, last used ${formatTimestamp(f.lastUsedAt, 'never')}`;
 }
 
 export const SHOWN_EVENTS = 10;
@@ -75,6 +86,9 @@ export function formatMemberDetails(m: MemberDetails, now = new Date()): string[
       ['lock', lockState(m, now)],
     ]),
     '',
+    m.factors.length > 0 ? `second factors (${m.factors.length}):` : 'second factors: none set up (the next login sets the chosen one up)',
+    ...m.factors.map(formatFactor),
+    '',
     m.events.length > 0 ? `last ${m.events.length} event${m.events.length === 1 ? '' : 's'}, newest first:` : 'no events',
     ...m.events.map((e) => `  ${formatEvent(e)}`),
   ];
@@ -83,7 +97,7 @@ export function formatMemberDetails(m: MemberDetails, now = new Date()): string[
 /** `member show`: everything an administrator needs to answer 「ログインできない」. */
 export async function showMember(deps: AdminDeps, args: MemberShowArgs): Promise<CommandResult<MemberDetails>> {
   const userId = normalizeUserId(args.userId);
-  const row = userId.length > 0 && userId.length <= 64 ? await deps.sql.one<Omit<MemberDetails, 'events'>>(
+  const row = userId.length > 0 && userId.length <= 64 ? await deps.sql.one<Omit<MemberDetails, 'events' | 'factors'>>(
     `select m.id, user_id as "userId", display_name as "displayName", insurance_symbol as "insuranceSymbol", insurance_number as "insuranceNumber",
        email, email_verified as "emailVerified", locale, m.created_at as "createdAt", last_login_at as "lastLoginAt",
        c.id is not null as "hasOwnPassword", c.created_at as "passwordCreatedAt", temporary_id as "temporaryId",
@@ -92,8 +106,12 @@ export async function showMember(deps: AdminDeps, args: MemberShowArgs): Promise
      from member m left join credential c on c.member_id = m.id and c.kind = 'password' where user_id = $1`, [userId],
   ) : undefined;
   if (!row) return failed(ExitCode.refused, memberNotFound(args.userId));
+  const factors = await deps.sql.rows<FactorLine>(
+    `select kind, label, created_at as "createdAt", last_used_at as "lastUsedAt" from credential
+     where member_id = $1 and kind <> 'password' order by created_at, id`, [row.id]);
   const member: MemberDetails = {
     ...row,
+    factors: factors.map((f) => ({ ...f, createdAt: toDate(f.createdAt)!, lastUsedAt: toDate(f.lastUsedAt) })),
     createdAt: toDate(row.createdAt)!,
     lastLoginAt: toDate(row.lastLoginAt),
     passwordCreatedAt: toDate(row.passwordCreatedAt),

@@ -34,6 +34,8 @@ export interface Config {
   trustProxy: boolean;
   smtpUrl?: string;
   demoPortal: { enabled: boolean; port: number; url: string };
+  /** Passkeys: the relying-party ID (a registrable domain) and the origins ceremonies may come from. */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
   union: UnionPolicy;
   terms: { version: string; text: { ja: string; en: string } };
   clients: ResolvedClient[];
@@ -82,6 +84,30 @@ export function loadClients(file: string, env: NodeJS.ProcessEnv): ResolvedClien
     const { client_secret_env: _unused, ...rest } = c;
     return { ...rest, client_secret: secret };
   });
+}
+
+/**
+ * Passkeys are bound to a relying-party ID: by default the issuer's host name, with the issuer's
+ * origin as the only origin. A union serving several host names under one domain sets
+ * WEBAUTHN_RP_ID to that domain and lists the origins; every origin must sit on the RP ID.
+ */
+function webauthnConfig(issuer: string, rpIdSetting: string | undefined, originsSetting: string | undefined, production: boolean): Config['webauthn'] {
+  const rpId = rpIdSetting ?? new URL(issuer).hostname;
+  const origins = originsSetting ? originsSetting.split(',').map((o) => o.trim()).filter(Boolean) : [new URL(issuer).origin];
+  for (const origin of origins) {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError(`environment: WEBAUTHN_ORIGINS: "${origin}" is not a URL`);
+    }
+    if (url.origin !== origin) throw new ConfigError(`environment: WEBAUTHN_ORIGINS: "${origin}" must be an origin (scheme://host[:port]) without a path`);
+    if (production && url.protocol !== 'https:') throw new ConfigError(`environment: WEBAUTHN_ORIGINS: "${origin}" must be https:// in production`);
+    if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) {
+      throw new ConfigError(`environment: WEBAUTHN_RP_ID: "${rpId}" is not the host of ${origin} nor a domain it belongs to`);
+    }
+  }
+  return { rpId, rpName: 'KOSMO Web', origins };
 }
 
 /** Development secrets are generated once and kept under dataDir, so restarts keep sessions and keys. */
@@ -158,6 +184,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   const issuer = env.ISSUER ?? `http://localhost:${env.PORT}`;
   if (production && !issuer.startsWith('https://')) throw new ConfigError('environment: ISSUER: must be https:// in production');
+  const webauthn = webauthnConfig(issuer.replace(/\/$/, ''), env.WEBAUTHN_RP_ID, env.WEBAUTHN_ORIGINS, production);
   const demoEnabled = env.DEMO_PORTAL ? env.DEMO_PORTAL === 'true' : !production;
 
   return {
@@ -177,6 +204,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY === 'true',
     smtpUrl: env.SMTP_URL,
+    webauthn,
     demoPortal: { enabled: demoEnabled, port: env.DEMO_PORTAL_PORT, url: `http://localhost:${env.DEMO_PORTAL_PORT}` },
     union,
     terms: { version: union.terms.version, text: termsText },

@@ -27,6 +27,21 @@ export const unionSchema = z.object({
   /** The second factors members may choose, as credential kinds ('email_otp' is read as 'email'). */
   authMethods: z.array(z.preprocess((v) => (v === 'email_otp' ? 'email' : v), z.enum(['passkey', 'totp', 'email']))).min(1)
     .default(['passkey', 'totp', 'email']),
+  passkeys: z.object({
+    /**
+     * A member with a passkey may log in with it alone from the login page (autofill or
+     * 「生体認証でログイン」): a user-verified passkey is already two factors (NIST SP 800-63B-4 §2.2.1).
+     */
+    passkeyOnlyLogin: z.boolean().default(true),
+  }).default({ passkeyOnlyLogin: true }),
+  emailOtp: z.object({
+    /** How long a mailed one-time code stays valid (10 minutes by default). */
+    codeSeconds: z.number().int().min(60).max(3600).default(600),
+    /** Wrong entries one code survives; every wrong entry also counts toward the account lockout. */
+    maxAttempts: z.number().int().min(1).max(10).default(5),
+    /** 「再送信」 waits this long after the previous mail. */
+    resendCooldownSeconds: z.number().int().min(10).max(3600).default(60),
+  }).default({ codeSeconds: 600, maxAttempts: 5, resendCooldownSeconds: 60 }),
   terms: z.object({
     version: z.string().min(1),
     /** Files under config/, one per locale, plain text or simple paragraphs. */

@@ -1,3 +1,4 @@
+import type { Sql } from '../db/sql.js';
 import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { Credential, Member, type CredentialKind } from '../db/entities/index.js';
 
@@ -41,6 +42,18 @@ export async function renameCredential(em: EntityManager, credential: Credential
 /** What changed on use: last use, and a passkey's sign counter or a TOTP device's last time step. */
 export function touchCredential(credential: Credential, patch: Partial<Pick<Credential, 'signCount' | 'lastTimeStep' | 'backedUp'>> = {}): void {
   Object.assign(credential, patch, { lastUsedAt: new Date() });
+}
+
+/**
+ * A TOTP device accepted the code of `timeStep`: records it, with the last use, only if no code of
+ * that step or a later one was accepted meanwhile. One statement, so the same code sent twice at
+ * the same moment is accepted once. False when another request got there first.
+ */
+export async function acceptTotpTimeStep(sql: Sql, credentialId: string, timeStep: number): Promise<boolean> {
+  const updated = await sql.run(
+    `update credential set last_time_step = $2, last_used_at = now()
+     where id = $1 and kind = 'totp' and (last_time_step is null or last_time_step < $2)`, [credentialId, timeStep]);
+  return updated === 1;
 }
 
 export type RemoveRefusal = 'last_of_chosen_method';

@@ -61,8 +61,8 @@ export async function unknownIdLockout(sql: Sql, subject: string): Promise<Locko
 }
 
 /**
- * A successful password: consecutive failures and the lock history are forgotten, and the event is
- * recorded, in one statement (the login's hot path).
+ * A completed login (password, owed steps and second factor): consecutive failures and the lock
+ * history are forgotten, and the event is recorded, in one statement (the login's hot path).
  */
 export async function clearMemberFailures(sql: Sql, memberId: string, event: { type: string; ip?: string }): Promise<void> {
   await sql.run(

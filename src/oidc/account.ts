@@ -4,7 +4,8 @@ import { recall, remember } from './prefetch.js';
 
 /** Claims per scope. `sub` is the member's stable id, never the user ID (which the member can change). */
 export const CLAIMS_BY_SCOPE = {
-  openid: ['sub'],
+  // With the subject, how and when the member logged in (acr level, RFC 8176 amr, auth_time): every ID token carries them.
+  openid: ['sub', 'acr', 'amr', 'auth_time'],
   profile: ['name', 'preferred_username', 'birthdate', 'locale', 'updated_at'],
   email: ['email', 'email_verified'],
 };

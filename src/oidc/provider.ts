@@ -1,4 +1,5 @@
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { ACR_VALUES, acrSatisfies } from '../factors/acr.js';
 import type { Config } from '../config/index.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
@@ -54,6 +55,24 @@ function accountConsoleClient(issuer: string): NonNullable<Configuration['client
   };
 }
 
+/**
+ * The provider's default prompts, plus: a portal asking `acr_values` above what the member's
+ * session reached gets a fresh login (with its second factor) instead of the session. The ID token
+ * then says which level the login reached; the portal decides what to do with a lower one.
+ * `max_age` is the provider's own check: an older session means a new login, second factor included.
+ */
+function loginPolicy() {
+  const policy = interactionPolicy.base();
+  const login = policy.get('login')!;
+  login.checks.add(new interactionPolicy.Check('acr_values', 'a stronger authentication was requested', (ctx) => {
+    const asked = ctx.oidc.params?.acr_values;
+    const requested = typeof asked === 'string' ? asked.split(' ').filter(Boolean) : [];
+    if (requested.length === 0 || !ctx.oidc.session?.accountId || ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    return acrSatisfies(ctx.oidc.session.acr, requested) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+  }));
+  return policy;
+}
+
 export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: Record<string, unknown>[] }; pages: ProviderPages; log: Logger }): Provider {
   const { config, sql, jwks, pages, log } = deps;
   const ttl = config.union.ttl;
@@ -89,7 +108,8 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
     },
     // Public clients must use PKCE (S256, the only method oidc-provider 9 accepts).
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: loginPolicy(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    acrValues: ACR_VALUES,
     // First-party portals from config get their grant without a consent screen.
     async loadExistingGrant(ctx) {
       const client = ctx.oidc.client!;

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startTestIdp, loginThroughPortal, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startTestIdp, loginThroughPortal, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
 import { pageErrors } from '../support/browser-client.js';
 import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 
@@ -14,8 +14,8 @@ describe('the account console', () => {
   });
   afterAll(async () => { await t?.close(); await smtp?.close(); });
 
-  async function signedIn(userId: string, password = 'Console-pass-1', email = `${userId}@example.jp`) {
-    await t.addMember({ userId, email, name: '画面 花子' }, { password, onboarded: true });
+  async function signedIn(userId: string, password = 'Console-pass-1', email = `${userId}@example.jp`, totpDevices?: string[]) {
+    await t.addMember({ userId, email, name: '画面 花子' }, { password, onboarded: true, totpDevices });
     const browser = new BrowserClient();
     const { after } = await loginThroughPortal(t.url, browser, userId, password);
     expect(isPortal(after.url)).toBe(true);
@@ -32,7 +32,7 @@ describe('the account console', () => {
     const browser = new BrowserClient();
     const loginPage = await browser.go(`${t.url}/account`);
     expect(loginPage.html).toContain('ログイン');
-    const profile = await browser.submit(loginPage, '/login', { user_id: 'console01', password: 'Console-pass-1' });
+    const profile = await completeTotp(browser, await browser.submit(loginPage, '/login', { user_id: 'console01', password: 'Console-pass-1' }), 'console01');
     expect(profile.url).toBe(`${t.url}/account`);
     for (const text of ['プロフィール', '言語', 'ユーザID', 'メールアドレス', 'Eメール変更', 'ユーザー名', '画面 花子', '仮IDフラグ', '認証方法', '変更', '戻る']) {
       expect(profile.html).toContain(text);
@@ -43,7 +43,7 @@ describe('the account console', () => {
     const { browser, profile } = await signedIn('console02');
     const before = await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['console02']);
     smtp.clear();
-    const saved = await browser.submit(profile, '/account', { locale: 'en', user_id: 'Console.New2', method: 'email' });
+    const saved = await browser.submit(profile, '/account', { locale: 'en', user_id: 'Console.New2', method: 'totp' });
     expect(saved.html).toContain('Your profile was updated.');
     expect(await memberRow('console.new2')).toMatchObject({ locale: 'en' });
     const after = await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['console.new2']);
@@ -78,7 +78,7 @@ describe('the account console', () => {
       expect(reauth.url).toContain('/interaction/');
       expect(reauth.html).toContain('value="console04"');
       expect((await memberRow('console04'))!.user_id).toBe('console04');
-      const done = await browser.submit(reauth, '/login', { user_id: 'console04', password: 'Console-pass-1' });
+      const done = await completeTotp(browser, await browser.submit(reauth, '/login', { user_id: 'console04', password: 'Console-pass-1' }), 'console04');
       expect(done.url).toBe(`${t.url}/account?done=saved`);
       expect(await memberRow('console.re04')).toMatchObject({ chosen_factor: 'totp' });
     } finally {
@@ -122,18 +122,14 @@ describe('the account console', () => {
     expect((await browser.go(`${t.url}/account`)).url).toBe(`${t.url}/account`);
     const otherAgain = await other.go(`${t.url}/account`);
     expect(otherAgain.url).toContain('/interaction/');
-    const login = await other.submit(otherAgain, '/login', { user_id: 'console06', password: 'New-pass-2026' });
+    const login = await completeTotp(other, await other.submit(otherAgain, '/login', { user_id: 'console06', password: 'New-pass-2026' }), 'console06');
     expect(login.url).toBe(`${t.url}/account`);
   });
 
   it('lists the login methods; a device of the chosen method cannot be deleted when it is the last one', async () => {
-    const { browser } = await signedIn('console07');
+    // One authenticator device, set up through the TOTP factor, and the TOTP app chosen.
+    const { browser } = await signedIn('console07', 'Console-pass-1', 'console07@example.jp', ['会社用']);
     const member = await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['console07']);
-    await t.idp.sql.run(`update member set chosen_factor = 'totp' where id = $1`, [member!.id]);
-    await t.idp.sql.transaction(async (_tx, em) => {
-      const { addCredential } = await import('../../src/members/credentials.js');
-      addCredential(em, member!.id, { kind: 'totp', label: '会社用' });
-    });
     const page = await browser.go(`${t.url}/account/login-methods`);
     for (const text of ['基本認証', 'パスワード', '作成日', '二要素認証', '認証アプリ', '会社用', '削除', 'ワンタイムパスワードメール認証は削除できません']) expect(page.html).toContain(text);
     const confirm = await browser.go(new URL(/href="(\/account\/credentials\/[^"]+\/delete)"/.exec(page.html)![1]!, t.url).toString());

@@ -12,7 +12,13 @@ import { createLogger } from '../../src/logger.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { createIdp, openDatabase } from '../../src/idp.js';
 import { insertMembers, memberInputSchema } from '../../src/members/provision.js';
-import { BENCH_CLIENT, benchUserId, type ChildMessage } from './shared.js';
+import { writeFileSync } from 'node:fs';
+import { Member } from '../../src/db/entities/index.js';
+import type { Host } from '../../src/flow/host.js';
+import { totpFactor } from '../../src/factors/totp/index.js';
+import { openTotpSecret } from '../../src/factors/totp/secret.js';
+import { totpCodeAt } from '../../src/factors/totp/codes.js';
+import { BENCH_CLIENT, benchTotpUserId, benchUserId, TOTP_SECRETS_FILE, type ChildMessage } from './shared.js';
 
 // Every statement the ORM, kysely and the adapter send goes through pg.Client#query.
 // BENCH_SQL_LOG=1 also prints each statement (for profiling: which queries does one login send?).
@@ -59,23 +65,50 @@ config.clients.push({
 });
 const idp = await createIdp(config, createLogger('silent'), orm);
 
-const members = Array.from({ length: memberCount }, (_, i) => memberInputSchema.parse({
-  userId: benchUserId(i), symbol: '77', number: String(1_000_000 + i), birthdate: '1980-12-01', name: `ベンチ ${i}`, email: `${benchUserId(i)}@example.jp`,
-}));
+const totpCount = Number(env.BENCH_TOTP_MEMBERS ?? 150);
+const members = [
+  ...Array.from({ length: memberCount }, (_, i) => memberInputSchema.parse({
+    userId: benchUserId(i), symbol: '77', number: String(1_000_000 + i), birthdate: '1980-12-01', name: `ベンチ ${i}`, email: `${benchUserId(i)}@example.jp`,
+  })),
+  ...Array.from({ length: totpCount }, (_, i) => memberInputSchema.parse({
+    userId: benchTotpUserId(i), symbol: '78', number: String(1_000_000 + i), birthdate: '1980-12-01', name: `ベンチ ${i}`, email: `${benchTotpUserId(i)}@example.jp`,
+  })),
+];
 await idp.sql.transaction(async (tx) => {
   await insertMembers(tx, members);
   await tx.run(
     `update member set must_change_password = false, temporary_id = false,
-       email_verified = true, pending_steps = '{}', terms_version = $1, terms_accepted_at = now(), chosen_factor = 'email'
-     where user_id like 'bench%'`,
+       email_verified = true, pending_steps = '{}', terms_version = $1, terms_accepted_at = now(),
+       chosen_factor = case when user_id like 'btotp%' then 'totp' end
+     where user_id like 'bench%' or user_id like 'btotp%'`,
     [config.terms.version],
   );
   // Set-based, as an import would: one password credential per bench member.
   await tx.run(
-    `insert into credential (id, member_id, kind, label, secret) select gen_random_uuid(), id, 'password', '', $1 from member where user_id like 'bench%'`,
+    `insert into credential (id, member_id, kind, label, secret) select gen_random_uuid(), id, 'password', '', $1 from member where user_id like 'bench%' or user_id like 'btotp%'`,
     [passwordHash],
   );
 });
+// (a) members have no second factor chosen (the password-only path); (d) members set their TOTP
+// device up through the factor's own setup code, as a member does at the first login.
+const totpSecrets: string[] = [];
+for (let i = 0; i < totpCount; i++) {
+  const member = await orm.em.fork().findOneOrFail(Member, { userId: benchTotpUserId(i) });
+  const scratch = new Map<string, unknown>();
+  const host: Host = {
+    flow: 'console', member, locale: 'ja', t: (k) => k, ip: '127.0.0.1', actionUrl: '/bench', unionName: config.union.name.ja, query: {},
+    scratch: { get: <T>(k: string) => scratch.get(k) as T | undefined, async set(k, v) { scratch.set(k, v); } },
+    deps: { config, orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: createLogger('silent') },
+  };
+  await totpFactor.startSetup(host);
+  const secret = openTotpSecret(config.secretsKey, member.id, scratch.get('totp.pendingSecret') as string);
+  // The step before this one: this step and the next stay free for the first logins.
+  const outcome = await totpFactor.finishSetup(host, { code: await totpCodeAt(secret, Date.now() / 1000 - 30), device_name: 'ベンチ端末' });
+  const done = outcome.kind === 'verified' ? outcome : await totpFactor.finishSetup(host, { code: await totpCodeAt(secret, Date.now() / 1000), device_name: 'ベンチ端末' });
+  if (done.kind !== 'verified') throw new Error(`TOTP setup failed for ${benchTotpUserId(i)}`);
+  totpSecrets.push(secret);
+}
+writeFileSync(path.join(dir, TOTP_SECRETS_FILE), JSON.stringify(totpSecrets), { mode: 0o600 });
 
 const { url } = await idp.listen(port, '127.0.0.1');
 

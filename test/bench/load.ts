@@ -102,6 +102,16 @@ export const kosmoPasswordForm = (userId: string, password: string) => async (pa
   return browser.submit(page, '/login', { user_id: userId, password }, { stopAt: atCallback });
 };
 
+/**
+ * kosmo-idp with a TOTP app: the password, then ワンタイムパスワードの入力 with the code the app
+ * shows now (`code()` is asked only when the page asks for it).
+ */
+export const kosmoTotpForms = (userId: string, password: string, code: () => Promise<string>) => async (page: Page, browser: BrowserClient): Promise<Page> => {
+  if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
+  if (/\/factor$/.test(new URL(page.url).pathname)) return browser.submit(page, '/factor', { code: await code() }, { stopAt: atCallback });
+  return browser.submit(page, '/login', { user_id: userId, password }, { stopAt: atCallback });
+};
+
 /** Bare oidc-provider: its development login form, then its consent form. */
 export const devInteractionForms = (login: string) => async (page: Page, browser: BrowserClient): Promise<Page> => {
   if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);

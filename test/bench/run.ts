@@ -1,20 +1,22 @@
 /**
  * `npm run bench`: kosmo-idp against its yardsticks, side by side in one run on this machine.
  *   (a) complete password logins/s  vs  raw bcrypt.compare/s (same cost, same concurrency)
+ *   (d) complete logins with a TOTP second factor/s  vs  the same raw bcrypt.compare/s
  *   (b) refresh-token grants/s      vs  a bare oidc-provider with its in-memory adapter
  *   (c) peak RSS of the kosmo-idp server process
  * Both servers run as child processes; this process generates the load against 127.0.0.1 and
  * alternates the compared measurements round by round so that machine noise hits both sides.
  * Prints a table and rewrites BENCHMARKS.md at the repository root.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
 import { freePort } from '../support/idp.js';
 import { compileForBench, productionNodeOptions, startChild, killOrphanPostgres, type Child } from './children.js';
-import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, refreshOp, runLoad, type LoadResult } from './load.js';
-import { BENCH_PASSWORD, benchUserId } from './shared.js';
+import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, kosmoTotpForms, refreshOp, runLoad, type LoadResult } from './load.js';
+import { timeStepAt, totpCodeAt } from '../../src/factors/totp/codes.js';
+import { BENCH_PASSWORD, benchTotpUserId, benchUserId, TOTP_SECRETS_FILE } from './shared.js';
 import { printTable, writeBenchmarksFile, type Report } from './report.js';
 
 const env = process.env;
@@ -78,6 +80,21 @@ async function main(): Promise<void> {
 
     let nextMember = 0;
     const kosmoLogin = () => codeFlowLogin(kosmoEndpoints, kosmoPasswordForm(benchUserId(nextMember++ % settings.members), BENCH_PASSWORD));
+    // (d) TOTP logins: each member's app shows the code of the current step (or the next, accepted
+    // as drift); a member whose free steps are used up in this 30 s is skipped for another.
+    const totpSecrets = JSON.parse(readFileSync(path.join(dir, TOTP_SECRETS_FILE), 'utf8')) as string[];
+    const lastStep = totpSecrets.map(() => timeStepAt(Date.now() / 1000));
+    let nextTotpMember = 0;
+    const totpLogin = async () => {
+      for (let tries = 0; tries < totpSecrets.length; tries++) {
+        const i = nextTotpMember++ % totpSecrets.length;
+        const step = Math.max(lastStep[i]! + 1, timeStepAt(Date.now() / 1000));
+        if (step > timeStepAt(Date.now() / 1000) + 1) continue;
+        lastStep[i] = step;
+        return codeFlowLogin(kosmoEndpoints, kosmoTotpForms(benchTotpUserId(i), BENCH_PASSWORD, () => totpCodeAt(totpSecrets[i]!, step * 30)));
+      }
+      throw new Error('every TOTP member has used its codes for this step');
+    };
     const bareLogin = () => codeFlowLogin(bareEndpoints, devInteractionForms('bench-account'), { prompt: 'consent' });
     const rawCompare = async () => {
       if (!(await bcrypt.compare(BENCH_PASSWORD, hash))) throw new Error('bcrypt.compare said no');
@@ -93,6 +110,7 @@ async function main(): Promise<void> {
     const warmRefresh = { concurrency: settings.refreshConcurrency, rampMs: 0, windowMs: 2000 };
     for (const r of [
       await runLoad(() => kosmoLogin().then(() => {}), warmLogins), await runLoad(rawCompare, warmLogins),
+      await runLoad(() => totpLogin().then(() => {}), warmLogins),
       await runLoad(kosmoRefresh, warmRefresh), await runLoad(bareRefresh, warmRefresh),
     ]) {
       if (r.errors) throw new Error(`warm-up failed: ${r.firstError}`);
@@ -106,18 +124,23 @@ async function main(): Promise<void> {
     await kosmoRefresh(0);
     const sqlPerRefresh = (await kosmo.sqlCount()) - before;
 
-    const results = { raw: [] as LoadResult[], login: [] as LoadResult[], bare: [] as LoadResult[], refresh: [] as LoadResult[] };
+    before = await kosmo.sqlCount();
+    await totpLogin();
+    const sqlPerTotpLogin = (await kosmo.sqlCount()) - before;
+
+    const results = { raw: [] as LoadResult[], login: [] as LoadResult[], totp: [] as LoadResult[], bare: [] as LoadResult[], refresh: [] as LoadResult[] };
     const loginLoad = { concurrency: settings.loginConcurrency, rampMs: LOGIN_RAMP_MS, windowMs: settings.windowMs };
     const refreshLoad = { concurrency: settings.refreshConcurrency, rampMs: REFRESH_RAMP_MS, windowMs: settings.windowMs };
     const steps = {
       raw: async () => results.raw.push(await runLoad(rawCompare, loginLoad)),
       login: async () => results.login.push(await runLoad(() => kosmoLogin().then(() => {}), loginLoad)),
+      totp: async () => results.totp.push(await runLoad(() => totpLogin().then(() => {}), loginLoad)),
       bare: async () => results.bare.push(await runLoad(bareRefresh, refreshLoad)),
       refresh: async () => results.refresh.push(await runLoad(kosmoRefresh, refreshLoad)),
     };
-    const labels = { raw: 'raw bcrypt.compare', login: 'kosmo-idp logins', bare: 'bare refresh grants', refresh: 'kosmo-idp refresh grants' };
+    const labels = { raw: 'raw bcrypt.compare', login: 'kosmo-idp logins', totp: 'kosmo-idp TOTP logins', bare: 'bare refresh grants', refresh: 'kosmo-idp refresh grants' };
     for (let round = 0; round < settings.rounds; round++) {
-      const order = (round % 2 === 0 ? ['raw', 'login', 'bare', 'refresh'] : ['login', 'raw', 'refresh', 'bare']) as (keyof typeof steps)[];
+      const order = (round % 2 === 0 ? ['raw', 'login', 'totp', 'bare', 'refresh'] : ['totp', 'login', 'raw', 'refresh', 'bare']) as (keyof typeof steps)[];
       for (const step of order) {
         if (interrupted) throw new Error('interrupted');
         await steps[step]();
@@ -130,11 +153,11 @@ async function main(): Promise<void> {
       date: new Date(),
       settings,
       server,
-      raw: sum(results.raw), login: sum(results.login), bare: sum(results.bare), refresh: sum(results.refresh),
+      raw: sum(results.raw), login: sum(results.login), totp: sum(results.totp), bare: sum(results.bare), refresh: sum(results.refresh),
       rounds: results,
       kosmoPeakRss: kosmo.peakRss(),
       barePeakRss: bare.peakRss(),
-      sqlPerLogin, sqlPerRefresh,
+      sqlPerLogin, sqlPerRefresh, sqlPerTotpLogin,
       durationSeconds: (Date.now() - startedAt) / 1000,
     };
     printTable(report, log);

@@ -10,6 +10,12 @@ export const BENCH_PASSWORD = 'Bench-pass-2026!';
 
 export const benchUserId = (i: number) => `bench${String(i).padStart(6, '0')}`;
 
+/** Members who log in with a TOTP app (a device set up through the factor): `btotp000001` … */
+export const benchTotpUserId = (i: number) => `btotp${String(i).padStart(6, '0')}`;
+
+/** Where the kosmo-idp child leaves the TOTP members' secrets for the load generator (in BENCH_DIR). */
+export const TOTP_SECRETS_FILE = 'totp-secrets.json';
+
 /** Messages a child sends over its IPC channel. */
 export type ChildMessage =
   | { type: 'ready'; url: string }

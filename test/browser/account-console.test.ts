@@ -5,6 +5,7 @@ import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { eventually, launchChromium, PC, PHONE, screenshot } from '../support/chromium.js';
 import { startDemoPortal } from '../../src/demo-portal/index.js';
 import { accountConsoleLinks } from '../../src/oidc/provider.js';
+import { answerTotpChallenge } from './harness.js';
 
 describe('the account console in Chromium, from the demo portal', () => {
   let t: TestIdp;
@@ -43,7 +44,8 @@ describe('the account console in Chromium, from the demo portal', () => {
     await page.goto(`${portal.url}/login`);
     await page.getByLabel('ユーザID').fill(userId);
     await page.getByLabel('パスワード', { exact: true }).fill(password);
-    await page.getByRole('button', { name: 'ログイン' }).click();
+    await page.getByRole('button', { name: 'ログイン', exact: true }).click();
+    await answerTotpChallenge(page, portal.url, userId);
     await page.waitForURL(`${portal.url}/`);
   }
 

@@ -1,6 +1,7 @@
 import { describe, it, beforeAll, afterAll } from '@jest/globals';
 import { chromium, type Browser } from 'playwright-core';
-import { startTestIdp, freePort, type TestIdp } from '../support/idp.js';
+import { startTestIdp, freePort, totpApp, type TestIdp } from '../support/idp.js';
+import { mailedCode } from '../support/factors.js';
 import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { startDemoPortal } from '../../src/demo-portal/index.js';
 
@@ -44,7 +45,12 @@ describe('a member in Chromium, through the demo portal', () => {
     await page.locator('header').getByRole('link', { name: 'ログイン' }).click();
     await page.getByLabel('ユーザID').fill('CHROME001');
     await page.getByLabel('パスワード').fill('Chrome-pass-1');
-    await page.getByRole('button', { name: 'ログイン' }).click();
+    await page.getByRole('button', { name: 'ログイン', exact: true }).click();
+    // ワンタイムパスワードの入力: the member has several devices and chooses one by its name.
+    const device = totpApp('chrome001')!.pick();
+    await page.getByLabel(device.label!).check();
+    await page.getByLabel('ワンタイムパスワード').fill(await device.nextCode());
+    await page.getByRole('button', { name: 'トップページへ' }).click();
     await page.waitForURL(`${portal.url}/`);
     await expect(page.locator('.account__name')).toHaveText('画面 花子');
 
@@ -64,7 +70,7 @@ describe('a member in Chromium, through the demo portal', () => {
     await page.goto(`${portal.url}/login`);
     await page.getByLabel('ユーザID').fill('chrome002');
     await page.getByLabel('パスワード').fill('12345678919801201');
-    await page.getByRole('button', { name: 'ログイン' }).click();
+    await page.getByRole('button', { name: 'ログイン', exact: true }).click();
 
     await page.getByLabel('生年月日').fill('19801201');
     await page.getByRole('button', { name: '実行' }).click();
@@ -89,6 +95,11 @@ describe('a member in Chromium, through the demo portal', () => {
     await page.getByLabel('パスワード', { exact: true }).fill('Taro-own-pass1');
     await page.getByLabel('パスワード確認用').fill('Taro-own-pass1');
     await page.getByRole('button', { name: '送信' }).click();
+    // メール認証 is set up right away: the code mailed to the confirmed address (manual 2-4-5).
+    await expect(page.getByRole('heading', { name: 'メール認証' })).toBeVisible();
+    const codeMail = await smtp.waitFor((m) => m.to.includes('first@example.jp') && m.subject.includes('ワンタイムパスワード'));
+    await page.getByLabel('ワンタイムパスワード').fill(mailedCode(codeMail.text));
+    await page.getByRole('button', { name: '実行' }).click();
     await page.getByRole('link', { name: 'ポータルへ進む' }).click();
     await page.waitForURL(`${portal.url}/`);
     await expect(page.locator('.account__name')).toHaveText('初回 太郎');

@@ -1,3 +1,4 @@
+import { totpApp } from '../support/factors.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -52,14 +53,31 @@ export async function newPage(world: BrowserWorld, viewport = PHONE): Promise<{ 
   return { context, page: await context.newPage() };
 }
 
-/** Logs in from the portal's 「ログイン」 and waits for the portal's top page. */
+/** Logs in from the portal's 「ログイン」 (password, then the member's TOTP code) and waits for the portal's top page. */
 export async function loginAtPortal(world: BrowserWorld, page: Page, userId: string, password: string): Promise<void> {
   await page.goto(world.portal.url);
   await page.locator('header').getByRole('link', { name: 'ログイン' }).click();
   await page.getByLabel('ユーザID').fill(userId);
   await page.getByLabel('パスワード', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'ログイン', exact: true }).click();
+  await answerTotpChallenge(page, world.portal.url, userId);
   await page.waitForURL(`${world.portal.url}/`);
+}
+
+/**
+ * On ワンタイムパスワードの入力 (a fixture member's TOTP devices, test/support/factors.ts): chooses a
+ * device by its name when there are several, types its current code and presses 「トップページへ」.
+ * Any other page (the portal already) is left alone.
+ */
+export async function answerTotpChallenge(page: Page, portalUrl: string, userId: string): Promise<void> {
+  await page.waitForURL((u) => u.toString().startsWith(portalUrl) || /\/factor$/.test(u.pathname));
+  if (!/\/factor$/.test(new URL(page.url()).pathname)) return;
+  const devices = totpApp(userId);
+  if (!devices) throw new Error(`no TOTP devices for ${userId}`);
+  const device = devices.pick();
+  if (devices.devices.length > 1) await page.getByLabel(device.label!).check();
+  await page.getByLabel('ワンタイムパスワード').fill(await device.nextCode());
+  await page.getByRole('button', { name: 'トップページへ' }).click();
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { startBrowserWorld, newPage, seriousA11yViolations, shot, smallTargets, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import { addVirtualAuthenticator } from '../support/virtual-authenticator.js';
+import { startBrowserWorld, answerTotpChallenge, newPage, seriousA11yViolations, shot, smallTargets, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
 
 /**
  * Every screen of a first login, the recovery pages and the error pages, in Chromium: no serious or
@@ -28,6 +29,8 @@ describe('the member\'s screens in Chromium', () => {
     it(`a first login, screen by screen (${viewport.width} px)`, async () => {
       const userId = await w.t.addMember({ userId: `walk${viewport.width}`, symbol: '12', number: '3456789', birthdate: '1980-12-01', name: '初回 歩', email: `walk${viewport.width}@example.jp` });
       const { context, page } = await newPage(w, viewport);
+      // This device's Face ID or fingerprint, for the 生体認証 chosen below.
+      await addVirtualAuthenticator(context, page);
       await loginPage(page);
       await check(page, 'login');
 
@@ -122,6 +125,14 @@ describe('the member\'s screens in Chromium', () => {
       await page.getByLabel('パスワード', { exact: true }).fill('Walk-own-pass1');
       await page.getByLabel('パスワード確認用').fill('Walk-own-pass1');
       await page.getByRole('button', { name: '送信' }).click();
+      // The chosen 生体認証 is registered right away (manual 2-3: 登録, the device's prompt, 認証ラベルの登録).
+      await expectLocator(page.getByRole('heading', { name: 'セキュリティキーの登録' })).toBeVisible();
+      await check(page, 'factor-passkey-register');
+      await page.getByRole('button', { name: '登録' }).click();
+      await expectLocator(page.getByRole('heading', { name: '認証ラベルの登録' })).toBeVisible();
+      await check(page, 'factor-passkey-label');
+      await page.getByLabel('認証ラベル').fill('私のスマホ');
+      await page.getByRole('button', { name: 'OK' }).click();
       await expectLocator(page.getByRole('heading', { name: '初回ログインが完了しました' })).toBeVisible();
       await check(page, 'first-login-done');
       await page.getByRole('link', { name: 'ポータルへ進む' }).click();
@@ -179,6 +190,7 @@ describe('the member\'s screens in Chromium', () => {
       await page.getByLabel('ユーザID').fill(userId);
       await page.getByLabel('パスワード', { exact: true }).fill('Console-pass-1');
       await page.getByRole('button', { name: 'ログイン', exact: true }).click();
+      await answerTotpChallenge(page, w.portal.url, userId);
       await page.waitForURL(`${w.portal.url}/`);
       await page.goto(`${w.t.url}/account`);
       await page.waitForLoadState();

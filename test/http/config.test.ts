@@ -91,6 +91,18 @@ describe('configuration read at start', () => {
     expect(onlyCookies.message).not.toMatch(/SECRETS_KEY|JWKS_FILE|SMTP_URL|DATABASE_URL/);
   });
 
+  it('derives the passkey relying party from ISSUER, and refuses origins outside the RP ID', () => {
+    writeClients(good);
+    const derived = loadConfig(env({ ISSUER: 'http://localhost:4100/' })).webauthn;
+    expect(derived).toEqual({ rpId: 'localhost', rpName: 'KOSMO Web', origins: ['http://localhost:4100'] });
+    const shared = loadConfig(env({ ISSUER: 'https://login.kosmo-web.jp', WEBAUTHN_RP_ID: 'kosmo-web.jp', WEBAUTHN_ORIGINS: 'https://login.kosmo-web.jp, https://www.kosmo-web.jp' })).webauthn;
+    expect(shared.origins).toEqual(['https://login.kosmo-web.jp', 'https://www.kosmo-web.jp']);
+    expect(errorOf(() => loadConfig(env({ ISSUER: 'https://login.kosmo-web.jp', WEBAUTHN_RP_ID: 'example.jp' }))).message)
+      .toBe('environment: WEBAUTHN_RP_ID: "example.jp" is not the host of https://login.kosmo-web.jp nor a domain it belongs to');
+    expect(errorOf(() => loadConfig(env({ WEBAUTHN_ORIGINS: 'http://localhost:3000/login' }))).message).toMatch(/^environment: WEBAUTHN_ORIGINS: .* without a path$/);
+    expect(errorOf(() => loadConfig(env({ WEBAUTHN_RP_ID: 'Kosmo Web' }))).message).toMatch(/^environment: WEBAUTHN_RP_ID: /);
+  });
+
   it('starts in production once everything is set', () => {
     const jwks = path.join(dir, 'jwks.json');
     writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'k1' }] }));

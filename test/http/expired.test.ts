@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
-import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, totpApp, totpFields, type TestIdp } from '../support/idp.js';
 import { findForm } from '../support/browser-client.js';
 
 const RESTART_LINK = '<a class="btn" href="http://localhost:3999/login">Login with OpenID Connect</a>';
@@ -73,7 +73,10 @@ describe('a login that waited too long', () => {
     const { browser, page, uid } = await openLogin();
     const form = findForm(page.html, '/login');
     const posted = await browser.request(new URL(form.action, page.url).toString(), { form: { ...form.hidden, user_id: 'expire001', password: 'Expire-pass-1' } });
-    const continued = await browser.request(new URL(posted.headers.get('location')!, t.url).toString());
+    const factorPage = await browser.go(new URL(posted.headers.get('location')!, t.url).toString());
+    const codeForm = findForm(factorPage.html, '/factor');
+    const coded = await browser.request(new URL(codeForm.action, factorPage.url).toString(), { form: { ...codeForm.hidden, ...(await totpFields(totpApp('expire001')!)) } });
+    const continued = await browser.request(new URL(coded.headers.get('location')!, t.url).toString());
     const resumeUrl = new URL(continued.headers.get('location')!, t.url).toString();
     expect(new URL(resumeUrl).pathname).toBe(`/auth/${uid}`);
     await forget(uid);

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createLogger } from '../../src/logger.js';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
 import { createTestDatabase } from '../support/database.js';
 import { startFreezableProxy, type FreezableProxy } from '../support/freezable-proxy.js';
 
@@ -71,7 +71,7 @@ describe('a frozen PostgreSQL', () => {
     }
     expect(status).toBe(200);
     const again = await loginScreen();
-    const after = await again.browser.submit(again.page, '/login', { user_id: 'frozen001', password: 'Frozen-pass-1' }, { stopAt: isPortal });
+    const after = await completeTotp(again.browser, await again.browser.submit(again.page, '/login', { user_id: 'frozen001', password: 'Frozen-pass-1' }, { stopAt: isPortal }), 'frozen001');
     expect(isPortal(after.url)).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { gzipSync } from 'node:zlib';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, TEST_CLIENT, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, isPortal, BrowserClient, TEST_CLIENT, completeTotp, type TestIdp } from '../support/idp.js';
 import { findForm, type Page } from '../support/browser-client.js';
 
 /**
@@ -173,7 +173,7 @@ describe('hostile values at every route', () => {
     const rp = await testRelyingParty(t.url);
     const browser = new BrowserClient();
     const page = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
-    const after = await browser.submit(page, '/login', { user_id: 'calm00001', password: 'Calm-pass-1' }, { stopAt: isPortal });
+    const after = await completeTotp(browser, await browser.submit(page, '/login', { user_id: 'calm00001', password: 'Calm-pass-1' }, { stopAt: isPortal }), 'calm00001');
     expect(isPortal(after.url)).toBe(true);
   });
 });

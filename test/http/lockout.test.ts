@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
 import { pageErrors } from '../support/browser-client.js';
 import { unlockMember } from '../../src/admin/member-unlock.js';
 
@@ -30,7 +30,8 @@ describe('brute-force protection', () => {
     const rp = await testRelyingParty(t.url);
     const request = await rp.authorizationRequest();
     const page = await browser.go(request.url, { stopAt: isPortal });
-    const answer = await browser.submit(page, '/login', { user_id: userId, password }, { stopAt: isPortal });
+    // A right password leads to the member's TOTP code; the login counts as a success only then.
+    const answer = await completeTotp(browser, await browser.submit(page, '/login', { user_id: userId, password }, { stopAt: isPortal }), userId);
     return { status: answer.status, errors: pageErrors(answer.html), portal: isPortal(answer.url) };
   }
   const lockState = async (userId: string) => {
@@ -167,7 +168,8 @@ describe('the per-IP limit on login attempts', () => {
     const browser = new BrowserClient();
     const rp = await testRelyingParty(t.url);
     const page = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
-    const answer = await browser.submit(page, '/login', { user_id: userId, password }, { stopAt: isPortal });
+    // A right password leads to the member's TOTP code; the login counts as a success only then.
+    const answer = await completeTotp(browser, await browser.submit(page, '/login', { user_id: userId, password }, { stopAt: isPortal }), userId);
     return { status: answer.status, errors: pageErrors(answer.html), portal: isPortal(answer.url) };
   }
 

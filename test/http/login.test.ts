@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, totpApp, totpFields, type TestIdp } from '../support/idp.js';
 import { pageErrors, withoutRequestDetails as stable, findForm } from '../support/browser-client.js';
 
 const INVALID = '無効なユーザIDまたはパスワードです。';
@@ -72,8 +72,8 @@ describe('the login screen', () => {
     expect(pageErrors(wrong.html)).toEqual([INVALID]);
     expect(pageErrors(unknown.html)).toEqual([INVALID]);
     expect(stable(wrong.html)).toBe(stable(unknown.html));
-    expect(wrong.html).toContain('value="login0001" autocomplete="username"');
-    expect(unknown.html).toContain('value="nobody0001" autocomplete="username"');
+    expect(wrong.html).toContain('value="login0001" autocomplete="username webauthn"');
+    expect(unknown.html).toContain('value="nobody0001" autocomplete="username webauthn"');
     for (const html of [wrong.html, unknown.html]) {
       expect(html).not.toContain('not-it-1');
       expect(html).toMatch(/<input type="password" id="password" name="password" autocomplete="current-password"[^>]*>/);
@@ -96,7 +96,7 @@ describe('the login screen', () => {
     expect(answer.status).toBe(400);
     expect(pageErrors(answer.html)).toEqual([SESSION]);
     expect(answer.html).toContain('ログイン状態の保存');
-    expect(answer.html).toContain('value="login0001" autocomplete="username"');
+    expect(answer.html).toContain('value="login0001" autocomplete="username webauthn"');
     expect(isPortal(answer.url)).toBe(false);
     expect(await sessionCount()).toBe(before);
   });
@@ -158,7 +158,10 @@ describe('ログイン状態の保存', () => {
   });
   afterAll(async () => { await t.close(); });
 
-  /** Posts the login, then follows /continue to the /auth/:uid resume step, the one that sets the session cookie. */
+  /**
+   * Posts the login and the TOTP code, then follows /continue to the /auth/:uid resume step, the
+   * one that sets the session cookie (no cookie before the second factor).
+   */
   async function login(remember: boolean) {
     const browser = new BrowserClient();
     const rp = await testRelyingParty(t.url);
@@ -170,7 +173,13 @@ describe('ログイン状態の保存', () => {
     const posted = await browser.request(new URL(form.action, page.url).toString(), { form: fields });
     expect(posted.status).toBe(303);
     expect(posted.headers.getSetCookie().filter((c) => c.startsWith('kosmo.session'))).toEqual([]);
-    const continued = await browser.request(new URL(posted.headers.get('location')!, t.url).toString());
+    const factorPage = await browser.go(new URL(posted.headers.get('location')!, t.url).toString());
+    expect(new URL(factorPage.url).pathname).toBe(`/interaction/${uid}/factor`);
+    const codeForm = findForm(factorPage.html, '/factor');
+    const coded = await browser.request(new URL(codeForm.action, factorPage.url).toString(), { form: { ...codeForm.hidden, ...(await totpFields(totpApp('remember01')!)) } });
+    expect(coded.status).toBe(303);
+    expect(coded.headers.getSetCookie().filter((c) => c.startsWith('kosmo.session'))).toEqual([]);
+    const continued = await browser.request(new URL(coded.headers.get('location')!, t.url).toString());
     const resume = new URL(continued.headers.get('location')!, t.url);
     expect(resume.pathname).toBe(`/auth/${uid}`);
     const resumed = await browser.request(resume.toString());

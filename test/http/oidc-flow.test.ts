@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp, completeTotp, totpApp } from '../support/idp.js';
+import { registerTotpApp } from '../support/factors.js';
 
 const PUBLIC_CLIENT = { id: 'public-spa', redirect: 'http://localhost:3999/spa' };
 
@@ -125,6 +126,7 @@ describe('OpenID Connect with a real client (openid-client)', () => {
     await t.addMember({ userId: 'rename001' }, { password: 'Rename-pass-1', onboarded: true });
     const before = (await login({}, 'rename001', 'Rename-pass-1')).tokens.claims()!;
     await t.idp.sql.run(`update member set user_id = 'renamed01' where user_id = 'rename001'`);
+    registerTotpApp('renamed01', totpApp('rename001')!);
     const old = await loginThroughPortal(t.url, new BrowserClient(), 'rename001', 'Rename-pass-1');
     expect(isPortal(old.after.url)).toBe(false);
     const after = (await login({}, 'renamed01', 'Rename-pass-1')).tokens.claims()!;
@@ -210,7 +212,7 @@ describe('OpenID Connect with a real client (openid-client)', () => {
         });
         const page = await browser.go(url.toString(), { stopAt: isPortal });
         if (isPortal(page.url)) return page.url;
-        return (await browser.submit(page, '/login', { user_id: 'flow00001', password: 'Flow-pass-1' }, { stopAt: isPortal })).url;
+        return (await completeTotp(browser, await browser.submit(page, '/login', { user_id: 'flow00001', password: 'Flow-pass-1' }, { stopAt: isPortal }), 'flow00001')).url;
       }
       const verifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();

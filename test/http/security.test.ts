@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp, completeTotp } from '../support/idp.js';
 import { findForm, pageErrors } from '../support/browser-client.js';
 
 interface SeenPage { name: string; status: number; headers: Headers; html: string }
@@ -95,7 +95,7 @@ describe('secure defaults on every page', () => {
     const { rp, page } = await openLogin(browser);
     await browser.go(`${page.url}?lang=en`);
     const form = findForm(page.html, '/login');
-    const back = await browser.go(new URL(form.action, page.url).toString(), { form: { ...form.hidden, user_id: 'secure001', password: 'Secure-pass-1', remember: 'on' }, stopAt: isPortal });
+    const back = await completeTotp(browser, await browser.go(new URL(form.action, page.url).toString(), { form: { ...form.hidden, user_id: 'secure001', password: 'Secure-pass-1', remember: 'on' }, stopAt: isPortal }), 'secure001');
     expect(isPortal(back.url)).toBe(true);
     const request = await rp.authorizationRequest();
     const silent = await browser.go(request.url, { stopAt: isPortal });
@@ -143,7 +143,7 @@ describe('secure defaults on every page', () => {
     expect(recovery.status).toBe(413);
     // The login itself still works afterwards.
     const fresh = await openLogin();
-    const ok = await fresh.browser.submit(fresh.page, '/login', { user_id: 'secure001', password: 'Secure-pass-1' }, { stopAt: isPortal });
+    const ok = await completeTotp(fresh.browser, await fresh.browser.submit(fresh.page, '/login', { user_id: 'secure001', password: 'Secure-pass-1' }, { stopAt: isPortal }), 'secure001');
     expect(isPortal(ok.url)).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, TEST_CLIENT, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, isPortal, BrowserClient, TEST_CLIENT, type TestIdp, completeTotp, totpApp, totpFields } from '../support/idp.js';
 import { createTestDatabase } from '../support/database.js';
 import { findForm } from '../support/browser-client.js';
 
@@ -51,7 +51,13 @@ describe('two processes on one database', () => {
     const form = findForm(loginPage.html, '/login');
     const posted = await browser.request(on(b, new URL(form.action, loginPage.url).toString()), { form: { ...form.hidden, user_id: 'TWOPROC01', password: 'Two-procs-1' } });
     expect(posted.status).toBe(303);
-    const continued = await browser.request(on(a, new URL(posted.headers.get('location')!, a.url).toString()));
+    // The TOTP code page on A, the code posted to B.
+    const factorPage = await browser.go(on(a, new URL(posted.headers.get('location')!, a.url).toString()));
+    expect(factorPage.html).toContain('ワンタイムパスワードの入力');
+    const codeForm = findForm(factorPage.html, '/factor');
+    const coded = await browser.request(on(b, new URL(codeForm.action, factorPage.url).toString()), { form: { ...codeForm.hidden, ...(await totpFields(totpApp('twoproc01')!)) } });
+    expect(coded.status).toBe(303);
+    const continued = await browser.request(on(a, new URL(coded.headers.get('location')!, a.url).toString()));
     expect(continued.status).toBe(303);
     const resume = new URL(continued.headers.get('location')!, a.url).toString();
     expect(new URL(resume).pathname).toMatch(/^\/auth\//);
@@ -81,7 +87,7 @@ describe('two processes on one database', () => {
     const rp = await testRelyingParty(a.url);
     const request = await rp.authorizationRequest();
     const page = await browser.go(request.url, { stopAt: isPortal });
-    const back = await browser.submit(page, '/login', { user_id: 'twoproc01', password: 'Two-procs-1' }, { stopAt: isPortal });
+    const back = await completeTotp(browser, await browser.submit(page, '/login', { user_id: 'twoproc01', password: 'Two-procs-1' }, { stopAt: isPortal }), 'twoproc01');
     const tokens = await rp.exchange(back.url, request);
     const endSession = oidc.buildEndSessionUrl(rp.configuration, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: TEST_CLIENT.postLogout });
     const confirm = await browser.go(on(b, endSession.toString()), { stopAt: isPortal });

@@ -1,5 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
+import { secretOnSetupPage, TotpApp } from '../support/factors.js';
+import { timeStepAt, totpCodeAt } from '../../src/factors/totp/codes.js';
 import { pageErrors, type Page } from '../support/browser-client.js';
 import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 
@@ -53,8 +55,13 @@ describe('first login of a provisioned member', () => {
     const passwordPage = await browser.submit(userIdPage, '/step/user_id_and_method', { user_id: 'Walker.2026', method: 'totp' });
     expect(passwordPage.html).toContain('パスワードの変更');
 
+    // The chosen method is set up right there, inside this login (manual 2-4-1 steps 8-13).
+    const setup = await browser.submit(passwordPage, '/step/password', { password: 'New-pass-2026', password_confirmation: 'New-pass-2026' }, { stopAt: isPortal });
+    expect(setup.html).toContain('ワンタイムパスワードの設定');
+    const secret = secretOnSetupPage(setup.html);
+    const app = new TotpApp(secret, timeStepAt(Date.now() / 1000));
     // 「初回ログインが完了しました」 (login manual ⑧), then on to the portal.
-    const complete = await browser.submit(passwordPage, '/step/password', { password: 'New-pass-2026', password_confirmation: 'New-pass-2026' }, { stopAt: isPortal });
+    const complete = await browser.submit(setup, '/factor/setup', { code: await totpCodeAt(secret, Date.now() / 1000), device_name: '個人用' }, { stopAt: isPortal });
     expect(complete.html).toContain('<h1>初回ログインが完了しました</h1>');
     const next = /<a class="btn" href="([^"]+)">ポータルへ進む<\/a>/.exec(complete.html)![1]!;
     const done = await browser.go(new URL(next.replace(/&amp;/g, '&'), complete.url).toString(), { stopAt: isPortal });
@@ -75,7 +82,10 @@ describe('first login of a provisioned member', () => {
     const again = await startFirstLogin('walker.2026', '12345678919801201');
     expect(pageErrors(again.page.html)).toEqual(['無効なユーザIDまたはパスワードです。']);
     const ok = await startFirstLogin('WALKER.2026', 'New-pass-2026');
-    expect(isPortal(ok.page.url)).toBe(true);
+    expect(ok.page.html).toContain('ワンタイムパスワードの入力');
+    expect(ok.page.html).toContain('個人用');
+    const portal = await ok.browser.submit(ok.page, '/factor', { code: await app.nextCode() }, { stopAt: isPortal });
+    expect(isPortal(portal.url)).toBe(true);
   });
 
   it('resumes at the owed step after an interrupted first login', async () => {
@@ -149,7 +159,7 @@ describe('terms of use updated after onboarding', () => {
     const login = await browser.go(request.url, { stopAt: isPortal });
     const terms = await browser.submit(login, '/login', { user_id: 'reconsent', password: 'Re-consent-1' }, { stopAt: isPortal });
     expect(terms.html).toContain('利用規約が更新されました');
-    const back = await browser.submit(terms, '/step/terms', { decision: 'agree' }, { stopAt: isPortal });
+    const back = await completeTotp(browser, await browser.submit(terms, '/step/terms', { decision: 'agree' }, { stopAt: isPortal }), 'reconsent');
     expect(isPortal(back.url)).toBe(true);
     expect((await rp.exchange(back.url, request)).claims()!.preferred_username).toBe('reconsent');
     const row = await t.idp.sql.one<{ terms_version: string }>('select terms_version from member where user_id = $1', ['reconsent']);
@@ -160,7 +170,7 @@ describe('terms of use updated after onboarding', () => {
     const req2 = await again.authorizationRequest();
     const fresh = new BrowserClient();
     const page = await fresh.go(req2.url, { stopAt: isPortal });
-    const done = await fresh.submit(page, '/login', { user_id: 'reconsent', password: 'Re-consent-1' }, { stopAt: isPortal });
+    const done = await completeTotp(fresh, await fresh.submit(page, '/login', { user_id: 'reconsent', password: 'Re-consent-1' }, { stopAt: isPortal }), 'reconsent');
     expect(isPortal(done.url)).toBe(true);
   });
 

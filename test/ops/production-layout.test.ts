@@ -4,7 +4,7 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestIdp, freePort, isPortal, BrowserClient } from '../support/idp.js';
+import { startTestIdp, freePort, isPortal, BrowserClient, completeTotp } from '../support/idp.js';
 import { createTestDatabase } from '../support/database.js';
 
 /**
@@ -75,7 +75,7 @@ describe('the production layout', () => {
       cwd: dir,
       env: {
         PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', ISSUER: issuer, TRUST_PROXY: 'true',
-        DATABASE_URL: db.url, COOKIE_KEYS: randomBytes(24).toString('base64url'), SECRETS_KEY: randomBytes(32).toString('base64'),
+        DATABASE_URL: db.url, COOKIE_KEYS: randomBytes(24).toString('base64url'), SECRETS_KEY: Buffer.alloc(32, 7).toString('base64') /* the seeding test provider's: it sealed the member's TOTP secret */,
         JWKS_FILE: path.join(dir, 'jwks.json'), SMTP_URL: 'smtp://127.0.0.1:1', LOG_LEVEL: 'warn', BCRYPT_COST: '4',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,7 +104,7 @@ describe('the production layout', () => {
     const browser = new ProxiedBrowser(issuer, local);
     const page = await browser.go(auth.toString(), { stopAt: isPortal });
     expect(page.status).toBe(200);
-    const after = await browser.submit(page, '/login', { user_id: 'prod00001', password: 'Prod-pass-001' }, { stopAt: isPortal });
+    const after = await completeTotp(browser, await browser.submit(page, '/login', { user_id: 'prod00001', password: 'Prod-pass-001' }, { stopAt: isPortal }), 'prod00001');
     expect(isPortal(after.url)).toBe(true);
     const code = new URL(after.url).searchParams.get('code')!;
     const token = await fetch(`${local}/token`, {

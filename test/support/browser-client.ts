@@ -118,5 +118,6 @@ export function withoutRequestDetails(html: string): string {
   return html
     .replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID')
     .replace(/value="[A-Za-z0-9_-]{30,}"/g, 'value="TOKEN"')
-    .replace(/value="[^"]*" autocomplete="username"/, 'value="ID" autocomplete="username"');
+    .replace(/value="[^"]*" autocomplete="username( webauthn)?"/, 'value="ID" autocomplete="username$1"')
+    .replace(/data-options="[^"]*"/g, 'data-options="OPTIONS"');
 }

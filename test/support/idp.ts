@@ -9,6 +9,10 @@ import { insertMembers, memberInputSchema, type MemberInput } from '../../src/me
 import { storeNewPassword } from '../../src/members/new-password.js';
 import { createTestDatabase } from './database.js';
 import { BrowserClient, type Page } from './browser-client.js';
+import { enrolTotpDevice, registerTotpApp, totpApp, totpFields, TotpApp, TotpDevices } from './factors.js';
+
+/** An onboarded fixture member's authenticator devices: enough for several logins within 30 seconds. */
+const FIXTURE_DEVICES = ['会社用', '個人用', 'タブレット'];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -28,8 +32,12 @@ export interface TestIdp {
   idp: Idp;
   config: Config;
   databaseUrl: string;
-  /** Inserts a provisioned member (initial password in force) and returns its user ID. */
-  addMember(input: Partial<MemberInput> & { userId: string }, extra?: { password?: string; onboarded?: boolean }): Promise<string>;
+  /**
+   * Inserts a provisioned member (initial password in force) and returns its user ID. `onboarded`
+   * members have chosen the TOTP app and set a device up through the factor's own setup code; the
+   * device's codes are then at `totpApp(userId)`, and `loginThroughPortal` enters them.
+   */
+  addMember(input: Partial<MemberInput> & { userId: string }, extra?: { password?: string; onboarded?: boolean; totpDevices?: string[] }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -81,9 +89,18 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
         if (hash) await storeNewPassword({ em, sql: tx }, id, hash);
         await em.flush();
         if (extra.onboarded) {
-          await tx.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), chosen_factor = 'email' where id = $1`, [id, config.terms.version]);
+          await tx.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), chosen_factor = 'totp' where id = $1`, [id, config.terms.version]);
         }
       });
+      if (extra.onboarded) {
+        const { id } = (await idp.sql.one<{ id: string }>('select id from member where user_id = $1', [valid.userId]))!;
+        const devices: TotpApp[] = [];
+        for (const label of extra.totpDevices ?? FIXTURE_DEVICES) {
+          const device = await enrolTotpDevice(idp, id, label);
+          devices.push(new TotpApp(device.secret, device.step, device.credentialId, label));
+        }
+        registerTotpApp(valid.userId, new TotpDevices(devices));
+      }
       return valid.userId;
     },
     async close() {
@@ -119,17 +136,28 @@ export async function testRelyingParty(issuer: string) {
 
 export const isPortal = (u: string) => u.startsWith('http://localhost:3999/');
 
-/** Authorize -> login page -> password -> back at the portal's callback URL. */
+/**
+ * Authorize -> login page -> password -> (the code of the member's TOTP app, for a member set up
+ * by `addMember(…, { onboarded: true })`) -> back at the portal's callback URL.
+ */
 export async function loginThroughPortal(idpUrl: string, browser: BrowserClient, userId: string, password: string, extra: Record<string, string> = {}) {
   const rp = await testRelyingParty(idpUrl);
   const request = await rp.authorizationRequest(extra);
   const loginPage = await browser.go(request.url, { stopAt: isPortal });
-  const after = await browser.submit(loginPage, '/login', { user_id: userId, password }, { stopAt: isPortal });
-  return { rp, request, loginPage, after };
+  const afterPassword = await browser.submit(loginPage, '/login', { user_id: userId, password }, { stopAt: isPortal });
+  const after = await completeTotp(browser, afterPassword, userId);
+  return { rp, request, loginPage, after, afterPassword };
+}
+
+/** On the ワンタイムパスワードの入力 page, enters the next code of the member's app; other pages pass through. */
+export async function completeTotp(browser: BrowserClient, page: Page, userId: string): Promise<Page> {
+  const app = totpApp(userId);
+  if (!app || !/\/factor$/.test(new URL(page.url).pathname) || !page.html.includes('name="code"')) return page;
+  return browser.submit(page, '/factor', await totpFields(app), { stopAt: isPortal });
 }
 
 export function randomUserId(prefix = 'm'): string {
   return `${prefix}${randomBytes(5).toString('hex')}`;
 }
 
-export { BrowserClient, type Page };
+export { BrowserClient, type Page, totpApp, totpFields };

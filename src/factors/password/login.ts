@@ -4,7 +4,7 @@ import { hitRateLimit, underRateLimit } from '../../db/rate-limit.js';
 import { hmac } from '../../crypto.js';
 import { normalizeUserId } from '../../members/user-id.js';
 import { isLocked, type LockoutState } from '../../members/lockout.js';
-import { clearMemberFailures, registerMemberFailure, registerUnknownIdFailure, unknownIdLockout } from '../../members/lockout-store.js';
+import { registerMemberFailure, registerUnknownIdFailure, unknownIdLockout } from '../../members/lockout-store.js';
 import { PASSWORD_CREDENTIAL_JOIN, PASSWORD_HOLDER_COLUMNS, type PasswordHasher, type PasswordHolder } from '../../members/password.js';
 import { recordMemberEvent } from '../../members/events.js';
 
@@ -55,7 +55,9 @@ export async function authenticateWithPassword(deps: PasswordLoginDeps, input: {
 
   const valid = await hasher.verify(member, input.password);
   if (valid && member) {
-    await clearMemberFailures(sql, member.id, { type: 'login.password_ok', ip: input.ip });
+    // The failures are forgotten when the whole login completes (pipeline finishLogin), not here:
+    // otherwise re-entering the password would reset the count that wrong second-factor codes add to.
+    await recordMemberEvent(sql, member.id, 'login.password_ok', {}, input.ip);
     return { ok: true, memberId: member.id, authEpoch: member.authEpoch };
   }
 

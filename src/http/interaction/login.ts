@@ -24,6 +24,7 @@ export function renderLogin(ctx: Context, interaction: Interaction, vars: { user
     errors: (vars.errors ?? []).map((e) => (typeof e === 'string' ? t(e, { union }) : t(e.key, { union, ...e.vars }))),
     notice: vars.notice,
     recoveryLinks: true,
+    passkeyOptions: (ctx.state.passkeyLoginOptions as ((uid: string) => string) | undefined)?.(interaction.uid),
   }, status);
 }
 

@@ -4,6 +4,8 @@ import { isLocked } from '../../members/lockout.js';
 import { owedSteps } from '../../members/required-steps.js';
 import { countCredentials } from '../../members/credentials.js';
 import { SECOND_FACTORS } from '../../factors/index.js';
+import { acrFor } from '../../factors/acr.js';
+import { clearMemberFailures } from '../../members/lockout-store.js';
 import { applyMemberLocale } from '../middleware/locale.js';
 import { renderLogin } from './login.js';
 import { lockedError } from './lock-message.js';
@@ -96,11 +98,17 @@ export async function continueLogin(ctx: Context, deps: InteractionDeps, interac
   await finishLogin(ctx, run);
 }
 
-/** The provider gets the member and `amr` from what was actually proved in this login. */
+/**
+ * The provider gets the member, `amr` and `acr` from what was actually proved in this login. Only
+ * now are the consecutive failures forgotten: a right password followed by wrong codes must not
+ * reset the count the codes are adding to.
+ */
 async function finishLogin(ctx: Context, { deps, state, member }: LoginRun): Promise<void> {
   const amr = state.secondFactor ? [...new Set([...state.amr, 'mfa'])] : state.amr;
+  const acr = acrFor(state.secondFactor?.kind);
+  await clearMemberFailures(deps.sql, member.id, { type: 'login.completed', ip: ctx.ip });
   const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
-    login: { accountId: member.id, remember: state.remember, amr },
+    login: { accountId: member.id, remember: state.remember, amr, acr },
   }, { mergeWithLastSubmission: false });
   ctx.status = 303;
   ctx.redirect(redirectTo);

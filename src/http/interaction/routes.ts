@@ -5,6 +5,7 @@ import { errors } from 'oidc-provider';
 import { render } from '../render.js';
 import { applyUiLocales } from '../middleware/locale.js';
 import { abortLogin, renderLogin, submitLogin } from './login.js';
+import { offerPasskeyLogin, submitPasskeyLogin } from './passkey-login.js';
 import { loggedInAtProvider, rememberClient, restartLoginUrl, type Interaction } from './context.js';
 import { handleStep } from './steps.js';
 import { handleFactor, handleRecoveryCode } from './factor.js';
@@ -45,6 +46,7 @@ async function loadInteraction(ctx: Context, deps: InteractionDeps): Promise<Int
 
 export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
+  router.use(offerPasskeyLogin(deps.config));
   const secure = deps.config.issuer.startsWith('https://');
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '32kb', onError: (_err, ctx) => ctx.throw(413) });
 
@@ -70,6 +72,16 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
   // The language links and reloads of a posted page land here with GET: show the login again.
   router.get(['/login', '/abort'], (ctx) => ctx.redirect(`/interaction/${ctx.params.uid}`));
+
+  // 生体認証でログイン: a passkey alone, unless the union turned it off (union.json passkeys.passkeyOnlyLogin).
+  router.post('/passkey', forms, async (ctx) => {
+    if (!deps.config.union.passkeys.passkeyOnlyLogin) return;
+    const interaction = await loadInteraction(ctx, deps);
+    if (!interaction) return;
+    if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
+    await submitPasskeyLogin(ctx, deps, interaction);
+  });
+  router.get('/passkey', (ctx) => ctx.redirect(`/interaction/${ctx.params.uid}`));
 
   router.post('/login', forms, async (ctx) => {
     const interaction = await loadInteraction(ctx, deps);

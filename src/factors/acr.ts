@@ -1,0 +1,31 @@
+import type { SecondFactorKind } from '../members/credentials.js';
+
+/**
+ * The `acr` a login reached, by the second factor that was proved, weakest first. Portals ask for a
+ * level with `acr_values`; a session below it is not reused (the member logs in again).
+ * - email: a code mailed to the member; NIST SP 800-63B-4 §3.1.3.1 does not accept email as an
+ *   out-of-band authenticator, so this is below AAL2.
+ * - mfa: password + a TOTP app (AAL2).
+ * - phr: a user-verified passkey, with or without the password (AAL2, phishing-resistant).
+ */
+export const ACR_BY_FACTOR: Record<SecondFactorKind, string> = {
+  email: 'urn:kosmo:acr:email',
+  totp: 'urn:kosmo:acr:mfa',
+  passkey: 'urn:kosmo:acr:phr',
+};
+
+/** A login without a second factor (a member still setting up, or no factor configured). */
+export const ACR_PASSWORD_ONLY = 'urn:kosmo:acr:pwd';
+
+export const ACR_VALUES = [ACR_PASSWORD_ONLY, ACR_BY_FACTOR.email, ACR_BY_FACTOR.totp, ACR_BY_FACTOR.passkey];
+
+export function acrFor(kind: string | undefined): string {
+  return (kind && ACR_BY_FACTOR[kind as SecondFactorKind]) || ACR_PASSWORD_ONLY;
+}
+
+/** Whether a session at `reached` satisfies a portal asking for any of `requested` (unknown values are ignored). */
+export function acrSatisfies(reached: string | undefined, requested: string[]): boolean {
+  const known = requested.map((r) => ACR_VALUES.indexOf(r)).filter((i) => i >= 0);
+  if (known.length === 0) return true;
+  return ACR_VALUES.indexOf(reached ?? '') >= Math.min(...known);
+}

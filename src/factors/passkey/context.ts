@@ -1,0 +1,30 @@
+import { hmac } from '../../crypto.js';
+import { hitRateLimit } from '../../db/rate-limit.js';
+import type { Sql } from '../../db/sql.js';
+import type { Config } from '../../config/index.js';
+import type { Credential } from '../../db/entities/index.js';
+import type { PasskeyContext, StoredPasskey } from './ceremony.js';
+
+/** The ceremony context of one flow: the configured relying party, and challenges bound to `flowId`. */
+export function passkeyContext(config: Config, flowId: string): PasskeyContext {
+  return { webauthn: config.webauthn, challengeKey: Buffer.from(hmac(config.secretsKey, 'webauthn-challenges'), 'base64url'), flowId };
+}
+
+/**
+ * Spends a challenge: the first answer that carries it may go on, any other (the same request
+ * twice at the same moment, a replay) is refused. A one-per-window counter in PostgreSQL, shared by
+ * every process, that outlives the challenge.
+ */
+export async function spendChallenge(sql: Sql, challenge: string): Promise<boolean> {
+  const hit = await hitRateLimit(sql, `webauthn-challenge:${challenge}`, 1, 900);
+  return hit.allowed;
+}
+
+export function storedPasskey(c: Credential): StoredPasskey {
+  return { webauthnId: c.webauthnId!, publicKey: c.publicKey!, signCount: Number(c.signCount ?? 0), transports: c.transports ?? [] };
+}
+
+/** RFC 8176: a synced passkey is a software key, a device-bound one a hardware key; both verified the user. */
+export function passkeyAmr(c: { backedUp?: boolean | null; deviceType?: string | null }): string[] {
+  return [c.backedUp || c.deviceType === 'multiDevice' ? 'swk' : 'hwk', 'user'];
+}

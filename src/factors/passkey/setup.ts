@@ -1,0 +1,83 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { inTransaction } from '../../db/unit-of-work.js';
+import { addCredential, labelIsTaken, listCredentials } from '../../members/credentials.js';
+import { recordMemberEvent } from '../../members/events.js';
+import type { FactorOutcome, Host, View } from '../types.js';
+import { showView } from '../types.js';
+import { LABEL_MAX, labelProblem, labelTaken, normaliseLabel } from '../labels.js';
+import { challengeOf, parseRegistrationResponse, passkeyRegistrationOptions, verifyPasskeyRegistration, type NewPasskey } from './ceremony.js';
+import { passkeyAmr, passkeyContext, spendChallenge, storedPasskey } from './context.js';
+import { defaultPasskeyLabel } from './names.js';
+import { retryView } from './views.js';
+
+const REGISTERED = 'passkey.registered';
+
+async function memberPasskeys(host: Host) {
+  return listCredentials(host.deps.orm.em.fork(), host.member.id, 'passkey');
+}
+
+/** セキュリティキーの登録: 「登録」 starts the browser's ceremony (this device, or a phone by QR code and Bluetooth). */
+export async function startPasskeySetup(host: Host, errors: string[] = [], status = 200): Promise<View> {
+  const existing = await memberPasskeys(host);
+  const options = await passkeyRegistrationOptions(passkeyContext(host.deps.config, host.actionUrl), host.member, existing.map(storedPasskey));
+  return { view: 'factor-passkey-setup', status, vars: { actionUrl: host.actionUrl, optionsJson: JSON.stringify(options), errors } };
+}
+
+function labelPage(host: Host, label: string, errors: string[] = [], status = 200): View {
+  return { view: 'factor-passkey-label', status, vars: { actionUrl: host.actionUrl, label, errors } };
+}
+
+/**
+ * Two posts: the browser's registration (then 認証ラベルの登録 with a name proposed from the
+ * authenticator's AAGUID), and the name (then the passkey is stored, and the setup is done).
+ */
+export async function finishPasskeySetup(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
+  if (input.step === 'label') return saveLabelled(host, input);
+  if (typeof input.failure === 'string' && input.failure) return showView(retryView(host));
+  const response = parseRegistrationResponse(input.response);
+  const challenge = response && challengeOf(response);
+  if (!response || !challenge || !(await spendChallenge(host.deps.sql, challenge))) return showView(retryView(host));
+  const registered = await verifyPasskeyRegistration(passkeyContext(host.deps.config, host.actionUrl), response);
+  if (!registered) return showView(retryView(host));
+  const existing = await memberPasskeys(host);
+  const label = defaultPasskeyLabel(registered.aaguid, registered.deviceType === 'multiDevice', host.t('factor_passkey.default_label'), existing.map((c) => c.label));
+  await host.scratch.set(REGISTERED, registered);
+  return showView(labelPage(host, label));
+}
+
+async function saveLabelled(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
+  const { t } = host;
+  const registered = host.scratch.get<NewPasskey>(REGISTERED);
+  if (!registered) return showView(await startPasskeySetup(host));
+  const label = normaliseLabel(input.label);
+  const problem = labelProblem(label);
+  if (problem) return showView(labelPage(host, label, [problem === 'required' ? t('factor_passkey.error_label_required') : t('factor_passkey.error_label_long', { max: LABEL_MAX })], 400));
+  const existing = await memberPasskeys(host);
+  if (labelTaken(label, existing.map((c) => c.label))) return showView(labelPage(host, label, [t('factor_passkey.error_label_taken')], 409));
+  const member = host.member;
+  let credentialId: string;
+  try {
+    credentialId = await inTransaction(host.deps.orm, async ({ em, sql }) => {
+      if (await labelIsTaken(em, member.id, 'passkey', label)) throw new UniqueLabel();
+      const credential = addCredential(em, member.id, {
+        kind: 'passkey', label, webauthnId: registered.webauthnId, publicKey: registered.publicKey, signCount: registered.signCount,
+        transports: registered.transports, backedUp: registered.backedUp, deviceType: registered.deviceType, aaguid: registered.aaguid, lastUsedAt: new Date(),
+      });
+      await em.flush();
+      await recordMemberEvent(sql, member.id, 'factor.passkey_added', { label, aaguid: registered.aaguid, flow: host.flow }, host.ip);
+      return credential.id;
+    });
+  } catch (err) {
+    if (err instanceof UniqueLabel) return showView(labelPage(host, label, [t('factor_passkey.error_label_taken')], 409));
+    // The same authenticator credential stored twice (a double post): start the registration over.
+    if (err instanceof UniqueConstraintViolationException) {
+      await host.scratch.set(REGISTERED, undefined);
+      return showView(await startPasskeySetup(host, [], 409));
+    }
+    throw err;
+  }
+  await host.scratch.set(REGISTERED, undefined);
+  return { kind: 'verified', amr: passkeyAmr(registered), credentialId };
+}
+
+class UniqueLabel extends Error {}

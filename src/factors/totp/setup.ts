@@ -1,0 +1,110 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { encryptSecret } from '../../crypto.js';
+import { inTransaction } from '../../db/unit-of-work.js';
+import { addCredential, labelIsTaken, listCredentials } from '../../members/credentials.js';
+import { recordMemberEvent } from '../../members/events.js';
+import type { Host, View, FactorOutcome } from '../types.js';
+import { showView } from '../types.js';
+import { LABEL_MAX, labelProblem, labelTaken, normaliseLabel } from '../labels.js';
+import { groupedSecret, newTotpSecret, verifyTotpCode } from './codes.js';
+import { otpauthUri, qrCodeSvg } from './enrolment.js';
+import { openTotpSecret, TOTP_AMR } from './secret.js';
+
+/** The apps the manual names (2-4-1, 2-4-2 and the setup screen of 3-6). */
+export const TOTP_APPS = ['Google Authenticator', 'Microsoft Authenticator', 'FreeOTP'];
+const PENDING = 'totp.pendingSecret';
+
+/** The secret being set up in this flow, sealed in its scratch storage so a reload shows the same QR code. */
+async function pendingSecret(host: Host): Promise<string> {
+  const sealed = host.scratch.get<string>(PENDING);
+  if (sealed) return openTotpSecret(host.deps.config.secretsKey, host.member.id, sealed);
+  const secret = newTotpSecret();
+  await host.scratch.set(PENDING, encryptSecret(host.deps.config.secretsKey, secret, `totp:${host.member.id}`));
+  return secret;
+}
+
+async function setupPage(host: Host, vars: { deviceName?: string; errors?: string[]; codeInvalid?: boolean; deviceInvalid?: boolean } = {}, status = 200): Promise<View> {
+  const secret = await pendingSecret(host);
+  const uri = otpauthUri({ issuer: host.unionName, account: host.member.userId, secret });
+  return {
+    view: 'factor-totp-setup',
+    status,
+    vars: {
+      actionUrl: host.actionUrl,
+      apps: TOTP_APPS,
+      qrSvg: await qrCodeSvg(uri, host.t('factor_totp.qr_label')),
+      secretGrouped: groupedSecret(secret),
+      account: host.member.userId,
+      showKey: host.query.key === '1',
+      deviceName: vars.deviceName ?? '',
+      errors: vars.errors ?? [],
+      codeInvalid: vars.codeInvalid,
+      deviceInvalid: vars.deviceInvalid,
+    },
+  };
+}
+
+export function startTotpSetup(host: Host): Promise<View> {
+  return setupPage(host);
+}
+
+/**
+ * ワンタイムパスワードの設定, 「実行」: the first code from the app proves the app holds the
+ * secret; the device is stored with its name and that code's time step (so it cannot be replayed).
+ * A wrong code here is a typing matter (the member has already proved who they are), not a guess:
+ * it does not count toward the lockout.
+ */
+export async function finishTotpSetup(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
+  const { t } = host;
+  const label = normaliseLabel(input.device_name);
+  const typed = typeof input.code === 'string' ? input.code.slice(0, 64) : '';
+  const errors: string[] = [];
+  let deviceInvalid = false;
+  let codeInvalid = false;
+  const problem = labelProblem(label);
+  if (problem === 'required') errors.push(t('factor_totp.error_device_required'));
+  if (problem === 'too_long') errors.push(t('factor_totp.error_device_long', { max: LABEL_MAX }));
+  if (!problem) {
+    const em = host.deps.orm.em.fork();
+    const existing = (await listCredentials(em, host.member.id, 'totp')).map((c) => c.label);
+    if (labelTaken(label, existing)) errors.push(t('factor_totp.error_device_taken'));
+  }
+  deviceInvalid = errors.length > 0;
+  const secret = await pendingSecret(host);
+  let step: number | undefined;
+  if (!typed.trim()) {
+    errors.push(t('factor_totp.error_code_required'));
+    codeInvalid = true;
+  } else {
+    const check = await verifyTotpCode(secret, typed, null);
+    if (check.valid) step = check.timeStep;
+    else {
+      errors.push(t('factor_totp.error_setup_code'), t('factor_totp.error_setup_code_hint'));
+      codeInvalid = true;
+    }
+  }
+  if (errors.length || step === undefined) {
+    return showView(await setupPage(host, { deviceName: label, errors, codeInvalid, deviceInvalid }, 400));
+  }
+
+  const member = host.member;
+  let credentialId: string;
+  try {
+    credentialId = await inTransaction(host.deps.orm, async ({ em, sql }) => {
+      if (await labelIsTaken(em, member.id, 'totp', label)) throw new LabelTaken();
+      const credential = addCredential(em, member.id, {
+        kind: 'totp', label, secret: encryptSecret(host.deps.config.secretsKey, secret, `totp:${member.id}`), lastTimeStep: step, lastUsedAt: new Date(),
+      });
+      await em.flush();
+      await recordMemberEvent(sql, member.id, 'factor.totp_added', { label, flow: host.flow }, host.ip);
+      return credential.id;
+    });
+  } catch (err) {
+    if (!(err instanceof LabelTaken) && !(err instanceof UniqueConstraintViolationException)) throw err;
+    return showView(await setupPage(host, { deviceName: label, errors: [t('factor_totp.error_device_taken')], deviceInvalid: true }, 409));
+  }
+  await host.scratch.set(PENDING, undefined);
+  return { kind: 'verified', amr: TOTP_AMR, credentialId };
+}
+
+class LabelTaken extends Error {}

@@ -1,0 +1,54 @@
+import type { Context, Middleware } from 'koa';
+import type { Config } from '../../config/index.js';
+import { passkeyContext } from '../../factors/passkey/context.js';
+import { hitRateLimit } from '../../db/rate-limit.js';
+import { Member } from '../../db/entities/index.js';
+import { isLocked } from '../../members/lockout.js';
+import { recordMemberEvent } from '../../members/events.js';
+import { discoverableLoginOptions, parseAuthenticationResponse } from '../../factors/passkey/ceremony.js';
+import { checkAssertion } from '../../factors/passkey/login.js';
+import { csrfValid } from '../middleware/csrf.js';
+import { renderLogin } from './login.js';
+import { saveLoginState } from './state.js';
+import type { Interaction, InteractionDeps } from './context.js';
+
+/** Where the login page's passkey ceremony posts; its challenges are bound to this place. */
+export const passkeyLoginPath = (uid: string) => `/interaction/${uid}/passkey`;
+
+/**
+ * Lets every rendering of the login page offer passkeys (autofill and 「生体認証でログイン」), unless
+ * the union turned passkey-only login off: `ctx.state.passkeyLoginOptions(uid)` gives the options.
+ */
+export function offerPasskeyLogin(config: Config): Middleware {
+  return async (ctx, next) => {
+    if (config.union.passkeys.passkeyOnlyLogin) ctx.state.passkeyLoginOptions = (uid: string) => JSON.stringify(discoverableLoginOptions(passkeyContext(config, passkeyLoginPath(uid))));
+    await next();
+  };
+}
+
+/**
+ * POST /interaction/:uid/passkey — a passkey alone, from the login page (autofill or
+ * 「生体認証でログイン」). A user-verified passkey is already two factors (NIST SP 800-63B-4
+ * §2.2.1), so the login continues with the owed steps and skips the second-factor stage.
+ */
+export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+  if (!csrfValid(ctx, body)) return renderLogin(ctx, interaction, { errors: ['login.error_session'] }, 400);
+  const policy = deps.config.union.loginRateLimit;
+  const limit = await hitRateLimit(deps.sql, `login-ip:${ctx.ip}`, policy.perIp, policy.windowSeconds);
+  if (!limit.allowed) return renderLogin(ctx, interaction, { errors: ['login.error_rate_limited'] }, 429);
+  const response = parseAuthenticationResponse(body.response);
+  const check = response ? await checkAssertion(deps, passkeyLoginPath(interaction.uid), response, undefined, ctx.ip) : undefined;
+  if (!check?.ok) return renderLogin(ctx, interaction, { errors: ['login.error_passkey'] }, 401);
+  const member = await deps.orm.em.fork().findOne(Member, { id: check.memberId });
+  if (!member) return renderLogin(ctx, interaction, { errors: ['login.error_passkey'] }, 401);
+  if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) {
+    await recordMemberEvent(deps.sql, member.id, 'login.refused_locked', { via: 'passkey' }, ctx.ip);
+    return renderLogin(ctx, interaction, { userId: member.userId, errors: ['login.error_locked'] }, 401);
+  }
+  await saveLoginState(interaction, {
+    memberId: member.id, remember: body.remember === 'on', amr: check.amr, secondFactor: { kind: 'passkey', at: Math.floor(Date.now() / 1000) },
+  });
+  ctx.status = 303;
+  ctx.redirect(`/interaction/${interaction.uid}/continue`);
+}

@@ -1,0 +1,137 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp, type Page } from '../support/idp.js';
+import { pageErrors } from '../support/browser-client.js';
+import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { mailedCode } from '../support/factors.js';
+
+describe('one-time codes by email, through a real SMTP server', () => {
+  let t: TestIdp;
+  let smtp: SmtpCapture;
+  beforeAll(async () => {
+    smtp = await startSmtpCapture();
+    t = await startTestIdp({
+      env: { SMTP_URL: smtp.url },
+      configure: (c) => {
+        c.union.emailOtp = { codeSeconds: 600, maxAttempts: 3, resendCooldownSeconds: 30 };
+        c.union.lockout = { maxFailures: 8, lockSeconds: 60, lockGrowthFactor: 2, locksBeforePermanent: 3 };
+      },
+    });
+  });
+  afterAll(async () => { await t.close(); await smtp.close(); });
+
+  /** A member who chose メール認証, with a confirmed address. */
+  async function emailMember(userId: string, password: string, email: string) {
+    await t.addMember({ userId, email }, { password });
+    await t.idp.sql.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = true, terms_version = $2, terms_accepted_at = now(), chosen_factor = 'email' where user_id = $1`, [userId, t.config.terms.version]);
+  }
+  async function login(userId: string, password: string) {
+    const browser = new BrowserClient();
+    const rp = await testRelyingParty(t.url);
+    const request = await rp.authorizationRequest();
+    const page = await browser.submit(await browser.go(request.url, { stopAt: isPortal }), '/login', { user_id: userId, password }, { stopAt: isPortal });
+    return { browser, rp, request, page };
+  }
+  const mailsTo = (address: string) => smtp.messages.filter((m) => m.to.includes(address));
+  const latestCode = (address: string) => mailedCode(mailsTo(address).at(-1)!.text);
+  const enter = (browser: BrowserClient, page: Page, code: string) => browser.submit(page, 'factor', { code }, { stopAt: isPortal });
+  const resend = (browser: BrowserClient, page: Page) => {
+    // The page has two forms to the same place; the second is 「再送信」.
+    const at = page.html.lastIndexOf('<form');
+    return browser.submit({ ...page, html: page.html.slice(at) }, 'factor', {}, { stopAt: isPortal });
+  };
+  const failures = async (userId: string) => (await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where user_id = $1', [userId]))!.failed_logins;
+  const expireRateLimits = () => t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-otp-send:%'`);
+
+  it('mails six digits from the no-reply sender at the first login, and the code completes the login (amr, acr)', async () => {
+    await emailMember('mail00001', 'Mail-pass-1', 'hanako@example.jp');
+    const { browser, rp, request, page } = await login('mail00001', 'Mail-pass-1');
+    expect(page.html).toContain('メール認証');
+    expect(page.html).toContain('ha***@example.jp');
+    expect(page.html).toContain('inputmode="numeric" autocomplete="one-time-code"');
+    const mail = await smtp.waitFor((m) => m.to.includes('hanako@example.jp'));
+    expect(mail.from).toBe('no-reply@kosmo-web.jp');
+    expect(mail.subject).toContain('ワンタイムパスワード');
+    expect(mail.text).toContain('10分');
+    // A reload does not mail another code.
+    const reloaded = await browser.go(page.url);
+    expect(mailsTo('hanako@example.jp')).toHaveLength(1);
+    const done = await enter(browser, reloaded, mailedCode(mail.text));
+    expect(isPortal(done.url)).toBe(true);
+    const claims = (await rp.exchange(done.url, request)).claims()!;
+    expect(claims.amr).toEqual(['pwd', 'email-otp', 'mfa']);
+    expect(claims.acr).toBe('urn:kosmo:acr:email');
+    const stored = await t.idp.sql.rows<{ kind: string }>(`select c.kind from credential c join member m on m.id = c.member_id where m.user_id = 'mail00001' and c.kind = 'email'`);
+    expect(stored).toHaveLength(1);
+    const codes = await t.idp.sql.rows<{ code_hash: string; used_at: string | null }>(`select code_hash, used_at from one_time_code o join member m on m.id = o.member_id where m.user_id = 'mail00001'`);
+    expect(codes).toHaveLength(1);
+    expect(codes[0]!.code_hash).not.toContain(mailedCode(mail.text));
+    expect(codes[0]!.used_at).not.toBeNull();
+  });
+
+  it('accepts a code once, also when two logins send it at the same moment', async () => {
+    await emailMember('mail00002', 'Mail-pass-2', 'twice@example.jp');
+    const a = await login('mail00002', 'Mail-pass-2');
+    // The second login finds the code still live and mails nothing new.
+    const b = await login('mail00002', 'Mail-pass-2');
+    expect(mailsTo('twice@example.jp')).toHaveLength(1);
+    const code = mailedCode((await smtp.waitFor((m) => m.to.includes('twice@example.jp'))).text);
+    const answers = await Promise.all([enter(a.browser, a.page, code), enter(b.browser, b.page, code)]);
+    expect(answers.filter((p) => isPortal(p.url))).toHaveLength(1);
+  });
+
+  it('refuses an expired code and tells the member to resend', async () => {
+    await emailMember('mail00003', 'Mail-pass-3', 'late@example.jp');
+    const { browser, page } = await login('mail00003', 'Mail-pass-3');
+    const code = mailedCode((await smtp.waitFor((m) => m.to.includes('late@example.jp'))).text);
+    await t.idp.sql.run(`update one_time_code set expires_at = now() - interval '1 second' where member_id = (select id from member where user_id = 'mail00003')`);
+    const late = await enter(browser, page, code);
+    expect(pageErrors(late.html)).toEqual(['ワンタイムパスワードの有効時間が過ぎました。「再送信」を選択して、新しいワンタイムパスワードを受け取ってください。']);
+    expect(isPortal(late.url)).toBe(false);
+  });
+
+  it('stops a code after the configured wrong tries; each counts toward the lockout', async () => {
+    await emailMember('mail00004', 'Mail-pass-4', 'tries@example.jp');
+    const { browser, page } = await login('mail00004', 'Mail-pass-4');
+    const code = mailedCode((await smtp.waitFor((m) => m.to.includes('tries@example.jp'))).text);
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    const first = await enter(browser, page, wrongCode);
+    expect(pageErrors(first.html)).toEqual(['ワンタイムパスワードが正しくありません。']);
+    const second = await enter(browser, first, wrongCode);
+    const third = await enter(browser, second, wrongCode);
+    expect(pageErrors(third.html)).toEqual(['入力の誤りが続いたため、このワンタイムパスワードは無効になりました。「再送信」を選択して、新しいワンタイムパスワードを受け取ってください。']);
+    const right = await enter(browser, third, code);
+    expect(isPortal(right.url)).toBe(false);
+    expect(await failures('mail00004')).toBe(4);
+  });
+
+  it('resends only after the cooldown; a new code replaces the old one and does not reset the count', async () => {
+    await emailMember('mail00005', 'Mail-pass-5', 'again@example.jp');
+    const { browser, page } = await login('mail00005', 'Mail-pass-5');
+    const firstCode = mailedCode((await smtp.waitFor((m) => m.to.includes('again@example.jp'))).text);
+    const wrong = await enter(browser, page, firstCode === '000000' ? '111111' : '000000');
+    expect(await failures('mail00005')).toBe(1);
+    const tooSoon = await resend(browser, wrong);
+    expect(tooSoon.status).toBe(429);
+    expect(pageErrors(tooSoon.html)[0]).toMatch(/^再送信は\d+秒後にできます。/);
+    expect(mailsTo('again@example.jp')).toHaveLength(1);
+    await expireRateLimits();
+    const resent = await resend(browser, tooSoon);
+    expect(resent.html).toContain('ワンタイムパスワードを再送信しました。');
+    await smtp.waitFor((m) => m.to.includes('again@example.jp') && mailsTo('again@example.jp').length === 2);
+    expect(await failures('mail00005')).toBe(1);
+    // The first code no longer works (unless, one time in a million, the new code is the same digits).
+    const old = await enter(browser, resent, firstCode);
+    if (latestCode('again@example.jp') !== firstCode) expect(pageErrors(old.html)).toEqual(['ワンタイムパスワードが正しくありません。']);
+    const done = await enter(browser, old, latestCode('again@example.jp'));
+    expect(isPortal(done.url)).toBe(true);
+  });
+
+  it('says so, without a 500, when the mail cannot be delivered', async () => {
+    await emailMember('mail00006', 'Mail-pass-6', 'bounce@example.jp');
+    smtp.failNext(10, 550);
+    const { page } = await login('mail00006', 'Mail-pass-6');
+    expect(page.status).toBe(503);
+    expect(pageErrors(page.html)).toEqual(['メールを送信できませんでした。しばらくしてから「再送信」を選択してください。']);
+    smtp.clear();
+  });
+});
