@@ -1,0 +1,69 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { pageErrors } from '../support/browser-client.js';
+import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { inTransaction } from '../../src/db/unit-of-work.js';
+import { issueRecoveryCodes } from '../../src/members/recovery-codes.js';
+
+/** A lost phone: a recovery code in place of the second factor at login. */
+describe('logging in with a recovery code', () => {
+  let t: TestIdp;
+  let smtp: SmtpCapture;
+  beforeAll(async () => {
+    smtp = await startSmtpCapture();
+    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+  });
+  afterAll(async () => { await t?.close(); await smtp?.close(); });
+
+  async function atSecondFactor(userId: string, password: string) {
+    const browser = new BrowserClient();
+    const rp = await testRelyingParty(t.url);
+    const request = await rp.authorizationRequest();
+    const loginPage = await browser.go(request.url, { stopAt: isPortal });
+    const factor = await browser.submit(loginPage, '/login', { user_id: userId, password }, { stopAt: isPortal });
+    return { browser, rp, request, factor };
+  }
+
+  it('takes one code once instead of the authenticator app, mails a notice, and tells how many are left', async () => {
+    await t.addMember({ userId: 'lostphone1', email: 'lostphone1@example.jp' }, { password: 'Lost-phone-01', onboarded: true });
+    const { id } = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['lostphone1']))!;
+    const codes = await inTransaction(t.idp.orm, (work) => issueRecoveryCodes(work, t.config.secretsKey, id, '127.0.0.1'));
+
+    const { browser, rp, request, factor } = await atSecondFactor('lostphone1', 'Lost-phone-01');
+    expect(factor.html).toContain('ワンタイムパスワード');
+    expect(factor.html).toContain('リカバリーコードを使用する');
+    const href = /href="([^"]*factor\/recovery-code)"/.exec(factor.html)![1]!;
+    const page = await browser.go(new URL(href, factor.url).toString(), { stopAt: isPortal });
+    expect(page.html).toContain('リカバリーコードの入力');
+
+    expect(pageErrors((await browser.submit(page, '/factor/recovery-code', { code: 'AAAA-BBBB-CCCC-DDDD' })).html))
+      .toEqual(['リカバリーコードが正しくないか、すでに使用されています。']);
+    const wrongs = await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where id = $1', [id]);
+    expect(wrongs!.failed_logins).toBe(1);
+
+    smtp.clear();
+    const used = await browser.submit(page, '/factor/recovery-code', { code: codes[3]!.toLowerCase() }, { stopAt: isPortal });
+    expect(used.html).toContain('リカバリーコードでログインしました');
+    expect(used.html).toContain('残り9個');
+    await smtp.waitFor((m) => m.to.includes('lostphone1@example.jp') && m.text.includes('リカバリーコードを使用してログインしました'));
+    const continueUrl = new URL(/href="([^"]*\/continue)"/.exec(used.html)![1]!, used.url).toString();
+    const back = await browser.go(continueUrl, { stopAt: isPortal });
+    expect(isPortal(back.url)).toBe(true);
+    const tokens = await rp.exchange(back.url, request);
+    expect(tokens.claims()!.amr).toEqual(expect.arrayContaining(['pwd', 'rc', 'mfa']));
+
+    // The same code does not work a second time.
+    const again = await atSecondFactor('lostphone1', 'Lost-phone-01');
+    const page2 = await again.browser.go(new URL(/href="([^"]*factor\/recovery-code)"/.exec(again.factor.html)![1]!, again.factor.url).toString(), { stopAt: isPortal });
+    expect(pageErrors((await again.browser.submit(page2, '/factor/recovery-code', { code: codes[3]! })).html))
+      .toEqual(['リカバリーコードが正しくないか、すでに使用されています。']);
+  });
+
+  it('is not reachable before the password, nor for a member still setting a device up', async () => {
+    const browser = new BrowserClient();
+    const rp = await testRelyingParty(t.url);
+    const loginPage = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
+    const direct = await browser.go(loginPage.url.replace(/\/?$/, '/factor/recovery-code'), { stopAt: isPortal });
+    expect(direct.html).not.toContain('リカバリーコードの入力');
+  });
+});
