@@ -3,6 +3,7 @@ import type { Host } from '../../flow/host.js';
 import type { InteractionDeps } from '../interaction/context.js';
 import { hostFromRequest } from '../host.js';
 import { render } from '../render.js';
+import { countCredentials } from '../../members/credentials.js';
 import { consoleScratch } from './scratch.js';
 import { consoleSession, recentlyAuthenticated, startConsoleLogin, type ConsoleSession } from './session.js';
 
@@ -43,6 +44,21 @@ export function requireRecentLogin(request: AccountRequest, returnTo: string): b
   if (recentlyAuthenticated(request.session, request.deps)) return true;
   startConsoleLogin(request.ctx, request.deps, returnTo, { reauthenticate: true, userId: request.session.member.userId });
   return false;
+}
+
+const STRONG_AMR = new Set(['otp', 'hwk', 'swk']);
+
+/**
+ * Email codes alone never suffice to change the address or remove a stronger factor: whoever reads
+ * the mailbox could otherwise take the account over. A member who has an authenticator app or a
+ * passkey must have proved one of them in this session; returns false (and says so) otherwise.
+ */
+export async function requireStrongFactorIfHeld(request: AccountRequest): Promise<boolean> {
+  const { deps, session } = request;
+  if (session.amr.some((v) => STRONG_AMR.has(v))) return true;
+  const em = deps.orm.em.fork();
+  const strong = await countCredentials(em, session.member.id, 'totp') + await countCredentials(em, session.member.id, 'passkey');
+  return strong === 0;
 }
 
 /** ?referrer=<client_id> (as Keycloak's account console takes it): where 「ポータルに戻る」 leads. */

@@ -9,7 +9,7 @@ import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { formBody } from '../recovery/schemas.js';
 import { renderView } from '../host.js';
-import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
 import { sessionsOfMember } from './sessions.js';
 import { recoveryCodesLeft } from '../../members/recovery-codes.js';
 
@@ -56,6 +56,7 @@ export async function showRemoveCredential(request: AccountRequest): Promise<voi
   const credential = await ownCredential(request);
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
   if (!requireRecentLogin(request, request.ctx.path)) return;
+  if (!await requireStrongFactorIfHeld(request)) return showLoginMethods(request, ['account.methods.error_strong_factor'], 403);
   renderAccount(request, 'account-credential-delete', { section: 'login_methods', actionUrl: request.ctx.path, credential: plainSummary(credential) });
 }
 
@@ -67,6 +68,7 @@ export async function submitRemoveCredential(request: AccountRequest): Promise<v
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
   if (!csrfValid(ctx, body)) return showLoginMethods(request, ['login.error_session'], 400);
   if (!requireRecentLogin(request, `${ctx.path}`.replace(/\/?$/, ''))) return;
+  if (!await requireStrongFactorIfHeld(request)) return showLoginMethods(request, ['account.methods.error_strong_factor'], 403);
   const refusal = await inTransaction(deps.orm, async (work) => {
     const row = await work.em.findOneOrFail(Credential, { id: credential.id, member: session.member.id });
     const refused = await removeCredential(work.em, session.member.id, row);
