@@ -3,7 +3,7 @@ import type { Host } from '../../flow/host.js';
 import type { InteractionDeps } from '../interaction/context.js';
 import { hostFromRequest } from '../host.js';
 import { render } from '../render.js';
-import { countCredentials } from '../../members/credentials.js';
+import { countCredentials, listCredentials } from '../../members/credentials.js';
 import { consoleScratch } from './scratch.js';
 import { consoleSession, recentlyAuthenticated, startConsoleLogin, type ConsoleSession } from './session.js';
 
@@ -61,6 +61,24 @@ export async function requireStrongFactorIfHeld(request: AccountRequest): Promis
   return strong === 0;
 }
 
+/**
+ * What the browser's passkey manager is told on the console's pages (WebAuthn Level 3 signals): the
+ * passkeys we still accept and the member's current user ID, so a deleted passkey or an old user ID
+ * stops being offered. The user handle is the member's id, as registered (factors/passkey).
+ */
+export async function passkeySignals(request: AccountRequest): Promise<Record<string, unknown> | undefined> {
+  const { deps, session } = request;
+  if (!deps.config.union.authMethods.includes('passkey')) return undefined;
+  const passkeys = await listCredentials(deps.orm.em.fork(), session.member.id, 'passkey');
+  return {
+    rpId: deps.config.webauthn.rpId,
+    userId: Buffer.from(session.member.id, 'utf8').toString('base64url'),
+    credentialIds: passkeys.map((c) => c.webauthnId).filter(Boolean),
+    name: session.member.userId,
+    displayName: session.member.displayName,
+  };
+}
+
 /** ?referrer=<client_id> (as Keycloak's account console takes it): where 「ポータルに戻る」 leads. */
 function rememberReferrer(ctx: Context, deps: AccountDeps): void {
   const referrer = typeof ctx.query.referrer === 'string' ? ctx.query.referrer : undefined;
@@ -77,9 +95,10 @@ export function portalUrl(ctx: Context, deps: AccountDeps): string | undefined {
 }
 
 /** Renders a console page inside the console's layout (navigation, ポータルに戻る). */
-export function renderAccount(request: AccountRequest, view: string, vars: Record<string, unknown>, status = 200): void {
+export async function renderAccount(request: AccountRequest, view: string, vars: Record<string, unknown>, status = 200): Promise<void> {
+  const signals = view === 'account-profile' || view === 'account-login-methods' ? await passkeySignals(request) : undefined;
   render(request.ctx, view, {
     ...vars,
-    account: { member: request.session.member, portalUrl: portalUrl(request.ctx, request.deps), section: vars.section ?? view },
+    account: { member: request.session.member, portalUrl: portalUrl(request.ctx, request.deps), section: vars.section ?? view, passkeySignals: signals },
   }, status);
 }

@@ -10,9 +10,9 @@ import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type Acco
 
 const emailForm = z.object({ email: z.preprocess((v) => (typeof v === 'string' ? v.slice(0, 1000) : ''), z.string()) });
 
-function showForm(request: AccountRequest, email: string, errors: string[] = [], status = 200): void {
+function showForm(request: AccountRequest, email: string, errors: string[] = [], status = 200): Promise<void> {
   const t = request.ctx.state.t as (k: string) => string;
-  renderAccount(request, 'account-email', { section: 'profile', actionUrl: '/account/email', email, current: request.session.member.email, errors: errors.map((k) => t(k)) }, status);
+  return renderAccount(request, 'account-email', { section: 'profile', actionUrl: '/account/email', email, current: request.session.member.email, errors: errors.map((k) => t(k)) }, status);
 }
 
 /** GET /account/email — メールアドレス更新, after a recent login. */
@@ -20,7 +20,7 @@ export async function showEmailChange(request: AccountRequest): Promise<void> {
   if (!requireRecentLogin(request, '/account/email')) return;
   if (!await requireStrongFactorIfHeld(request)) return showForm(request, request.session.member.email ?? '', ['account.email.error_strong_factor'], 403);
   const pending = await pendingVerification(request.deps.sql, request.session.member.id);
-  showForm(request, pending?.email ?? request.session.member.email ?? '');
+  return showForm(request, pending?.email ?? request.session.member.email ?? '');
 }
 
 /**
@@ -52,5 +52,5 @@ export async function submitEmailChange(request: AccountRequest): Promise<void> 
   });
   await recordMemberEvent(deps.sql, session.member.id, sent.ok ? 'email.change_requested' : 'email.verification_failed', {}, ctx.ip);
   if (!sent.ok) return showForm(request, typed, ['step_email.error_send_failed'], 503);
-  renderAccount(request, 'account-email-sent', { section: 'profile', email, minutes: Math.round(seconds / 60) });
+  return renderAccount(request, 'account-email-sent', { section: 'profile', email, minutes: Math.round(seconds / 60) });
 }

@@ -26,7 +26,7 @@ export async function showLoginMethods(request: AccountRequest, errors: string[]
   const byKind = (kind: CredentialKind) => credentials.filter((c) => c.kind === kind).map((c) => (kind === 'password' ? passwordFactor : SECOND_FACTORS[kind as SecondFactorKind])?.summary(c) ?? plainSummary(c));
   const t = ctx.state.t as (k: string) => string;
   const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
-  renderAccount(request, 'account-login-methods', {
+  return renderAccount(request, 'account-login-methods', {
     section: 'login_methods',
     password: byKind('password')[0],
     methods: deps.config.union.authMethods.map((kind) => ({
@@ -57,7 +57,7 @@ export async function showRemoveCredential(request: AccountRequest): Promise<voi
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
   if (!requireRecentLogin(request, request.ctx.path)) return;
   if (!await requireStrongFactorIfHeld(request)) return showLoginMethods(request, ['account.methods.error_strong_factor'], 403);
-  renderAccount(request, 'account-credential-delete', { section: 'login_methods', actionUrl: request.ctx.path, credential: plainSummary(credential) });
+  return renderAccount(request, 'account-credential-delete', { section: 'login_methods', actionUrl: request.ctx.path, credential: plainSummary(credential) });
 }
 
 /** POST: removes it, unless it is the last one of the method the member chose (they could not log in). */
@@ -90,7 +90,7 @@ export async function showRenameCredential(request: AccountRequest, errors: stri
   const credential = await ownCredential(request);
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
   const t = request.ctx.state.t as (k: string) => string;
-  renderAccount(request, 'account-credential-rename', {
+  return renderAccount(request, 'account-credential-rename', {
     section: 'login_methods', actionUrl: request.ctx.path, credential: plainSummary(credential), label: typed ?? credential.label, errors: errors.map((k) => t(k)),
   }, status);
 }

@@ -13,10 +13,10 @@ import { renderAccount, requireRecentLogin, type AccountRequest } from './contex
 const field = (max: number) => z.preprocess((v) => (typeof v === 'string' ? v.slice(0, max) : ''), z.string());
 const passwordForm = z.object({ password: field(1024), password_confirmation: field(1024), sign_out_others: field(8) });
 
-function showForm(request: AccountRequest, errors: string[] = [], signOutOthers = true, status = 200): void {
+function showForm(request: AccountRequest, errors: string[] = [], signOutOthers = true, status = 200): Promise<void> {
   const t = request.ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
   const policy = passwordPolicyVars(request.deps.config);
-  renderAccount(request, 'account-password', {
+  return renderAccount(request, 'account-password', {
     section: 'login_methods', actionUrl: '/account/password', policy, userId: request.session.member.userId, signOutOthers,
     errors: errors.map((k) => t(k, policy)),
   }, status);
@@ -25,7 +25,7 @@ function showForm(request: AccountRequest, errors: string[] = [], signOutOthers 
 /** GET /account/password — パスワードの更新, after a recent login. */
 export async function showPasswordChange(request: AccountRequest): Promise<void> {
   if (!requireRecentLogin(request, '/account/password')) return;
-  showForm(request);
+  return showForm(request);
 }
 
 /**

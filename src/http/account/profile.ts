@@ -21,10 +21,10 @@ const profileForm = z.object({ locale: text(8), user_id: text(200), method: text
 interface PendingProfileChange { userId?: string; method?: SecondFactorKind }
 const PENDING = 'profile';
 
-function showProfile(request: AccountRequest, vars: { userId?: string; method?: string; errors?: string[]; notice?: string } = {}, status = 200): void {
+function showProfile(request: AccountRequest, vars: { userId?: string; method?: string; errors?: string[]; notice?: string } = {}, status = 200): Promise<void> {
   const { member } = request.session;
   const t = request.ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
-  renderAccount(request, 'account-profile', {
+  return renderAccount(request, 'account-profile', {
     section: 'profile',
     actionUrl: '/account',
     userId: vars.userId ?? member.userId,
@@ -38,10 +38,10 @@ function showProfile(request: AccountRequest, vars: { userId?: string; method?: 
   }, status);
 }
 
-export function showProfilePage(request: AccountRequest): void {
+export function showProfilePage(request: AccountRequest): Promise<void> {
   const notices: Record<string, string> = { saved: 'account.profile.saved', email_sent: 'account.email.sent_notice', factor_added: 'account.methods.added' };
   const notice = typeof request.ctx.query.done === 'string' ? notices[request.ctx.query.done] : undefined;
-  showProfile(request, { notice });
+  return showProfile(request, { notice });
 }
 
 /** POST /account: 言語 at once; ユーザID and 認証方法 after a recent login. */

@@ -10,7 +10,7 @@ export async function showRecoveryCodes(request: AccountRequest, errors: string[
   if (!requireRecentLogin(request, '/account/recovery-codes')) return;
   const state = await recoveryCodesLeft(request.deps.sql, request.session.member.id);
   const t = request.ctx.state.t as (k: string) => string;
-  renderAccount(request, 'account-recovery-codes', { section: 'login_methods', actionUrl: '/account/recovery-codes', ...state, count: RECOVERY_CODE_COUNT, errors: errors.map((k) => t(k)) }, status);
+  return renderAccount(request, 'account-recovery-codes', { section: 'login_methods', actionUrl: '/account/recovery-codes', ...state, count: RECOVERY_CODE_COUNT, errors: errors.map((k) => t(k)) }, status);
 }
 
 /** POST: a new set replaces the old one; the codes are shown this once and never again. */
@@ -21,5 +21,5 @@ export async function submitRecoveryCodes(request: AccountRequest): Promise<void
   const codes = await inTransaction(deps.orm, (work) => issueRecoveryCodes(work, deps.config.secretsKey, session.member.id, ctx.ip));
   await sendSecurityNotice(deps, session.member, 'recovery_codes_issued');
   ctx.set('Cache-Control', 'no-store');
-  renderAccount(request, 'account-recovery-codes-issued', { section: 'login_methods', codes });
+  return renderAccount(request, 'account-recovery-codes-issued', { section: 'login_methods', codes });
 }
