@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
-import { BENCH_CLIENT, type ChildMessage } from './shared.js';
+import { BENCH_CLIENT, resetPeakMemory, type ChildMessage } from './shared.js';
 
 const port = Number(process.env.BENCH_PORT);
 const issuer = `http://127.0.0.1:${port}`;
@@ -52,4 +52,5 @@ const stop = () => {
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 process.on('disconnect', stop);
+resetPeakMemory();
 process.send?.({ type: 'ready', url: issuer } satisfies ChildMessage);

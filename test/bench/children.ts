@@ -82,7 +82,8 @@ export async function startChild(name: string, script: string, env: Record<strin
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs / 1000} s\n${output}`)), timeoutMs);
     child.on('message', (m: ChildMessage) => {
-      if (m.type === 'ready') { clearTimeout(timer); resolve(m.url); }
+      // The peak counts from here: the server is set up (members, their TOTP devices) and serving.
+      if (m.type === 'ready') { clearTimeout(timer); polledPeakKb = 0; hwmKb = 0; resolve(m.url); }
     });
     child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? signal}) before it was ready\n${output}`)); });
   }).catch(async (err) => {

@@ -18,7 +18,7 @@ import type { Host } from '../../src/flow/host.js';
 import { totpFactor } from '../../src/factors/totp/index.js';
 import { openTotpSecret } from '../../src/factors/totp/secret.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
-import { BENCH_CLIENT, benchTotpUserId, benchUserId, TOTP_SECRETS_FILE, type ChildMessage } from './shared.js';
+import { BENCH_CLIENT, benchTotpUserId, benchUserId, resetPeakMemory, TOTP_SECRETS_FILE, type ChildMessage } from './shared.js';
 
 // Every statement the ORM, kysely and the adapter send goes through pg.Client#query.
 // BENCH_SQL_LOG=1 also prints each statement (for profiling: which queries does one login send?).
@@ -136,4 +136,5 @@ process.on('message', (m: { type?: string }) => {
     send({ type: 'memory', usage: process.memoryUsage(), spaces });
   }
 });
+resetPeakMemory();
 send({ type: 'ready', url });

@@ -1,0 +1,41 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { startTestIdp, loginThroughPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { pageErrors } from '../support/browser-client.js';
+import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { totpCodeAt } from '../../src/factors/totp/codes.js';
+
+/** 「設定」 on ログイン方法: the factor's own setup, as at the first login, with its event and notice. */
+describe('adding an authenticator app from the console', () => {
+  let t: TestIdp;
+  let smtp: SmtpCapture;
+  beforeAll(async () => {
+    smtp = await startSmtpCapture();
+    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+  });
+  afterAll(async () => { await t?.close(); await smtp?.close(); });
+
+  it('sets up a second device with its own name, lists it, and then lets the first one be deleted', async () => {
+    await t.addMember({ userId: 'adddev001', email: 'adddev001@example.jp' }, { password: 'Add-device-01', onboarded: true });
+    const browser = new BrowserClient();
+    await loginThroughPortal(t.url, browser, 'adddev001', 'Add-device-01');
+    const methods = await browser.go(`${t.url}/account/login-methods`);
+    expect(methods.html).toContain('href="/account/factors/totp/setup"');
+    const setup = await browser.go(`${t.url}/account/factors/totp/setup`);
+    const secret = /<code>([A-Z2-7 ]+)<\/code>/.exec(setup.html)![1]!.replace(/ /g, '');
+    expect(pageErrors((await browser.submit(setup, '/account/factors/totp/setup', { code: '000000', device_name: '予備タブレット' })).html).length).toBeGreaterThan(0);
+    smtp.clear();
+    const added = await browser.submit(setup, '/account/factors/totp/setup', { code: await totpCodeAt(secret, Date.now() / 1000), device_name: '予備タブレット' });
+    expect(added.url).toBe(`${t.url}/account/login-methods?done=added`);
+    expect(added.html).toContain('予備タブレット');
+    await smtp.waitFor((m) => m.to.includes('adddev001@example.jp') && m.text.includes('多要素認証のデバイスが追加されました'));
+    const { id } = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['adddev001']))!;
+    const events = await t.idp.sql.rows<{ type: string }>('select type from member_event where member_id = $1', [id]);
+    expect(events.map((e) => e.type)).toContain('account.factor_added');
+    // Two devices of the chosen method: the first may go now.
+    const first = added.html.split('<li class="credential">').find((li) => li.includes('/delete') && !li.includes('予備タブレット'))!;
+    const confirm = await browser.go(new URL(/href="(\/account\/credentials\/[^"]+\/delete)"/.exec(first)![1]!, t.url).toString());
+    const removed = await browser.submit(confirm, '/delete', {});
+    expect(removed.url).toBe(`${t.url}/account/login-methods?done=removed`);
+    expect(removed.html).toContain('予備タブレット');
+  });
+});
