@@ -30,12 +30,39 @@ describe('adding an authenticator app from the console', () => {
     await smtp.waitFor((m) => m.to.includes('adddev001@example.jp') && m.text.includes('多要素認証のデバイスが追加されました'));
     const { id } = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['adddev001']))!;
     const events = await t.idp.sql.rows<{ type: string }>('select type from member_event where member_id = $1', [id]);
-    expect(events.map((e) => e.type)).toContain('account.factor_added');
+    expect(events.map((e) => e.type)).toContain('factor.totp_added');
     // Two devices of the chosen method: the first may go now.
     const first = added.html.split('<li class="credential">').find((li) => li.includes('/delete') && !li.includes('予備タブレット'))!;
     const confirm = await browser.go(new URL(/href="(\/account\/credentials\/[^"]+\/delete)"/.exec(first)![1]!, t.url).toString());
     const removed = await browser.submit(confirm, '/delete', {});
     expect(removed.url).toBe(`${t.url}/account/login-methods?done=removed`);
     expect(removed.html).toContain('予備タブレット');
+  });
+});
+
+describe('choosing a method the member has not registered (FAQ Q18)', () => {
+  let t: TestIdp;
+  let smtp: SmtpCapture;
+  beforeAll(async () => {
+    smtp = await startSmtpCapture();
+    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+  });
+  afterAll(async () => { await t?.close(); await smtp?.close(); });
+
+  it('sets it up at once and makes it the login method only when the setup is done', async () => {
+    await t.addMember({ userId: 'choose001', email: 'choose001@example.jp' }, { password: 'Choose-pass-1', onboarded: true });
+    const browser = new BrowserClient();
+    await loginThroughPortal(t.url, browser, 'choose001', 'Choose-pass-1');
+    const profile = await browser.go(`${t.url}/account`);
+    smtp.clear();
+    const setup = await browser.submit(profile, '/account', { locale: 'ja', user_id: 'choose001', method: 'email' });
+    expect(setup.url).toBe(`${t.url}/account/factors/email/setup?choose=1`);
+    const chosen = () => t.idp.sql.one<{ chosen_factor: string }>('select chosen_factor from member where user_id = $1', ['choose001']);
+    expect((await chosen())!.chosen_factor).toBe('totp');
+    const { mailedCode } = await import('../support/factors.js');
+    const code = mailedCode((await smtp.waitFor((m) => m.to.includes('choose001@example.jp') && /\d{6}/.test(m.text))).text);
+    const done = await browser.submit(setup, '/account/factors/email/setup', { code });
+    expect(done.url).toBe(`${t.url}/account?done=factor_added`);
+    expect((await chosen())!.chosen_factor).toBe('email');
   });
 });

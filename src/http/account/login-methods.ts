@@ -138,10 +138,9 @@ export async function handleFactorSetup(request: AccountRequest, body?: Record<s
   const outcome = await factor.finishSetup(host, body);
   if (outcome.kind === 'show') return renderView(ctx, outcome.view);
   if (outcome.kind === 'locked') return showLoginMethods(request, ['login.error_locked'], 401);
-  await inTransaction(deps.orm, async (work) => {
-    await recordMemberEvent(work.sql, session.member.id, 'account.factor_added', { kind }, ctx.ip);
-    if (choose) await chooseSecondFactor(work, session.member.id, kind, ctx.ip);
-  });
+  // The factor stored the device with its own event ('factor.<kind>_added', flow console) in one
+  // transaction; choosing it as the login method is a second change with its own event.
+  if (choose) await inTransaction(deps.orm, (work) => chooseSecondFactor(work, session.member.id, kind, ctx.ip));
   await sendSecurityNotice(deps, session.member, 'factor_added');
   ctx.status = 303;
   ctx.redirect(choose ? '/account?done=factor_added' : '/account/login-methods?done=added');
