@@ -5,6 +5,8 @@ import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { eventually, launchChromium, PC, PHONE, screenshot } from '../support/chromium.js';
 import { startDemoPortal } from '../../src/demo-portal/index.js';
 import { accountConsoleLinks } from '../../src/oidc/provider.js';
+import { addVirtualAuthenticator } from '../support/virtual-authenticator.js';
+import { totpCodeAt } from '../../src/factors/totp/codes.js';
 import { answerTotpChallenge } from './harness.js';
 
 describe('the account console in Chromium, from the demo portal', () => {
@@ -97,4 +99,51 @@ describe('the account console in Chromium, from the demo portal', () => {
     await smtp.waitFor((m) => m.to.includes('pc000001@example.jp') && m.text.includes('パスワードが変更されました'));
     await context.close();
   });
+
+  for (const size of [PHONE, PC]) {
+    it(`adds a passkey with 設定, renames it and deletes it, and adds an authenticator app (${size.width}x${size.height})`, async () => {
+      const userId = `pkc${size.width}`;
+      await t.addMember({ userId, name: '設定 花子', email: `${userId}@example.jp` }, { password: 'Console-pk-01', onboarded: true });
+      const context = await browser.newContext({ viewport: size, locale: 'ja-JP' });
+      const page = await context.newPage();
+      const authenticator = await addVirtualAuthenticator(context, page);
+      await loggedIn(page, userId, 'Console-pk-01');
+      await page.goto(`${t.url}/account/login-methods`);
+      await page.locator('#method-passkey').getByRole('link', { name: '設定' }).click();
+      await eventually(page.getByRole('heading', { name: 'セキュリティキーの登録' })).toBeVisible();
+      await screenshot(page, `console-passkey-register-${size.width}`);
+      await page.getByRole('button', { name: '登録' }).click();
+      await eventually(page.getByRole('heading', { name: '認証ラベルの登録' })).toBeVisible();
+      await page.getByLabel('認証ラベル').fill('わたしのスマホ');
+      await page.getByRole('button', { name: 'OK' }).click();
+      await eventually(page.getByText('認証方法を登録しました。')).toBeVisible();
+      await eventually(page.locator('#method-passkey')).toContainText('わたしのスマホ');
+      expect((await authenticator.credentials())).toHaveLength(1);
+      await screenshot(page, `console-passkey-added-${size.width}`);
+
+      await page.locator('#method-passkey').getByRole('link', { name: '名前の変更' }).click();
+      await page.getByLabel('デバイス名').fill('家族共用の端末');
+      await page.getByRole('button', { name: '実行' }).click();
+      await eventually(page.getByText('名前を変更しました。')).toBeVisible();
+      await eventually(page.locator('#method-passkey')).toContainText('家族共用の端末');
+
+      await page.locator('#method-passkey').getByRole('link', { name: '削除' }).click();
+      await eventually(page.getByText('家族共用の端末')).toBeVisible();
+      await screenshot(page, `console-passkey-delete-${size.width}`);
+      await page.getByRole('button', { name: '削除する' }).click();
+      await eventually(page.getByText('削除しました。')).toBeVisible();
+      expect(await page.locator('#method-passkey').textContent()).not.toContain('家族共用の端末');
+
+      // An authenticator app, with the key typed in (a phone cannot scan its own screen).
+      await page.locator('#method-totp').getByRole('link', { name: '設定' }).click();
+      await page.getByText('スキャンできませんか').click();
+      const key = (await page.locator('.secret-key code').textContent())!.replace(/\s/g, '');
+      await page.locator('input#code').fill(await totpCodeAt(key, Date.now() / 1000));
+      await page.getByLabel('デバイス名').fill('予備の電話');
+      await page.getByRole('button', { name: '実行' }).click();
+      await eventually(page.locator('#method-totp')).toContainText('予備の電話');
+      await screenshot(page, `console-totp-added-${size.width}`);
+      await context.close();
+    });
+  }
 });
