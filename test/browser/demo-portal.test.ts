@@ -1,4 +1,5 @@
 import { describe, it, beforeAll, afterAll } from '@jest/globals';
+import { eventually as expect } from '../support/chromium.js';
 import { chromium, type Browser } from 'playwright-core';
 import { startTestIdp, freePort, totpApp, type TestIdp } from '../support/idp.js';
 import { mailedCode } from '../support/factors.js';
@@ -107,19 +108,3 @@ describe('a member in Chromium, through the demo portal', () => {
   });
 });
 
-// Playwright's web-first assertions without @playwright/test: poll until true or time out.
-function expect(locator: import('playwright-core').Locator) {
-  const poll = async (check: () => Promise<boolean>, what: string) => {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (await check().catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting until ${what}`);
-  };
-  return {
-    toBeVisible: () => poll(() => locator.isVisible(), `${locator} is visible`),
-    toHaveText: (text: string) => poll(async () => (await locator.textContent())?.trim() === text, `${locator} has text ${text}`),
-    toHaveValue: (value: string) => poll(async () => (await locator.inputValue()) === value, `${locator} has value ${value}`),
-  };
-}

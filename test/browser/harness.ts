@@ -8,8 +8,8 @@ import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { startDemoPortal } from '../../src/demo-portal/index.js';
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-export const PHONE = { width: 390, height: 844 };
-export const PC = { width: 1280, height: 800 };
+export { PHONE, PC } from '../support/chromium.js';
+import { PHONE } from '../support/chromium.js';
 
 export interface BrowserWorld {
   t: TestIdp;
@@ -123,21 +123,4 @@ async function describe(target: Locator): Promise<string> {
   return target.evaluate((el) => `${el.tagName.toLowerCase()} "${(el.textContent || (el as HTMLInputElement).name || '').trim().slice(0, 30)}"`);
 }
 
-/** Playwright's web-first assertions without @playwright/test: poll until true or time out. */
-export function expectLocator(locator: Locator) {
-  const poll = async (check: () => Promise<boolean>, what: string) => {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (await check().catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting until ${what}`);
-  };
-  return {
-    toBeVisible: () => poll(() => locator.isVisible(), `${locator} is visible`),
-    toBeHidden: () => poll(async () => !(await locator.isVisible()), `${locator} is hidden`),
-    toHaveText: (text: string) => poll(async () => (await locator.textContent())?.trim() === text, `${locator} has text ${text}`),
-    toContainText: (text: string) => poll(async () => ((await locator.textContent()) ?? '').includes(text), `${locator} contains ${text}`),
-    toHaveValue: (value: string) => poll(async () => (await locator.inputValue()) === value, `${locator} has value ${value}`),
-  };
-}
+export { eventually as expectLocator } from '../support/chromium.js';

@@ -1,4 +1,5 @@
 import { describe, it, beforeAll, afterAll, expect as jestExpect } from '@jest/globals';
+import { eventually as expect } from '../support/chromium.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestIdp, freePort, type TestIdp } from '../support/idp.js';
 import { addVirtualAuthenticator, type VirtualAuthenticator } from '../support/virtual-authenticator.js';
@@ -213,19 +214,3 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
   });
 });
 
-// Playwright's web-first assertions without @playwright/test: poll until true or time out.
-function expect(locator: import('playwright-core').Locator) {
-  const poll = async (check: () => Promise<boolean>, what: string) => {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (await check().catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting until ${what}`);
-  };
-  return {
-    toBeVisible: () => poll(() => locator.isVisible(), `${locator} is visible`),
-    toHaveText: (text: string) => poll(async () => (await locator.textContent())?.trim() === text, `${locator} has text ${text}`),
-    toHaveValue: (value: string) => poll(async () => (await locator.inputValue()) === value, `${locator} has value ${value}`),
-  };
-}

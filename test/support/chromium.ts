@@ -15,7 +15,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   if (dir) await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
 }
 
-// Playwright's web-first assertions without @playwright/test: poll until true or time out.
+/** Playwright's web-first assertions without @playwright/test: poll until true or time out. */
 export function eventually(locator: Locator) {
   const poll = async (check: () => Promise<boolean>, what: string) => {
     const deadline = Date.now() + 10_000;
