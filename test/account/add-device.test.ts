@@ -5,7 +5,7 @@ import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
 
 /** 「設定」 on ログイン方法: the factor's own setup, as at the first login, with its event and notice. */
-describe('adding an authenticator app from the console', () => {
+describe('adding an authenticator app from the console, and choosing a method not yet registered (FAQ Q18)', () => {
   let t: TestIdp;
   let smtp: SmtpCapture;
   beforeAll(async () => {
@@ -38,16 +38,6 @@ describe('adding an authenticator app from the console', () => {
     expect(removed.url).toBe(`${t.url}/account/login-methods?done=removed`);
     expect(removed.html).toContain('予備タブレット');
   });
-});
-
-describe('choosing a method the member has not registered (FAQ Q18)', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
-  beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
-  });
-  afterAll(async () => { await t?.close(); await smtp?.close(); });
 
   it('sets it up at once and makes it the login method only when the setup is done', async () => {
     await t.addMember({ userId: 'choose001', email: 'choose001@example.jp' }, { password: 'Choose-pass-1', onboarded: true });

@@ -1,46 +1,24 @@
 import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
-import { startTestIdp, freePort, type TestIdp } from '../support/idp.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
-import { eventually, launchChromium, PC, PHONE, screenshot } from '../support/chromium.js';
-import { startDemoPortal } from '../../src/demo-portal/index.js';
-import { accountConsoleLinks } from '../../src/oidc/provider.js';
+import type { TestIdp } from '../support/idp.js';
+import type { SmtpCapture } from '../support/smtp-capture.js';
+import { eventually, PC, PHONE, screenshot } from '../support/chromium.js';
 import { addVirtualAuthenticator } from '../support/virtual-authenticator.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
-import { answerTotpChallenge } from './harness.js';
+import { answerTotpChallenge, startBrowserWorld, type BrowserWorld } from './harness.js';
 
 describe('the account console in Chromium, from the demo portal', () => {
+  let world: BrowserWorld;
   let t: TestIdp;
   let smtp: SmtpCapture;
-  let portal: { url: string; close(): Promise<void> };
+  let portal: BrowserWorld['portal'];
   let browser: Browser;
 
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    const portalPort = await freePort();
-    const portalUrl = `http://localhost:${portalPort}`;
-    t = await startTestIdp({
-      env: { SMTP_URL: smtp.url },
-      configure: (c) => {
-        c.clients.push({
-          client_id: 'console-portal', client_secret: 'console-portal-secret-0123456789', public: false,
-          redirect_uris: [`${portalUrl}/callback`], post_logout_redirect_uris: [`${portalUrl}/`], initiate_login_uri: `${portalUrl}/login`,
-          scope: 'openid offline_access profile email',
-        });
-      },
-    });
-    portal = await startDemoPortal({
-      issuer: t.config.issuer, clientId: 'console-portal', clientSecret: 'console-portal-secret-0123456789', portalUrl, port: portalPort, host: '127.0.0.1',
-      accountLinks: accountConsoleLinks(t.config.issuer, 'console-portal'),
-    });
-    browser = await launchChromium();
+    world = await startBrowserWorld({ accountLinks: true });
+    ({ t, smtp, portal, browser } = world);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await portal?.close();
-    await t?.close();
-    await smtp?.close();
-  });
+  afterAll(async () => { await world?.close(); });
 
   async function loggedIn(page: Page, userId: string, password: string): Promise<void> {
     await page.goto(`${portal.url}/login`);

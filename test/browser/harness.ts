@@ -10,6 +10,7 @@ import { startDemoPortal } from '../../src/demo-portal/index.js';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 export { PHONE, PC } from '../support/chromium.js';
 import { PHONE } from '../support/chromium.js';
+import { accountConsoleLinks } from '../../src/oidc/provider.js';
 
 export interface BrowserWorld {
   t: TestIdp;
@@ -20,7 +21,7 @@ export interface BrowserWorld {
 }
 
 /** A provider, the demo portal registered with it, a mail catcher and Chromium. */
-export async function startBrowserWorld(options: Pick<TestIdpOptions, 'configure'> = {}): Promise<BrowserWorld> {
+export async function startBrowserWorld(options: Pick<TestIdpOptions, 'configure'> & { accountLinks?: boolean } = {}): Promise<BrowserWorld> {
   const smtp = await startSmtpCapture();
   const portalPort = await freePort();
   const portalUrl = `http://localhost:${portalPort}`;
@@ -35,7 +36,10 @@ export async function startBrowserWorld(options: Pick<TestIdpOptions, 'configure
       options.configure?.(c);
     },
   });
-  const portal = await startDemoPortal({ issuer: t.config.issuer, clientId: 'browser-portal', clientSecret: 'browser-portal-secret-0123456789', portalUrl, port: portalPort, host: '127.0.0.1' });
+  const portal = await startDemoPortal({
+    issuer: t.config.issuer, clientId: 'browser-portal', clientSecret: 'browser-portal-secret-0123456789', portalUrl, port: portalPort, host: '127.0.0.1',
+    accountLinks: options.accountLinks ? accountConsoleLinks(t.config.issuer, 'browser-portal') : undefined,
+  });
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   return {
     t, smtp, portal, browser,

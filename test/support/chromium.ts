@@ -1,10 +1,4 @@
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-}
+import type { Locator, Page } from 'playwright-core';
 
 export const PHONE = { width: 390, height: 844 };
 export const PC = { width: 1280, height: 800 };
