@@ -15,8 +15,8 @@ describe('a password changed in the account console', () => {
     const other = new BrowserClient();
     const rp = await testRelyingParty(t.url);
     const loginPage = await other.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
-    const passed = await other.submit(loginPage, '/login', { user_id: 'pending01', password: 'Old-pass-0001' }, { stopAt: (u) => u.includes('/continue') });
-    expect(passed.url).toContain('/continue');
+    const passed = await other.submit(loginPage, '/login', { user_id: 'pending01', password: 'Old-pass-0001' }, { stopAt: (u) => u.includes('/factor') });
+    expect(passed.url).toContain('/factor');
 
     const form = await member.go(`${t.url}/account/password`);
     const done = await member.submit(form, '/account/password', { password: 'New-pass-0001', password_confirmation: 'New-pass-0001' });

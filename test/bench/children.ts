@@ -67,6 +67,7 @@ export async function startChild(name: string, script: string, env: Record<strin
   const keep = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-8000); };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (process.env.BENCH_CHILD_STDERR === '1') child.stderr!.pipe(process.stderr);
 
   let polledPeakKb = 0;
   let hwmKb = 0;

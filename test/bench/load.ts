@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { timeStepAt, totpCodeAt } from '../../src/factors/totp/codes.js';
 import { BrowserClient, findForm, type Page } from '../support/browser-client.js';
-import { BENCH_CLIENT } from './shared.js';
+import { BENCH_CLIENT, BENCH_PASSWORD, benchTotpUserId, TOTP_SECRETS_FILE } from './shared.js';
 
 export interface LoadResult {
   /** Operations completed inside the measured window. */
@@ -111,6 +114,27 @@ export const kosmoTotpForms = (userId: string, password: string, code: () => Pro
   if (/\/factor$/.test(new URL(page.url).pathname)) return browser.submit(page, '/factor', { code: await code() }, { stopAt: atCallback });
   return browser.submit(page, '/login', { user_id: userId, password }, { stopAt: atCallback });
 };
+
+/**
+ * (d) Complete TOTP logins over the members the kosmo-idp child set up (their secrets are in
+ * `dir`/TOTP_SECRETS_FILE): each member's app shows the code of the current step (or the next,
+ * accepted as drift); a member whose free steps are used up in this 30 s is skipped for another.
+ */
+export function totpLoginOp(endpoints: Endpoints, dir: string): () => Promise<TokenSet> {
+  const secrets = JSON.parse(readFileSync(path.join(dir, TOTP_SECRETS_FILE), 'utf8')) as string[];
+  const lastStep = secrets.map(() => timeStepAt(Date.now() / 1000));
+  let next = 0;
+  return async () => {
+    for (let tries = 0; tries < secrets.length; tries++) {
+      const i = next++ % secrets.length;
+      const step = Math.max(lastStep[i]! + 1, timeStepAt(Date.now() / 1000));
+      if (step > timeStepAt(Date.now() / 1000) + 1) continue;
+      lastStep[i] = step;
+      return codeFlowLogin(endpoints, kosmoTotpForms(benchTotpUserId(i), BENCH_PASSWORD, () => totpCodeAt(secrets[i]!, step * 30)));
+    }
+    throw new Error('every TOTP member has used its codes for this step');
+  };
+}
 
 /** Bare oidc-provider: its development login form, then its consent form. */
 export const devInteractionForms = (login: string) => async (page: Page, browser: BrowserClient): Promise<Page> => {

@@ -6,7 +6,7 @@
  *   BENCH_BCRYPT_COST=4 BENCH_SECONDS=10 npx tsx test/bench/profile.ts
  *   BENCH_CHILD_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/kosmo-prof" npx tsx test/bench/profile.ts
  *   BENCH_CHILD_NODE_OPTIONS=--expose-gc npx tsx test/bench/profile.ts   (heap after a full GC)
- *   BENCH_PROFILE=login|refresh (only one of the two); BENCH_SERVER_NODE_OPTIONS replaces the Dockerfile's NODE_OPTIONS
+ *   BENCH_PROFILE=login|totp|refresh (only that one); BENCH_SERVER_NODE_OPTIONS replaces the Dockerfile's NODE_OPTIONS
  *   BENCH_SQL_LOG=1 (the kosmo-idp child prints every SQL statement it sends to its stderr)
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ import path from 'node:path';
 import bcrypt from 'bcrypt';
 import { freePort } from '../support/idp.js';
 import { compileForBench, productionNodeOptions, startChild, killOrphanPostgres } from './children.js';
-import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, refreshOp, runLoad } from './load.js';
+import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
 
 const env = process.env;
@@ -95,9 +95,15 @@ try {
     console.log(`${name} (c=${concurrency}): ${r.perSecond.toFixed(1)}/s, ${r.errors} errors${r.firstError ? ` (${r.firstError})` : ''}; CPU ms per operation: ${server.name} ${per(k)}${pgPart}, load generator ${per((self.user + self.system) / 1000)}`);
     if (server === kosmo) await memory(`after ${name}`);
   };
-  if (env.BENCH_PROFILE !== 'refresh') await measure('logins', login, loginConcurrency);
-  if (env.BENCH_PROFILE !== 'login') await measure('refresh grants', refresh, refreshConcurrency);
-  if (env.BENCH_PROFILE !== 'login') {
+  const only = (name: string) => env.BENCH_PROFILE === undefined || env.BENCH_PROFILE === name;
+  if (only('login')) await measure('logins', login, loginConcurrency);
+  if (only('totp')) {
+    const totpLogin = totpLoginOp(endpoints, dir);
+    await runLoad(() => totpLogin().then(() => {}), { concurrency: 6, rampMs: 0, windowMs: 2000 });
+    await measure('TOTP logins', () => totpLogin().then(() => {}), loginConcurrency);
+  }
+  if (only('refresh')) await measure('refresh grants', refresh, refreshConcurrency);
+  if (only('refresh')) {
     const bareEndpoints = await discover(bare.url);
     const bareChains = (await Promise.all(Array.from({ length: refreshConcurrency }, () => codeFlowLogin(bareEndpoints, devInteractionForms('bench-account'), { prompt: 'consent' })))).map((t) => t.refresh_token!);
     const bareRefresh = refreshOp(bareEndpoints, bareChains);

@@ -8,15 +8,14 @@
  * alternates the compared measurements round by round so that machine noise hits both sides.
  * Prints a table and rewrites BENCHMARKS.md at the repository root.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
 import { freePort } from '../support/idp.js';
 import { compileForBench, productionNodeOptions, startChild, killOrphanPostgres, type Child } from './children.js';
-import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, kosmoTotpForms, refreshOp, runLoad, type LoadResult } from './load.js';
-import { timeStepAt, totpCodeAt } from '../../src/factors/totp/codes.js';
-import { BENCH_PASSWORD, benchTotpUserId, benchUserId, TOTP_SECRETS_FILE } from './shared.js';
+import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp, type LoadResult } from './load.js';
+import { BENCH_PASSWORD, benchUserId } from './shared.js';
 import { printTable, writeBenchmarksFile, type Report } from './report.js';
 
 const env = process.env;
@@ -80,21 +79,7 @@ async function main(): Promise<void> {
 
     let nextMember = 0;
     const kosmoLogin = () => codeFlowLogin(kosmoEndpoints, kosmoPasswordForm(benchUserId(nextMember++ % settings.members), BENCH_PASSWORD));
-    // (d) TOTP logins: each member's app shows the code of the current step (or the next, accepted
-    // as drift); a member whose free steps are used up in this 30 s is skipped for another.
-    const totpSecrets = JSON.parse(readFileSync(path.join(dir, TOTP_SECRETS_FILE), 'utf8')) as string[];
-    const lastStep = totpSecrets.map(() => timeStepAt(Date.now() / 1000));
-    let nextTotpMember = 0;
-    const totpLogin = async () => {
-      for (let tries = 0; tries < totpSecrets.length; tries++) {
-        const i = nextTotpMember++ % totpSecrets.length;
-        const step = Math.max(lastStep[i]! + 1, timeStepAt(Date.now() / 1000));
-        if (step > timeStepAt(Date.now() / 1000) + 1) continue;
-        lastStep[i] = step;
-        return codeFlowLogin(kosmoEndpoints, kosmoTotpForms(benchTotpUserId(i), BENCH_PASSWORD, () => totpCodeAt(totpSecrets[i]!, step * 30)));
-      }
-      throw new Error('every TOTP member has used its codes for this step');
-    };
+    const totpLogin = totpLoginOp(kosmoEndpoints, dir);
     const bareLogin = () => codeFlowLogin(bareEndpoints, devInteractionForms('bench-account'), { prompt: 'consent' });
     const rawCompare = async () => {
       if (!(await bcrypt.compare(BENCH_PASSWORD, hash))) throw new Error('bcrypt.compare said no');

@@ -54,8 +54,8 @@ describe('login hardening', () => {
     await t.addMember({ userId: 'pend00001', email: 'pend@example.jp' }, { password: 'Old-pass-001', onboarded: true });
     const { browser, page } = await loginScreen();
     // The browser passes the old password and stops before following the redirect.
-    const answer = await browser.submit(page, '/login', { user_id: 'pend00001', password: 'Old-pass-001' }, { stopAt: (u) => u.includes('/continue') });
-    expect(answer.url).toContain('/continue');
+    const answer = await browser.submit(page, '/login', { user_id: 'pend00001', password: 'Old-pass-001' }, { stopAt: (u) => u.includes('/factor') });
+    expect(answer.url).toContain('/factor');
     expect((await resetPassword('pend00001', 'pend@example.jp', 'New-pass-001')).html).toContain('パスワードを更新しました');
     const resumed = await browser.go(answer.url, { stopAt: isPortal });
     expect(isPortal(resumed.url)).toBe(false);

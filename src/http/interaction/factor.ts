@@ -4,7 +4,7 @@ import { recoveryCodePage, recoveryCodeUsedPage, verifyRecoveryCode } from '../.
 import type { View } from '../../flow/host.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { hostFromRequest, renderView } from '../host.js';
-import { endLoginLocked, loadLoginRun, nextPlace } from './pipeline.js';
+import { endLoginLocked, loadLoginRun, nextPlace, proceed } from './pipeline.js';
 import { loginScratch, saveLoginState } from './state.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
@@ -30,12 +30,12 @@ export async function handleFactor(ctx: Context, deps: InteractionDeps, interact
   switch (outcome.kind) {
     case 'show': return renderView(ctx, withRecoveryCodeLink(outcome.view, interaction, !setup));
     case 'locked': return endLoginLocked(ctx, deps, interaction, run.member);
-    case 'verified':
-      await saveLoginState(interaction, {
-        ...run.state, amr: [...new Set([...run.state.amr, ...outcome.amr])], secondFactor: { kind: factor.kind, at: Math.floor(Date.now() / 1000) }, scratch: undefined,
-      });
-      ctx.status = 303;
-      return ctx.redirect(`/interaction/${interaction.uid}/continue`);
+    case 'verified': {
+      const state = { ...run.state, amr: [...new Set([...run.state.amr, ...outcome.amr])], secondFactor: { kind: factor.kind, at: Math.floor(Date.now() / 1000) }, scratch: undefined };
+      await saveLoginState(interaction, state);
+      // A factor changes its own credentials, never the member's row.
+      return proceed(ctx, deps, interaction, { ...run, state });
+    }
   }
 }
 

@@ -28,25 +28,30 @@ export function renderLogin(ctx: Context, interaction: Interaction, vars: { user
   }, status);
 }
 
-/** POST /interaction/:uid/login — the ユーザID and パスワード form. */
-export async function submitLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+/**
+ * POST /interaction/:uid/login — the ユーザID and パスワード form. True when the password was right
+ * and the login knows the member (the caller then proceeds); otherwise the login page is answered.
+ */
+export async function submitLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<boolean> {
   const form = loginFormSchema.safeParse(ctx.request.body ?? {});
   const body = form.success ? form.data : { user_id: '', password: '', remember: undefined };
   const kept = { userId: body.user_id.slice(0, 64), remember: body.remember === 'on' };
   if (!form.success || !csrfValid(ctx, ctx.request.body as Record<string, unknown>)) {
-    return renderLogin(ctx, interaction, { ...kept, errors: ['login.error_session'] }, 400);
+    renderLogin(ctx, interaction, { ...kept, errors: ['login.error_session'] }, 400);
+    return false;
   }
   if (!body.user_id.trim() || !body.password) {
-    return renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 400);
+    renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 400);
+    return false;
   }
   const result = await authenticateWithPassword(deps, { userId: body.user_id, password: body.password, ip: ctx.ip });
   if (!result.ok) {
     const message = result.reason === 'locked' ? lockedError(result.lock) : { invalid: 'login.error_invalid', rate_limited: 'login.error_rate_limited' }[result.reason];
-    return renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.reason === 'rate_limited' ? 429 : 401);
+    renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.reason === 'rate_limited' ? 429 : 401);
+    return false;
   }
   await saveLoginState(interaction, { memberId: result.memberId, remember: kept.remember, amr: ['pwd'], authEpoch: result.authEpoch });
-  ctx.status = 303;
-  ctx.redirect(`/interaction/${interaction.uid}/continue`);
+  return true;
 }
 
 /** POST /interaction/:uid/abort — ポータルに戻る: the portal gets access_denied and shows its top page. */

@@ -9,7 +9,8 @@ import { discoverableLoginOptions, parseAuthenticationResponse } from '../../fac
 import { checkAssertion } from '../../factors/passkey/login.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { renderLogin } from './login.js';
-import { saveLoginState } from './state.js';
+import { saveLoginState, type LoginState } from './state.js';
+import { proceed } from './pipeline.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
 /** Where the login page's passkey ceremony posts; its challenges are bound to this place. */
@@ -46,9 +47,10 @@ export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, in
     await recordMemberEvent(deps.sql, member.id, 'login.refused_locked', { via: 'passkey' }, ctx.ip);
     return renderLogin(ctx, interaction, { userId: member.userId, errors: ['login.error_locked'] }, 401);
   }
-  await saveLoginState(interaction, {
+  const state: LoginState = {
     memberId: member.id, remember: body.remember === 'on', amr: check.amr, secondFactor: { kind: 'passkey', at: Math.floor(Date.now() / 1000) },
-  });
-  ctx.status = 303;
-  ctx.redirect(`/interaction/${interaction.uid}/continue`);
+    authEpoch: member.authEpoch,
+  };
+  await saveLoginState(interaction, state);
+  await proceed(ctx, deps, interaction, { deps, interaction, state, member });
 }

@@ -99,6 +99,24 @@ export async function continueLogin(ctx: Context, deps: InteractionDeps, interac
 }
 
 /**
+ * After a form of the login was accepted in this request (the password, a passkey, a step, the
+ * second factor): straight to the next place, or to the portal, without a round trip through
+ * /continue. Pass `run` when the member's row is unchanged since it was loaded; otherwise it is
+ * read again. 初回ログインが完了しました is a page, so it goes through /continue (a reload must
+ * not post the form again).
+ */
+export async function proceed(ctx: Context, deps: InteractionDeps, interaction: Interaction, run?: LoginRun): Promise<void> {
+  const current = run ?? await loadLoginRun(ctx, deps, interaction);
+  if (current === 'locked') return;
+  ctx.status = 303;
+  if (!current) return ctx.redirect(`/interaction/${interaction.uid}`);
+  const place = await nextPlace(current);
+  if (place) return ctx.redirect(`/interaction/${interaction.uid}/${place}`);
+  if (current.state.firstLogin) return ctx.redirect(`/interaction/${interaction.uid}/continue`);
+  await finishLogin(ctx, current);
+}
+
+/**
  * The provider gets the member, `amr` and `acr` from what was actually proved in this login. Only
  * now are the consecutive failures forgotten: a right password followed by wrong codes must not
  * reset the count the codes are adding to.

@@ -9,7 +9,7 @@ import { offerPasskeyLogin, submitPasskeyLogin } from './passkey-login.js';
 import { loggedInAtProvider, rememberClient, restartLoginUrl, type Interaction } from './context.js';
 import { handleStep } from './steps.js';
 import { handleFactor, handleRecoveryCode } from './factor.js';
-import { continueLogin } from './pipeline.js';
+import { continueLogin, proceed } from './pipeline.js';
 import type { InteractionDeps } from './context.js';
 import { loginState } from './state.js';
 import { showForgotPassword, submitForgotPassword } from '../recovery/forgot-password.js';
@@ -87,7 +87,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const interaction = await loadInteraction(ctx, deps);
     if (!interaction) return;
     if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
-    await submitLogin(ctx, deps, interaction);
+    if (await submitLogin(ctx, deps, interaction)) await proceed(ctx, deps, interaction);
   });
 
   router.get('/continue', async (ctx) => {

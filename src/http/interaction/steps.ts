@@ -3,7 +3,7 @@ import { STEPS } from '../../steps/index.js';
 import type { StepName } from '../../members/required-steps.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { hostFromRequest, renderView } from '../host.js';
-import { endLoginLocked, loadLoginRun, nextPlace } from './pipeline.js';
+import { endLoginLocked, loadLoginRun, nextPlace, proceed } from './pipeline.js';
 import { loginScratch } from './state.js';
 import { markFirstLogin } from './first-login-done.js';
 import type { Interaction, InteractionDeps } from './context.js';
@@ -27,8 +27,8 @@ export async function handleStep(ctx: Context, deps: InteractionDeps, interactio
     case 'show': return renderView(ctx, outcome.view);
     case 'done':
       await markFirstLogin(interaction, name);
-      ctx.status = 303;
-      return ctx.redirect(`/interaction/${interaction.uid}/continue`);
+      // The step may have changed the member (user ID, chosen method): read again.
+      return proceed(ctx, deps, interaction);
     case 'locked': return endLoginLocked(ctx, deps, interaction, run.member);
     case 'declined': {
       const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
