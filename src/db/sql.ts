@@ -32,7 +32,8 @@ export function toDate(value: Date | string | null | undefined): Date | null {
 /**
  * Parameterised SQL ($1, $2 …). Two kinds:
  * - `Sql.pool(orm)`: on the ORM's pool, as named prepared statements. Kept only for the hot paths the
- *   benchmark justifies (the oidc-provider adapter, rate-limit counters, the password lookup):
+ *   benchmark justifies (the oidc-provider adapter, rate-limit counters, the password lookup, the login
+ *   pipeline's credential check):
  *   PostgreSQL plans each once per connection, which roughly halves their CPU time (test/bench).
  * - `Sql.bound(em)`: through the Kysely instance bound to an EntityManager, so inside
  *   `inTransaction` (src/db/unit-of-work.ts) a hand-written statement joins the entities' transaction.

@@ -18,6 +18,19 @@ export async function countCredentials(em: EntityManager, memberId: string, kind
   return em.count(Credential, { member: memberId, kind });
 }
 
+/**
+ * Whether the member has a credential of this kind: the login pipeline's question on every page of
+ * a login (set up first, or ask?), so it is one prepared statement on the pool.
+ */
+export async function hasCredential(sql: Sql, memberId: string, kind: CredentialKind): Promise<boolean> {
+  return (await sql.one('select 1 from credential where member_id = $1 and kind = $2 limit 1', [memberId, kind])) !== undefined;
+}
+
+/** The names of the member's devices of a kind, oldest first (the login's device choice: one prepared statement). */
+export function credentialNames(sql: Sql, memberId: string, kind: CredentialKind): Promise<{ id: string; label: string }[]> {
+  return sql.rows('select id, label from credential where member_id = $1 and kind = $2 order by created_at, id', [memberId, kind]);
+}
+
 export function findCredential(em: EntityManager, memberId: string, id: string): Promise<Credential | null> {
   return em.findOne(Credential, { id, member: memberId });
 }

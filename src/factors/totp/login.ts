@@ -1,4 +1,4 @@
-import { acceptTotpTimeStep, listCredentials } from '../../members/credentials.js';
+import { acceptTotpTimeStep, credentialNames } from '../../members/credentials.js';
 import { registerMemberFailure } from '../../members/lockout-store.js';
 import { recordMemberEvent } from '../../members/events.js';
 import type { FactorOutcome, Host, View } from '../types.js';
@@ -7,8 +7,7 @@ import { verifyTotpCode } from './codes.js';
 import { openTotpSecret, TOTP_AMR } from './secret.js';
 
 async function devices(host: Host): Promise<{ id: string; label: string }[]> {
-  const list = await listCredentials(host.deps.orm.em.fork(), host.member.id, 'totp');
-  return list.map((c) => ({ id: c.id, label: c.label }));
+  return credentialNames(host.deps.sql, host.member.id, 'totp');
 }
 
 async function codePage(host: Host, vars: { selected?: string; errors?: string[]; codeInvalid?: boolean } = {}, status = 200): Promise<View> {

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { Member } from '../../db/entities/index.js';
 import { isLocked } from '../../members/lockout.js';
 import { owedSteps } from '../../members/required-steps.js';
-import { countCredentials } from '../../members/credentials.js';
+import { hasCredential } from '../../members/credentials.js';
 import { SECOND_FACTORS } from '../../factors/index.js';
 import { acrFor } from '../../factors/acr.js';
 import { clearMemberFailures } from '../../members/lockout-store.js';
@@ -37,8 +37,7 @@ const requiredSteps: Stage = async ({ deps, member }) => {
 const secondFactor: Stage = async ({ deps, state, member }) => {
   const kind = member.chosenFactor;
   if (!kind || !SECOND_FACTORS[kind] || state.secondFactor) return undefined;
-  const enrolled = await countCredentials(deps.orm.em.fork(), member.id, kind);
-  return enrolled > 0 ? 'factor' : 'factor/setup';
+  return (await hasCredential(deps.sql, member.id, kind)) ? 'factor' : 'factor/setup';
 };
 
 /**
@@ -54,8 +53,10 @@ export const LOGIN_PIPELINE: readonly Stage[] = [requiredSteps, secondFactor];
 export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<LoginRun | 'locked' | undefined> {
   const state = loginState(interaction);
   if (!state) return undefined;
-  const member = await deps.orm.em.fork().findOne(Member, { id: state.memberId });
-  if (!member) return undefined;
+  // Every page of a login reads the member: a prepared statement, mapped to the entity.
+  const row = await deps.sql.one('select * from member where id = $1', [state.memberId]);
+  if (!row) return undefined;
+  const member = deps.orm.em.fork().map(Member, row);
   applyMemberLocale(ctx, member.locale);
   // The password (or a factor) was reset after this browser passed it: it must log in again.
   if ((state.authEpoch ?? 0) !== member.authEpoch) {
