@@ -32,9 +32,8 @@ export async function handleFactor(ctx: Context, deps: InteractionDeps, interact
     case 'locked': return endLoginLocked(ctx, deps, interaction, run.member);
     case 'verified': {
       const state = { ...run.state, amr: [...new Set([...run.state.amr, ...outcome.amr])], secondFactor: { kind: factor.kind, at: Math.floor(Date.now() / 1000) }, scratch: undefined };
-      await saveLoginState(interaction, state);
       // A factor changes its own credentials, never the member's row.
-      return proceed(ctx, deps, interaction, { ...run, state });
+      return proceed(ctx, deps, interaction, state, run.member);
     }
   }
 }

@@ -4,7 +4,7 @@ import { render } from '../render.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { authenticateWithPassword } from '../../factors/password/login.js';
 import type { Interaction, InteractionDeps } from './context.js';
-import { saveLoginState } from './state.js';
+import type { LoginState } from './state.js';
 import { lockedError, type LoginError } from './lock-message.js';
 
 export const loginFormSchema = z.object({
@@ -29,29 +29,28 @@ export function renderLogin(ctx: Context, interaction: Interaction, vars: { user
 }
 
 /**
- * POST /interaction/:uid/login — the ユーザID and パスワード form. True when the password was right
- * and the login knows the member (the caller then proceeds); otherwise the login page is answered.
+ * POST /interaction/:uid/login — the ユーザID and パスワード form. The login's state when the password
+ * was right (the caller then proceeds); otherwise the login page is answered.
  */
-export async function submitLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<boolean> {
+export async function submitLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<LoginState | undefined> {
   const form = loginFormSchema.safeParse(ctx.request.body ?? {});
   const body = form.success ? form.data : { user_id: '', password: '', remember: undefined };
   const kept = { userId: body.user_id.slice(0, 64), remember: body.remember === 'on' };
   if (!form.success || !csrfValid(ctx, ctx.request.body as Record<string, unknown>)) {
     renderLogin(ctx, interaction, { ...kept, errors: ['login.error_session'] }, 400);
-    return false;
+    return undefined;
   }
   if (!body.user_id.trim() || !body.password) {
     renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 400);
-    return false;
+    return undefined;
   }
   const result = await authenticateWithPassword(deps, { userId: body.user_id, password: body.password, ip: ctx.ip });
   if (!result.ok) {
     const message = result.reason === 'locked' ? lockedError(result.lock) : { invalid: 'login.error_invalid', rate_limited: 'login.error_rate_limited' }[result.reason];
     renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.reason === 'rate_limited' ? 429 : 401);
-    return false;
+    return undefined;
   }
-  await saveLoginState(interaction, { memberId: result.memberId, remember: kept.remember, amr: ['pwd'], authEpoch: result.authEpoch });
-  return true;
+  return { memberId: result.memberId, remember: kept.remember, amr: ['pwd'], authEpoch: result.authEpoch };
 }
 
 /** POST /interaction/:uid/abort — ポータルに戻る: the portal gets access_denied and shows its top page. */

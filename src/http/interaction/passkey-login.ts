@@ -9,7 +9,7 @@ import { discoverableLoginOptions, parseAuthenticationResponse } from '../../fac
 import { checkAssertion } from '../../factors/passkey/login.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { renderLogin } from './login.js';
-import { saveLoginState, type LoginState } from './state.js';
+import type { LoginState } from './state.js';
 import { proceed } from './pipeline.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
@@ -51,6 +51,5 @@ export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, in
     memberId: member.id, remember: body.remember === 'on', amr: check.amr, secondFactor: { kind: 'passkey', at: Math.floor(Date.now() / 1000) },
     authEpoch: member.authEpoch,
   };
-  await saveLoginState(interaction, state);
-  await proceed(ctx, deps, interaction, { deps, interaction, state, member });
+  await proceed(ctx, deps, interaction, state, member);
 }

@@ -50,8 +50,7 @@ export const LOGIN_PIPELINE: readonly Stage[] = [requiredSteps, secondFactor];
  * The member identified in this interaction, unless locked meanwhile (then the login page says so
  * and the login starts over). Applies their saved language.
  */
-export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<LoginRun | 'locked' | undefined> {
-  const state = loginState(interaction);
+export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interaction: Interaction, state = loginState(interaction)): Promise<LoginRun | 'locked' | undefined> {
   if (!state) return undefined;
   // Every page of a login reads the member: a prepared statement, mapped to the entity.
   const row = await deps.sql.one('select * from member where id = $1', [state.memberId]);
@@ -101,20 +100,21 @@ export async function continueLogin(ctx: Context, deps: InteractionDeps, interac
 
 /**
  * After a form of the login was accepted in this request (the password, a passkey, a step, the
- * second factor): straight to the next place, or to the portal, without a round trip through
- * /continue. Pass `run` when the member's row is unchanged since it was loaded; otherwise it is
- * read again. 初回ログインが完了しました is a page, so it goes through /continue (a reload must
- * not post the form again).
+ * second factor), with what the login now knows: straight to the next place, or to the portal,
+ * without a round trip through /continue. The state is kept on the interaction only when the login
+ * goes on (finishing hands the result to the provider instead). Pass the member when their row is
+ * unchanged since it was read in this request; otherwise it is read again. 初回ログインが完了しました
+ * is a page, so it goes through /continue (a reload must not post the form again).
  */
-export async function proceed(ctx: Context, deps: InteractionDeps, interaction: Interaction, run?: LoginRun): Promise<void> {
-  const current = run ?? await loadLoginRun(ctx, deps, interaction);
-  if (current === 'locked') return;
+export async function proceed(ctx: Context, deps: InteractionDeps, interaction: Interaction, state: LoginState, member?: Member): Promise<void> {
+  const run = member ? { deps, interaction, state, member } : await loadLoginRun(ctx, deps, interaction, state);
+  if (run === 'locked') return;
   ctx.status = 303;
-  if (!current) return ctx.redirect(`/interaction/${interaction.uid}`);
-  const place = await nextPlace(current);
-  if (place) return ctx.redirect(`/interaction/${interaction.uid}/${place}`);
-  if (current.state.firstLogin) return ctx.redirect(`/interaction/${interaction.uid}/continue`);
-  await finishLogin(ctx, current);
+  if (!run) return ctx.redirect(`/interaction/${interaction.uid}`);
+  const place = await nextPlace(run);
+  if (!place && !state.firstLogin) return finishLogin(ctx, run);
+  await saveLoginState(interaction, state);
+  ctx.redirect(`/interaction/${interaction.uid}/${place ?? 'continue'}`);
 }
 
 /**

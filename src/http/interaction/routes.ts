@@ -87,7 +87,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const interaction = await loadInteraction(ctx, deps);
     if (!interaction) return;
     if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
-    if (await submitLogin(ctx, deps, interaction)) await proceed(ctx, deps, interaction);
+    const state = await submitLogin(ctx, deps, interaction);
+    if (state) await proceed(ctx, deps, interaction, state);
   });
 
   router.get('/continue', async (ctx) => {

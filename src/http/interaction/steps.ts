@@ -5,7 +5,7 @@ import { csrfValid } from '../middleware/csrf.js';
 import { hostFromRequest, renderView } from '../host.js';
 import { endLoginLocked, loadLoginRun, nextPlace, proceed } from './pipeline.js';
 import { loginScratch } from './state.js';
-import { markFirstLogin } from './first-login-done.js';
+import { withFirstLogin } from './first-login-done.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
 /** GET and POST /interaction/:uid/step/:name — only the place the login owes next is reachable. */
@@ -26,9 +26,8 @@ export async function handleStep(ctx: Context, deps: InteractionDeps, interactio
   switch (outcome.kind) {
     case 'show': return renderView(ctx, outcome.view);
     case 'done':
-      await markFirstLogin(interaction, name);
       // The step may have changed the member (user ID, chosen method): read again.
-      return proceed(ctx, deps, interaction);
+      return proceed(ctx, deps, interaction, withFirstLogin(run.state, name));
     case 'locked': return endLoginLocked(ctx, deps, interaction, run.member);
     case 'declined': {
       const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
