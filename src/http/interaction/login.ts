@@ -4,7 +4,7 @@ import { render } from '../render.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { authenticateWithPassword } from '../../factors/password/login.js';
 import type { Interaction, InteractionDeps } from './context.js';
-import type { LoginState } from './state.js';
+import { resultForProvider, type LoginState } from './state.js';
 import { lockedError, type LoginError } from './lock-message.js';
 
 export const loginFormSchema = z.object({
@@ -58,9 +58,9 @@ export async function abortLogin(ctx: Context, deps: InteractionDeps, interactio
   if (!csrfValid(ctx, (ctx.request.body ?? {}) as Record<string, unknown>)) {
     return renderLogin(ctx, interaction, { errors: ['login.error_session'] }, 400);
   }
-  const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
+  const redirectTo = await resultForProvider(interaction, {
     error: 'access_denied', error_description: 'the member returned to the portal without logging in',
-  }, { mergeWithLastSubmission: false });
+  });
   ctx.status = 303;
   ctx.redirect(redirectTo);
 }

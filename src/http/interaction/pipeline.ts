@@ -10,7 +10,7 @@ import { applyMemberLocale } from '../middleware/locale.js';
 import { renderLogin } from './login.js';
 import { lockedError } from './lock-message.js';
 import { showFirstLoginDone } from './first-login-done.js';
-import { loginState, saveLoginState, type LoginState } from './state.js';
+import { loginState, saveLoginState, type LoginState, resultForProvider } from './state.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
 /** One login in progress: the member who passed the password, and what the login knows so far. */
@@ -122,13 +122,13 @@ export async function proceed(ctx: Context, deps: InteractionDeps, interaction: 
  * now are the consecutive failures forgotten: a right password followed by wrong codes must not
  * reset the count the codes are adding to.
  */
-async function finishLogin(ctx: Context, { deps, state, member }: LoginRun): Promise<void> {
+async function finishLogin(ctx: Context, { deps, interaction, state, member }: LoginRun): Promise<void> {
   const amr = state.secondFactor ? [...new Set([...state.amr, 'mfa'])] : state.amr;
   const acr = acrFor(state.secondFactor?.kind);
   await clearMemberFailures(deps.sql, member.id, { type: 'login.completed', ip: ctx.ip });
-  const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
+  const redirectTo = await resultForProvider(interaction, {
     login: { accountId: member.id, remember: state.remember, amr, acr },
-  }, { mergeWithLastSubmission: false });
+  });
   ctx.status = 303;
   ctx.redirect(redirectTo);
 }

@@ -27,6 +27,17 @@ export async function saveLoginState(interaction: Interaction, state: LoginState
   await interaction.persist();
 }
 
+/**
+ * Hands the login's outcome to the provider on the interaction this request already loaded (what
+ * `provider.interactionResult` does without merging, minus reading the interaction again) and
+ * answers where the browser resumes: the provider's /auth/:uid.
+ */
+export async function resultForProvider(interaction: Interaction, result: NonNullable<Interaction['result']>): Promise<string> {
+  interaction.result = result;
+  await interaction.persist();
+  return interaction.returnTo;
+}
+
 /** The login's scratch storage, persisted with the interaction. */
 export function loginScratch(interaction: Interaction, state: LoginState): FlowScratch {
   return {

@@ -4,7 +4,7 @@ import type { StepName } from '../../members/required-steps.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { hostFromRequest, renderView } from '../host.js';
 import { endLoginLocked, loadLoginRun, nextPlace, proceed } from './pipeline.js';
-import { loginScratch } from './state.js';
+import { loginScratch, resultForProvider } from './state.js';
 import { withFirstLogin } from './first-login-done.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
@@ -30,9 +30,9 @@ export async function handleStep(ctx: Context, deps: InteractionDeps, interactio
       return proceed(ctx, deps, interaction, withFirstLogin(run.state, name));
     case 'locked': return endLoginLocked(ctx, deps, interaction, run.member);
     case 'declined': {
-      const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
+      const redirectTo = await resultForProvider(interaction, {
         error: 'access_denied', error_description: 'the member did not accept the terms of use',
-      }, { mergeWithLastSubmission: false });
+      });
       ctx.status = 303;
       return ctx.redirect(redirectTo);
     }
