@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp, type Page } from '../support/idp.js';
-import { pageErrors } from '../support/browser-client.js';
+import { pageErrors, pageNotice } from '../support/browser-client.js';
 import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { mailedCode } from '../support/factors.js';
 
@@ -112,7 +112,8 @@ describe('one-time codes by email, through a real SMTP server', () => {
     expect(await failures('mail00005')).toBe(1);
     const tooSoon = await resend(browser, wrong);
     expect(tooSoon.status).toBe(429);
-    expect(pageErrors(tooSoon.html)[0]).toMatch(/^再送信は\d+秒後にできます。/);
+    expect(pageNotice(tooSoon.html)).toMatch(/^再送信は\d+秒後にできます。/);
+    expect(pageErrors(tooSoon.html)).toEqual([]);
     expect(mailsTo('again@example.jp')).toHaveLength(1);
     await expireRateLimits();
     const resent = await resend(browser, tooSoon);
@@ -124,6 +125,32 @@ describe('one-time codes by email, through a real SMTP server', () => {
     if (latestCode('again@example.jp') !== firstCode) expect(pageErrors(old.html)).toEqual(['ワンタイムパスワードが正しくありません。']);
     const done = await enter(browser, old, latestCode('again@example.jp'));
     expect(isPortal(done.url)).toBe(true);
+  });
+
+  it('shows the resend cooldown to a member who comes back at once as information, and a wrong or expired code as an error', async () => {
+    await emailMember('mail00007', 'Mail-pass-7', 'back@example.jp');
+    const first = await login('mail00007', 'Mail-pass-7');
+    const code = mailedCode((await smtp.waitFor((m) => m.to.includes('back@example.jp'))).text);
+    expect(isPortal((await enter(first.browser, first.page, code)).url)).toBe(true);
+    // Straight back to the code page in a new login (the portal's login again, a reload, Back): the code
+    // just mailed is spent and the cooldown holds the next one back.
+    const again = await login('mail00007', 'Mail-pass-7');
+    expect(again.page.status).toBe(200);
+    expect(mailsTo('back@example.jp')).toHaveLength(1);
+    expect(pageNotice(again.page.html)).toMatch(/^再送信は\d+秒後にできます。しばらくお待ちください。$/);
+    expect(pageErrors(again.page.html)).toEqual([]);
+    expect(again.page.html).not.toContain('role="alert"');
+    expect(again.page.html).not.toContain('aria-invalid');
+    const reloaded = await again.browser.go(again.page.url);
+    expect(pageNotice(reloaded.html)).toMatch(/^再送信は\d+秒後にできます。/);
+    expect(reloaded.html).not.toContain('role="alert"');
+    // A code entered now is an error: red, announced, and the field marked.
+    const late = await enter(again.browser, reloaded, code);
+    expect(late.status).toBe(400);
+    expect(pageErrors(late.html)).toEqual(['ワンタイムパスワードの有効時間が過ぎました。「再送信」を選択して、新しいワンタイムパスワードを受け取ってください。']);
+    expect(late.html).toContain('class="alert alert--error" role="alert"');
+    expect(late.html).toContain('aria-invalid="true"');
+    expect(pageNotice(late.html)).toBeUndefined();
   });
 
   it('says so, without a 500, when the mail cannot be delivered', async () => {

@@ -113,6 +113,12 @@ export function pageErrors(html: string): string[] {
   return [...block.matchAll(/<(?:li|p)>([\s\S]*?)<\/(?:li|p)>/g)].map((m) => decodeEntities(m[1]!.trim()));
 }
 
+/** The text of the information notice a page shows (role=status), or undefined. */
+export function pageNotice(html: string): string | undefined {
+  const block = /<div class="alert alert--info" role="status"[^>]*>([\s\S]*?)<\/div>/.exec(html)?.[1];
+  return block === undefined ? undefined : decodeEntities(block.trim());
+}
+
 /** A page without what differs per request (interaction uid, CSRF token, typed user ID), to compare two answers. */
 export function withoutRequestDetails(html: string): string {
   return html

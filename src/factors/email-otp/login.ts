@@ -25,17 +25,21 @@ function codePage(host: Host, vars: { errors?: string[]; notice?: string; codeIn
   };
 }
 
-function issueError(host: Host, result: Exclude<IssueResult, { ok: true }>): string {
-  if (result.reason === 'cooldown') return host.t('factor_email.error_cooldown', { seconds: result.seconds });
-  if (result.reason === 'no_address') return host.t('factor_email.error_no_address');
-  return host.t('factor_email.error_send_failed');
+/**
+ * The page when no code could be mailed now. The cooldown is information (a code went out moments
+ * ago; 「再送信」 works in N seconds), shown as a notice; an undeliverable mail or a missing address is an error.
+ */
+function notSentPage(host: Host, result: Exclude<IssueResult, { ok: true }>, cooldownStatus: number): View {
+  if (result.reason === 'cooldown') return codePage(host, { notice: host.t('factor_email.cooldown', { seconds: result.seconds }) }, cooldownStatus);
+  const error = result.reason === 'no_address' ? 'factor_email.error_no_address' : 'factor_email.error_send_failed';
+  return codePage(host, { errors: [host.t(error)] }, 503);
 }
 
 /** The code page; a code is mailed when the member has none that still works (a reload sends nothing). */
 export async function emailChallenge(host: Host): Promise<View> {
   if (await hasLiveEmailCode(host)) return codePage(host);
   const sent = await issueEmailCode(host);
-  return sent.ok ? codePage(host) : codePage(host, { errors: [issueError(host, sent)] }, sent.reason === 'cooldown' ? 200 : 503);
+  return sent.ok ? codePage(host) : notSentPage(host, sent, 200);
 }
 
 /**
@@ -47,7 +51,7 @@ export async function emailVerify(host: Host, input: Record<string, unknown>, fi
   const { t } = host;
   if (input.action === 'resend') {
     const sent = await issueEmailCode(host);
-    if (!sent.ok) return showView(codePage(host, { errors: [issueError(host, sent)] }, sent.reason === 'cooldown' ? 429 : 503));
+    if (!sent.ok) return showView(notSentPage(host, sent, 429));
     await recordMemberEvent(host.deps.sql, host.member.id, 'login.email_otp_resent', {}, host.ip);
     return showView(codePage(host, { notice: t('factor_email.resent') }));
   }
