@@ -7,6 +7,7 @@ import { Migration20261125000100_session_device } from './Migration2026112500010
 import { Migration20261125000200_recovery_codes } from './Migration20261125000200_recovery_codes.js';
 import { Migration20261125000300_dev_mail_sender } from './Migration20261125000300_dev_mail_sender.js';
 import { Migration20261125010000_hardening } from './Migration20261125010000_hardening.js';
+import { Migration20261126015756_recovery_code_key_id } from './Migration20261126015756_recovery_code_key_id.js';
 
 /** Every migration, in order. Landed migrations are never edited: add a new one. */
 export const migrationsList = [
@@ -19,4 +20,5 @@ export const migrationsList = [
   { name: 'Migration20261125000200_recovery_codes', class: Migration20261125000200_recovery_codes },
   { name: 'Migration20261125000300_dev_mail_sender', class: Migration20261125000300_dev_mail_sender },
   { name: 'Migration20261125010000_hardening', class: Migration20261125010000_hardening },
+  { name: 'Migration20261126015756_recovery_code_key_id', class: Migration20261126015756_recovery_code_key_id },
 ];

@@ -48,7 +48,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   const messages = new Messages(path.resolve('locales'), [path.resolve('locales/mail')]);
   createViewEnvironment('views');
   const hasher = new PasswordHasher(config.bcryptCost);
-  const jwks = config.jwks ?? (await loadOrCreateSigningKeys(sql, config.secretsKey));
+  const jwks = config.jwks ?? (await loadOrCreateSigningKeys(sql, config));
   const provider = createProvider({ config, sql, jwks, pages: providerPages(config), log });
   // Where each session is used from, for the account console's list of devices.
   provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {

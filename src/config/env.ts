@@ -13,6 +13,8 @@ export const envSchema = z.object({
   CONFIG_DIR: z.string().default('config'),
   COOKIE_KEYS: z.string().optional(),
   SECRETS_KEY: z.string().optional(),
+  /** Keys SECRETS_KEY replaced, comma-separated: they still open what they sealed (key rotation). */
+  SECRETS_KEY_PREVIOUS: z.string().optional(),
   JWKS_FILE: z.string().optional(),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -25,8 +25,10 @@ export interface Config {
   embeddedPgPort: number;
   configDir: string;
   cookieKeys: string[];
-  /** 32-byte key that encrypts secrets at rest (signing keys, TOTP secrets). */
+  /** SECRETS_KEY: the 32-byte key that encrypts secrets at rest (signing keys, TOTP secrets) and keys their HMACs. */
   secretsKey: Buffer;
+  /** SECRETS_KEY_PREVIOUS: keys SECRETS_KEY replaced, still accepted for reading (src/secrets.ts). */
+  previousSecretsKeys: Buffer[];
   /** Private JWKS from a file in production; undefined means generate once and keep in the database. */
   jwks?: { keys: Record<string, unknown>[] };
   bcryptCost: number;
@@ -110,6 +112,31 @@ function webauthnConfig(issuer: string, rpIdSetting: string | undefined, origins
   return { rpId, rpName: 'KOSMO Web', origins };
 }
 
+/** A base64 text that is exactly 32 bytes; anything else is not a key (a truncated paste, a hex string). */
+function secretsKeyBytes(text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, 'base64');
+  return /^[A-Za-z0-9+/_-]+={0,2}$/.test(text) && bytes.length === 32 ? bytes : undefined;
+}
+
+/**
+ * SECRETS_KEY_PREVIOUS: the keys SECRETS_KEY replaced, newest first. A bad entry stops the start,
+ * named by its position (never by its value: it is a key).
+ */
+function previousSecretsKeys(setting: string | undefined, current: Buffer): Buffer[] {
+  if (setting === undefined) return [];
+  const entries = setting.split(',').map((k) => k.trim()).filter(Boolean);
+  const keys: Buffer[] = [];
+  entries.forEach((entry, index) => {
+    const key = secretsKeyBytes(entry);
+    if (!key) {
+      const which = entries.length === 1 ? 'the key' : `key ${index + 1} of ${entries.length}`;
+      throw new ConfigError(`environment: SECRETS_KEY_PREVIOUS: ${which} must be 32 bytes, base64-encoded (comma-separated keys)`);
+    }
+    if (!key.equals(current) && !keys.some((k) => k.equals(key))) keys.push(key);
+  });
+  return keys;
+}
+
 /** Development secrets are generated once and kept under dataDir, so restarts keep sessions and keys. */
 function developmentSecrets(dataDir: string): { cookieKeys: string[]; secretsKey: string } {
   const file = path.join(dataDir, 'dev-secrets.json');
@@ -165,6 +192,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (!production || env.SECRETS_KEY) {
     if (secretsKeyBuf.length !== 32) throw new ConfigError('environment: SECRETS_KEY: must be 32 bytes, base64-encoded');
   }
+  const previousKeys = previousSecretsKeys(env.SECRETS_KEY_PREVIOUS, secretsKeyBuf);
 
   let jwks: Config['jwks'];
   if (env.JWKS_FILE) {
@@ -199,6 +227,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     configDir,
     cookieKeys,
     secretsKey: secretsKeyBuf,
+    previousSecretsKeys: previousKeys,
     jwks,
     bcryptCost: env.BCRYPT_COST,
     logLevel: env.LOG_LEVEL,

@@ -16,6 +16,7 @@ import { verifyEmailRouter } from './verify-email.js';
 import { recoveryRouter } from './recovery/routes.js';
 import { accountRouter } from './account/routes.js';
 import { hmac } from '../crypto.js';
+import { acceptedKeys } from '../secrets.js';
 
 export interface HttpDeps extends InteractionDeps {
   messages: Messages;
@@ -49,7 +50,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
   const { config, provider, log } = deps;
   const secure = config.issuer.startsWith('https://');
   const app = new Koa({ proxy: config.trustProxy, keys: config.cookieKeys });
-  const csrfKey = Buffer.from(hmac(config.secretsKey, 'csrf-key'), 'base64url');
+  // A form rendered just before SECRETS_KEY changed still posts: its token was made with a key now in SECRETS_KEY_PREVIOUS.
+  const csrfKeys = acceptedKeys(config).map((key) => Buffer.from(hmac(key, 'csrf-key'), 'base64url'));
 
   app.on('error', (err, ctx) => {
     if ((err as { status?: number }).status && (err as { status: number }).status < 500) return;
@@ -73,7 +75,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(errorPages(log));
   app.use(boundaryValidation());
   app.use(healthRouter(deps.sql, log).routes());
-  app.use(csrfProtection(csrfKey, secure));
+  app.use(csrfProtection(csrfKeys, secure));
   const interactions = interactionRouter(deps);
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());

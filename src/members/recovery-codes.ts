@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { acceptedKeys, secretsKeyId, type SecretsKeys } from '../secrets.js';
 import type { Work } from '../db/unit-of-work.js';
 import type { Sql } from '../db/sql.js';
 import { Member, RecoveryCode } from '../db/entities/index.js';
@@ -23,12 +24,16 @@ export function hashRecoveryCode(secretsKey: Buffer, memberId: string, code: str
   return createHmac('sha256', secretsKey).update(`recovery-code:${memberId}:${normalizeRecoveryCode(code)}`).digest('hex');
 }
 
-/** 「再発行」: a new set of ten replaces every earlier code, in the caller's unit of work. Returns them, once. */
-export async function issueRecoveryCodes(work: Work, secretsKey: Buffer, memberId: string, ip: string): Promise<string[]> {
+/**
+ * 「再発行」: a new set of ten replaces every earlier code, in the caller's unit of work. Returns them,
+ * once. Hashed under SECRETS_KEY, whose id is kept with each code.
+ */
+export async function issueRecoveryCodes(work: Work, keys: SecretsKeys, memberId: string, ip: string): Promise<string[]> {
   await work.em.findOneOrFail(Member, { id: memberId });
   await work.em.nativeDelete(RecoveryCode, { member: memberId });
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
-  for (const code of codes) work.em.create(RecoveryCode, { member: memberId, codeHash: hashRecoveryCode(secretsKey, memberId, code) } as never);
+  const keyId = secretsKeyId(keys.secretsKey);
+  for (const code of codes) work.em.create(RecoveryCode, { member: memberId, codeHash: hashRecoveryCode(keys.secretsKey, memberId, code), keyId } as never);
   await work.em.flush();
   await recordMemberEvent(work.sql, memberId, 'recovery_codes.issued', { count: codes.length }, ip);
   return codes;
@@ -40,12 +45,15 @@ export async function recoveryCodesLeft(sql: Sql, memberId: string): Promise<{ l
   return { left: Number(row?.left ?? 0), issued: Number(row?.total ?? 0) > 0 };
 }
 
-/** Uses a code once: one statement, so the same code sent twice at the same moment works once. */
-export async function useRecoveryCode(sql: Sql, secretsKey: Buffer, memberId: string, typed: string): Promise<boolean> {
+/**
+ * Uses a code once: one statement, so the same code sent twice at the same moment works once. A code
+ * issued under a key now in SECRETS_KEY_PREVIOUS still works (a hash cannot be re-keyed).
+ */
+export async function useRecoveryCode(sql: Sql, keys: SecretsKeys, memberId: string, typed: string): Promise<boolean> {
   if (normalizeRecoveryCode(typed).length !== 16) return false;
   const used = await sql.run(
-    'update recovery_code set used_at = now() where member_id = $1 and code_hash = $2 and used_at is null',
-    [memberId, hashRecoveryCode(secretsKey, memberId, typed)],
+    'update recovery_code set used_at = now() where member_id = $1 and code_hash = any($2::varchar[]) and used_at is null',
+    [memberId, acceptedKeys(keys).map((key) => hashRecoveryCode(key, memberId, typed))],
   );
   return used === 1;
 }

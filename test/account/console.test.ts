@@ -191,13 +191,13 @@ describe('the account console', () => {
 
     const { useRecoveryCode } = await import('../../src/members/recovery-codes.js');
     // The same code twice at the same moment works once; typed in lowercase without dashes it is the same code.
-    const results = await Promise.all([codes[0]!, codes[0]!.toLowerCase().replace(/-/g, '')].map((c) => useRecoveryCode(t.idp.sql, t.config.secretsKey, member.id, c)));
+    const results = await Promise.all([codes[0]!, codes[0]!.toLowerCase().replace(/-/g, '')].map((c) => useRecoveryCode(t.idp.sql, t.config, member.id, c)));
     expect(results.filter(Boolean)).toHaveLength(1);
     expect((await browser.go(`${t.url}/account/login-methods`)).html).toContain('残り9個');
 
     const again = await browser.submit(await browser.go(`${t.url}/account/recovery-codes`), '/account/recovery-codes', {});
     const fresh = [...again.html.matchAll(/<code>([0-9A-Z-]+)<\/code>/g)].map((m) => m[1]!);
-    expect(await useRecoveryCode(t.idp.sql, t.config.secretsKey, member.id, codes[1]!)).toBe(false);
-    expect(await useRecoveryCode(t.idp.sql, t.config.secretsKey, member.id, fresh[1]!)).toBe(true);
+    expect(await useRecoveryCode(t.idp.sql, t.config, member.id, codes[1]!)).toBe(false);
+    expect(await useRecoveryCode(t.idp.sql, t.config, member.id, fresh[1]!)).toBe(true);
   });
 });

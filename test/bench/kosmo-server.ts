@@ -101,7 +101,7 @@ for (let i = 0; i < totpCount; i++) {
     deps: { config, orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: createLogger('silent') },
   };
   await totpFactor.startSetup(host);
-  const secret = openTotpSecret(config.secretsKey, member.id, scratch.get('totp.pendingSecret') as string);
+  const secret = openTotpSecret(config, member.id, scratch.get('totp.pendingSecret') as string);
   // The step before this one: this step and the next stay free for the first logins.
   const outcome = await totpFactor.finishSetup(host, { code: await totpCodeAt(secret, Date.now() / 1000 - 30), device_name: 'ベンチ端末' });
   const done = outcome.kind === 'verified' ? outcome : await totpFactor.finishSetup(host, { code: await totpCodeAt(secret, Date.now() / 1000), device_name: 'ベンチ端末' });

@@ -11,14 +11,21 @@ describe('passkey challenges bound to one flow', () => {
   it('is valid for its flow and purpose only, and not once too old or tampered with', () => {
     const now = Date.now();
     const c = issueChallenge(key, 'authenticate', 'uid-1', now);
-    expect(challengeValid(key, 'authenticate', 'uid-1', c, 360, now + 1000)).toBe(true);
-    expect(challengeValid(key, 'authenticate', 'uid-2', c, 360, now)).toBe(false);
-    expect(challengeValid(key, 'register', 'uid-1', c, 360, now)).toBe(false);
-    expect(challengeValid(Buffer.alloc(32, 4), 'authenticate', 'uid-1', c, 360, now)).toBe(false);
-    expect(challengeValid(key, 'authenticate', 'uid-1', c, 360, now + 361_000)).toBe(false);
+    expect(challengeValid([key], 'authenticate', 'uid-1', c, 360, now + 1000)).toBe(true);
+    expect(challengeValid([key], 'authenticate', 'uid-2', c, 360, now)).toBe(false);
+    expect(challengeValid([key], 'register', 'uid-1', c, 360, now)).toBe(false);
+    expect(challengeValid([Buffer.alloc(32, 4)], 'authenticate', 'uid-1', c, 360, now)).toBe(false);
+    expect(challengeValid([key], 'authenticate', 'uid-1', c, 360, now + 361_000)).toBe(false);
     const flipped = (c[10] === 'A' ? 'B' : 'A');
-    expect(challengeValid(key, 'authenticate', 'uid-1', c.slice(0, 10) + flipped + c.slice(11), 360, now)).toBe(false);
-    for (const bad of ['', 'x', c + 'A', '\u0000'.repeat(72)]) expect(challengeValid(key, 'authenticate', 'uid-1', bad, 360, now)).toBe(false);
+    expect(challengeValid([key], 'authenticate', 'uid-1', c.slice(0, 10) + flipped + c.slice(11), 360, now)).toBe(false);
+    for (const bad of ['', 'x', c + 'A', '\u0000'.repeat(72)]) expect(challengeValid([key], 'authenticate', 'uid-1', bad, 360, now)).toBe(false);
+  });
+
+  it('made with the key SECRETS_KEY replaced, is still valid while that key is accepted', () => {
+    const now = Date.now();
+    const c = issueChallenge(key, 'authenticate', 'uid-1', now);
+    expect(challengeValid([Buffer.alloc(32, 4), key], 'authenticate', 'uid-1', c, 360, now)).toBe(true);
+    expect(challengeValid([Buffer.alloc(32, 4)], 'authenticate', 'uid-1', c, 360, now)).toBe(false);
   });
 });
 
@@ -69,10 +76,15 @@ describe('mailed one-time codes', () => {
     const h = hashEmailCode(key, 'm1', '012345');
     expect(h).not.toContain('012345');
     expect(h.length).toBeLessThanOrEqual(64);
-    expect(emailCodeMatches(key, 'm1', '012345', h)).toBe(true);
-    expect(emailCodeMatches(key, 'm2', '012345', h)).toBe(false);
-    expect(emailCodeMatches(key, 'm1', '012346', h)).toBe(false);
-    expect(emailCodeMatches(key, 'm1', normaliseEmailCodeInput('０１２ ３４５'), h)).toBe(true);
+    const keys = { secretsKey: key, previousSecretsKeys: [] };
+    expect(emailCodeMatches(keys, 'm1', '012345', h)).toBe(true);
+    expect(emailCodeMatches(keys, 'm2', '012345', h)).toBe(false);
+    expect(emailCodeMatches(keys, 'm1', '012346', h)).toBe(false);
+    expect(emailCodeMatches(keys, 'm1', normaliseEmailCodeInput('０１２ ３４５'), h)).toBe(true);
+    // Mailed just before SECRETS_KEY changed: matches while the old key is in SECRETS_KEY_PREVIOUS.
+    const rotated = Buffer.alloc(32, 5);
+    expect(emailCodeMatches({ secretsKey: rotated, previousSecretsKeys: [key] }, 'm1', '012345', h)).toBe(true);
+    expect(emailCodeMatches({ secretsKey: rotated, previousSecretsKeys: [] }, 'm1', '012345', h)).toBe(false);
     expect(normaliseEmailCodeInput({})).toBe('');
     expect(maskAddress('hanako@example.jp')).toBe('ha***@example.jp');
     expect(maskAddress('k@example.jp')).toBe('k***@example.jp');

@@ -103,6 +103,23 @@ describe('configuration read at start', () => {
     expect(errorOf(() => loadConfig(env({ WEBAUTHN_RP_ID: 'Kosmo Web' }))).message).toMatch(/^environment: WEBAUTHN_RP_ID: /);
   });
 
+  it('reads SECRETS_KEY_PREVIOUS as comma-separated keys, and refuses a malformed one without printing it', () => {
+    const current = Buffer.alloc(32, 1).toString('base64');
+    const older = [Buffer.alloc(32, 2), Buffer.alloc(32, 3)];
+    const config = loadConfig(env({ SECRETS_KEY: current, SECRETS_KEY_PREVIOUS: ` ${older[0]!.toString('base64')}, ${older[1]!.toString('base64')},${current}` }));
+    // The current key is not a previous one; the order is kept.
+    expect(config.previousSecretsKeys).toEqual(older);
+    expect(loadConfig(env({ SECRETS_KEY: current })).previousSecretsKeys).toEqual([]);
+    const truncated = older[1]!.toString('base64').slice(0, 40);
+    const twoKeys = errorOf(() => loadConfig(env({ SECRETS_KEY: current, SECRETS_KEY_PREVIOUS: `${older[0]!.toString('base64')},${truncated}` })));
+    expect(twoKeys.message).toBe('environment: SECRETS_KEY_PREVIOUS: key 2 of 2 must be 32 bytes, base64-encoded (comma-separated keys)');
+    expect(twoKeys.message).not.toContain(truncated);
+    for (const bad of ['not-a-key', 'a'.repeat(64), `${older[0]!.toString('base64')}!`]) {
+      expect(errorOf(() => loadConfig(env({ SECRETS_KEY: current, SECRETS_KEY_PREVIOUS: bad }))).message)
+        .toBe('environment: SECRETS_KEY_PREVIOUS: the key must be 32 bytes, base64-encoded (comma-separated keys)');
+    }
+  });
+
   it('starts in production once everything is set', () => {
     const jwks = path.join(dir, 'jwks.json');
     writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'k1' }] }));

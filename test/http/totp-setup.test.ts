@@ -57,7 +57,7 @@ describe('setting up a TOTP app inside the login, and the administrator\'s reset
     expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
     // The secret is sealed at rest, never stored as typed.
     const stored = await t.idp.sql.one<{ secret: string }>(`select c.secret from credential c join member m on m.id = c.member_id where m.user_id = 'setup0002' and c.kind = 'totp'`);
-    expect(stored!.secret).toMatch(/^v1\./);
+    expect(stored!.secret).toMatch(/^v2\.[A-Za-z0-9_-]{8}\./);
     expect(stored!.secret).not.toContain(secret);
   });
 

@@ -26,7 +26,7 @@ export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/fa
 export async function enrolTotpDevice(idp: Idp, memberId: string, label = 'テスト端末'): Promise<{ secret: string; credentialId: string; step: number }> {
   const host = await testHost(idp, memberId);
   await totpFactor.startSetup(host);
-  const secret = openTotpSecret(idp.config.secretsKey, memberId, host.scratch.get<string>('totp.pendingSecret')!);
+  const secret = openTotpSecret(idp.config, memberId, host.scratch.get<string>('totp.pendingSecret')!);
   // The code of the step before (accepted as drift) leaves this step and the next for logins; at a
   // step's turn that code may be too old, and the current one is entered instead, as a member would.
   let outcome = await totpFactor.finishSetup(host, { code: await totpCodeAt(secret, Date.now() / 1000 - TOTP_PERIOD_SECONDS), device_name: label });

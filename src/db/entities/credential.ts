@@ -7,7 +7,7 @@ export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
 /**
  * One way a member proves who they are. Written only by src/members/credentials.ts.
- * `secret`: a bcrypt hash for the password, a sealed TOTP secret (encryptSecret) for a device.
+ * `secret`: a bcrypt hash for the password, a sealed TOTP secret (src/secrets.ts) for a device.
  */
 export const CredentialSchema = defineEntity({
   name: 'Credential',

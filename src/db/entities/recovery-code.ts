@@ -10,6 +10,8 @@ export const RecoveryCodeSchema = defineEntity({
     id: p.uuid().primary().onCreate(() => randomUUID()),
     member: p.manyToOne(MemberSchema).deleteRule('cascade').foreignKeyName('recovery_code_member_id_fkey'),
     codeHash: p.string().length(64),
+    /** The id of the SECRETS_KEY the HMAC was made with; null for codes issued before ids were kept. */
+    keyId: p.string().length(16).nullable(),
     usedAt: p.datetime().nullable(),
     createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
   },

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { constantTimeEqual, hmac } from '../../crypto.js';
+import { acceptedKeys, type SecretsKeys } from '../../secrets.js';
 
 /**
  * Mailed one-time codes: six random digits, kept only as an HMAC under the server's secret (a
@@ -22,9 +23,10 @@ export function normaliseEmailCodeInput(typed: unknown): string {
   return typeof typed === 'string' ? typed.slice(0, 64).normalize('NFKC').replace(/[\s-]/g, '') : '';
 }
 
-export function emailCodeMatches(key: Buffer, memberId: string, typed: string, storedHash: string): boolean {
+/** A code mailed just before SECRETS_KEY changed was hashed with the key now in SECRETS_KEY_PREVIOUS. */
+export function emailCodeMatches(keys: SecretsKeys, memberId: string, typed: string, storedHash: string): boolean {
   if (!/^\d{6}$/.test(typed)) return false;
-  return constantTimeEqual(hashEmailCode(key, memberId, typed), storedHash);
+  return acceptedKeys(keys).some((key) => constantTimeEqual(hashEmailCode(key, memberId, typed), storedHash));
 }
 
 /** The address as the code page shows it: enough to recognise, not enough to harvest (k***@example.jp). */

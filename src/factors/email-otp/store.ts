@@ -54,7 +54,7 @@ export async function checkEmailCode(host: Host, typed: string): Promise<CodeChe
     const live = await em.findOne(OneTimeCode, { member: member.id, purpose: EMAIL_OTP_PURPOSE, usedAt: null }, { orderBy: { createdAt: 'desc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!live || live.expiresAt <= new Date()) return 'expired';
     if (live.attempts >= max) return 'used_up';
-    if (emailCodeMatches(deps.config.secretsKey, member.id, typed, live.codeHash)) {
+    if (emailCodeMatches(deps.config, member.id, typed, live.codeHash)) {
       live.usedAt = new Date();
       await em.flush();
       return 'accepted';

@@ -20,6 +20,8 @@ export interface PasskeyContext {
   webauthn: Config['webauthn'];
   /** Key for the challenges' HMAC (derived from SECRETS_KEY). */
   challengeKey: Buffer;
+  /** Keys a challenge may have been made with: challengeKey, then those derived from SECRETS_KEY_PREVIOUS. */
+  acceptedChallengeKeys: readonly Buffer[];
   /** The flow the ceremony belongs to (the interaction uid). */
   flowId: string;
 }
@@ -123,7 +125,7 @@ export async function verifyPasskeyRegistration(ctx: PasskeyContext, response: R
   try {
     const result = await verifyRegistrationResponse({
       response,
-      expectedChallenge: (c) => challengeValid(ctx.challengeKey, 'register', ctx.flowId, c, CHALLENGE_MAX_AGE_SECONDS),
+      expectedChallenge: (c) => challengeValid(ctx.acceptedChallengeKeys, 'register', ctx.flowId, c, CHALLENGE_MAX_AGE_SECONDS),
       expectedOrigin: ctx.webauthn.origins,
       expectedRPID: ctx.webauthn.rpId,
       requireUserVerification: true,
@@ -166,7 +168,7 @@ export async function verifyPasskeyAuthentication(ctx: PasskeyContext, response:
   try {
     const result = await verifyAuthenticationResponse({
       response,
-      expectedChallenge: (c) => challengeValid(ctx.challengeKey, 'authenticate', ctx.flowId, c, CHALLENGE_MAX_AGE_SECONDS),
+      expectedChallenge: (c) => challengeValid(ctx.acceptedChallengeKeys, 'authenticate', ctx.flowId, c, CHALLENGE_MAX_AGE_SECONDS),
       expectedOrigin: ctx.webauthn.origins,
       expectedRPID: ctx.webauthn.rpId,
       credential: {

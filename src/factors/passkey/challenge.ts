@@ -20,7 +20,8 @@ export function issueChallenge(key: Buffer, purpose: ChallengePurpose, flowId: s
   return Buffer.concat([nonce, issuedAt, mac(key, purpose, flowId, nonce, issuedAt)]).toString('base64url');
 }
 
-export function challengeValid(key: Buffer, purpose: ChallengePurpose, flowId: string, challenge: string, maxAgeSeconds: number, now = Date.now()): boolean {
+/** Whether `challenge` was issued by one of `keys` for this purpose and flow, less than `maxAgeSeconds` ago. */
+export function challengeValid(keys: readonly Buffer[], purpose: ChallengePurpose, flowId: string, challenge: string, maxAgeSeconds: number, now = Date.now()): boolean {
   if (typeof challenge !== 'string' || !/^[A-Za-z0-9_-]{72}$/.test(challenge)) return false;
   const raw = Buffer.from(challenge, 'base64url');
   if (raw.length !== 54) return false;
@@ -28,5 +29,5 @@ export function challengeValid(key: Buffer, purpose: ChallengePurpose, flowId: s
   const issuedAt = raw.subarray(16, 22);
   const age = now / 1000 - issuedAt.readUIntBE(0, 6);
   if (age < -60 || age > maxAgeSeconds) return false;
-  return timingSafeEqual(raw.subarray(22), mac(key, purpose, flowId, nonce, issuedAt));
+  return keys.some((key) => timingSafeEqual(raw.subarray(22), mac(key, purpose, flowId, nonce, issuedAt)));
 }

@@ -1,13 +1,20 @@
 import { hmac } from '../../crypto.js';
+import { acceptedKeys } from '../../secrets.js';
 import { hitRateLimit } from '../../db/rate-limit.js';
 import type { Sql } from '../../db/sql.js';
 import type { Config } from '../../config/index.js';
 import type { Credential } from '../../db/entities/index.js';
 import type { PasskeyContext, StoredPasskey } from './ceremony.js';
 
-/** The ceremony context of one flow: the configured relying party, and challenges bound to `flowId`. */
+const challengeKeyOf = (secretsKey: Buffer) => Buffer.from(hmac(secretsKey, 'webauthn-challenges'), 'base64url');
+
+/**
+ * The ceremony context of one flow: the configured relying party, and challenges bound to `flowId`.
+ * A ceremony begun just before SECRETS_KEY changed finishes with the key now in SECRETS_KEY_PREVIOUS.
+ */
 export function passkeyContext(config: Config, flowId: string): PasskeyContext {
-  return { webauthn: config.webauthn, challengeKey: Buffer.from(hmac(config.secretsKey, 'webauthn-challenges'), 'base64url'), flowId };
+  const acceptedChallengeKeys = acceptedKeys(config).map(challengeKeyOf);
+  return { webauthn: config.webauthn, challengeKey: acceptedChallengeKeys[0]!, acceptedChallengeKeys, flowId };
 }
 
 /**

@@ -36,7 +36,7 @@ async function checkCode(host: Host, deviceId: string, typed: string): Promise<C
   const device = await sql.one<{ secret: string | null; lastTimeStep: string | null; label: string }>(
     `select secret, last_time_step as "lastTimeStep", label from credential where id = $1 and member_id = $2 and kind = 'totp'`, [deviceId, host.member.id]);
   if (!device?.secret) return 'no_device';
-  const secret = openTotpSecret(config.secretsKey, host.member.id, device.secret);
+  const secret = openTotpSecret(config, host.member.id, device.secret);
   const check = await verifyTotpCode(secret, typed, device.lastTimeStep === null ? null : Number(device.lastTimeStep));
   if (!check.valid || !(await acceptTotpTimeStep(sql, deviceId, check.timeStep))) return 'wrong';
   await recordMemberEvent(sql, host.member.id, 'login.totp_ok', { device: device.label }, host.ip);

@@ -1,5 +1,5 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { encryptSecret } from '../../crypto.js';
+import { SecretUnreadableError } from '../../secrets.js';
 import { inTransaction } from '../../db/unit-of-work.js';
 import { addCredential, labelIsTaken, listCredentials } from '../../members/credentials.js';
 import { recordMemberEvent } from '../../members/events.js';
@@ -8,18 +8,28 @@ import { showView } from '../types.js';
 import { LABEL_MAX, labelProblem, labelTaken, normaliseLabel } from '../labels.js';
 import { groupedSecret, newTotpSecret, verifyTotpCode } from './codes.js';
 import { otpauthUri, qrCodeSvg } from './enrolment.js';
-import { openTotpSecret, TOTP_AMR } from './secret.js';
+import { openTotpSecret, sealTotpSecret, TOTP_AMR } from './secret.js';
 
 /** The apps the manual names (2-4-1, 2-4-2 and the setup screen of 3-6). */
 export const TOTP_APPS = ['Google Authenticator', 'Microsoft Authenticator', 'FreeOTP'];
 const PENDING = 'totp.pendingSecret';
 
-/** The secret being set up in this flow, sealed in its scratch storage so a reload shows the same QR code. */
+/**
+ * The secret being set up in this flow, sealed in its scratch storage so a reload shows the same QR
+ * code. One sealed under a key no longer configured (SECRETS_KEY changed mid-setup, the old key
+ * dropped) cannot be shown again: the setup starts over with a new secret and QR code.
+ */
 async function pendingSecret(host: Host): Promise<string> {
   const sealed = host.scratch.get<string>(PENDING);
-  if (sealed) return openTotpSecret(host.deps.config.secretsKey, host.member.id, sealed);
+  if (sealed) {
+    try {
+      return openTotpSecret(host.deps.config, host.member.id, sealed);
+    } catch (err) {
+      if (!(err instanceof SecretUnreadableError)) throw err;
+    }
+  }
   const secret = newTotpSecret();
-  await host.scratch.set(PENDING, encryptSecret(host.deps.config.secretsKey, secret, `totp:${host.member.id}`));
+  await host.scratch.set(PENDING, sealTotpSecret(host.deps.config, host.member.id, secret));
   return secret;
 }
 
@@ -93,7 +103,7 @@ export async function finishTotpSetup(host: Host, input: Record<string, unknown>
     credentialId = await inTransaction(host.deps.orm, async ({ em, sql }) => {
       if (await labelIsTaken(em, member.id, 'totp', label)) throw new LabelTaken();
       const credential = addCredential(em, member.id, {
-        kind: 'totp', label, secret: encryptSecret(host.deps.config.secretsKey, secret, `totp:${member.id}`), lastTimeStep: step, lastUsedAt: new Date(),
+        kind: 'totp', label, secret: sealTotpSecret(host.deps.config, member.id, secret), lastTimeStep: step, lastUsedAt: new Date(),
       });
       await em.flush();
       await recordMemberEvent(sql, member.id, 'factor.totp_added', { label, flow: host.flow }, host.ip);

@@ -29,7 +29,7 @@ export async function accountRequest(ctx: Context, deps: AccountDeps): Promise<A
     return undefined;
   }
   const secure = deps.config.issuer.startsWith('https://');
-  const scratch = consoleScratch(ctx, deps.config.secretsKey, session.member.id, secure);
+  const scratch = consoleScratch(ctx, deps.config, session.member.id, secure);
   return {
     ctx, deps, session,
     host: (actionUrl) => hostFromRequest(ctx, deps, { flow: 'console', member: session.member, actionUrl, scratch }),

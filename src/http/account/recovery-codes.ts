@@ -18,7 +18,7 @@ export async function submitRecoveryCodes(request: AccountRequest): Promise<void
   const { ctx, deps, session } = request;
   if (!csrfValid(ctx, formBody(ctx))) return showRecoveryCodes(request, ['login.error_session'], 400);
   if (!requireRecentLogin(request, '/account/recovery-codes')) return;
-  const codes = await inTransaction(deps.orm, (work) => issueRecoveryCodes(work, deps.config.secretsKey, session.member.id, ctx.ip));
+  const codes = await inTransaction(deps.orm, (work) => issueRecoveryCodes(work, deps.config, session.member.id, ctx.ip));
   await sendSecurityNotice(deps, session.member, 'recovery_codes_issued');
   ctx.set('Cache-Control', 'no-store');
   return renderAccount(request, 'account-recovery-codes-issued', { section: 'login_methods', codes });

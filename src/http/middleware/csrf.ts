@@ -8,10 +8,11 @@ const VALUE = /^[A-Za-z0-9_-]{32,64}$/;
 /**
  * Signed double-submit CSRF protection for every form we render: a random browser-bound cookie,
  * and in each form an HMAC of it that only this server can compute. The cookie is set only when a
- * page asks for the token, so protocol endpoints (token, userinfo) do not pay for it.
+ * page asks for the token, so protocol endpoints (token, userinfo) do not pay for it. The first key
+ * makes tokens; any of `keys` is accepted (the others are from SECRETS_KEY_PREVIOUS).
  */
-export function csrfProtection(key: Buffer, secure: boolean): Middleware {
-  const tokenFor = (value: string) => hmac(key, `csrf:${value}`);
+export function csrfProtection(keys: readonly Buffer[], secure: boolean): Middleware {
+  const tokenFor = (value: string, key = keys[0]!) => hmac(key, `csrf:${value}`);
   return async (ctx, next) => {
     let value: string | undefined;
     const browserValue = () => {
@@ -25,7 +26,7 @@ export function csrfProtection(key: Buffer, secure: boolean): Middleware {
     Object.defineProperty(ctx.state, 'csrfToken', { get: () => tokenFor(browserValue()), enumerable: true, configurable: true });
     ctx.state.csrfValid = (submitted: unknown) => {
       const sent = ctx.cookies.get(COOKIE);
-      return typeof submitted === 'string' && typeof sent === 'string' && VALUE.test(sent) && constantTimeEqual(submitted, tokenFor(sent));
+      return typeof submitted === 'string' && typeof sent === 'string' && VALUE.test(sent) && keys.some((key) => constantTimeEqual(submitted, tokenFor(sent, key)));
     };
     await next();
   };
