@@ -93,9 +93,14 @@ export function openSecret(keys: SecretsKeys, sealed: string, context: string): 
     : keyId ? `sealed with key id ${keyId}, but it does not open (altered, or sealed for another record)` : 'no configured key opens it (sealed before key ids, with a key that is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS)');
 }
 
+/** How every secret sealed under SECRETS_KEY begins, for finding in SQL those that are not. */
+export function currentSealPrefix(keys: SecretsKeys): string {
+  return `${CURRENT_FORMAT}.${secretsKeyId(keys.secretsKey)}.`;
+}
+
 /** Whether a sealed secret is already under SECRETS_KEY (then `secrets rotate` leaves it alone). */
 export function sealedUnderCurrentKey(keys: SecretsKeys, sealed: string): boolean {
-  return sealedKeyId(sealed) === secretsKeyId(keys.secretsKey);
+  return sealed.startsWith(currentSealPrefix(keys));
 }
 
 /** The same secret sealed under SECRETS_KEY; throws SecretUnreadableError when no configured key opens it. */

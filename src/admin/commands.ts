@@ -8,6 +8,7 @@ import { resetMemberMfa, memberResetMfaUsage, parseMemberResetMfaArgs } from './
 import { renameMember, memberRenameUsage, parseMemberRenameArgs } from './member-rename.js';
 import { listMemberEvents, memberEventsUsage, parseMemberEventsArgs } from './member-events.js';
 import { generateKeys, keysGenerateUsage, parseKeysGenerateArgs } from './keys-generate.js';
+import { rotateSecrets, secretsRotateUsage, parseSecretsRotateArgs } from './secrets-rotate.js';
 
 /** One admin command: how to read its arguments and how to run it. */
 export interface AdminCommand {
@@ -31,6 +32,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
   'member reset-mfa': withDatabase(memberResetMfaUsage, parseMemberResetMfaArgs, resetMemberMfa),
   'member rename': withDatabase(memberRenameUsage, parseMemberRenameArgs, renameMember),
   'member events': withDatabase(memberEventsUsage, parseMemberEventsArgs, listMemberEvents),
+  'secrets rotate': withDatabase(secretsRotateUsage, parseSecretsRotateArgs, rotateSecrets),
   'keys generate': { usage: keysGenerateUsage, parse: parseKeysGenerateArgs, run: { database: false, fn: generateKeys as (args: unknown) => Promise<CommandResult<unknown>> } },
 };
 

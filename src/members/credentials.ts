@@ -83,6 +83,33 @@ export async function removeCredential(em: EntityManager, memberId: string, cred
   return undefined;
 }
 
+/** An authenticator-app device as `secrets rotate` sees it: whose it is, and its sealed secret. */
+export interface SealedTotpDevice { id: string; memberId: string; userId: string; label: string; secret: string }
+
+/**
+ * The next `limit` authenticator-app devices after `afterId` (in id order) whose secret does not
+ * begin with `currentPrefix` (is not sealed under SECRETS_KEY yet), locked until the caller's
+ * transaction ends, so a device removed or replaced meanwhile is not written back.
+ */
+export function lockTotpDevicesToReseal(sql: Sql, currentPrefix: string, afterId: string, limit: number): Promise<SealedTotpDevice[]> {
+  return sql.rows<SealedTotpDevice>(
+    `select c.id, c.member_id as "memberId", m.user_id as "userId", c.label, c.secret
+     from credential c join member m on m.id = c.member_id
+     where c.kind = 'totp' and c.secret is not null and not starts_with(c.secret, $1) and c.id > $2
+     order by c.id limit $3 for update of c`, [currentPrefix, afterId, limit]);
+}
+
+/** Authenticator-app devices whose secret is sealed under SECRETS_KEY (begins with `currentPrefix`). */
+export async function countTotpDevicesSealedWith(sql: Sql, currentPrefix: string): Promise<number> {
+  const row = await sql.one<{ count: string }>(`select count(*) as count from credential where kind = 'totp' and starts_with(secret, $1)`, [currentPrefix]);
+  return Number(row?.count ?? 0);
+}
+
+/** The same device secret, sealed again (a key rotation); its time step and last use stay. */
+export async function replaceTotpSecret(sql: Sql, credentialId: string, sealed: string): Promise<void> {
+  await sql.run(`update credential set secret = $2 where id = $1 and kind = 'totp'`, [credentialId, sealed]);
+}
+
 /** An administrator's 初期化: passkeys and TOTP devices go; the next login sets a factor up again. */
 export async function removeDevicesOfMember(em: EntityManager, memberId: string): Promise<number> {
   return em.nativeDelete(Credential, { member: memberId, kind: { $in: ['totp', 'passkey'] } });

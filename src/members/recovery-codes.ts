@@ -57,3 +57,27 @@ export async function useRecoveryCode(sql: Sql, keys: SecretsKeys, memberId: str
   );
   return used === 1;
 }
+
+/** Unused recovery codes not made with `currentKeyId`: with an earlier key (by id), or before key ids were kept. */
+export interface RecoveryCodesUnderOtherKeys {
+  earlier: { codes: number; members: number; keyIds: string[] };
+  unknown: { codes: number; members: number };
+}
+
+/**
+ * For `secrets rotate`: a recovery code is kept only as an HMAC, which cannot be made again under a
+ * new key, so it works only while the key that made it is SECRETS_KEY or in SECRETS_KEY_PREVIOUS.
+ */
+export async function recoveryCodesUnderOtherKeys(sql: Sql, currentKeyId: string): Promise<RecoveryCodesUnderOtherKeys> {
+  const row = await sql.one<{ earlierCodes: string; earlierMembers: string; keyIds: string[]; unknownCodes: string; unknownMembers: string }>(
+    `select count(*) filter (where key_id is not null) as "earlierCodes",
+       count(distinct member_id) filter (where key_id is not null) as "earlierMembers",
+       coalesce(array_agg(distinct key_id) filter (where key_id is not null), '{}') as "keyIds",
+       count(*) filter (where key_id is null) as "unknownCodes",
+       count(distinct member_id) filter (where key_id is null) as "unknownMembers"
+     from recovery_code where used_at is null and (key_id is null or key_id <> $1)`, [currentKeyId]);
+  return {
+    earlier: { codes: Number(row?.earlierCodes ?? 0), members: Number(row?.earlierMembers ?? 0), keyIds: row?.keyIds ?? [] },
+    unknown: { codes: Number(row?.unknownCodes ?? 0), members: Number(row?.unknownMembers ?? 0) },
+  };
+}

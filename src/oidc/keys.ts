@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Sql } from '../db/sql.js';
-import { openSecret, sealSecret, SecretUnreadableError, type SecretsKeys } from '../secrets.js';
+import { openSecret, resealSecret, sealSecret, sealedKeyId, sealedUnderCurrentKey, SecretUnreadableError, type SecretsKeys } from '../secrets.js';
 
 type Jwk = Record<string, unknown>;
 
@@ -35,7 +35,31 @@ export async function loadOrCreateSigningKeys(sql: Sql, secrets: SecretsKeys): P
   });
 }
 
-export function signingKeyContext(kid: string): string {
+/**
+ * `secrets rotate`: seals the stored signing keys again under SECRETS_KEY, in the caller's
+ * transaction and under the lock their creation takes. A key no configured key opens stays as it is.
+ */
+export async function resealSigningKeys(tx: Sql, secrets: SecretsKeys): Promise<{ resealed: number; current: number; unreadable: { kid: string; keyId?: string }[] }> {
+  await tx.run(`select pg_advisory_xact_lock(hashtext('kosmo.signing_key'))`);
+  const rows = await tx.rows<{ kid: string; encrypted_jwk: string }>('select kid, encrypted_jwk from signing_key order by created_at, kid for update');
+  const result = { resealed: 0, current: 0, unreadable: [] as { kid: string; keyId?: string }[] };
+  for (const row of rows) {
+    if (sealedUnderCurrentKey(secrets, row.encrypted_jwk)) {
+      result.current += 1;
+      continue;
+    }
+    try {
+      await tx.run('update signing_key set encrypted_jwk = $2 where kid = $1', [row.kid, resealSecret(secrets, row.encrypted_jwk, signingKeyContext(row.kid))]);
+      result.resealed += 1;
+    } catch (err) {
+      if (!(err instanceof SecretUnreadableError)) throw err;
+      result.unreadable.push({ kid: row.kid, keyId: sealedKeyId(row.encrypted_jwk) });
+    }
+  }
+  return result;
+}
+
+function signingKeyContext(kid: string): string {
   return `signing_key:${kid}`;
 }
 

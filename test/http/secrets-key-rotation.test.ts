@@ -4,6 +4,8 @@ import { createTestDatabase } from '../support/database.js';
 import { secretsKeyId } from '../../src/secrets.js';
 import { inTransaction } from '../../src/db/unit-of-work.js';
 import { issueRecoveryCodes, useRecoveryCode } from '../../src/members/recovery-codes.js';
+import { rotateSecrets } from '../../src/admin/secrets-rotate.js';
+import { ExitCode } from '../../src/admin/result.js';
 
 /**
  * An operator changes SECRETS_KEY: the old key goes to SECRETS_KEY_PREVIOUS, the provider restarts,
@@ -50,5 +52,14 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
     // Recovery codes are hashes that cannot be made again under B: they keep working while A is listed.
     expect(await useRecoveryCode(t.idp.sql, t.config, await memberId('rotate0001'), recoveryCodes[0]!)).toBe(true);
     expect(await useRecoveryCode(t.idp.sql, { secretsKey: t.config.secretsKey, previousSecretsKeys: [] }, await memberId('rotate0001'), recoveryCodes[1]!)).toBe(false);
+  });
+
+  it('after `secrets rotate`, logs the member in with SECRETS_KEY=B alone (signing keys included)', async () => {
+    const rotation = await rotateSecrets({ sql: running!.idp.sql, config: running!.config }, { batchSize: 100 });
+    expect(rotation.exitCode).toBe(ExitCode.ok);
+    expect(rotation.data!.totp).toEqual({ resealed: 1, current: 0, unreadable: [] });
+    expect(rotation.data!.signingKeys).toEqual({ resealed: 2, current: 0, unreadable: [] });
+    const t = await restartWith({ SECRETS_KEY: keyB });
+    expect(await logsIn(t, 'rotate0001', 'Rotate-pass-1')).toBe(true);
   });
 });
