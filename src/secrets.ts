@@ -24,8 +24,12 @@ export function acceptedKeys(keys: SecretsKeys): Buffer[] {
  * an operator can tell which key a leftover secret needs.
  */
 export function secretsKeyId(key: Buffer): string {
-  return createHmac('sha256', key).update('kosmo secrets key id').digest().subarray(0, 6).toString('base64url');
+  let id = keyIds.get(key);
+  if (!id) keyIds.set(key, id = createHmac('sha256', key).update('kosmo secrets key id').digest().subarray(0, 6).toString('base64url'));
+  return id;
 }
+/** Keys are read once at start; their ids are asked for on every secret opened. */
+const keyIds = new WeakMap<Buffer, string>();
 
 /** A sealed secret that none of the configured keys opens (its key was lost), or that is not a sealed secret at all. */
 export class SecretUnreadableError extends Error {
