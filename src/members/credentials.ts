@@ -26,9 +26,12 @@ export async function hasCredential(sql: Sql, memberId: string, kind: Credential
   return (await sql.one('select 1 from credential where member_id = $1 and kind = $2 limit 1', [memberId, kind])) !== undefined;
 }
 
-/** The names of the member's devices of a kind, oldest first (the login's device choice: one prepared statement). */
-export function credentialNames(sql: Sql, memberId: string, kind: CredentialKind): Promise<{ id: string; label: string }[]> {
-  return sql.rows('select id, label from credential where member_id = $1 and kind = $2 order by created_at, id', [memberId, kind]);
+/**
+ * The member's devices of a kind, oldest first, with their stored secret (the login's device choice,
+ * which tells a device it can no longer read: one prepared statement).
+ */
+export function credentialsWithSecrets(sql: Sql, memberId: string, kind: CredentialKind): Promise<{ id: string; label: string; secret: string | null }[]> {
+  return sql.rows('select id, label, secret from credential where member_id = $1 and kind = $2 order by created_at, id', [memberId, kind]);
 }
 
 export function findCredential(em: EntityManager, memberId: string, id: string): Promise<Credential | null> {

@@ -1,30 +1,71 @@
-import { acceptTotpTimeStep, credentialNames } from '../../members/credentials.js';
+import { acceptTotpTimeStep, credentialsWithSecrets } from '../../members/credentials.js';
 import { registerMemberFailure } from '../../members/lockout-store.js';
 import { recordMemberEvent } from '../../members/events.js';
+import { sealedKeyId, SecretUnreadableError } from '../../secrets.js';
 import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
 import { verifyTotpCode } from './codes.js';
 import { openTotpSecret, TOTP_AMR } from './secret.js';
 
-async function devices(host: Host): Promise<{ id: string; label: string }[]> {
-  return credentialNames(host.deps.sql, host.member.id, 'totp');
+/** A device to choose; `usable` is false when no configured key opens its secret any more (its SECRETS_KEY was lost). */
+interface Device { id: string; label: string; usable: boolean; keyId?: string }
+
+async function devices(host: Host): Promise<Device[]> {
+  const list = await credentialsWithSecrets(host.deps.sql, host.member.id, 'totp');
+  return list.map((c) => ({ id: c.id, label: c.label, usable: opens(host, c.secret), keyId: c.secret ? sealedKeyId(c.secret) : undefined }));
 }
 
-async function codePage(host: Host, vars: { selected?: string; errors?: string[]; codeInvalid?: boolean } = {}, status = 200): Promise<View> {
-  const list = await devices(host);
+function opens(host: Host, sealed: string | null | undefined): boolean {
+  if (!sealed) return false;
+  try {
+    openTotpSecret(host.deps.config, host.member.id, sealed);
+    return true;
+  } catch (err) {
+    if (err instanceof SecretUnreadableError) return false;
+    throw err;
+  }
+}
+
+async function codePage(host: Host, vars: { selected?: string; errors?: string[]; codeInvalid?: boolean } = {}, status = 200, list?: Device[]): Promise<View> {
+  const choices = list ?? await devices(host);
   return {
     view: 'factor-totp-login',
     status,
-    vars: { actionUrl: host.actionUrl, devices: list, selected: vars.selected ?? list[0]?.id, errors: vars.errors ?? [], codeInvalid: vars.codeInvalid },
+    vars: {
+      actionUrl: host.actionUrl, devices: choices.map(({ id, label, usable }) => ({ id, label, usable })), selected: vars.selected ?? (choices.find((d) => d.usable) ?? choices[0])?.id,
+      errors: vars.errors ?? [], codeInvalid: vars.codeInvalid,
+    },
+  };
+}
+
+/**
+ * A device the server can no longer read (its secret was sealed under a SECRETS_KEY that is gone):
+ * no code can be checked, so the member is told, without blame, how to get in: another device, a
+ * recovery code, or the society's 初期化 (manual 3-8, FAQ Q14). One error line for the operator
+ * (ids only: no secret, no personal data) and an event in the member's trail for the help desk.
+ */
+async function unusablePage(host: Host, unusable: Device[], all: Device[]): Promise<View> {
+  host.deps.log.error(
+    { credentials: unusable.map((d) => d.id), keyIds: [...new Set(unusable.map((d) => d.keyId ?? 'none'))] },
+    'TOTP device secret cannot be decrypted: sealed with a key that is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS; the member is asked to use a recovery code or have the device reset (`npm run admin -- secrets rotate` lists every such device)',
+  );
+  await recordMemberEvent(host.deps.sql, host.member.id, 'login.totp_unreadable', { devices: unusable.map((d) => d.label) }, host.ip);
+  const others = all.filter((d) => d.usable);
+  return {
+    view: 'factor-totp-unusable',
+    status: 200,
+    vars: { labels: unusable.map((d) => d.label), otherDeviceUrl: others.length > 0 ? host.actionUrl : undefined },
   };
 }
 
 /** ワンタイムパスワードの入力: a member with several devices chooses one by the name they gave it (FAQ Q11). */
-export function totpChallenge(host: Host): Promise<View> {
-  return codePage(host);
+export async function totpChallenge(host: Host): Promise<View> {
+  const list = await devices(host);
+  if (list.length > 0 && list.every((d) => !d.usable)) return unusablePage(host, list, list);
+  return codePage(host, {}, 200, list);
 }
 
-type Check = 'accepted' | 'wrong' | 'no_device';
+type Check = 'accepted' | 'wrong' | 'no_device' | { unusable: Device };
 
 /**
  * Checks the code against the chosen device (one of this member's), then moves the device's last
@@ -36,7 +77,13 @@ async function checkCode(host: Host, deviceId: string, typed: string): Promise<C
   const device = await sql.one<{ secret: string | null; lastTimeStep: string | null; label: string }>(
     `select secret, last_time_step as "lastTimeStep", label from credential where id = $1 and member_id = $2 and kind = 'totp'`, [deviceId, host.member.id]);
   if (!device?.secret) return 'no_device';
-  const secret = openTotpSecret(config, host.member.id, device.secret);
+  let secret: string;
+  try {
+    secret = openTotpSecret(config, host.member.id, device.secret);
+  } catch (err) {
+    if (!(err instanceof SecretUnreadableError)) throw err;
+    return { unusable: { id: deviceId, label: device.label, usable: false, keyId: err.keyId } };
+  }
   const check = await verifyTotpCode(secret, typed, device.lastTimeStep === null ? null : Number(device.lastTimeStep));
   if (!check.valid || !(await acceptTotpTimeStep(sql, deviceId, check.timeStep))) return 'wrong';
   await recordMemberEvent(sql, host.member.id, 'login.totp_ok', { device: device.label }, host.ip);
@@ -56,6 +103,8 @@ export async function totpVerify(host: Host, input: Record<string, unknown>): Pr
   const result = await checkCode(host, deviceId, typed);
   if (result === 'accepted') return { kind: 'verified', amr: TOTP_AMR, credentialId: deviceId };
   if (result === 'no_device') return showView(await codePage(host, { errors: [t('factor_totp.error_device_choice')] }, 400));
+  // Not the member's doing: no code was checked, so nothing counts toward the lockout.
+  if (typeof result === 'object') return showView(await unusablePage(host, [result.unusable], await devices(host)));
   // A wrong (or replayed) code counts toward the account's lockout, like a wrong password.
   const after = await registerMemberFailure(host.deps.sql, host.member.id, host.deps.config.union.lockout, { wrong: 'login.totp_wrong', ip: host.ip });
   if (after.lockedNow) return { kind: 'locked' };

@@ -21,14 +21,14 @@ export async function handleFactor(ctx: Context, deps: InteractionDeps, interact
   const actionUrl = `/interaction/${interaction.uid}/${place}`;
   const host = hostFromRequest(ctx, deps, { flow: 'login', member: run.member, actionUrl, scratch: loginScratch(interaction, run.state) });
   const setup = place === 'factor/setup';
-  if (!body) return renderView(ctx, withRecoveryCodeLink(await (setup ? factor.startSetup(host) : factor.challenge(host)), interaction, !setup));
+  if (!body) return renderView(ctx, withLoginLinks(await (setup ? factor.startSetup(host) : factor.challenge(host)), interaction, !setup));
   if (!csrfValid(ctx, body)) {
     ctx.status = 303;
     return ctx.redirect(actionUrl);
   }
   const outcome = await (setup ? factor.finishSetup(host, body) : factor.verify(host, body));
   switch (outcome.kind) {
-    case 'show': return renderView(ctx, withRecoveryCodeLink(outcome.view, interaction, !setup));
+    case 'show': return renderView(ctx, withLoginLinks(outcome.view, interaction, !setup));
     case 'locked': return endLoginLocked(ctx, deps, interaction, run.member);
     case 'verified': {
       const state = { ...run.state, amr: [...new Set([...run.state.amr, ...outcome.amr])], secondFactor: { kind: factor.kind, at: Math.floor(Date.now() / 1000) }, scratch: undefined };
@@ -38,9 +38,13 @@ export async function handleFactor(ctx: Context, deps: InteractionDeps, interact
   }
 }
 
-/** Every challenge page offers 「リカバリーコードを使用する」 (partials/recovery-code-link.njk). */
-function withRecoveryCodeLink(view: View, interaction: Interaction, offer: boolean): View {
-  return offer ? { ...view, vars: { ...view.vars, recoveryCodeUrl: `/interaction/${interaction.uid}/factor/recovery-code` } } : view;
+/**
+ * Every challenge page offers 「リカバリーコードを使用する」 (partials/recovery-code-link.njk); a page
+ * that cannot go on (a device that can no longer be used) also 「ポータルに戻る」 (partials/back-to-portal.njk).
+ */
+function withLoginLinks(view: View, interaction: Interaction, offer: boolean): View {
+  if (!offer) return view;
+  return { ...view, vars: { ...view.vars, recoveryCodeUrl: `/interaction/${interaction.uid}/factor/recovery-code`, abortUrl: `/interaction/${interaction.uid}/abort` } };
 }
 
 /**
