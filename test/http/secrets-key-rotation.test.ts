@@ -18,8 +18,6 @@ import { ExitCode } from '../../src/admin/result.js';
 describe('a change of SECRETS_KEY, across restarts of the provider on one database', () => {
   const keyA = Buffer.alloc(32, 0x0a).toString('base64');
   const keyB = Buffer.alloc(32, 0x0b).toString('base64');
-  /** A key that seals devices and is then lost: no later configuration lists it. */
-  const keyZ = Buffer.alloc(32, 0x0f).toString('base64');
   /** What the provider logs at level error, one parsed line each. */
   const logged: Record<string, unknown>[] = [];
   const log = createLogger('error', { write: (line: string) => { logged.push(JSON.parse(line) as Record<string, unknown>); } });
@@ -72,13 +70,13 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
     expect(await logsIn(t, 'rotate0001', 'Rotate-pass-1')).toBe(true);
   });
 
-  describe('with the key a device was sealed with lost entirely', () => {
+  describe('with key A lost entirely (devices sealed while it was SECRETS_KEY, then neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS)', () => {
     let personal: { secret: string; credentialId: string };
     beforeAll(async () => {
-      // Devices set up while Z was SECRETS_KEY; then Z is lost and the provider runs with B alone.
-      const underZ = await restartWith({ SECRETS_KEY: keyZ, SECRETS_KEY_PREVIOUS: keyB });
-      await underZ.addMember({ userId: 'lost00001', email: 'lost00001@example.jp' }, { password: 'Lost-pass-1', onboarded: true, totpDevices: ['iPhone'] });
-      await underZ.addMember({ userId: 'lost00002' }, { password: 'Lost-pass-2', onboarded: true, totpDevices: ['会社用'] });
+      // Devices set up while A was SECRETS_KEY again; then A is lost and the provider runs with B alone.
+      const underA = await restartWith({ SECRETS_KEY: keyA, SECRETS_KEY_PREVIOUS: keyB });
+      await underA.addMember({ userId: 'lost00001', email: 'lost00001@example.jp' }, { password: 'Lost-pass-1', onboarded: true, totpDevices: ['iPhone'] });
+      await underA.addMember({ userId: 'lost00002' }, { password: 'Lost-pass-2', onboarded: true, totpDevices: ['会社用'] });
       const underB = await restartWith({ SECRETS_KEY: keyB });
       personal = await enrolTotpDevice(underB.idp, await memberId('lost00002'), '個人用');
     });
@@ -107,7 +105,7 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
 
       expect(logged).toHaveLength(1);
       const line = JSON.stringify(logged[0]);
-      expect(logged[0]).toMatchObject({ level: 50, keyIds: [secretsKeyId(Buffer.from(keyZ, 'base64'))] });
+      expect(logged[0]).toMatchObject({ level: 50, keyIds: [secretsKeyId(Buffer.from(keyA, 'base64'))] });
       expect(String(logged[0]!.msg)).toMatch(/^TOTP device secret cannot be decrypted: sealed with a key that is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS/);
       for (const personalData of ['lost00001', 'iPhone', 'example.jp', totpApp('lost00001')!.devices[0]!.secret]) expect(line).not.toContain(personalData);
 
