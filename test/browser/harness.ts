@@ -1,16 +1,22 @@
-import { totpApp } from '../support/factors.js';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
+import { expect } from '@jest/globals';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import { startTestIdp, freePort, type TestIdp, type TestIdpOptions } from '../support/idp.js';
 import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { totpApp } from '../support/factors.js';
+import { PHONE, screenshotTo } from '../support/chromium.js';
+import { addVirtualAuthenticator, type VirtualAuthenticator } from '../support/virtual-authenticator.js';
 import { startDemoPortal } from '../../src/demo-portal/index.js';
+import { accountConsoleLinks } from '../../src/oidc/provider.js';
+
+export { PHONE, PC, eventually, eventually as expectLocator, screenshot } from '../support/chromium.js';
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-export { PHONE, PC } from '../support/chromium.js';
-import { PHONE } from '../support/chromium.js';
-import { accountConsoleLinks } from '../../src/oidc/provider.js';
+
+/** Debian's Chromium through playwright-core: the one way a test starts a browser. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
 
 export interface BrowserWorld {
   t: TestIdp;
@@ -20,50 +26,99 @@ export interface BrowserWorld {
   close(): Promise<void>;
 }
 
-/** A provider, the demo portal registered with it, a mail catcher and Chromium. */
-export async function startBrowserWorld(options: Pick<TestIdpOptions, 'configure'> & { accountLinks?: boolean } = {}): Promise<BrowserWorld> {
-  const smtp = await startSmtpCapture();
-  const portalPort = await freePort();
-  const portalUrl = `http://localhost:${portalPort}`;
-  const t = await startTestIdp({
-    env: { SMTP_URL: smtp.url },
-    configure: (c) => {
-      c.clients.push({
-        client_id: 'browser-portal', client_secret: 'browser-portal-secret-0123456789', public: false,
-        redirect_uris: [`${portalUrl}/callback`], post_logout_redirect_uris: [`${portalUrl}/`], initiate_login_uri: `${portalUrl}/login`,
-        scope: 'openid offline_access profile email',
-      });
-      options.configure?.(c);
-    },
-  });
-  const portal = await startDemoPortal({
-    issuer: t.config.issuer, clientId: 'browser-portal', clientSecret: 'browser-portal-secret-0123456789', portalUrl, port: portalPort, host: '127.0.0.1',
-    accountLinks: options.accountLinks ? accountConsoleLinks(t.config.issuer, 'browser-portal') : undefined,
-  });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  return {
-    t, smtp, portal, browser,
-    async close() {
-      await browser.close();
-      await portal.close();
-      await t.close();
-      await smtp.close();
-    },
-  };
+export interface BrowserWorldOptions extends Pick<TestIdpOptions, 'configure'> {
+  /** The portal's menu links to the provider's account console (プロフィール変更, ログイン方法変更). */
+  accountLinks?: boolean;
 }
 
-export async function newPage(world: BrowserWorld, viewport = PHONE): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await world.browser.newContext({ viewport, locale: 'ja-JP' });
-  return { context, page: await context.newPage() };
+/**
+ * A provider, the demo portal registered with it (client `browser-portal`), a mail catcher and
+ * Chromium: what every test in test/browser starts once, in beforeAll. If a part fails to start,
+ * the parts already started are closed before the error is thrown.
+ */
+export async function startBrowserWorld(options: BrowserWorldOptions = {}): Promise<BrowserWorld> {
+  const started: { close(): Promise<void> }[] = [];
+  const closeAll = async () => {
+    let failure: unknown;
+    for (const part of started.splice(0).reverse()) await part.close().catch((e: unknown) => { failure ??= e; });
+    if (failure) throw failure;
+  };
+  try {
+    const smtp = await startSmtpCapture();
+    started.push(smtp);
+    const portalPort = await freePort();
+    const portalUrl = `http://localhost:${portalPort}`;
+    const t = await startTestIdp({
+      env: { SMTP_URL: smtp.url },
+      configure: (c) => {
+        c.clients.push({
+          client_id: 'browser-portal', client_secret: 'browser-portal-secret-0123456789', public: false,
+          redirect_uris: [`${portalUrl}/callback`], post_logout_redirect_uris: [`${portalUrl}/`], initiate_login_uri: `${portalUrl}/login`,
+          scope: 'openid offline_access profile email',
+        });
+        options.configure?.(c);
+      },
+    });
+    started.push(t);
+    const portal = await startDemoPortal({
+      issuer: t.config.issuer, clientId: 'browser-portal', clientSecret: 'browser-portal-secret-0123456789', portalUrl, port: portalPort, host: '127.0.0.1',
+      accountLinks: options.accountLinks ? accountConsoleLinks(t.config.issuer, 'browser-portal') : undefined,
+    });
+    started.push(portal);
+    const browser = await launchChromium();
+    started.push(browser);
+    return { t, smtp, portal, browser, close: closeAll };
+  } catch (error) {
+    await closeAll().catch(() => undefined);
+    throw error;
+  }
+}
+
+export interface PageOptions {
+  /** The browser's language (Accept-Language, navigator.language); null leaves Chromium's own. */
+  locale?: string | null;
+  /** A virtual platform authenticator (test/support/virtual-authenticator.ts) on the page. */
+  authenticator?: boolean;
+}
+
+export interface OpenedPage { context: BrowserContext; page: Page }
+
+/**
+ * A fresh context (no cookies) at `viewport`, in Japanese unless told otherwise, and its first page.
+ * With DEBUG_PAGES set, the page's console, errors and navigations are logged.
+ */
+export async function newPage(world: BrowserWorld, viewport?: typeof PHONE, options?: PageOptions & { authenticator?: false }): Promise<OpenedPage>;
+export async function newPage(world: BrowserWorld, viewport: typeof PHONE, options: PageOptions & { authenticator: true }): Promise<OpenedPage & { authenticator: VirtualAuthenticator }>;
+export async function newPage(world: BrowserWorld, viewport = PHONE, options: PageOptions = {}): Promise<OpenedPage & { authenticator?: VirtualAuthenticator }> {
+  const locale = options.locale === undefined ? 'ja-JP' : options.locale;
+  const context = await world.browser.newContext({ viewport, ...(locale === null ? {} : { locale }) });
+  const page = await context.newPage();
+  if (process.env.DEBUG_PAGES) {
+    page.on('console', (m) => console.log('console', m.text()));
+    page.on('pageerror', (e) => console.log('pageerror', e.message));
+    page.on('framenavigated', (f) => console.log('nav', f.url()));
+  }
+  if (!options.authenticator) return { context, page };
+  return { context, page, authenticator: await addVirtualAuthenticator(context, page) };
+}
+
+/** The portal's top page, then its header's 「ログイン」: the provider's login page. */
+export async function openLoginFromPortal(world: BrowserWorld, page: Page): Promise<void> {
+  await page.goto(world.portal.url);
+  await page.locator('header').getByRole('link', { name: 'ログイン' }).click();
+}
+
+/** From the portal's 「ログイン」, types the user ID and password and presses 「ログイン」; what follows is the test's. */
+export async function submitPassword(world: BrowserWorld, page: Page, userId: string, password: string): Promise<void> {
+  await openLoginFromPortal(world, page);
+  await page.getByLabel('ユーザID').fill(userId);
+  await page.getByLabel('パスワード', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'ログイン', exact: true }).click();
 }
 
 /** Logs in from the portal's 「ログイン」 (password, then the member's TOTP code) and waits for the portal's top page. */
 export async function loginAtPortal(world: BrowserWorld, page: Page, userId: string, password: string): Promise<void> {
-  await page.goto(world.portal.url);
-  await page.locator('header').getByRole('link', { name: 'ログイン' }).click();
-  await page.getByLabel('ユーザID').fill(userId);
-  await page.getByLabel('パスワード', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'ログイン', exact: true }).click();
+  await submitPassword(world, page, userId, password);
   await answerTotpChallenge(page, world.portal.url, userId);
   await page.waitForURL(`${world.portal.url}/`);
 }
@@ -95,16 +150,19 @@ export async function seriousA11yViolations(page: Page): Promise<string[]> {
     .map((v) => `${page.url()} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
+/** The screen as it is now: no serious axe-core violation, on a phone no tap target under 44 px, and its screenshot. */
+export async function checkScreen(page: Page, name: string): Promise<void> {
+  expect(await seriousA11yViolations(page)).toEqual([]);
+  if (page.viewportSize()!.width === PHONE.width) expect({ name, small: await smallTargets(page) }).toEqual({ name, small: [] });
+  await shot(page, name);
+}
+
 /**
  * With SHOTS_DIR set (never in CI), saves a full-page screenshot there, named after the screen and
  * the viewport, to be looked at beside the manual.
  */
 export async function shot(page: Page, name: string): Promise<void> {
-  const dir = process.env.SHOTS_DIR;
-  if (!dir) return;
-  mkdirSync(dir, { recursive: true });
-  const { width } = page.viewportSize()!;
-  await page.screenshot({ path: path.join(dir, `${name}-${width}.png`), fullPage: true });
+  await screenshotTo(process.env.SHOTS_DIR, page, `${name}-${page.viewportSize()!.width}`);
 }
 
 /** Every visible interactive element whose box is less than `min` px tall (or wide), as lines. */
@@ -126,5 +184,3 @@ export async function smallTargets(page: Page, min = 44): Promise<string[]> {
 async function describe(target: Locator): Promise<string> {
   return target.evaluate((el) => `${el.tagName.toLowerCase()} "${(el.textContent || (el as HTMLInputElement).name || '').trim().slice(0, 30)}"`);
 }
-
-export { eventually as expectLocator } from '../support/chromium.js';

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 
 export const PHONE = { width: 390, height: 844 };
@@ -5,8 +7,14 @@ export const PC = { width: 1280, height: 800 };
 
 /** With KOSMO_SCREENSHOTS=<dir>, saves a full-page screenshot to look at beside the manual. */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env.KOSMO_SCREENSHOTS;
-  if (dir) await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
+  await screenshotTo(process.env.KOSMO_SCREENSHOTS, page, name);
+}
+
+/** A full-page screenshot as `<dir>/<file>.png` (the folder made if need be); nothing when `dir` is unset. */
+export async function screenshotTo(dir: string | undefined, page: Page, file: string): Promise<void> {
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${file}.png`), fullPage: true });
 }
 
 /** Playwright's web-first assertions without @playwright/test: poll until true or time out. */
