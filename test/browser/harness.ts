@@ -123,6 +123,14 @@ export async function loginAtPortal(world: BrowserWorld, page: Page, userId: str
   await page.waitForURL(`${world.portal.url}/`);
 }
 
+/** From the portal's top page: the member's name, 「ログアウト」, 「ログアウトする」, and back at the portal. */
+export async function logoutAtPortal(world: BrowserWorld, page: Page): Promise<void> {
+  await page.locator('.account__name').click();
+  await page.getByRole('link', { name: 'ログアウト' }).click();
+  await page.getByRole('button', { name: 'ログアウトする' }).click();
+  await page.waitForURL(`${world.portal.url}/`);
+}
+
 /**
  * On ワンタイムパスワードの入力 (a fixture member's TOTP devices, test/support/factors.ts): chooses a
  * device by its name when there are several, types its current code and presses 「トップページへ」.

@@ -1,5 +1,5 @@
 import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
-import { startBrowserWorld, newPage, loginAtPortal, seriousA11yViolations, shot, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import { startBrowserWorld, newPage, loginAtPortal, logoutAtPortal, seriousA11yViolations, shot, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
 
 describe('logging out at the demo portal, in Chromium', () => {
   let w: BrowserWorld;
@@ -34,11 +34,7 @@ describe('logging out at the demo portal, in Chromium', () => {
       const userId = await w.t.addMember({ userId: `leave${viewport.width}`, name: '退出 太郎', email: `leave${viewport.width}@example.jp` }, { password: 'Leave-pass-1', onboarded: true });
       const { context, page } = await newPage(w, viewport);
       await loginAtPortal(w, page, userId, 'Leave-pass-1');
-      await page.locator('.account__name').click();
-      await page.getByRole('link', { name: 'ログアウト' }).click();
-      await page.getByRole('button', { name: 'ログアウトする' }).click();
-
-      await page.waitForURL(`${w.portal.url}/`);
+      await logoutAtPortal(w, page);
       await expectLocator(page.getByRole('status')).toContainText('ログアウトしました。');
       await expectLocator(page.locator('header').getByRole('link', { name: 'ログイン' })).toBeVisible();
       expect(await page.locator('.account__name').count()).toBe(0);

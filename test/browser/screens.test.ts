@@ -1,7 +1,6 @@
 import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { addVirtualAuthenticator } from '../support/virtual-authenticator.js';
-import { startBrowserWorld, answerTotpChallenge, newPage, seriousA11yViolations, shot, smallTargets, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import { startBrowserWorld, loginAtPortal, newPage, checkScreen as check, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
 
 /**
  * Every screen of a first login, the recovery pages and the error pages, in Chromium: no serious or
@@ -13,13 +12,6 @@ describe('the member\'s screens in Chromium', () => {
   beforeAll(async () => { w = await startBrowserWorld(); });
   afterAll(async () => { await w?.close(); });
 
-  /** axe-core, tap targets (on a phone) and a screenshot of the screen as it is now. */
-  async function check(page: Page, name: string): Promise<void> {
-    expect(await seriousA11yViolations(page)).toEqual([]);
-    if (page.viewportSize()!.width === PHONE.width) expect({ name, small: await smallTargets(page) }).toEqual({ name, small: [] });
-    await shot(page, name);
-  }
-
   async function loginPage(page: Page): Promise<void> {
     await page.goto(`${w.portal.url}/login`);
     await expectLocator(page.getByRole('heading', { name: 'ログイン' })).toBeVisible();
@@ -28,9 +20,8 @@ describe('the member\'s screens in Chromium', () => {
   for (const viewport of [PHONE, PC]) {
     it(`a first login, screen by screen (${viewport.width} px)`, async () => {
       const userId = await w.t.addMember({ userId: `walk${viewport.width}`, symbol: '12', number: '3456789', birthdate: '1980-12-01', name: '初回 歩', email: `walk${viewport.width}@example.jp` });
-      const { context, page } = await newPage(w, viewport);
       // This device's Face ID or fingerprint, for the 生体認証 chosen below.
-      await addVirtualAuthenticator(context, page);
+      const { context, page } = await newPage(w, viewport, { authenticator: true });
       await loginPage(page);
       await check(page, 'login');
 
@@ -186,12 +177,7 @@ describe('the member\'s screens in Chromium', () => {
     it(`the account console pages (${viewport.width} px)`, async () => {
       const userId = await w.t.addMember({ userId: `console${viewport.width}`, name: '設定 花子', email: `console${viewport.width}@example.jp` }, { password: 'Console-pass-1', onboarded: true });
       const { context, page } = await newPage(w, viewport);
-      await page.goto(`${w.portal.url}/login`);
-      await page.getByLabel('ユーザID').fill(userId);
-      await page.getByLabel('パスワード', { exact: true }).fill('Console-pass-1');
-      await page.getByRole('button', { name: 'ログイン', exact: true }).click();
-      await answerTotpChallenge(page, w.portal.url, userId);
-      await page.waitForURL(`${w.portal.url}/`);
+      await loginAtPortal(w, page, userId, 'Console-pass-1');
       await page.goto(`${w.t.url}/account`);
       await page.waitForLoadState();
       await check(page, 'account-profile');

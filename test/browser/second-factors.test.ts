@@ -1,6 +1,6 @@
 import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { startBrowserWorld, newPage, seriousA11yViolations, shot, smallTargets, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import { startBrowserWorld, newPage, submitPassword, logoutAtPortal, checkScreen as check, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
 import { mailedCode } from '../support/factors.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
 
@@ -10,29 +10,12 @@ describe('second factors in Chromium, from the demo portal', () => {
   beforeAll(async () => { w = await startBrowserWorld(); });
   afterAll(async () => { await w?.close(); });
 
-  async function check(page: Page, name: string): Promise<void> {
-    expect(await seriousA11yViolations(page)).toEqual([]);
-    if (page.viewportSize()!.width === PHONE.width) expect({ name, small: await smallTargets(page) }).toEqual({ name, small: [] });
-    await shot(page, name);
-  }
   /** A member who chose `factor` and has nothing set up yet (the first login, or after 初期化). */
   async function member(userId: string, factor: 'totp' | 'email', name: string) {
     await w.t.addMember({ userId, name, email: `${userId}@example.jp` }, { password: 'Second-pass-1' });
     await w.t.idp.sql.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = true, terms_version = $2, terms_accepted_at = now(), chosen_factor = $3 where user_id = $1`, [userId, w.t.config.terms.version, factor]);
   }
-  async function password(page: Page, userId: string) {
-    await page.goto(w.portal.url);
-    await page.locator('header').getByRole('link', { name: 'ログイン' }).click();
-    await page.getByLabel('ユーザID').fill(userId);
-    await page.getByLabel('パスワード', { exact: true }).fill('Second-pass-1');
-    await page.getByRole('button', { name: 'ログイン', exact: true }).click();
-  }
-  async function logout(page: Page) {
-    await page.locator('.account__name').click();
-    await page.getByRole('link', { name: 'ログアウト' }).click();
-    await page.getByRole('button', { name: 'ログアウトする' }).click();
-    await page.waitForURL(`${w.portal.url}/`);
-  }
+  const password = (page: Page, userId: string) => submitPassword(w, page, userId, 'Second-pass-1');
 
   for (const viewport of [PHONE, PC]) {
     it(`sets up an authenticator app inside the login, by typing the key, and logs in with its codes (${viewport.width} px)`, async () => {
@@ -59,7 +42,7 @@ describe('second factors in Chromium, from the demo portal', () => {
       await expectLocator(page.locator('.account__name')).toHaveText('アプリ 花子');
       await check(page, 'factor-totp-portal');
 
-      await logout(page);
+      await logoutAtPortal(w, page);
       await password(page, userId);
       await expectLocator(page.getByRole('heading', { name: 'ワンタイムパスワードの入力' })).toBeVisible();
       await check(page, 'factor-totp-login');

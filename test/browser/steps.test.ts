@@ -1,6 +1,6 @@
 import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { startBrowserWorld, newPage, seriousA11yViolations, shot, smallTargets, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import { startBrowserWorld, newPage, submitPassword, checkScreen as check, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
 
 /** Where a first login used to strand members: the birth-date lock, 「更新」 too early, declining the terms. */
 describe('the first-login steps in Chromium', () => {
@@ -8,17 +8,8 @@ describe('the first-login steps in Chromium', () => {
   beforeAll(async () => { w = await startBrowserWorld(); });
   afterAll(async () => { await w?.close(); });
 
-  async function check(page: Page, name: string): Promise<void> {
-    expect(await seriousA11yViolations(page)).toEqual([]);
-    if (page.viewportSize()!.width === PHONE.width) expect({ name, small: await smallTargets(page) }).toEqual({ name, small: [] });
-    await shot(page, name);
-  }
-
   async function startFirstLogin(page: Page, userId: string): Promise<void> {
-    await page.goto(`${w.portal.url}/login`);
-    await page.getByLabel('ユーザID').fill(userId);
-    await page.getByLabel('パスワード', { exact: true }).fill('12345678919801201');
-    await page.getByRole('button', { name: 'ログイン', exact: true }).click();
+    await submitPassword(w, page, userId, '12345678919801201');
     await expectLocator(page.getByRole('heading', { name: '生年月日の入力' })).toBeVisible();
   }
   const wrongBirthdate = async (page: Page) => {
@@ -103,10 +94,7 @@ describe('the first-login steps in Chromium', () => {
       const updated = await w.t.addMember({ userId: `reterms${v}` }, { password: 'Reterms-pass-1', onboarded: true });
       await w.t.idp.sql.run(`update member set terms_version = '2000-01-01' where user_id = $1`, [updated]);
       const again = await newPage(w, viewport);
-      await again.page.goto(`${w.portal.url}/login`);
-      await again.page.getByLabel('ユーザID').fill(updated);
-      await again.page.getByLabel('パスワード', { exact: true }).fill('Reterms-pass-1');
-      await again.page.getByRole('button', { name: 'ログイン', exact: true }).click();
+      await submitPassword(w, again.page, updated, 'Reterms-pass-1');
       await expectLocator(again.page.getByText('利用規約が更新されました。')).toBeVisible();
       await again.page.getByText('同意しない', { exact: true }).click();
       await again.page.getByRole('button', { name: '同意せずにポータルに戻る' }).click();
