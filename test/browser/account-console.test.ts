@@ -1,39 +1,17 @@
 import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
-import type { Browser, Page } from 'playwright-core';
-import type { TestIdp } from '../support/idp.js';
-import type { SmtpCapture } from '../support/smtp-capture.js';
-import { eventually, PC, PHONE, screenshot } from '../support/chromium.js';
-import { addVirtualAuthenticator } from '../support/virtual-authenticator.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
-import { answerTotpChallenge, startBrowserWorld, type BrowserWorld } from './harness.js';
+import { startBrowserWorld, newPage, loginAtPortal, eventually, screenshot, PC, PHONE, type BrowserWorld } from './harness.js';
 
 describe('the account console in Chromium, from the demo portal', () => {
-  let world: BrowserWorld;
-  let t: TestIdp;
-  let smtp: SmtpCapture;
-  let portal: BrowserWorld['portal'];
-  let browser: Browser;
-
-  beforeAll(async () => {
-    world = await startBrowserWorld({ accountLinks: true });
-    ({ t, smtp, portal, browser } = world);
-  });
-  afterAll(async () => { await world?.close(); });
-
-  async function loggedIn(page: Page, userId: string, password: string): Promise<void> {
-    await page.goto(`${portal.url}/login`);
-    await page.getByLabel('ユーザID').fill(userId);
-    await page.getByLabel('パスワード', { exact: true }).fill(password);
-    await page.getByRole('button', { name: 'ログイン', exact: true }).click();
-    await answerTotpChallenge(page, portal.url, userId);
-    await page.waitForURL(`${portal.url}/`);
-  }
+  let w: BrowserWorld;
+  beforeAll(async () => { w = await startBrowserWorld({ accountLinks: true }); });
+  afterAll(async () => { await w?.close(); });
 
   it('on a phone: プロフィール変更 from the portal, the ☰ menu, a new user ID and English, ポータルに戻る', async () => {
-    await t.addMember({ userId: 'phone0001', name: '電話 花子', email: 'phone0001@example.jp' }, { password: 'Phone-pass-01', onboarded: true });
-    const context = await browser.newContext({ viewport: PHONE });
-    const page = await context.newPage();
-    await loggedIn(page, 'phone0001', 'Phone-pass-01');
+    await w.t.addMember({ userId: 'phone0001', name: '電話 花子', email: 'phone0001@example.jp' }, { password: 'Phone-pass-01', onboarded: true });
+    // Chromium's own language here (no locale set for the context), as in the PC test below.
+    const { context, page } = await newPage(w, PHONE, { locale: null });
+    await loginAtPortal(w, page, 'phone0001', 'Phone-pass-01');
     await page.goto((await page.locator('a', { hasText: 'プロフィール変更' }).first().getAttribute('href'))!);
     await eventually(page.getByRole('heading', { name: 'プロフィール' })).toBeVisible();
     await screenshot(page, 'console-profile-phone');
@@ -52,15 +30,14 @@ describe('the account console in Chromium, from the demo portal', () => {
     await eventually(page.getByLabel('User ID')).toHaveValue('phone.new01');
     await screenshot(page, 'console-profile-saved-phone');
     await page.getByRole('link', { name: 'Back to the portal' }).first().click();
-    await page.waitForURL(`${portal.url}/`);
+    await page.waitForURL(`${w.portal.url}/`);
     await context.close();
   });
 
   it('on a PC: ログイン方法変更 in the top navigation, パスワードの更新 with a new 作成日, and this device listed', async () => {
-    await t.addMember({ userId: 'pc000001', name: '机上 太郎', email: 'pc000001@example.jp' }, { password: 'Desk-pass-001', onboarded: true });
-    const context = await browser.newContext({ viewport: PC });
-    const page = await context.newPage();
-    await loggedIn(page, 'pc000001', 'Desk-pass-001');
+    await w.t.addMember({ userId: 'pc000001', name: '机上 太郎', email: 'pc000001@example.jp' }, { password: 'Desk-pass-001', onboarded: true });
+    const { context, page } = await newPage(w, PC, { locale: null });
+    await loginAtPortal(w, page, 'pc000001', 'Desk-pass-001');
     await page.goto((await page.locator('a', { hasText: 'ログイン方法変更' }).first().getAttribute('href'))!);
     await eventually(page.getByRole('heading', { name: 'ログイン方法変更', level: 1 })).toBeVisible();
     expect(await page.locator('.account-menu summary').isVisible()).toBe(false);
@@ -74,19 +51,17 @@ describe('the account console in Chromium, from the demo portal', () => {
     await screenshot(page, 'console-password-pc');
     await page.getByRole('button', { name: '実行' }).click();
     await eventually(page.getByText('パスワードを更新しました。')).toBeVisible();
-    await smtp.waitFor((m) => m.to.includes('pc000001@example.jp') && m.text.includes('パスワードが変更されました'));
+    await w.smtp.waitFor((m) => m.to.includes('pc000001@example.jp') && m.text.includes('パスワードが変更されました'));
     await context.close();
   });
 
   for (const size of [PHONE, PC]) {
     it(`adds a passkey with 設定, renames it and deletes it, and adds an authenticator app (${size.width}x${size.height})`, async () => {
       const userId = `pkc${size.width}`;
-      await t.addMember({ userId, name: '設定 花子', email: `${userId}@example.jp` }, { password: 'Console-pk-01', onboarded: true });
-      const context = await browser.newContext({ viewport: size, locale: 'ja-JP' });
-      const page = await context.newPage();
-      const authenticator = await addVirtualAuthenticator(context, page);
-      await loggedIn(page, userId, 'Console-pk-01');
-      await page.goto(`${t.url}/account/login-methods`);
+      await w.t.addMember({ userId, name: '設定 花子', email: `${userId}@example.jp` }, { password: 'Console-pk-01', onboarded: true });
+      const { context, page, authenticator } = await newPage(w, size, { authenticator: true });
+      await loginAtPortal(w, page, userId, 'Console-pk-01');
+      await page.goto(`${w.t.url}/account/login-methods`);
       await page.locator('#method-passkey').getByRole('link', { name: '設定' }).click();
       await eventually(page.getByRole('heading', { name: 'セキュリティキーの登録' })).toBeVisible();
       await screenshot(page, `console-passkey-register-${size.width}`);
