@@ -1,6 +1,6 @@
-import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
+import { describe, it, beforeAll, afterAll } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { startBrowserWorld, newPage, seriousA11yViolations, shot, smallTargets, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import { startBrowserWorld, newPage, submitPassword, checkScreen as check, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
 import { sealTotpSecret } from '../../src/factors/totp/secret.js';
 import { totpApp } from '../support/factors.js';
 
@@ -14,11 +14,6 @@ describe('an authenticator-app device whose key was lost, in Chromium', () => {
   beforeAll(async () => { w = await startBrowserWorld(); });
   afterAll(async () => { await w?.close(); });
 
-  async function check(page: Page, name: string): Promise<void> {
-    expect(await seriousA11yViolations(page)).toEqual([]);
-    if (page.viewportSize()!.width === PHONE.width) expect({ name, small: await smallTargets(page) }).toEqual({ name, small: [] });
-    await shot(page, name);
-  }
   /** An onboarded member; the devices named in `lost` are sealed again under a key the provider does not have. */
   async function member(userId: string, devices: string[], lost: string[]) {
     await w.t.addMember({ userId, name: '鍵 紛失' }, { password: 'Lost-key-pass-1', onboarded: true, totpDevices: devices });
@@ -27,13 +22,7 @@ describe('an authenticator-app device whose key was lost, in Chromium', () => {
       await w.t.idp.sql.run('update credential set secret = $2 where id = $1', [device.credentialId, sealTotpSecret(lostKey, memberId, device.secret)]);
     }
   }
-  async function password(page: Page, userId: string) {
-    await page.goto(w.portal.url);
-    await page.locator('header').getByRole('link', { name: 'ログイン' }).click();
-    await page.getByLabel('ユーザID').fill(userId);
-    await page.getByLabel('パスワード', { exact: true }).fill('Lost-key-pass-1');
-    await page.getByRole('button', { name: 'ログイン', exact: true }).click();
-  }
+  const password = (page: Page, userId: string) => submitPassword(w, page, userId, 'Lost-key-pass-1');
 
   for (const viewport of [PHONE, PC]) {
     it(`says the only device can no longer be used, and offers a recovery code and ポータルに戻る (${viewport.width} px)`, async () => {
