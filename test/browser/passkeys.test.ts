@@ -124,14 +124,19 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
     await passkeyMember('pkfill001', 'Passkey-pass-4', '自動 三郎');
     const { context, page } = await open(PHONE);
     await registeredPasskey(context, page, 'pkfill001', 'Passkey-pass-4');
+    // Since then the member reset their password (a reset raises auth_epoch, ending logins that
+    // passed the old one) and the society published new terms: this passkey-only login, begun
+    // after the reset, goes on to the re-consent and finishes.
+    await w.t.idp.sql.run(`update member set auth_epoch = auth_epoch + 1, terms_version = '2000-01-01' where user_id = 'pkfill001'`);
     // The login page starts a conditional request; Chromium's virtual authenticator answers it as
     // a member picking the passkey offered under the user-ID field would.
     await openLoginFromPortal(w, page);
+    await page.getByRole('button', { name: '同意する' }).click();
     await page.waitForURL(`${w.portal.url}/`);
     await expect(page.locator('.account__name')).toHaveText('自動 三郎');
-    const events = await w.t.idp.sql.rows<{ type: string }>(`select type from member_event e join member m on m.id = e.member_id where m.user_id = 'pkfill001' order by e.id desc limit 2`);
-    // No password in this login: the passkey alone.
-    jestExpect(events.map((e) => e.type)).toEqual(['login.completed', 'login.passkey_ok']);
+    const events = await w.t.idp.sql.rows<{ type: string }>(`select type from member_event e join member m on m.id = e.member_id where m.user_id = 'pkfill001' order by e.id desc limit 3`);
+    // No password in this login: the passkey alone, then the re-consent.
+    jestExpect(events.map((e) => e.type)).toEqual(['login.completed', 'terms.accepted', 'login.passkey_ok']);
     await context.close();
   });
 
