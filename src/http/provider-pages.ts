@@ -1,11 +1,29 @@
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { ProviderPages } from '../oidc/provider.js';
 import { render } from './render.js';
 import { isDatabaseUnavailable } from '../db/sql.js';
 import { restartLoginUrl } from './interaction/context.js';
+import { isInteractionFinished } from '../oidc/adapter.js';
 
 const EXPIRED_ERRORS = new Set(['invalid_request', 'session_not_found']);
+
+/**
+ * Whether this request resumed a login that was already handed back to its portal. The first resume
+ * also clears the browser's resume cookie, so a second one sent after it (the other of two posts of
+ * the last form) may arrive without it: then the interaction its URL names tells.
+ */
+async function resumedAlready(ctx: KoaContextWithOIDC, error: Error): Promise<boolean> {
+  if (isInteractionFinished(error)) return true;
+  const uid = (ctx.params as Record<string, unknown> | undefined)?.uid;
+  if (ctx.oidc?.route !== 'resume' || !(error instanceof errors.SessionNotFound) || typeof uid !== 'string') return false;
+  try {
+    await ctx.oidc.provider.Interaction.find(uid);
+    return false;
+  } catch (err) {
+    return isInteractionFinished(err);
+  }
+}
 
 /** The provider's own screens (logout confirmation, logged out, errors) in our layout and words. */
 export function providerPages(config: Config): ProviderPages {
@@ -38,6 +56,11 @@ export function providerPages(config: Config): ProviderPages {
       // A logout form submitted twice or from an old tab: about logging out, not logging in.
       if (ctx.path.startsWith('/session/end')) {
         render(ctx, 'logout-done', { title: 'error.title', message: 'error.logout_stale', restartUrl: restartLoginUrl(ctx, config) }, ctx.status || 400);
+        return;
+      }
+      // The same finished login resumed again (at the same moment, or replayed): it is done, once.
+      if (await resumedAlready(ctx, error)) {
+        render(ctx, 'login-finished', { restartUrl: restartLoginUrl(ctx, config) }, ctx.status || 400);
         return;
       }
       // A resumed login whose interaction is gone, or a stale cookie: offer a fresh start.

@@ -40,14 +40,38 @@ const TOKEN_WITH_CONTEXT = `
   left join oidc_payload g on g.model = 'Grant' and g.id = cur.payload->>'grantId' and (g.expires_at is null or g.expires_at > now())
   left join oidc_payload s on s.model = 'Session' and s.uid = cur.payload->>'sessionUid' and (s.expires_at is null or s.expires_at > now())`;
 
+/**
+ * The description of the SessionNotFound an interaction answers once it has been resumed at
+ * /auth/:uid, or when a login step still running would undo its result: the login is finished,
+ * not expired.
+ */
+export const INTERACTION_FINISHED = 'interaction already finished';
+
+/** Whether `err` says the interaction was already finished (see the adapter's `destroy` and `upsert`). */
+export function isInteractionFinished(err: unknown): boolean {
+  return err instanceof errors.SessionNotFound && (err as { error_description?: string }).error_description === INTERACTION_FINISHED;
+}
+
 type Row = [model: string, id: string, payload: string, grantId: string | null, userCode: string | null, uid: string | null, expiresAt: Date | null];
+
+/** What oidc-provider reads from an interaction's result when it is resumed. */
+const PROVIDER_RESULTS = ['login', 'consent', 'error'];
+
+/** The interaction's result is for the provider (the login is handed back), not a login in progress. */
+export function handedBack(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && PROVIDER_RESULTS.some((key) => key in result);
+}
+
+const handedBackSql = (payload: string) => `coalesce(${payload}->'result' ?| array[${PROVIDER_RESULTS.map((k) => `'${k}'`).join(', ')}], false)`;
 
 function upsertStatement(rows: number): string {
   const values = Array.from({ length: rows }, (_, r) => `(${Array.from({ length: 7 }, (_, c) => `$${r * 7 + c + 1}`).join(', ')})`);
   return `insert into oidc_payload (model, id, payload, grant_id, user_code, uid, expires_at)
     values ${values.join(', ')}
     on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
-      user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`;
+      user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at
+    where oidc_payload.model <> 'Interaction'
+       or (oidc_payload.consumed_at is null and (not ${handedBackSql('oidc_payload.payload')} or ${handedBackSql('excluded.payload')}))`;
 }
 
 function inRefreshGrant(): boolean {
@@ -70,6 +94,15 @@ function markedConsumed(payload: AdapterPayload, consumedAt: Date | string | nul
  * A code or refresh token is used at most once, even by simultaneous requests: consuming it is one
  * conditional UPDATE, and whoever finds it already consumed gets `invalid_grant` and revokes the
  * whole grant (RFC 9700 §4.14: a replayed refresh token is a theft signal).
+ *
+ * An interaction is likewise resumed at most once. The provider's resume (/auth/:uid) reads the
+ * interaction, then destroys it before it issues the code; here that destroy is a claim, one
+ * conditional UPDATE that marks the row consumed, so of several simultaneous resumes, in any number
+ * of processes, one goes on and the others fail with SessionNotFound(INTERACTION_FINISHED). The
+ * claimed row stays (emptied) until it expires: reading it, or saving it again (a login step that
+ * was still running), fails the same way instead of bringing the interaction back. Before that, once
+ * the interaction holds its result for the provider, a step still running cannot replace it with a
+ * login in progress either: its save fails the same way.
  */
 export function postgresAdapterFactory(sql: Sql) {
   return class PostgresAdapter implements Adapter {
@@ -85,7 +118,8 @@ export function postgresAdapterFactory(sql: Sql) {
       // sees the refresh token, and it is never written.
       if (this.model === 'RefreshToken' && inRefreshGrant() && deferWrite(row)) return;
       const rows = [...takeDeferredWrites<Row>(), row];
-      await sql.run(upsertStatement(rows.length), rows.flat());
+      const written = await sql.run(upsertStatement(rows.length), rows.flat());
+      if (this.model === 'Interaction' && written < rows.length) throw new errors.SessionNotFound(INTERACTION_FINISHED);
     }
 
     private async findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
@@ -109,6 +143,12 @@ export function postgresAdapterFactory(sql: Sql) {
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Interaction') {
+        const row = await sql.one<{ payload: AdapterPayload; consumed_at: Date | string | null }>(
+          `select payload, consumed_at from oidc_payload where model = 'Interaction' and id = $1 and ${LIVE}`, [id]);
+        if (row?.consumed_at) throw new errors.SessionNotFound(INTERACTION_FINISHED);
+        return row?.payload;
+      }
       if (this.model === 'Grant') {
         const hit = recall<AdapterPayload>(`Grant:${id}`);
         if (hit !== undefined) return hit ?? undefined;
@@ -155,6 +195,13 @@ export function postgresAdapterFactory(sql: Sql) {
 
     async destroy(id: string): Promise<void> {
       forgetReads();
+      if (this.model === 'Interaction') {
+        const claimed = await sql.run(
+          `update oidc_payload set consumed_at = now(), payload = '{}'::jsonb
+           where model = 'Interaction' and id = $1 and consumed_at is null and ${LIVE}`, [id]);
+        if (!claimed) throw new errors.SessionNotFound(INTERACTION_FINISHED);
+        return;
+      }
       await sql.run('delete from oidc_payload where model = $1 and id = $2', [this.model, id]);
     }
 

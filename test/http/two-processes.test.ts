@@ -98,6 +98,25 @@ describe('two processes on one database', () => {
     expect(again.html).toContain('ログイン状態の保存');
   });
 
+  it('hands a finished login back once when both resume it at the same moment', async () => {
+    await a.addMember({ userId: 'twoproc03' }, { password: 'Two-procs-3', onboarded: true, totpDevices: ['一', '二', '三'] });
+    const isResume = (u: string) => new URL(u).pathname.startsWith('/auth/');
+    const outcomes = [];
+    for (let trial = 0; trial < 3; trial++) {
+      const browser = new BrowserClient();
+      const rp = await testRelyingParty(a.url);
+      const page = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
+      const factorPage = await browser.submit(page, '/login', { user_id: 'twoproc03', password: 'Two-procs-3' }, { stopAt: isResume });
+      const resume = await browser.submit(factorPage, '/factor', await totpFields(totpApp('twoproc03')!), { stopAt: isResume });
+      expect(isResume(resume.url)).toBe(true);
+      const answers = await Promise.all([a, b, a, b].map((instance) => browser.request(on(instance, resume.url))));
+      const codes = answers.filter((r) => new URL(r.headers.get('location') ?? '/', a.url).searchParams.has('code'));
+      const others = await Promise.all(answers.filter((r) => !codes.includes(r)).map(async (r) => r.status === 400 && (await r.text()).includes('<h1>ログインは完了しています</h1>')));
+      outcomes.push({ trial, codes: codes.length, others });
+    }
+    expect(outcomes).toEqual(outcomes.map((_, trial) => ({ trial, codes: 1, others: [true, true, true] })));
+  });
+
   it('counts lockout failures made on either instance together', async () => {
     await a.addMember({ userId: 'twoproc02' }, { password: 'Two-procs-2', onboarded: true });
     for (const instance of [a, b, a]) {

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { errors } from 'oidc-provider';
 import { render } from '../render.js';
 import { applyUiLocales } from '../middleware/locale.js';
@@ -17,24 +17,32 @@ import { showForgotUserId, submitForgotUserId } from '../recovery/forgot-user-id
 import type { RecoveryPlace } from '../recovery/types.js';
 import { formBody } from '../recovery/schemas.js';
 import { isStepName } from '../../members/required-steps.js';
+import { handedBack, isInteractionFinished } from '../../oidc/adapter.js';
 
 /** The page a member sees when the login waited too long: a fresh start, never a protocol error. */
 export function renderExpired(ctx: Context, restartUrl: string | undefined, status = 400): void {
   render(ctx, 'login-expired', { restartUrl }, status);
 }
 
-/** Loads the interaction bound to this browser, or shows the expired page and returns undefined. */
+/** Loads the interaction bound to this browser, or shows the finished or expired page and returns undefined. */
 async function loadInteraction(ctx: Context, deps: InteractionDeps): Promise<Interaction | undefined> {
   try {
     const interaction = await deps.provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction mismatch');
+    // Already handed back to the provider (the other of two posts of the last form, or a reload
+    // after the redirect was lost): on to the resume, which hands the login to the portal once.
+    if (handedBack(interaction.result)) {
+      ctx.status = 303;
+      ctx.redirect(interaction.returnTo);
+      return undefined;
+    }
     applyUiLocales(ctx, interaction.params.ui_locales);
     return interaction;
   } catch (err) {
     if (err instanceof errors.SessionNotFound || err instanceof errors.InvalidRequest) {
       // The browser's Back after a finished login lands on a step of it: the login is done, not expired.
-      if (await loggedInAtProvider(ctx, deps.provider)) {
-        render(ctx, 'login-finished', { restartUrl: restartLoginUrl(ctx, deps.config) });
+      if (isInteractionFinished(err) || await loggedInAtProvider(ctx, deps.provider)) {
+        renderFinished(ctx, deps);
         return undefined;
       }
       renderExpired(ctx, restartLoginUrl(ctx, deps.config));
@@ -44,8 +52,30 @@ async function loadInteraction(ctx: Context, deps: InteractionDeps): Promise<Int
   }
 }
 
+function renderFinished(ctx: Context, deps: InteractionDeps): void {
+  render(ctx, 'login-finished', { restartUrl: restartLoginUrl(ctx, deps.config) });
+}
+
+/**
+ * A request of this login that was still running when another one finished it (the same form
+ * posted twice at once): its save finds the login handed back or resumed, and it goes on to the
+ * resume, which hands the login to the portal once and shows the others that it is done.
+ */
+function finishedElsewhere(deps: InteractionDeps): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (!isInteractionFinished(err)) throw err;
+      ctx.status = 303;
+      ctx.redirect(deps.provider.urlFor('resume', { uid: ctx.params.uid }));
+    }
+  };
+}
+
 export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
+  router.use(finishedElsewhere(deps));
   router.use(offerPasskeyLogin(deps.config));
   const secure = deps.config.issuer.startsWith('https://');
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '32kb', onError: (_err, ctx) => ctx.throw(413) });
