@@ -61,15 +61,21 @@ export function touchCredential(credential: Credential, patch: Partial<Pick<Cred
 }
 
 /**
- * A TOTP device accepted the code of `timeStep`: records it, with the last use, only if no code of
- * that step or a later one was accepted meanwhile. One statement, so the same code sent twice at
- * the same moment is accepted once. False when another request got there first.
+ * A TOTP device accepted the code of `timeStep`: records it, with the last use and the audit event
+ * (`login.totp_ok`), only if no code of that step or a later one was accepted meanwhile. One
+ * statement, so the same code sent twice at the same moment is accepted once, and the step and its
+ * event land together. False when another request got there first.
  */
-export async function acceptTotpTimeStep(sql: Sql, credentialId: string, timeStep: number): Promise<boolean> {
-  const updated = await sql.run(
-    `update credential set last_time_step = $2, last_used_at = now()
-     where id = $1 and kind = 'totp' and (last_time_step is null or last_time_step < $2)`, [credentialId, timeStep]);
-  return updated === 1;
+export async function acceptTotpTimeStep(sql: Sql, credentialId: string, timeStep: number, event: { detail: Record<string, unknown>; ip?: string }): Promise<boolean> {
+  const recorded = await sql.run(
+    `with accepted as (
+       update credential set last_time_step = $2, last_used_at = now()
+       where id = $1 and kind = 'totp' and (last_time_step is null or last_time_step < $2)
+       returning member_id
+     )
+     insert into member_event (member_id, type, detail, ip) select member_id, 'login.totp_ok', $3, $4 from accepted`,
+    [credentialId, timeStep, JSON.stringify(event.detail), event.ip ?? null]);
+  return recorded === 1;
 }
 
 export type RemoveRefusal = 'last_of_chosen_method';

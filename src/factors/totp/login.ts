@@ -70,7 +70,8 @@ type Check = 'accepted' | 'wrong' | 'no_device' | { unusable: Device };
 /**
  * Checks the code against the chosen device (one of this member's), then moves the device's last
  * accepted time step forward with a conditional update: of the same code sent twice at the same
- * moment, only the first is accepted (the login's hot path: two statements, no transaction).
+ * moment, only the first is accepted (the login's hot path: two statements, the second one
+ * recording the step and its audit event together).
  */
 async function checkCode(host: Host, deviceId: string, typed: string): Promise<Check> {
   const { sql, config } = host.deps;
@@ -85,9 +86,8 @@ async function checkCode(host: Host, deviceId: string, typed: string): Promise<C
     return { unusable: { id: deviceId, label: device.label, usable: false, keyId: err.keyId } };
   }
   const check = await verifyTotpCode(secret, typed, device.lastTimeStep === null ? null : Number(device.lastTimeStep));
-  if (!check.valid || !(await acceptTotpTimeStep(sql, deviceId, check.timeStep))) return 'wrong';
-  await recordMemberEvent(sql, host.member.id, 'login.totp_ok', { device: device.label }, host.ip);
-  return 'accepted';
+  const accepted = check.valid && await acceptTotpTimeStep(sql, deviceId, check.timeStep, { detail: { device: device.label }, ip: host.ip });
+  return accepted ? 'accepted' : 'wrong';
 }
 
 export async function totpVerify(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {

@@ -19,6 +19,8 @@ export interface LoginRun {
   interaction: Interaction;
   state: LoginState;
   member: Member;
+  /** Whether the member has a credential of their chosen method, when read with the member. */
+  chosenEnrolled?: boolean;
 }
 
 /**
@@ -34,10 +36,10 @@ const requiredSteps: Stage = async ({ deps, member }) => {
 };
 
 /** The chosen second factor: set up at once if the member has none of that kind yet, else asked. */
-const secondFactor: Stage = async ({ deps, state, member }) => {
+const secondFactor: Stage = async ({ deps, state, member, chosenEnrolled }) => {
   const kind = member.chosenFactor;
   if (!kind || !SECOND_FACTORS[kind] || state.secondFactor) return undefined;
-  return (await hasCredential(deps.sql, member.id, kind)) ? 'factor' : 'factor/setup';
+  return (chosenEnrolled ?? await hasCredential(deps.sql, member.id, kind)) ? 'factor' : 'factor/setup';
 };
 
 /**
@@ -52,10 +54,12 @@ export const LOGIN_PIPELINE: readonly Stage[] = [requiredSteps, secondFactor];
  */
 export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interaction: Interaction, state = loginState(interaction)): Promise<LoginRun | 'locked' | undefined> {
   if (!state) return undefined;
-  // Every page of a login reads the member: a prepared statement, mapped to the entity.
-  const row = await deps.sql.one('select * from member where id = $1', [state.memberId]);
+  // Every page of a login reads the member, and whether their chosen method is set up yet: one
+  // prepared statement, mapped to the entity.
+  const row = await deps.sql.one<Record<string, unknown>>(MEMBER_FOR_LOGIN, [state.memberId]);
   if (!row) return undefined;
-  const member = deps.orm.em.fork().map(Member, row);
+  const { chosen_enrolled: chosenEnrolled, ...columns } = row;
+  const member = deps.orm.em.fork().map(Member, columns);
   applyMemberLocale(ctx, member.locale);
   // The password (or a factor) was reset after this browser passed it: it must log in again.
   if ((state.authEpoch ?? 0) !== member.authEpoch) {
@@ -67,8 +71,11 @@ export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interact
     await endLoginLocked(ctx, deps, interaction, member);
     return 'locked';
   }
-  return { deps, interaction, state, member };
+  return { deps, interaction, state, member, chosenEnrolled: chosenEnrolled as boolean };
 }
+
+const MEMBER_FOR_LOGIN = `select m.*, exists(select 1 from credential c where c.member_id = m.id and c.kind = m.chosen_factor) as chosen_enrolled
+  from member m where m.id = $1`;
 
 /** The login starts over at the login page, which says how long the lock lasts and whom to ask. */
 export async function endLoginLocked(ctx: Context, deps: InteractionDeps, interaction: Interaction, member: Member): Promise<void> {
