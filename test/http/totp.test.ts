@@ -74,6 +74,10 @@ describe('TOTP authenticator apps at login', () => {
     const b = await toCodePage('totp00004', 'Totp-pass-4');
     const answers = await Promise.all([submitCode(a.browser, a.page, { code }), submitCode(b.browser, b.page, { code })]);
     expect(answers.filter((p) => isPortal(p.url))).toHaveLength(1);
+    // The accepted code is in the member's trail once, with the device's name; the other is a wrong try.
+    const events = await t.idp.sql.rows<{ type: string; detail: { device?: string } }>(
+      `select type, detail from member_event e join member m on m.id = e.member_id where m.user_id = 'totp00004' and type like 'login.totp%' order by e.id`);
+    expect(events).toEqual([{ type: 'login.totp_ok', detail: { device: 'iPhone' } }, { type: 'login.totp_wrong', detail: expect.anything() }]);
   });
 
   it('lets a member with several devices choose one by name, and checks the code against that device', async () => {
