@@ -23,7 +23,7 @@ const settings = {
   bcryptCost: Number(env.BENCH_BCRYPT_COST ?? 12),
   loginConcurrency: Number(env.BENCH_LOGIN_CONCURRENCY ?? 6),
   refreshConcurrency: Number(env.BENCH_REFRESH_CONCURRENCY ?? 8),
-  windowMs: Number(env.BENCH_SECONDS ?? 6) * 1000,
+  windowMs: Number(env.BENCH_SECONDS ?? 10) * 1000,
   rounds: Number(env.BENCH_ROUNDS ?? 3),
   members: Number(env.BENCH_MEMBERS ?? 1000),
 };
