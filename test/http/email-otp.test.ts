@@ -153,6 +153,25 @@ describe('one-time codes by email, through a real SMTP server', () => {
     expect(pageNotice(late.html)).toBeUndefined();
   });
 
+  it('after ten mails in an hour, says in minutes when 「再送信」 works again, as information', async () => {
+    await emailMember('mail00008', 'Mail-pass-8', 'often@example.jp');
+    let { browser, page } = await login('mail00008', 'Mail-pass-8');
+    for (let sent = 1; sent < 10; sent++) {
+      await expireRateLimits();
+      page = await resend(browser, page);
+      expect(page.html).toContain('ワンタイムパスワードを再送信しました。');
+    }
+    await smtp.waitFor(() => mailsTo('often@example.jp').length === 10);
+    await expireRateLimits();
+    const capped = await resend(browser, page);
+    expect(capped.status).toBe(429);
+    expect(pageNotice(capped.html)).toMatch(/^短い時間に多くのメールを送信したため、再送信は(60|59)分後にできます。届いているメールのワンタイムパスワードは入力できます。$/);
+    expect(pageErrors(capped.html)).toEqual([]);
+    expect(mailsTo('often@example.jp')).toHaveLength(10);
+    // The last code mailed still completes the login.
+    expect(isPortal((await enter(browser, capped, latestCode('often@example.jp'))).url)).toBe(true);
+  });
+
   it('says so, without a 500, when the mail cannot be delivered', async () => {
     await emailMember('mail00006', 'Mail-pass-6', 'bounce@example.jp');
     smtp.failNext(10, 550);

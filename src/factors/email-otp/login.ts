@@ -27,10 +27,12 @@ function codePage(host: Host, vars: { errors?: string[]; notice?: string; codeIn
 
 /**
  * The page when no code could be mailed now. The cooldown is information (a code went out moments
- * ago; 「再送信」 works in N seconds), shown as a notice; an undeliverable mail or a missing address is an error.
+ * ago; 「再送信」 works in N seconds), shown as a notice, and so is the hourly ceiling (in minutes);
+ * an undeliverable mail or a missing address is an error.
  */
 function notSentPage(host: Host, result: Exclude<IssueResult, { ok: true }>, cooldownStatus: number): View {
   if (result.reason === 'cooldown') return codePage(host, { notice: host.t('factor_email.cooldown', { seconds: result.seconds }) }, cooldownStatus);
+  if (result.reason === 'hourly_limit') return codePage(host, { notice: host.t('factor_email.hourly_limit', { minutes: Math.ceil(result.seconds / 60) }) }, cooldownStatus);
   const error = result.reason === 'no_address' ? 'factor_email.error_no_address' : 'factor_email.error_send_failed';
   return codePage(host, { errors: [host.t(error)] }, 503);
 }

@@ -9,7 +9,7 @@ export const EMAIL_OTP_PURPOSE = 'email_otp';
 /** Mails one member may be sent per hour, whatever the cooldown: a ceiling on what a password alone can trigger. */
 const MAILS_PER_HOUR = 10;
 
-export type IssueResult = { ok: true } | { ok: false; reason: 'cooldown'; seconds: number } | { ok: false; reason: 'send_failed' | 'no_address' };
+export type IssueResult = { ok: true } | { ok: false; reason: 'cooldown' | 'hourly_limit'; seconds: number } | { ok: false; reason: 'send_failed' | 'no_address' };
 
 /**
  * Mails a new code to the member's confirmed address. Any earlier code stops working (one live
@@ -23,7 +23,7 @@ export async function issueEmailCode(host: Host): Promise<IssueResult> {
   const cooldown = await hitRateLimit(deps.sql, `email-otp-send:${member.id}`, 1, policy.resendCooldownSeconds);
   if (!cooldown.allowed) return { ok: false, reason: 'cooldown', seconds: cooldown.retryAfterSeconds };
   const hourly = await hitRateLimit(deps.sql, `email-otp-hour:${member.id}`, MAILS_PER_HOUR, 3600);
-  if (!hourly.allowed) return { ok: false, reason: 'cooldown', seconds: hourly.retryAfterSeconds };
+  if (!hourly.allowed) return { ok: false, reason: 'hourly_limit', seconds: hourly.retryAfterSeconds };
 
   const code = newEmailCode();
   await inTransaction(deps.orm, async ({ em }) => {
