@@ -38,8 +38,11 @@ describe('the account console in Chromium, from the demo portal', () => {
     await w.t.addMember({ userId: 'pc000001', name: '机上 太郎', email: 'pc000001@example.jp' }, { password: 'Desk-pass-001', onboarded: true });
     const { context, page } = await newPage(w, PC, { locale: null });
     await loginAtPortal(w, page, 'pc000001', 'Desk-pass-001');
+    // The password was made a year and a half ago.
+    await w.t.idp.sql.run(`update credential set created_at = '2025-04-01T03:00:00Z' where kind = 'password' and member_id = (select id from member where user_id = 'pc000001')`);
     await page.goto((await page.locator('a', { hasText: 'ログイン方法変更' }).first().getAttribute('href'))!);
     await eventually(page.getByRole('heading', { name: 'ログイン方法変更', level: 1 })).toBeVisible();
+    await eventually(page.getByText('作成日 2025年4月1日 12:00')).toBeVisible();
     expect(await page.locator('.account-menu summary').isVisible()).toBe(false);
     await eventually(page.locator('.account-tabs').getByRole('link', { name: 'プロフィール変更' })).toBeVisible();
     await eventually(page.getByText('この端末')).toBeVisible();
@@ -51,6 +54,9 @@ describe('the account console in Chromium, from the demo portal', () => {
     await screenshot(page, 'console-password-pc');
     await page.getByRole('button', { name: '実行' }).click();
     await eventually(page.getByText('パスワードを更新しました。')).toBeVisible();
+    // The new password's 作成日 is today (Japan time).
+    const today = new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', dateStyle: 'long' }).format(new Date());
+    await eventually(page.getByText(new RegExp(`^作成日 ${today} \\d{1,2}:\\d{2}$`))).toBeVisible();
     await w.smtp.waitFor((m) => m.to.includes('pc000001@example.jp') && m.text.includes('パスワードが変更されました'));
     await context.close();
   });

@@ -9,8 +9,7 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
 
   /** A member who chose 生体認証 and has no passkey yet (a first login, or after 初期化). */
   async function passkeyMember(userId: string, password: string, name = '生体 花子') {
-    await w.t.addMember({ userId, name }, { password });
-    await w.t.idp.sql.run(`update member set pending_steps = '{}', temporary_id = false, terms_version = $2, terms_accepted_at = now(), chosen_factor = 'passkey' where user_id = $1`, [userId, w.t.config.terms.version]);
+    await w.t.addMember({ userId, name }, { password, onboarded: true, factor: 'passkey' });
   }
   const open = (size: typeof PHONE) => newPage(w, size, { authenticator: true });
   /** The passkey registered inside the first login (登録, then OK), then a new visit: no cookies. */

@@ -12,8 +12,7 @@ describe('second factors in Chromium, from the demo portal', () => {
 
   /** A member who chose `factor` and has nothing set up yet (the first login, or after 初期化). */
   async function member(userId: string, factor: 'totp' | 'email', name: string) {
-    await w.t.addMember({ userId, name, email: `${userId}@example.jp` }, { password: 'Second-pass-1' });
-    await w.t.idp.sql.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = true, terms_version = $2, terms_accepted_at = now(), chosen_factor = $3 where user_id = $1`, [userId, w.t.config.terms.version, factor]);
+    await w.t.addMember({ userId, name, email: `${userId}@example.jp` }, { password: 'Second-pass-1', onboarded: true, factor, totpDevices: [] });
   }
   const password = (page: Page, userId: string) => submitPassword(w, page, userId, 'Second-pass-1');
 

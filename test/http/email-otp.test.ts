@@ -21,8 +21,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
 
   /** A member who chose メール認証, with a confirmed address. */
   async function emailMember(userId: string, password: string, email: string) {
-    await t.addMember({ userId, email }, { password });
-    await t.idp.sql.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = true, terms_version = $2, terms_accepted_at = now(), chosen_factor = 'email' where user_id = $1`, [userId, t.config.terms.version]);
+    await t.addMember({ userId, email }, { password, onboarded: true, factor: 'email' });
   }
   async function login(userId: string, password: string) {
     const browser = new BrowserClient();

@@ -106,14 +106,9 @@ describe('the last form of a login posted twice at the same moment', () => {
   beforeAll(async () => {
     smtp = await startSmtpCapture();
     t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
-    const settle = (userId: string, factor: string | null) => t.idp.sql.run(
-      `update member set pending_steps = '{}', temporary_id = false, email_verified = true, terms_version = $2, terms_accepted_at = now(), chosen_factor = $3 where user_id = $1`,
-      [userId, t.config.terms.version, factor]);
-    await t.addMember({ userId: 'race.pwd01' }, { password: PASSWORD });
-    await settle('race.pwd01', null);
+    await t.addMember({ userId: 'race.pwd01' }, { password: PASSWORD, onboarded: true, factor: null });
     await t.addMember({ userId: 'race.totp01' }, { password: PASSWORD, onboarded: true, totpDevices: ['一', '二', '三'] });
-    await t.addMember({ userId: 'race.mail01', email: 'race.mail01@example.jp' }, { password: PASSWORD });
-    await settle('race.mail01', 'email');
+    await t.addMember({ userId: 'race.mail01', email: 'race.mail01@example.jp' }, { password: PASSWORD, onboarded: true, factor: 'email' });
     await t.addMember({ userId: 'race.key01' }, { password: PASSWORD, onboarded: true });
     passkeyMember = (await t.idp.sql.one<{ id: string }>(`select id from member where user_id = 'race.key01'`))!.id;
     passkey = SoftwarePasskey.forIdp(t.idp);

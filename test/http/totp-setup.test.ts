@@ -13,8 +13,7 @@ describe('setting up a TOTP app inside the login, and the administrator\'s reset
 
   /** A member who chose the OTP app but has no device yet (a first login, or after 初期化). */
   async function memberWithoutDevice(userId: string, password: string) {
-    await t.addMember({ userId }, { password });
-    await t.idp.sql.run(`update member set pending_steps = '{}', temporary_id = false, terms_version = $2, terms_accepted_at = now(), chosen_factor = 'totp' where user_id = $1`, [userId, t.config.terms.version]);
+    await t.addMember({ userId }, { password, onboarded: true, totpDevices: [] });
   }
   async function login(userId: string, password: string) {
     const browser = new BrowserClient();

@@ -7,6 +7,7 @@ import { createIdp, type Idp } from '../../src/idp.js';
 import { openOrm } from '../../src/db/orm.js';
 import { insertMembers, memberInputSchema, type MemberInput } from '../../src/members/provision.js';
 import { storeNewPassword } from '../../src/members/new-password.js';
+import type { SecondFactorKind } from '../../src/members/credentials.js';
 import { createTestDatabase } from './database.js';
 import { BrowserClient, type Page } from './browser-client.js';
 import { enrolTotpDevice, registerTotpApp, totpApp, totpFields, TotpApp, TotpDevices } from './factors.js';
@@ -34,10 +35,12 @@ export interface TestIdp {
   databaseUrl: string;
   /**
    * Inserts a provisioned member (initial password in force) and returns its user ID. `onboarded`
-   * members have chosen the TOTP app and set a device up through the factor's own setup code; the
-   * device's codes are then at `totpApp(userId)`, and `loginThroughPortal` enters them.
+   * members owe no step and have chosen `factor` (default the TOTP app; null: none). With the TOTP
+   * app they have `totpDevices` (default three: 会社用, 個人用, タブレット; [] for none yet, as at a first login or after
+   * 初期化), set up through the factor's own setup code; the devices' codes are then at
+   * `totpApp(userId)`, and `loginThroughPortal` enters them. Other methods start with nothing set up.
    */
-  addMember(input: Partial<MemberInput> & { userId: string }, extra?: { password?: string; onboarded?: boolean; totpDevices?: string[] }): Promise<string>;
+  addMember(input: Partial<MemberInput> & { userId: string }, extra?: { password?: string; onboarded?: boolean; factor?: SecondFactorKind | null; totpDevices?: string[] }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -89,10 +92,11 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
         if (hash) await storeNewPassword({ em, sql: tx }, id, hash);
         await em.flush();
         if (extra.onboarded) {
-          await tx.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), chosen_factor = 'totp' where id = $1`, [id, config.terms.version]);
+          await tx.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), chosen_factor = $3 where id = $1`,
+            [id, config.terms.version, extra.factor === undefined ? 'totp' : extra.factor]);
         }
       });
-      if (extra.onboarded) {
+      if (extra.onboarded && (extra.factor ?? 'totp') === 'totp') {
         const { id } = (await idp.sql.one<{ id: string }>('select id from member where user_id = $1', [valid.userId]))!;
         const devices: TotpApp[] = [];
         for (const label of extra.totpDevices ?? FIXTURE_DEVICES) {
