@@ -5,9 +5,9 @@ import type { Locator, Page } from 'playwright-core';
 export const PHONE = { width: 390, height: 844 };
 export const PC = { width: 1280, height: 800 };
 
-/** With KOSMO_SCREENSHOTS=<dir>, saves a full-page screenshot to look at beside the manual. */
+/** With SHOTS_DIR=<dir> (README), saves a full-page screenshot to look at beside the manual. */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  await screenshotTo(process.env.KOSMO_SCREENSHOTS, page, name);
+  await screenshotTo(process.env.SHOTS_DIR, page, name);
 }
 
 /** A full-page screenshot as `<dir>/<file>.png` (the folder made if need be); nothing when `dir` is unset. */
