@@ -1,18 +1,15 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startTestIdp, loginThroughPortal, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
+import { startMailedTestIdp, type MailedTestIdp, loginThroughPortal, isPortal, BrowserClient, completeTotp } from '../support/idp.js';
 import { pageErrors } from '../support/browser-client.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 
 /** The account console: プロフィール and ログイン方法, signed in through the provider's own session. */
 describe('the account console', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+    t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t?.close(); await smtp?.close(); });
+  afterAll(async () => { await t?.close(); });
 
   async function signedIn(userId: string, password = 'Console-pass-1', email = `${userId}@example.jp`, totpDevices?: string[]) {
     await t.addMember({ userId, email, name: '画面 花子' }, { password, onboarded: true, totpDevices });
@@ -42,13 +39,13 @@ describe('the account console', () => {
   it('changes the language at once and the user ID with a recent login; sub stays, a notice is mailed', async () => {
     const { browser, profile } = await signedIn('console02');
     const before = await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['console02']);
-    smtp.clear();
+    t.smtp.clear();
     const saved = await browser.submit(profile, '/account', { locale: 'en', user_id: 'Console.New2', method: 'totp' });
     expect(saved.html).toContain('Your profile was updated.');
     expect(await memberRow('console.new2')).toMatchObject({ locale: 'en' });
     const after = await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['console.new2']);
     expect(after!.id).toBe(before!.id);
-    const notice = await smtp.waitFor((m) => m.to.includes('console02@example.jp'));
+    const notice = await t.smtp.waitFor((m) => m.to.includes('console02@example.jp'));
     expect(notice.text).toContain('Your user ID was changed.');
     const events = await t.idp.sql.rows<{ type: string }>('select type from member_event where member_id = $1 order by id', [before!.id]);
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['account.language_changed', 'account.user_id_changed']));
@@ -93,15 +90,15 @@ describe('the account console', () => {
     await t.addMember({ userId: 'other0005', email: 'used05@example.jp' });
     expect(pageErrors((await browser.submit(form, '/account/email', { email: 'used05@example.jp' })).html)).toEqual(['他のアカウントで設定されているメールアドレスです。別のメールアドレスを入力してください。']);
     expect(pageErrors((await browser.submit(form, '/account/email', { email: 'not an address' })).html)).toEqual(['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。']);
-    smtp.clear();
+    t.smtp.clear();
     const sent = await browser.submit(form, '/account/email', { email: 'New05@Example.jp' });
     expect(sent.html).toContain('確認メールを送信しました');
     expect((await memberRow('console05'))!.email).toBe('console05@example.jp');
-    const mail = await smtp.waitFor((m) => m.to.includes('new05@example.jp'));
+    const mail = await t.smtp.waitFor((m) => m.to.includes('new05@example.jp'));
     const confirm = await browser.go(mail.links.find((l) => l.includes('/verify-email/'))!);
     await browser.submit(confirm, '/verify-email/', {});
     expect((await memberRow('console05'))!.email).toBe('new05@example.jp');
-    const notice = await smtp.waitFor((m) => m.to.includes('console05@example.jp'));
+    const notice = await t.smtp.waitFor((m) => m.to.includes('console05@example.jp'));
     expect(notice.text).toContain('メールアドレスが変更されました');
   });
 
@@ -177,7 +174,7 @@ describe('the account console', () => {
     const before = await browser.go(`${t.url}/account/login-methods`);
     expect(before.html).toContain('リカバリーコードはまだ発行されていません。');
     const page = await browser.go(`${t.url}/account/recovery-codes`);
-    smtp.clear();
+    t.smtp.clear();
     const issued = await browser.submit(page, '/account/recovery-codes', {});
     const codes = [...issued.html.matchAll(/<code>([0-9A-Z-]+)<\/code>/g)].map((m) => m[1]!);
     expect(codes).toHaveLength(10);
@@ -186,7 +183,7 @@ describe('the account console', () => {
     const stored = await t.idp.sql.rows<{ code_hash: string }>('select code_hash from recovery_code where member_id = $1', [member.id]);
     expect(stored).toHaveLength(10);
     for (const row of stored) expect(codes.map((c) => c.replace(/-/g, ''))).not.toContain(row.code_hash);
-    await smtp.waitFor((m) => m.to.includes('console09@example.jp') && m.text.includes('リカバリーコードが発行されました'));
+    await t.smtp.waitFor((m) => m.to.includes('console09@example.jp') && m.text.includes('リカバリーコードが発行されました'));
     expect((await browser.go(`${t.url}/account/login-methods`)).html).toContain('残り10個');
 
     const { useRecoveryCode } = await import('../../src/members/recovery-codes.js');

@@ -1,7 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, completeTotp, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, completeTotp, BrowserClient } from '../support/idp.js';
 import { pageErrors } from '../support/browser-client.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { mailedCode } from '../support/factors.js';
 
 /**
@@ -9,13 +8,11 @@ import { mailedCode } from '../support/factors.js';
  * holds an authenticator app must have proved it in this session.
  */
 describe('changes that need more than an email code', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+    t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t?.close(); await smtp?.close(); });
+  afterAll(async () => { await t?.close(); });
 
   async function loginWith(userId: string, email: string, via: 'email' | 'totp') {
     await t.idp.sql.run('update member set chosen_factor = $2 where user_id = $1', [userId, via]);
@@ -24,7 +21,7 @@ describe('changes that need more than an email code', () => {
     const page = await browser.submit(await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal }), '/login', { user_id: userId, password: 'Strong-pass-01' }, { stopAt: isPortal });
     if (via === 'totp') await completeTotp(browser, page, userId);
     else {
-      const code = mailedCode((await smtp.waitFor((m) => m.to.includes(email) && /\d{6}/.test(m.text))).text);
+      const code = mailedCode((await t.smtp.waitFor((m) => m.to.includes(email) && /\d{6}/.test(m.text))).text);
       expect(isPortal((await browser.submit(page, 'factor', { code }, { stopAt: isPortal })).url)).toBe(true);
     }
     return browser;
@@ -32,7 +29,7 @@ describe('changes that need more than an email code', () => {
 
   it('refuses an address change and a device removal after a login with an email code, allows them after the app', async () => {
     await t.addMember({ userId: 'strong001', email: 'strong001@example.jp' }, { password: 'Strong-pass-01', onboarded: true });
-    smtp.clear();
+    t.smtp.clear();
     const byEmail = await loginWith('strong001', 'strong001@example.jp', 'email');
     const email = await byEmail.go(`${t.url}/account/email`);
     expect(email.status).toBe(403);
@@ -42,7 +39,7 @@ describe('changes that need more than an email code', () => {
     const methods = await byEmail.go(`${t.url}/account/login-methods`);
     const deleteUrl = new URL(/href="(\/account\/credentials\/[^"]+\/delete)"/.exec(methods.html)![1]!, t.url).toString();
     expect((await byEmail.go(deleteUrl)).status).toBe(403);
-    expect(smtp.messages.some((m) => m.to.includes('thief@example.jp'))).toBe(false);
+    expect(t.smtp.messages.some((m) => m.to.includes('thief@example.jp'))).toBe(false);
 
     const byApp = await loginWith('strong001', 'strong001@example.jp', 'totp');
     const allowed = await byApp.go(`${t.url}/account/email`);

@@ -1,8 +1,8 @@
 import { expect } from '@jest/globals';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
-import { startTestIdp, freePort, type TestIdp, type TestIdpOptions } from '../support/idp.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { startMailedTestIdp, freePort, type TestIdp, type TestIdpOptions } from '../support/idp.js';
+import type { SmtpCapture } from '../support/smtp-capture.js';
 import { totpApp } from '../support/factors.js';
 import { PHONE, screenshotTo } from '../support/chromium.js';
 import { addVirtualAuthenticator, type VirtualAuthenticator } from '../support/virtual-authenticator.js';
@@ -44,12 +44,9 @@ export async function startBrowserWorld(options: BrowserWorldOptions = {}): Prom
     if (failure) throw failure;
   };
   try {
-    const smtp = await startSmtpCapture();
-    started.push(smtp);
     const portalPort = await freePort();
     const portalUrl = `http://localhost:${portalPort}`;
-    const t = await startTestIdp({
-      env: { SMTP_URL: smtp.url },
+    const t = await startMailedTestIdp({
       configure: (c) => {
         c.clients.push({
           client_id: 'browser-portal', client_secret: 'browser-portal-secret-0123456789', public: false,
@@ -67,7 +64,7 @@ export async function startBrowserWorld(options: BrowserWorldOptions = {}): Prom
     started.push(portal);
     const browser = await launchChromium();
     started.push(browser);
-    return { t, smtp, portal, browser, close: closeAll };
+    return { t, smtp: t.smtp, portal, browser, close: closeAll };
   } catch (error) {
     await closeAll().catch(() => undefined);
     throw error;

@@ -1,23 +1,19 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp, type Page } from '../support/idp.js';
+import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, type Page } from '../support/idp.js';
 import { pageErrors, pageNotice } from '../support/browser-client.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { mailedCode } from '../support/factors.js';
 
 describe('one-time codes by email, through a real SMTP server', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({
-      env: { SMTP_URL: smtp.url },
+    t = await startMailedTestIdp({
       configure: (c) => {
         c.union.emailOtp = { codeSeconds: 600, maxAttempts: 3, resendCooldownSeconds: 30 };
         c.union.lockout = { maxFailures: 8, lockSeconds: 60, lockGrowthFactor: 2, locksBeforePermanent: 3 };
       },
     });
   });
-  afterAll(async () => { await t.close(); await smtp.close(); });
+  afterAll(async () => { await t.close(); });
 
   /** A member who chose メール認証, with a confirmed address. */
   async function emailMember(userId: string, password: string, email: string) {
@@ -30,7 +26,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
     const page = await browser.submit(await browser.go(request.url, { stopAt: isPortal }), '/login', { user_id: userId, password }, { stopAt: isPortal });
     return { browser, rp, request, page };
   }
-  const mailsTo = (address: string) => smtp.messages.filter((m) => m.to.includes(address));
+  const mailsTo = (address: string) => t.smtp.messages.filter((m) => m.to.includes(address));
   const latestCode = (address: string) => mailedCode(mailsTo(address).at(-1)!.text);
   const enter = (browser: BrowserClient, page: Page, code: string) => browser.submit(page, 'factor', { code }, { stopAt: isPortal });
   const resend = (browser: BrowserClient, page: Page) => {
@@ -47,7 +43,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
     expect(page.html).toContain('メール認証');
     expect(page.html).toContain('ha***@example.jp');
     expect(page.html).toContain('inputmode="numeric" autocomplete="one-time-code"');
-    const mail = await smtp.waitFor((m) => m.to.includes('hanako@example.jp'));
+    const mail = await t.smtp.waitFor((m) => m.to.includes('hanako@example.jp'));
     expect(mail.from).toBe('no-reply@kosmo-web.jp');
     expect(mail.subject).toContain('ワンタイムパスワード');
     expect(mail.text).toContain('10分');
@@ -73,7 +69,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
     // The second login finds the code still live and mails nothing new.
     const b = await login('mail00002', 'Mail-pass-2');
     expect(mailsTo('twice@example.jp')).toHaveLength(1);
-    const code = mailedCode((await smtp.waitFor((m) => m.to.includes('twice@example.jp'))).text);
+    const code = mailedCode((await t.smtp.waitFor((m) => m.to.includes('twice@example.jp'))).text);
     const answers = await Promise.all([enter(a.browser, a.page, code), enter(b.browser, b.page, code)]);
     expect(answers.filter((p) => isPortal(p.url))).toHaveLength(1);
   });
@@ -81,7 +77,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
   it('refuses an expired code and tells the member to resend', async () => {
     await emailMember('mail00003', 'Mail-pass-3', 'late@example.jp');
     const { browser, page } = await login('mail00003', 'Mail-pass-3');
-    const code = mailedCode((await smtp.waitFor((m) => m.to.includes('late@example.jp'))).text);
+    const code = mailedCode((await t.smtp.waitFor((m) => m.to.includes('late@example.jp'))).text);
     await t.idp.sql.run(`update one_time_code set expires_at = now() - interval '1 second' where member_id = (select id from member where user_id = 'mail00003')`);
     const late = await enter(browser, page, code);
     expect(pageErrors(late.html)).toEqual(['ワンタイムパスワードの有効時間が過ぎました。「再送信」を選択して、新しいワンタイムパスワードを受け取ってください。']);
@@ -91,7 +87,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
   it('stops a code after the configured wrong tries; each counts toward the lockout', async () => {
     await emailMember('mail00004', 'Mail-pass-4', 'tries@example.jp');
     const { browser, page } = await login('mail00004', 'Mail-pass-4');
-    const code = mailedCode((await smtp.waitFor((m) => m.to.includes('tries@example.jp'))).text);
+    const code = mailedCode((await t.smtp.waitFor((m) => m.to.includes('tries@example.jp'))).text);
     const wrongCode = code === '000000' ? '111111' : '000000';
     const first = await enter(browser, page, wrongCode);
     expect(pageErrors(first.html)).toEqual(['ワンタイムパスワードが正しくありません。']);
@@ -106,7 +102,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
   it('resends only after the cooldown; a new code replaces the old one and does not reset the count', async () => {
     await emailMember('mail00005', 'Mail-pass-5', 'again@example.jp');
     const { browser, page } = await login('mail00005', 'Mail-pass-5');
-    const firstCode = mailedCode((await smtp.waitFor((m) => m.to.includes('again@example.jp'))).text);
+    const firstCode = mailedCode((await t.smtp.waitFor((m) => m.to.includes('again@example.jp'))).text);
     const wrong = await enter(browser, page, firstCode === '000000' ? '111111' : '000000');
     expect(await failures('mail00005')).toBe(1);
     const tooSoon = await resend(browser, wrong);
@@ -117,7 +113,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
     await expireRateLimits();
     const resent = await resend(browser, tooSoon);
     expect(resent.html).toContain('ワンタイムパスワードを再送信しました。');
-    await smtp.waitFor((m) => m.to.includes('again@example.jp') && mailsTo('again@example.jp').length === 2);
+    await t.smtp.waitFor((m) => m.to.includes('again@example.jp') && mailsTo('again@example.jp').length === 2);
     expect(await failures('mail00005')).toBe(1);
     // The first code no longer works (unless, one time in a million, the new code is the same digits).
     const old = await enter(browser, resent, firstCode);
@@ -129,7 +125,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
   it('shows the resend cooldown to a member who comes back at once as information, and a wrong or expired code as an error', async () => {
     await emailMember('mail00007', 'Mail-pass-7', 'back@example.jp');
     const first = await login('mail00007', 'Mail-pass-7');
-    const code = mailedCode((await smtp.waitFor((m) => m.to.includes('back@example.jp'))).text);
+    const code = mailedCode((await t.smtp.waitFor((m) => m.to.includes('back@example.jp'))).text);
     expect(isPortal((await enter(first.browser, first.page, code)).url)).toBe(true);
     // Straight back to the code page in a new login (the portal's login again, a reload, Back): the code
     // just mailed is spent and the cooldown holds the next one back.
@@ -160,7 +156,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
       page = await resend(browser, page);
       expect(page.html).toContain('ワンタイムパスワードを再送信しました。');
     }
-    await smtp.waitFor(() => mailsTo('often@example.jp').length === 10);
+    await t.smtp.waitFor(() => mailsTo('often@example.jp').length === 10);
     await expireRateLimits();
     const capped = await resend(browser, page);
     expect(capped.status).toBe(429);
@@ -173,10 +169,10 @@ describe('one-time codes by email, through a real SMTP server', () => {
 
   it('says so, without a 500, when the mail cannot be delivered', async () => {
     await emailMember('mail00006', 'Mail-pass-6', 'bounce@example.jp');
-    smtp.failNext(10, 550);
+    t.smtp.failNext(10, 550);
     const { page } = await login('mail00006', 'Mail-pass-6');
     expect(page.status).toBe(503);
     expect(pageErrors(page.html)).toEqual(['メールを送信できませんでした。しばらくしてから「再送信」を選択してください。']);
-    smtp.clear();
+    t.smtp.clear();
   });
 });

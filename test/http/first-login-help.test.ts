@@ -1,21 +1,18 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient } from '../support/idp.js';
 
 const HOW_THE_FIRST_PASSWORD_IS_MADE = '初回ログインのパスワードは「記号+番号+生年月日」です。';
 const WHERE_THE_USER_ID_IS = '健康保険組合からのID・パスワード通知を参照ください。';
 
 /** Issue 10, item 2: recovery before the first login is no dead end, and says nothing about accounts. */
 describe('members who have never logged in, at the login and recovery pages', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+    t = await startMailedTestIdp();
     // As on launch day: the society's address is on file but not confirmed.
     await t.addMember({ userId: 'newcomer1', email: 'newcomer@example.jp', birthdate: '1980-12-01' });
   });
-  afterAll(async () => { await t.close(); await smtp.close(); });
+  afterAll(async () => { await t.close(); });
 
   async function loginScreen() {
     const browser = new BrowserClient();
@@ -49,7 +46,7 @@ describe('members who have never logged in, at the login and recovery pages', ()
     expect(answer.html).toContain('入力されたユーザIDに確認済みのメールアドレスが登録されている場合は、そのアドレスにメールを送信しました。');
     expect(answer.html).toContain(HOW_THE_FIRST_PASSWORD_IS_MADE);
     await new Promise((r) => setTimeout(r, 300));
-    expect(smtp.messages.filter((m) => m.to.includes('newcomer@example.jp'))).toHaveLength(0);
+    expect(t.smtp.messages.filter((m) => m.to.includes('newcomer@example.jp'))).toHaveLength(0);
   });
 
   it('forgot-user-id answers "if this address is registered and confirmed", never claiming a mail went out', async () => {
@@ -62,6 +59,6 @@ describe('members who have never logged in, at the login and recovery pages', ()
     expect(answer.html).toContain(HOW_THE_FIRST_PASSWORD_IS_MADE);
     expect(answer.html).not.toMatch(/<div class="alert alert--info" role="status">以下のメールアドレスにメールを送信しました。/);
     await new Promise((r) => setTimeout(r, 300));
-    expect(smtp.messages.filter((m) => m.to.includes('newcomer@example.jp'))).toHaveLength(0);
+    expect(t.smtp.messages.filter((m) => m.to.includes('newcomer@example.jp'))).toHaveLength(0);
   });
 });

@@ -1,25 +1,21 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
+import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp } from '../support/idp.js';
 import { pageErrors, type Page } from '../support/browser-client.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 
 /** Issue 11, items 1, 3, 4, 5, 8 (a long confirmed address) and 15, through real HTTP and SMTP. */
 describe('login hardening', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({
-      env: { SMTP_URL: smtp.url },
+    t = await startMailedTestIdp({
       configure: (c) => {
         c.union.lockout = { maxFailures: 3, lockSeconds: 60, lockGrowthFactor: 2, locksBeforePermanent: 3 };
         c.union.loginRateLimit = { perIp: 5, windowSeconds: 60 };
       },
     });
   });
-  afterAll(async () => { await t.close(); await smtp.close(); });
+  afterAll(async () => { await t.close(); });
   beforeEach(async () => {
-    smtp.clear();
+    t.smtp.clear();
     await t.idp.sql.run('delete from rate_limit');
   });
 
@@ -39,7 +35,7 @@ describe('login hardening', () => {
     const form = await browser.go(new URL(/href="([^"]*forgot-password)"/.exec(page.html)![1]!, page.url).toString());
     const answer = await browser.submit(form, '/forgot-password', { user_id: userId });
     expect(answer.status).toBe(200);
-    const mail = await smtp.waitFor((m) => m.to.includes(address));
+    const mail = await t.smtp.waitFor((m) => m.to.includes(address));
     return mail.links.find((l) => l.includes('/recovery/password/reset/'))!;
   }
   async function resetPassword(userId: string, address: string, password: string): Promise<Page> {

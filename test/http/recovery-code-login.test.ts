@@ -1,19 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient } from '../support/idp.js';
 import { pageErrors } from '../support/browser-client.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { inTransaction } from '../../src/db/unit-of-work.js';
 import { issueRecoveryCodes } from '../../src/members/recovery-codes.js';
 
 /** A lost phone: a recovery code in place of the second factor at login. */
 describe('logging in with a recovery code', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+    t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t?.close(); await smtp?.close(); });
+  afterAll(async () => { await t?.close(); });
 
   async function atSecondFactor(userId: string, password: string) {
     const browser = new BrowserClient();
@@ -41,11 +38,11 @@ describe('logging in with a recovery code', () => {
     const wrongs = await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where id = $1', [id]);
     expect(wrongs!.failed_logins).toBe(1);
 
-    smtp.clear();
+    t.smtp.clear();
     const used = await browser.submit(page, '/factor/recovery-code', { code: codes[3]!.toLowerCase() }, { stopAt: isPortal });
     expect(used.html).toContain('リカバリーコードでログインしました');
     expect(used.html).toContain('残り9個');
-    await smtp.waitFor((m) => m.to.includes('lostphone1@example.jp') && m.text.includes('リカバリーコードを使用してログインしました'));
+    await t.smtp.waitFor((m) => m.to.includes('lostphone1@example.jp') && m.text.includes('リカバリーコードを使用してログインしました'));
     const continueUrl = new URL(/href="([^"]*\/continue)"/.exec(used.html)![1]!, used.url).toString();
     const back = await browser.go(continueUrl, { stopAt: isPortal });
     expect(isPortal(back.url)).toBe(true);

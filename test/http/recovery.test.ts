@@ -1,27 +1,24 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient } from '../support/idp.js';
 import { pageErrors, withoutRequestDetails as stable, type Page } from '../support/browser-client.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { deriveInitialPassword } from '../../src/members/initial-password.js';
 
 const SENT = '詳細な手順を記載したメールをすぐに受信してください。';
 
 
 describe('recovery by email', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+    t = await startMailedTestIdp();
     await t.addMember({ userId: 'forgot001', email: 'forgot@example.jp', name: '忘れ 太郎', birthdate: '1979-08-22' }, { password: 'Old-pass-001', onboarded: true });
     await t.addMember({ userId: 'unverif01', email: 'unverified@example.jp', birthdate: '1979-08-22' }, { password: 'Old-pass-002' });
     await t.addMember({ userId: 'initial01', email: 'initial@example.jp', symbol: '12', number: '3456789', birthdate: '1980-12-01' }, { onboarded: true });
     await t.addMember({ userId: 'locked001', email: 'locked@example.jp' }, { password: 'Old-pass-003', onboarded: true });
   });
-  afterAll(async () => { await t.close(); await smtp.close(); });
+  afterAll(async () => { await t.close(); });
   beforeEach(async () => {
-    smtp.clear();
+    t.smtp.clear();
     await t.idp.sql.run('delete from rate_limit');
   });
 
@@ -41,12 +38,12 @@ describe('recovery by email', () => {
   /** Mails are sent in the background: wait until they have all arrived. */
   const waitForMails = async (address: string, count: number) => {
     const deadline = Date.now() + 10_000;
-    while (smtp.messages.filter((m) => m.to.includes(address)).length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(smtp.messages.filter((m) => m.to.includes(address))).toHaveLength(count);
+    while (t.smtp.messages.filter((m) => m.to.includes(address)).length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(t.smtp.messages.filter((m) => m.to.includes(address))).toHaveLength(count);
   };
   const noMailFor = async (address: string) => {
     await new Promise((r) => setTimeout(r, 300));
-    expect(smtp.messages.filter((m) => m.to.includes(address))).toHaveLength(0);
+    expect(t.smtp.messages.filter((m) => m.to.includes(address))).toHaveLength(0);
   };
 
   it('links both recovery pages from the login screen', async () => {
@@ -62,7 +59,7 @@ describe('recovery by email', () => {
     const { answer } = await requestReset('FORGOT001');
     expect(answer.html).toContain(SENT);
     expect(answer.html).toContain('ログイン状態の保存');
-    const mail = await smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
+    const mail = await t.smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
     expect(mail.from).toContain('no-reply@kosmo-web.jp');
     const link = mail.links.find((l) => l.includes('/recovery/password/reset/'))!;
     expect(mail.html).toContain(link.replace(/&/g, '&amp;'));
@@ -98,7 +95,7 @@ describe('recovery by email', () => {
 
   it('refuses an expired reset link and explains it', async () => {
     await requestReset('forgot001');
-    const mail = await smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
+    const mail = await t.smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
     await t.idp.sql.run(`update password_reset set expires_at = now() - interval '1 second'`);
     const page = await new BrowserClient().go(mail.links.find((l) => l.includes('/reset/'))!);
     expect(page.status).toBe(410);
@@ -112,14 +109,14 @@ describe('recovery by email', () => {
     expect(unknown.answer.status).toBe(known.answer.status);
     expect(stable(unknown.answer.html)).toBe(stable(known.answer.html));
     expect(stable(unverified.answer.html)).toBe(stable(known.answer.html));
-    await smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
+    await t.smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
     await noMailFor('unverified@example.jp');
   });
 
   it('stops mailing after the per-user limit while the answer stays the same', async () => {
     for (let i = 0; i < 5; i++) await requestReset('forgot001');
     await waitForMails('forgot@example.jp', 5);
-    smtp.clear();
+    t.smtp.clear();
     const sixth = await requestReset('forgot001');
     expect(sixth.answer.html).toContain(SENT);
     await noMailFor('forgot@example.jp');
@@ -127,7 +124,7 @@ describe('recovery by email', () => {
 
   it('shows the policy errors on the reset form', async () => {
     await requestReset('forgot001');
-    const mail = await smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
+    const mail = await t.smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
     const browser = new BrowserClient();
     const form = await browser.go(mail.links.find((l) => l.includes('/reset/'))!);
     const cases: [Record<string, string>, string[]][] = [
@@ -149,7 +146,7 @@ describe('recovery by email', () => {
     const initial = deriveInitialPassword({ insuranceSymbol: '12', insuranceNumber: '3456789', birthdate: '1980-12-01' });
     await t.idp.sql.run(`update member set pending_steps = '{password}' where user_id = 'initial01'`);
     await requestReset('initial01');
-    const mail = await smtp.waitFor((m) => m.to.includes('initial@example.jp'));
+    const mail = await t.smtp.waitFor((m) => m.to.includes('initial@example.jp'));
     const browser = new BrowserClient();
     const form = await browser.go(mail.links.find((l) => l.includes('/reset/'))!);
     const same = await browser.submit(form, '/recovery/password/reset/', { password: initial, password_confirmation: initial });
@@ -167,7 +164,7 @@ describe('recovery by email', () => {
   it('clears failed logins and lifts even a permanent lock (issue 11: the member proved control of the address)', async () => {
     await t.idp.sql.run(`update member set failed_logins = 3, locked_permanently = true where user_id = 'locked001'`);
     await requestReset('locked001');
-    const mail = await smtp.waitFor((m) => m.to.includes('locked@example.jp'));
+    const mail = await t.smtp.waitFor((m) => m.to.includes('locked@example.jp'));
     const browser = new BrowserClient();
     const form = await browser.go(mail.links.find((l) => l.includes('/reset/'))!);
     await browser.submit(form, '/recovery/password/reset/', { password: 'Fresh-pass-02', password_confirmation: 'Fresh-pass-02' });
@@ -177,7 +174,7 @@ describe('recovery by email', () => {
 
   it('does not use the link on GET and refuses a POST without the form\'s CSRF token', async () => {
     await requestReset('forgot001');
-    const mail = await smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
+    const mail = await t.smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
     const link = mail.links.find((l) => l.includes('/reset/'))!;
     const scanner = new BrowserClient();
     expect((await scanner.go(link)).status).toBe(200);
@@ -236,7 +233,7 @@ describe('recovery by email', () => {
       const answer = await requestUserId('19790822', 'Forgot@Example.jp');
       expect(answer.html).toContain('以下のメールアドレスにメールを送信しました。');
       expect(answer.html).toContain('あなたのメールアドレス: Forgot@Example.jp');
-      const mail = await smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
+      const mail = await t.smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
       expect(mail.text).toContain('forgot001');
       expect(mail.html).toContain('forgot001');
     });
@@ -244,7 +241,7 @@ describe('recovery by email', () => {
     it('answers a non-matching birth date or address the same way, without a mail', async () => {
       const match = await requestUserId('19790822', 'forgot@example.jp');
       await waitForMails('forgot@example.jp', 1);
-      smtp.clear();
+      t.smtp.clear();
       const wrongDate = await requestUserId('19790823', 'forgot@example.jp');
       expect(stable(wrongDate.html)).toBe(stable(match.html));
       const other = await requestUserId('19790822', 'someone@example.jp');
@@ -271,7 +268,7 @@ describe('recovery by email', () => {
     it('stops mailing an address after the limit while the answer stays the same', async () => {
       for (let i = 0; i < 5; i++) await requestUserId('19790822', 'forgot@example.jp');
       await waitForMails('forgot@example.jp', 5);
-      smtp.clear();
+      t.smtp.clear();
       const sixth = await requestUserId('19790822', 'forgot@example.jp');
       expect(sixth.status).toBe(200);
       expect(sixth.html).toContain('あなたのメールアドレス: forgot@example.jp');

@@ -1,7 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, totpApp, totpFields, type TestIdp, type Page } from '../support/idp.js';
+import { startTestIdp, startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, totpApp, totpFields, type TestIdp, type Page } from '../support/idp.js';
 import { decodeEntities, findForm } from '../support/browser-client.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 import { mailedCode } from '../support/factors.js';
 import { SoftwarePasskey } from '../support/software-passkey.js';
 
@@ -99,13 +98,11 @@ describe('a finished login resumed several times at the same moment', () => {
  * both are sent on to resume, and one resume wins.
  */
 describe('the last form of a login posted twice at the same moment', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   let passkey: SoftwarePasskey;
   let passkeyMember: string;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+    t = await startMailedTestIdp();
     await t.addMember({ userId: 'race.pwd01' }, { password: PASSWORD, onboarded: true, factor: null });
     await t.addMember({ userId: 'race.totp01' }, { password: PASSWORD, onboarded: true, totpDevices: ['一', '二', '三'] });
     await t.addMember({ userId: 'race.mail01', email: 'race.mail01@example.jp' }, { password: PASSWORD, onboarded: true, factor: 'email' });
@@ -114,7 +111,7 @@ describe('the last form of a login posted twice at the same moment', () => {
     passkey = SoftwarePasskey.forIdp(t.idp);
     await passkey.enrol(t.idp, passkeyMember);
   });
-  afterAll(async () => { await t.close(); await smtp.close(); });
+  afterAll(async () => { await t.close(); });
 
   async function openLogin() {
     const browser = new BrowserClient();
@@ -160,12 +157,12 @@ describe('the last form of a login posted twice at the same moment', () => {
 
   it('the one-time password mailed to the member (accepted once)', async () => {
     for (let trial = 0; trial < FORM_TRIALS; trial++) {
-      smtp.clear();
+      t.smtp.clear();
       // Each login mails a new code: no resend cooldown between the trials.
       await t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-otp-send:%'`);
       const login = await openLogin();
       const codePage = await login.browser.submit(login.loginPage, '/login', { user_id: 'race.mail01', password: PASSWORD }, { stopAt: isPortal });
-      const code = mailedCode((await smtp.waitFor((m) => m.to.includes('race.mail01@example.jp'))).text);
+      const code = mailedCode((await t.smtp.waitFor((m) => m.to.includes('race.mail01@example.jp'))).text);
       const outcome = await twice(login, () => login.browser.submit(codePage, '/factor', { code }, { stopAt: isPortal }));
       expect({ trial, ...outcome }).toEqual({ trial, ...once, other: finishedOrRefused });
     }

@@ -1,18 +1,15 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
+import { startTestIdp, startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
 import { secretOnSetupPage, TotpApp } from '../support/factors.js';
 import { timeStepAt, totpCodeAt } from '../../src/factors/totp/codes.js';
 import { pageErrors, type Page } from '../support/browser-client.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 
 describe('first login of a provisioned member', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+    t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t.close(); await smtp.close(); });
+  afterAll(async () => { await t.close(); });
 
   async function startFirstLogin(userId: string, password: string) {
     const browser = new BrowserClient();
@@ -24,7 +21,7 @@ describe('first login of a provisioned member', () => {
   }
 
   async function verifyFromMail(browser: BrowserClient, to: string): Promise<Page> {
-    const mail = await smtp.waitFor((m) => m.to.includes(to) && /verify-email/.test(m.text));
+    const mail = await t.smtp.waitFor((m) => m.to.includes(to) && /verify-email/.test(m.text));
     const link = mail.links.find((l) => l.includes('/verify-email/'))!;
     const confirm = await browser.go(link);
     return browser.submit(confirm, '/verify-email/', {});
@@ -142,13 +139,11 @@ describe('first login of a provisioned member', () => {
 });
 
 describe('terms of use updated after onboarding', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+    t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t.close(); await smtp.close(); });
+  afterAll(async () => { await t.close(); });
 
   it('asks an onboarded member to re-consent once, after the password and before the portal', async () => {
     await t.addMember({ userId: 'reconsent', email: 're@example.jp' }, { password: 'Re-consent-1', onboarded: true });

@@ -1,18 +1,15 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient } from '../support/idp.js';
 import { pageErrors, type Page } from '../support/browser-client.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 
 describe('each onboarding step answers bad input on the same page', () => {
-  let t: TestIdp;
-  let smtp: SmtpCapture;
+  let t: MailedTestIdp;
   let seq = 0;
   beforeAll(async () => {
-    smtp = await startSmtpCapture();
-    t = await startTestIdp({ env: { SMTP_URL: smtp.url } });
+    t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t.close(); await smtp.close(); });
-  beforeEach(() => smtp.clear());
+  afterAll(async () => { await t.close(); });
+  beforeEach(() => t.smtp.clear());
 
   /** A new provisioned member, logged in with the initial password, at the birth date step. */
   async function newMember(pendingFrom?: string): Promise<{ browser: BrowserClient; page: Page; userId: string; email: string }> {
@@ -50,25 +47,25 @@ describe('each onboarding step answers bad input on the same page', () => {
 
   it('email: a failed delivery says so and offers to resend, which then works', async () => {
     const { browser, page } = await newMember('email');
-    smtp.failNext(3);
+    t.smtp.failNext(3);
     const failed = await browser.submit(page, '/step/email', { email: 'resend@example.jp' });
     expect(failed.status).toBe(503);
     expect(pageErrors(failed.html)).toEqual(['メールを送信できませんでした。しばらく時間をおいてから「メールを再送信」を押してください。']);
     expect(failed.html).toContain('メールを再送信');
     const resent = await browser.submit(failed, '/step/email', { action: 'resend' });
     expect(resent.html).toContain('確認メールを送信しました。');
-    const mail = await smtp.waitFor((m) => m.to.includes('resend@example.jp'));
+    const mail = await t.smtp.waitFor((m) => m.to.includes('resend@example.jp'));
     expect(mail.text).toContain('/verify-email/');
   });
 
   it('email: the link works once, and an older link stops working when a new one is sent', async () => {
     const { browser, page } = await newMember('email');
     await browser.submit(page, '/step/email', { email: 'once@example.jp' });
-    const first = (await smtp.waitFor((m) => m.to.includes('once@example.jp'))).links.find((l) => l.includes('/verify-email/'))!;
-    smtp.clear();
+    const first = (await t.smtp.waitFor((m) => m.to.includes('once@example.jp'))).links.find((l) => l.includes('/verify-email/'))!;
+    t.smtp.clear();
     const sent = await browser.go(page.url);
     await browser.submit(sent, '/step/email', { action: 'resend' });
-    const second = (await smtp.waitFor((m) => m.to.includes('once@example.jp'))).links.find((l) => l.includes('/verify-email/'))!;
+    const second = (await t.smtp.waitFor((m) => m.to.includes('once@example.jp'))).links.find((l) => l.includes('/verify-email/'))!;
     expect(second).not.toBe(first);
     const old = await new BrowserClient().go(first);
     expect(old.status).toBe(410);
@@ -85,7 +82,7 @@ describe('each onboarding step answers bad input on the same page', () => {
   it('email: an expired link explains itself', async () => {
     const { browser, page } = await newMember('email');
     await browser.submit(page, '/step/email', { email: 'late@example.jp' });
-    const link = (await smtp.waitFor((m) => m.to.includes('late@example.jp'))).links.find((l) => l.includes('/verify-email/'))!;
+    const link = (await t.smtp.waitFor((m) => m.to.includes('late@example.jp'))).links.find((l) => l.includes('/verify-email/'))!;
     await t.idp.sql.run(`update email_verification set expires_at = now() - interval '1 second' where email = 'late@example.jp'`);
     const answer = await new BrowserClient().go(link);
     expect(answer.status).toBe(410);

@@ -9,6 +9,7 @@ import { insertMembers, memberInputSchema, type MemberInput } from '../../src/me
 import { storeNewPassword } from '../../src/members/new-password.js';
 import type { SecondFactorKind } from '../../src/members/credentials.js';
 import { createTestDatabase } from './database.js';
+import { startSmtpCapture, type SmtpCapture } from './smtp-capture.js';
 import { BrowserClient, type Page } from './browser-client.js';
 import { enrolTotpDevice, registerTotpApp, totpApp, totpFields, TotpApp, TotpDevices } from './factors.js';
 
@@ -113,6 +114,21 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       await db?.drop();
     },
   };
+}
+
+/** A provider whose mail goes to a real SMTP server that catches it (`smtp`). */
+export interface MailedTestIdp extends TestIdp { smtp: SmtpCapture }
+
+/** `startTestIdp` with its mail caught by a real SMTP server; `close()` closes both. */
+export async function startMailedTestIdp(options: TestIdpOptions = {}): Promise<MailedTestIdp> {
+  const smtp = await startSmtpCapture();
+  try {
+    const t = await startTestIdp({ ...options, env: { ...options.env, SMTP_URL: smtp.url } });
+    return { ...t, smtp, async close() { await t.close(); await smtp.close(); } };
+  } catch (err) {
+    await smtp.close();
+    throw err;
+  }
 }
 
 /** The portal side of a test: a real OpenID Connect client (openid-client) for TEST_CLIENT. */
