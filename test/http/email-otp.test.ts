@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, type Page } from '../support/idp.js';
+import { startMailedTestIdp, type MailedTestIdp, isPortal, BrowserClient, type Page, passwordAtPortal } from '../support/idp.js';
 import { pageErrors, pageNotice } from '../support/browser-client.js';
 import { mailedCode } from '../support/factors.js';
 
@@ -20,11 +20,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
     await t.addMember({ userId, email }, { password, onboarded: true, factor: 'email' });
   }
   async function login(userId: string, password: string) {
-    const browser = new BrowserClient();
-    const rp = await testRelyingParty(t.url);
-    const request = await rp.authorizationRequest();
-    const page = await browser.submit(await browser.go(request.url, { stopAt: isPortal }), '/login', { user_id: userId, password }, { stopAt: isPortal });
-    return { browser, rp, request, page };
+    return passwordAtPortal(t.url, userId, password);
   }
   const mailsTo = (address: string) => t.smtp.messages.filter((m) => m.to.includes(address));
   const latestCode = (address: string) => mailedCode(mailsTo(address).at(-1)!.text);

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient } from '../support/idp.js';
+import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, passwordAtPortal } from '../support/idp.js';
 import { pageErrors } from '../support/browser-client.js';
 import { inTransaction } from '../../src/db/unit-of-work.js';
 import { issueRecoveryCodes } from '../../src/members/recovery-codes.js';
@@ -13,11 +13,7 @@ describe('logging in with a recovery code', () => {
   afterAll(async () => { await t?.close(); });
 
   async function atSecondFactor(userId: string, password: string) {
-    const browser = new BrowserClient();
-    const rp = await testRelyingParty(t.url);
-    const request = await rp.authorizationRequest();
-    const loginPage = await browser.go(request.url, { stopAt: isPortal });
-    const factor = await browser.submit(loginPage, '/login', { user_id: userId, password }, { stopAt: isPortal });
+    const { browser, rp, request, page: factor } = await passwordAtPortal(t.url, userId, password);
     return { browser, rp, request, factor };
   }
 

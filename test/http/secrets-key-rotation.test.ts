@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, loginThroughPortal, testRelyingParty, isPortal, BrowserClient, type TestIdp, type Page } from '../support/idp.js';
+import { startTestIdp, loginThroughPortal, isPortal, BrowserClient, type TestIdp, type Page, passwordAtPortal } from '../support/idp.js';
 import { findForm } from '../support/browser-client.js';
 import { enrolTotpDevice, totpApp } from '../support/factors.js';
 import { createLogger } from '../../src/logger.js';
@@ -82,10 +82,7 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
     });
 
     async function toFactor(userId: string, password: string): Promise<{ browser: BrowserClient; page: Page }> {
-      const browser = new BrowserClient();
-      const request = await (await testRelyingParty(running!.url)).authorizationRequest();
-      const page = await browser.submit(await browser.go(request.url, { stopAt: isPortal }), '/login', { user_id: userId, password }, { stopAt: isPortal });
-      return { browser, page };
+      return passwordAtPortal(running!.url, userId, password);
     }
     const failures = async (userId: string) => (await running!.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where user_id = $1', [userId]))!.failed_logins;
 

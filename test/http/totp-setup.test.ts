@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startTestIdp, isPortal, type TestIdp, passwordAtPortal } from '../support/idp.js';
 import { pageErrors } from '../support/browser-client.js';
 import { secretOnSetupPage, TotpApp } from '../support/factors.js';
 import { timeStepAt, totpCodeAt } from '../../src/factors/totp/codes.js';
@@ -16,11 +16,7 @@ describe('setting up a TOTP app inside the login, and the administrator\'s reset
     await t.addMember({ userId }, { password, onboarded: true, totpDevices: [] });
   }
   async function login(userId: string, password: string) {
-    const browser = new BrowserClient();
-    const rp = await testRelyingParty(t.url);
-    const request = await rp.authorizationRequest();
-    const page = await browser.submit(await browser.go(request.url, { stopAt: isPortal }), '/login', { user_id: userId, password }, { stopAt: isPortal });
-    return { browser, rp, request, page };
+    return passwordAtPortal(t.url, userId, password);
   }
 
   it('shows the manual\'s setup screen: the apps, our own QR code of an otpauth URI, the key under 「スキャンできませんか?」', async () => {

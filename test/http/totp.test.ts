@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, totpApp, type TestIdp, type Page } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, totpApp, type TestIdp, type Page, passwordAtPortal } from '../support/idp.js';
 import { pageErrors, findForm } from '../support/browser-client.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
 
@@ -14,11 +14,7 @@ describe('TOTP authenticator apps at login', () => {
 
   /** Authorize -> password -> the ワンタイムパスワードの入力 page. */
   async function toCodePage(userId: string, password: string, extra: Record<string, string> = {}) {
-    const browser = new BrowserClient();
-    const rp = await testRelyingParty(t.url);
-    const request = await rp.authorizationRequest(extra);
-    const login = await browser.go(request.url, { stopAt: isPortal });
-    const page = await browser.submit(login, '/login', { user_id: userId, password }, { stopAt: isPortal });
+    const { browser, rp, request, page } = await passwordAtPortal(t.url, userId, password, extra);
     expect(new URL(page.url).pathname).toMatch(/\/factor$/);
     return { browser, rp, request, page };
   }

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
+import { startTestIdp, startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp, passwordAtPortal } from '../support/idp.js';
 import { secretOnSetupPage, TotpApp } from '../support/factors.js';
 import { timeStepAt, totpCodeAt } from '../../src/factors/totp/codes.js';
 import { pageErrors, type Page } from '../support/browser-client.js';
@@ -12,12 +12,7 @@ describe('first login of a provisioned member', () => {
   afterAll(async () => { await t.close(); });
 
   async function startFirstLogin(userId: string, password: string) {
-    const browser = new BrowserClient();
-    const rp = await testRelyingParty(t.url);
-    const request = await rp.authorizationRequest();
-    const loginPage = await browser.go(request.url, { stopAt: isPortal });
-    const page = await browser.submit(loginPage, '/login', { user_id: userId, password }, { stopAt: isPortal });
-    return { browser, rp, request, page };
+    return passwordAtPortal(t.url, userId, password);
   }
 
   async function verifyFromMail(browser: BrowserClient, to: string): Promise<Page> {

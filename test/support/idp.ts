@@ -157,14 +157,23 @@ export async function testRelyingParty(issuer: string) {
 export const isPortal = (u: string) => u.startsWith('http://localhost:3999/');
 
 /**
+ * A portal's authorization request (with `extra` parameters) -> the login page -> the user ID and
+ * password: the page the login goes on to (a step, the second factor), or the portal's callback URL.
+ */
+export async function passwordAtPortal(idpUrl: string, userId: string, password: string, extra: Record<string, string> = {}, browser = new BrowserClient()) {
+  const rp = await testRelyingParty(idpUrl);
+  const request = await rp.authorizationRequest(extra);
+  const loginPage = await browser.go(request.url, { stopAt: isPortal });
+  const page = await browser.submit(loginPage, '/login', { user_id: userId, password }, { stopAt: isPortal });
+  return { browser, rp, request, loginPage, page };
+}
+
+/**
  * Authorize -> login page -> password -> (the code of the member's TOTP app, for a member set up
  * by `addMember(…, { onboarded: true })`) -> back at the portal's callback URL.
  */
 export async function loginThroughPortal(idpUrl: string, browser: BrowserClient, userId: string, password: string, extra: Record<string, string> = {}) {
-  const rp = await testRelyingParty(idpUrl);
-  const request = await rp.authorizationRequest(extra);
-  const loginPage = await browser.go(request.url, { stopAt: isPortal });
-  const afterPassword = await browser.submit(loginPage, '/login', { user_id: userId, password }, { stopAt: isPortal });
+  const { rp, request, loginPage, page: afterPassword } = await passwordAtPortal(idpUrl, userId, password, extra, browser);
   const after = await completeTotp(browser, afterPassword, userId);
   return { rp, request, loginPage, after, afterPassword };
 }
