@@ -8,12 +8,20 @@ import type { PasskeyContext, StoredPasskey } from './ceremony.js';
 
 const challengeKeyOf = (secretsKey: Buffer) => Buffer.from(hmac(secretsKey, 'webauthn-challenges'), 'base64url');
 
+/** The challenge keys of a configuration, derived once (every login page offers a passkey). */
+const challengeKeys = new WeakMap<Config, Buffer[]>();
+function acceptedChallengeKeysOf(config: Config): Buffer[] {
+  let keys = challengeKeys.get(config);
+  if (!keys) challengeKeys.set(config, keys = acceptedKeys(config).map(challengeKeyOf));
+  return keys;
+}
+
 /**
  * The ceremony context of one flow: the configured relying party, and challenges bound to `flowId`.
  * A ceremony begun just before SECRETS_KEY changed finishes with the key now in SECRETS_KEY_PREVIOUS.
  */
 export function passkeyContext(config: Config, flowId: string): PasskeyContext {
-  const acceptedChallengeKeys = acceptedKeys(config).map(challengeKeyOf);
+  const acceptedChallengeKeys = acceptedChallengeKeysOf(config);
   return { webauthn: config.webauthn, challengeKey: acceptedChallengeKeys[0]!, acceptedChallengeKeys, flowId };
 }
 
