@@ -43,6 +43,8 @@
       run('authenticate', options, false).then(finish, () => {});
     });
   }
+  // 「続行するには再度認証してください」 offers only the member's own passkeys, never in an autofill list.
+  if (login.dataset.autofill === 'off') return;
   lib.browserSupportsWebAuthnAutofill().then((supported) => {
     if (supported) run('authenticate', options, true).then(finish, () => {});
   });

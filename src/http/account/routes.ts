@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import { render } from '../render.js';
 import { formBody } from '../recovery/schemas.js';
 import { accountRequest, type AccountDeps, type AccountRequest } from './context.js';
-import { finishConsoleLogin } from './session.js';
+import { consoleSectionOf, finishConsoleLogin } from './session.js';
 import { logoutSession } from './sessions.js';
 import { showRecoveryCodes, submitRecoveryCodes } from './recovery-codes.js';
 import { applyPendingProfileChange, showProfilePage, submitProfile } from './profile.js';
@@ -27,6 +27,8 @@ export function accountRouter(deps: AccountDeps): Router {
 
   router.get('/callback', (ctx) => {
     const returnTo = finishConsoleLogin(ctx);
+    // 「戻る」 instead of the re-authentication: the change is not made.
+    if (returnTo && ctx.query.error) { ctx.status = 303; return ctx.redirect(consoleSectionOf(returnTo)); }
     if (returnTo) { ctx.status = 303; return ctx.redirect(returnTo); }
     render(ctx, 'error', { title: 'account.callback_title', message: 'account.callback_failed', restartUrl: '/account' }, 400);
   });

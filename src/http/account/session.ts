@@ -79,3 +79,11 @@ export function finishConsoleLogin(ctx: Context): string | undefined {
   if (typeof pending.state !== 'string' || pending.state !== ctx.query.state) return undefined;
   return safeReturnPath(String(pending.returnTo ?? '/account'));
 }
+
+/**
+ * Where 「戻る」 on 「続行するには再度認証してください」 leads (the provider answered access_denied):
+ * the console section the change came from, never back into the change that asked for the login.
+ */
+export function consoleSectionOf(returnTo: string): string {
+  return /^\/account\/(password|login-methods|credentials|factors|recovery-codes|sessions)\b/.test(returnTo) ? '/account/login-methods' : '/account';
+}

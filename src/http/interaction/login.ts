@@ -6,6 +6,7 @@ import { authenticateWithPassword } from '../../factors/password/login.js';
 import type { Interaction, InteractionDeps } from './context.js';
 import { resultForProvider, type LoginState } from './state.js';
 import { lockedError, type LoginError } from './lock-message.js';
+import { reauthenticationOf } from './reauth.js';
 
 export const loginFormSchema = z.object({
   user_id: z.string().max(256).default(''),
@@ -17,11 +18,27 @@ export const loginFormSchema = z.object({
 export function renderLogin(ctx: Context, interaction: Interaction, vars: { userId?: string; remember?: boolean; errors?: LoginError[]; notice?: string } = {}, status = 200): void {
   const t = ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
   const union = String(ctx.state.unionName ?? '');
+  const reauth = reauthenticationOf(ctx);
+  // With the user ID fixed, a wrong password is only that (the member is the session's, nothing to hide).
+  const key = (e: string) => (reauth && e === 'login.error_invalid' ? 'login.reauth_error_password' : e);
+  const messages = (vars.errors ?? []).map((e) => (typeof e === 'string' ? t(key(e), { union }) : t(e.key, { union, ...e.vars })));
+  if (reauth) {
+    // 「続行するには再度認証してください」: the session's member only, their user ID fixed.
+    return render(ctx, 'reauth', {
+      uid: interaction.uid,
+      userId: reauth.userId,
+      errors: messages,
+      notice: vars.notice,
+      passkeyOptions: reauth.passkeyOptions,
+      fromConsole: reauth.fromConsole,
+      logoutUrl: `/session/end?${new URLSearchParams({ client_id: String(interaction.params.client_id) }).toString()}`,
+    }, status);
+  }
   render(ctx, 'login', {
     uid: interaction.uid,
     userId: vars.userId ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
     remember: vars.remember ?? false,
-    errors: (vars.errors ?? []).map((e) => (typeof e === 'string' ? t(e, { union }) : t(e.key, { union, ...e.vars }))),
+    errors: messages,
     notice: vars.notice,
     recoveryLinks: true,
     passkeyOptions: (ctx.state.passkeyLoginOptions as ((uid: string) => string) | undefined)?.(interaction.uid),
@@ -35,19 +52,27 @@ export function renderLogin(ctx: Context, interaction: Interaction, vars: { user
 export async function submitLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<LoginState | undefined> {
   const form = loginFormSchema.safeParse(ctx.request.body ?? {});
   const body = form.success ? form.data : { user_id: '', password: '', remember: undefined };
-  const kept = { userId: body.user_id.slice(0, 64), remember: body.remember === 'on' };
+  // A re-authentication is the session's member's, whatever user ID the form carries.
+  const reauth = reauthenticationOf(ctx);
+  const userId = reauth ? reauth.userId : body.user_id;
+  const kept = { userId: userId.slice(0, 64), remember: reauth ? reauth.remember : body.remember === 'on' };
   if (!form.success || !csrfValid(ctx, ctx.request.body as Record<string, unknown>)) {
     renderLogin(ctx, interaction, { ...kept, errors: ['login.error_session'] }, 400);
     return undefined;
   }
-  if (!body.user_id.trim() || !body.password) {
+  if (!userId.trim() || !body.password) {
     renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 400);
     return undefined;
   }
-  const result = await authenticateWithPassword(deps, { userId: body.user_id, password: body.password, ip: ctx.ip });
+  const result = await authenticateWithPassword(deps, { userId, password: body.password, ip: ctx.ip });
   if (!result.ok) {
     const message = result.reason === 'locked' ? lockedError(result.lock) : { invalid: 'login.error_invalid', rate_limited: 'login.error_rate_limited' }[result.reason];
     renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.reason === 'rate_limited' ? 429 : 401);
+    return undefined;
+  }
+  // The user ID changed hands since the session began: never another member in this session.
+  if (reauth && result.memberId !== reauth.memberId) {
+    renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 401);
     return undefined;
   }
   return { memberId: result.memberId, remember: kept.remember, amr: ['pwd'], authEpoch: result.authEpoch };

@@ -9,6 +9,7 @@ import { discoverableLoginOptions, parseAuthenticationResponse } from '../../fac
 import { checkAssertion } from '../../factors/passkey/login.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { renderLogin } from './login.js';
+import { reauthenticationOf } from './reauth.js';
 import type { LoginState } from './state.js';
 import { proceed } from './pipeline.js';
 import type { Interaction, InteractionDeps } from './context.js';
@@ -39,7 +40,9 @@ export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, in
   const limit = await hitRateLimit(deps.sql, `login-ip:${ctx.ip}`, policy.perIp, policy.windowSeconds);
   if (!limit.allowed) return renderLogin(ctx, interaction, { errors: ['login.error_rate_limited'] }, 429);
   const response = parseAuthenticationResponse(body.response);
-  const check = response ? await checkAssertion(deps, passkeyLoginPath(interaction.uid), response, undefined, ctx.ip) : undefined;
+  // 「続行するには再度認証してください」: only a passkey of the session's member (another's is refused unverified).
+  const reauth = reauthenticationOf(ctx);
+  const check = response ? await checkAssertion(deps, passkeyLoginPath(interaction.uid), response, reauth?.memberId, ctx.ip) : undefined;
   if (!check?.ok) return renderLogin(ctx, interaction, { errors: ['login.error_passkey'] }, 401);
   const member = await deps.orm.em.fork().findOne(Member, { id: check.memberId });
   if (!member) return renderLogin(ctx, interaction, { errors: ['login.error_passkey'] }, 401);
@@ -48,7 +51,7 @@ export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, in
     return renderLogin(ctx, interaction, { userId: member.userId, errors: ['login.error_locked'] }, 401);
   }
   const state: LoginState = {
-    memberId: member.id, remember: body.remember === 'on', amr: check.amr, secondFactor: { kind: 'passkey', at: Math.floor(Date.now() / 1000) },
+    memberId: member.id, remember: reauth ? reauth.remember : body.remember === 'on', amr: check.amr, secondFactor: { kind: 'passkey', at: Math.floor(Date.now() / 1000) },
     authEpoch: member.authEpoch,
   };
   await proceed(ctx, deps, interaction, state, member);

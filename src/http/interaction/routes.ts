@@ -6,6 +6,7 @@ import { render } from '../render.js';
 import { applyUiLocales } from '../middleware/locale.js';
 import { abortLogin, renderLogin, submitLogin } from './login.js';
 import { offerPasskeyLogin, submitPasskeyLogin } from './passkey-login.js';
+import { noteReauthentication } from './reauth.js';
 import { loggedInAtProvider, rememberClient, restartLoginUrl, type Interaction } from './context.js';
 import { handleStep } from './steps.js';
 import { handleFactor, handleRecoveryCode } from './factor.js';
@@ -37,6 +38,7 @@ async function loadInteraction(ctx: Context, deps: InteractionDeps): Promise<Int
       return undefined;
     }
     applyUiLocales(ctx, interaction.params.ui_locales);
+    await noteReauthentication(ctx, deps, interaction);
     return interaction;
   } catch (err) {
     if (err instanceof errors.SessionNotFound || err instanceof errors.InvalidRequest) {
