@@ -43,6 +43,13 @@ describe('re-authentication of a logged-in member', () => {
     expect(page.html).toContain('/session/end?client_id=kosmo-account');
   });
 
+  it('ログアウト there leads to the provider\'s logout confirmation', async () => {
+    const { browser } = await reauthPage('reauth04', 'Reauth-pass-04');
+    const confirm = await browser.go(`${t.url}/session/end?client_id=kosmo-account`);
+    expect(confirm.status).toBe(200);
+    expect(confirm.html).toContain('ログアウトしてもよろしいですか');
+  });
+
   it('refuses another member\'s user ID and password there: the session stays the first member\'s', async () => {
     await t.addMember({ userId: 'intruder01', email: 'intruder01@example.jp', name: '他人 太郎' }, { password: 'Intruder-pass-1', onboarded: true });
     const { browser, page } = await reauthPage('reauth02', 'Reauth-pass-02');
