@@ -8,7 +8,7 @@ import { LABEL_MAX, labelProblem, labelTaken, normaliseLabel } from '../labels.j
 import { challengeOf, parseRegistrationResponse, passkeyRegistrationOptions, verifyPasskeyRegistration, type NewPasskey } from './ceremony.js';
 import { passkeyAmr, passkeyContext, spendChallenge, storedPasskey } from './context.js';
 import { defaultPasskeyLabel } from './names.js';
-import { retryView } from './views.js';
+import { alreadyRegisteredView, retryView } from './views.js';
 
 const REGISTERED = 'passkey.registered';
 
@@ -33,6 +33,7 @@ function labelPage(host: Host, label: string, errors: string[] = [], status = 20
  */
 export async function finishPasskeySetup(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
   if (input.step === 'label') return saveLabelled(host, input);
+  if (input.failure === 'InvalidStateError') return showView(alreadyRegisteredView(host));
   if (typeof input.failure === 'string' && input.failure) return showView(retryView(host));
   const response = parseRegistrationResponse(input.response);
   const challenge = response && challengeOf(response);

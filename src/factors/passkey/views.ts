@@ -9,3 +9,12 @@ export function retryView(host: Host, retryUrl = host.actionUrl): View {
 export function invalidRegistrationView(host: Host, retryUrl = host.actionUrl): View {
   return { view: 'factor-passkey-invalid', status: 400, vars: { retryUrl } };
 }
+
+/**
+ * The browser refused the registration because this authenticator already holds one of the
+ * member's passkeys (`excludeCredentials`, InvalidStateError): 「この端末はすでに登録されています」,
+ * with the two ways on: another device (a phone through the QR code), or delete the old one first.
+ */
+export function alreadyRegisteredView(host: Host, retryUrl = host.actionUrl): View {
+  return { view: 'factor-passkey-registered', status: 409, vars: { retryUrl, loginMethodsUrl: host.flow === 'console' ? '/account/login-methods' : undefined } };
+}
