@@ -4,7 +4,8 @@ import type { Context } from 'koa';
 import { render } from './render.js';
 import { csrfValid } from './middleware/csrf.js';
 import { restartLoginUrl } from './interaction/context.js';
-import { confirmEmailVerification, verificationAlreadyConfirmed, verificationIsUsable } from '../members/email-verification.js';
+import { confirmEmailVerification, verificationAlreadyConfirmed, verificationIsUsable, verificationLocale } from '../members/email-verification.js';
+import { applyMemberLocale } from './middleware/locale.js';
 import type { Config } from '../config/index.js';
 import type { Sql } from '../db/sql.js';
 import { SINGLE_USE_TOKEN_PATTERN } from '../members/single-use-token.js';
@@ -27,14 +28,22 @@ export function verifyEmailRouter(deps: { sql: Sql; config: Config } & Parameter
   // A used link whose address is confirmed: done, not "invalid, resend".
   const unusable = async (ctx: Context, token: string | undefined) => result(ctx, valid(token) && await verificationAlreadyConfirmed(deps.sql, token!) ? 'already' : 'invalid');
 
+  // The link is opened in the mail app's browser, often without our cookies: the member's saved
+  // language (unless this browser chose one), as on every other page once the member is known.
+  const speakMembersLanguage = async (ctx: Context, token: string | undefined) => {
+    if (valid(token)) applyMemberLocale(ctx, await verificationLocale(deps.sql, token!));
+  };
+
   router.get('/verify-email/:token', async (ctx) => {
     const token = ctx.params.token;
+    await speakMembersLanguage(ctx, token);
     if (!valid(token) || !(await verificationIsUsable(deps.sql, token!))) return unusable(ctx, token);
     render(ctx, 'email-verify-confirm', { actionUrl: `/verify-email/${token}` });
   });
 
   router.post('/verify-email/:token', bodyParser({ enableTypes: ['form'], formLimit: '8kb' }), async (ctx) => {
     const token = ctx.params.token;
+    await speakMembersLanguage(ctx, token);
     if (!csrfValid(ctx, (ctx.request.body ?? {}) as Record<string, unknown>)) return render(ctx, 'email-verify-confirm', { actionUrl: `/verify-email/${token}`, errors: [ctx.state.t('login.error_session')] }, 400);
     const confirmed = valid(token) ? await confirmEmailVerification(deps.sql, token!) : { ok: false as const, reason: 'invalid' as const };
     if (!confirmed.ok) return confirmed.reason === 'invalid' ? unusable(ctx, token) : result(ctx, confirmed.reason);

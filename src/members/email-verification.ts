@@ -69,3 +69,9 @@ export async function verificationAlreadyConfirmed(sql: Sql, token: string): Pro
 export async function verificationIsUsable(sql: Sql, token: string): Promise<boolean> {
   return Boolean(await sql.one('select 1 from email_verification where token_hash = $1 and used_at is null and expires_at > now()', [hashToken(token)]));
 }
+
+/** The saved language of the member a verification link belongs to (used or not), so its pages speak it. */
+export async function verificationLocale(sql: Sql, token: string): Promise<string | undefined> {
+  const row = await sql.one<{ locale: string | null }>('select m.locale from email_verification v join member m on m.id = v.member_id where v.token_hash = $1', [hashToken(token)]);
+  return row?.locale ?? undefined;
+}

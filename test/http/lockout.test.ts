@@ -46,7 +46,7 @@ describe('brute-force protection', () => {
 
   it('locks after the configured consecutive failures and tells the member to wait or contact the 健保組合', async () => {
     expect(LOCKED).toBe('アカウントがロックされているため、ログインできません。ロックは約1分後に解除されますので、時間をおいてから再度お試しください。お急ぎの場合は、コスモ健康保険組合までお問い合わせください。');
-    expect(LOCKED_FOR_GOOD).toBe('アカウントがロックされているため、ログインできません。ロックの解除は、コスモ健康保険組合までお問い合わせください。');
+    expect(LOCKED_FOR_GOOD).toBe('アカウントがロックされているため、ログインできません。ロックの解除は、コスモ健康保険組合までお問い合わせください。なお、「パスワードを忘れた方はこちら」からパスワードを再設定した場合も、ロックは解除されます。');
     await t.addMember({ userId: 'lock00001' }, { password: 'Right-pass-1', onboarded: true });
     expect(await attempt('lock00001', 'wrong-1')).toEqual({ status: 401, errors: [INVALID], portal: false });
     expect(await attempt('lock00001', 'wrong-2')).toEqual({ status: 401, errors: [INVALID], portal: false });
