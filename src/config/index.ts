@@ -64,12 +64,30 @@ function readJson(file: string): unknown {
   }
 }
 
-export function loadClients(file: string, env: NodeJS.ProcessEnv): ResolvedClient[] {
+/**
+ * `${NAME}` in a string of clients.json, for the few values known only at start (the demo portal's
+ * URL follows DEMO_PORTAL_PORT); any other placeholder is an error.
+ */
+function expandPlaceholders(value: unknown, vars: Record<string, string>, where: () => string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Z_]+)\}/g, (_m, name: string) => {
+      const known = vars[name];
+      if (known === undefined) throw new ConfigError(`${where()}: unknown placeholder \${${name}} (known: ${Object.keys(vars).map((v) => `\${${v}}`).join(', ')})`);
+      return known;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => expandPlaceholders(v, vars, where));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandPlaceholders(v, vars, where)]));
+  return value;
+}
+
+export function loadClients(file: string, env: NodeJS.ProcessEnv, vars: Record<string, string> = {}): ResolvedClient[] {
   const raw = clientsFileSchema.safeParse(readJson(file));
   if (!raw.success) throw new ConfigError(`${file}: must be a JSON array of clients`);
   const seen = new Set<string>();
-  return raw.data.map((entry, index) => {
-    const id = typeof entry === 'object' && entry && 'client_id' in entry ? String((entry as { client_id: unknown }).client_id) : `#${index + 1}`;
+  return raw.data.map((original, index) => {
+    const id = typeof original === 'object' && original && 'client_id' in original ? String((original as { client_id: unknown }).client_id) : `#${index + 1}`;
+    const entry = expandPlaceholders(original, vars, () => `${file}: client "${id}"`);
     const parsed = clientSchema.safeParse(entry);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -173,7 +191,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     termsText[locale] = readFileSync(f, 'utf8');
   }
 
-  const clients = loadClients(path.join(configDir, 'clients.json'), source);
+  const demoPortalUrl = `http://localhost:${env.DEMO_PORTAL_PORT}`;
+  const clients = loadClients(path.join(configDir, 'clients.json'), source, { DEMO_PORTAL_URL: demoPortalUrl });
 
   let cookieKeys: string[];
   let secretsKey: string;
@@ -234,7 +253,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.TRUST_PROXY === 'true',
     smtpUrl: env.SMTP_URL,
     webauthn,
-    demoPortal: { enabled: demoEnabled, port: env.DEMO_PORTAL_PORT, url: `http://localhost:${env.DEMO_PORTAL_PORT}` },
+    demoPortal: { enabled: demoEnabled, port: env.DEMO_PORTAL_PORT, url: demoPortalUrl },
     union,
     terms: { version: union.terms.version, text: termsText },
     clients,

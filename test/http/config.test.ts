@@ -120,6 +120,21 @@ describe('configuration read at start', () => {
     }
   });
 
+  it('derives the demo portal\'s redirect URIs from DEMO_PORTAL_PORT (${DEMO_PORTAL_URL} in clients.json)', () => {
+    writeClients(good);
+    const config = loadConfig(env({ DEMO_PORTAL_PORT: '3456' }));
+    const demo = config.clients.find((c) => c.client_id === 'kosmo-demo-portal')!;
+    expect(config.demoPortal.url).toBe('http://localhost:3456');
+    expect(demo.redirect_uris).toEqual(['http://localhost:3456/callback']);
+    expect(demo.post_logout_redirect_uris).toEqual(['http://localhost:3456/']);
+    expect(demo.initiate_login_uri).toBe('http://localhost:3456/login');
+    expect(loadConfig(env()).clients.find((c) => c.client_id === 'kosmo-demo-portal')!.redirect_uris).toEqual(['http://localhost:3001/callback']);
+    writeClients([{ ...good[0], redirect_uris: ['${PORTAL_HOST}/callback'] }]);
+    const err = errorOf(() => loadConfig(env()));
+    writeClients(good);
+    expect(err.message).toContain('client "kosmo-demo-portal": unknown placeholder ${PORTAL_HOST}');
+  });
+
   it('starts in production once everything is set', () => {
     const jwks = path.join(dir, 'jwks.json');
     writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'k1' }] }));
