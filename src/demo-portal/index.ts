@@ -38,6 +38,7 @@ export function createDemoPortal(o: DemoPortalOptions): Koa {
     postLogoutRedirectUri: `${o.portalUrl}/`,
   };
   const css = readFileSync(path.resolve('static/demo-portal.css'));
+  const icon = readFileSync(path.resolve('static/favicon.svg'));
 
   const router = new Router();
   router.get('/', async (ctx) => {
@@ -48,6 +49,11 @@ export function createDemoPortal(o: DemoPortalOptions): Koa {
   router.get('/callback', completeLogin(deps));
   router.get('/claims', showClaims(deps));
   router.get('/logout', logout(deps));
+  router.get(['/static/favicon.svg', '/favicon.ico'], (ctx) => {
+    ctx.type = 'image/svg+xml';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = icon;
+  });
   router.get('/static/demo-portal.css', (ctx) => {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'no-cache');

@@ -36,6 +36,12 @@ describe('the account console', () => {
     }
   });
 
+  it('the profile\'s 戻る leads back to the portal, not to the profile itself', async () => {
+    const { profile } = await signedIn('console10');
+    const back = /<a href="([^"]*)" class="btn btn--secondary">戻る<\/a>/.exec(profile.html)?.[1];
+    expect(back).toMatch(/^http:\/\/localhost:\d+\/$/);
+  });
+
   it('changes the language at once and the user ID with a recent login; sub stays, a notice is mailed', async () => {
     const { browser, profile } = await signedIn('console02');
     const before = await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['console02']);

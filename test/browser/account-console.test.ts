@@ -61,6 +61,27 @@ describe('the account console in Chromium, from the demo portal', () => {
     await context.close();
   });
 
+  it('on a PC: the portal\'s header links are at least 44 px tall, and both sites answer /favicon.ico with the icon', async () => {
+    await w.t.addMember({ userId: 'header01', name: '見出 花子', email: 'header01@example.jp' }, { password: 'Header-pass-01', onboarded: true });
+    const { context, page } = await newPage(w, PC);
+    await loginAtPortal(w, page, 'header01', 'Header-pass-01');
+    const targets = page.locator('header a, header summary');
+    const heights: string[] = [];
+    for (const target of await targets.all()) {
+      if (!(await target.isVisible())) continue;
+      const box = (await target.boundingBox())!;
+      if (box.height < 44) heights.push(`${(await target.textContent())!.trim()}: ${Math.round(box.height)} px`);
+    }
+    expect(heights).toEqual([]);
+    await screenshot(page, 'portal-header-pc');
+    for (const site of [w.portal.url, w.t.url]) {
+      const icon = await page.request.get(`${site}/favicon.ico`);
+      expect({ site, status: icon.status(), type: icon.headers()['content-type'] }).toEqual({ site, status: 200, type: 'image/svg+xml' });
+    }
+    expect(await page.locator('link[rel=icon]').getAttribute('href')).toBe('/static/favicon.svg');
+    await context.close();
+  });
+
   for (const size of [PHONE, PC]) {
     it(`adds a passkey with 設定, renames it and deletes it, and adds an authenticator app (${size.width}x${size.height})`, async () => {
       const userId = `pkc${size.width}`;

@@ -22,6 +22,9 @@ export function staticFiles(dir: string, packaged: Record<string, string> = PACK
   for (const [name, file] of Object.entries(packaged)) {
     files.set(`/static/${name}`, { body: readFileSync(path.resolve(file)), type: TYPES[path.extname(name)]! });
   }
+  // Browsers ask for /favicon.ico whatever the pages link: the same small icon.
+  const icon = files.get('/static/favicon.svg');
+  if (icon) files.set('/favicon.ico', icon);
   return async (ctx, next) => {
     const file = ctx.method === 'GET' || ctx.method === 'HEAD' ? files.get(ctx.path) : undefined;
     if (!file) return next();
