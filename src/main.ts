@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './logger.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { createIdp, openDatabase } from './idp.js';
-import { seedDemoMembers, DEMO_MEMBERS } from './members/demo-seed.js';
+import { seedDemoMembers, demoMembersWithPrintedPassword, DEMO_MEMBERS } from './members/demo-seed.js';
 import { Sql } from './db/sql.js';
 import type { DevSmtpServer } from './mail/dev-smtp-server.js';
 import { accountConsoleLinks } from './oidc/provider.js';
@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   });
   const seeded = config.production ? false : await seedDemoMembers(idp.sql, idp.hasher, config.terms.version);
   const { url } = await idp.listen();
+  const working = config.production ? [] : await demoMembersWithPrintedPassword(idp.sql, idp.hasher);
 
   let portal: { url: string; close(): Promise<void> } | undefined;
   const demoClient = config.clients.find((c) => c.client_id === 'kosmo-demo-portal');
@@ -64,7 +65,10 @@ async function main(): Promise<void> {
     embedded ? `  database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}` : '  database: DATABASE_URL',
     ...(config.production ? [] : [
       `  demo members${seeded ? ' (seeded now)' : ''}:`,
-      ...DEMO_MEMBERS.map((m) => `    ${m.userId}  password ${m.initialPassword ?? m.password}${m.initialPassword ? '  (initial password: 記号+番号+生年月日)' : ''}`),
+      // Only passwords that still work: a demo member who changed theirs is named without it.
+      ...DEMO_MEMBERS.map((m) => (working.includes(m)
+        ? `    ${m.userId}  password ${m.initialPassword ?? m.password}${m.initialPassword ? '  (initial password: 記号+番号+生年月日)' : ''}`
+        : `    ${m.userId}  (password or user ID changed since seeding)`)),
     ]),
     '',
   ].filter((l) => l !== '');

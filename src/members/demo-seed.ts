@@ -1,5 +1,5 @@
 import type { Sql } from '../db/sql.js';
-import type { PasswordHasher } from './password.js';
+import { PASSWORD_CREDENTIAL_JOIN, PASSWORD_HOLDER_COLUMNS, type PasswordHasher, type PasswordHolder } from './password.js';
 import { insertMembers, memberInputSchema } from './provision.js';
 import { storeNewPassword } from './new-password.js';
 
@@ -25,4 +25,19 @@ export async function seedDemoMembers(sql: Sql, hasher: PasswordHasher, termsVer
     await storeNewPassword({ em, sql: tx }, member!.id, hash);
   });
   return true;
+}
+
+export type DemoMember = (typeof DEMO_MEMBERS)[number];
+
+/**
+ * The demo members whose printed password still logs them in: one who changed it (or whose user ID
+ * changed) since seeding is not advertised with a password that no longer works.
+ */
+export async function demoMembersWithPrintedPassword(sql: Sql, hasher: PasswordHasher): Promise<DemoMember[]> {
+  const working: DemoMember[] = [];
+  for (const m of DEMO_MEMBERS) {
+    const holder = await sql.one<PasswordHolder>(`select ${PASSWORD_HOLDER_COLUMNS} from member m ${PASSWORD_CREDENTIAL_JOIN} where m.user_id = $1`, [m.userId]);
+    if (holder && await hasher.verify(holder, m.initialPassword ?? m.password!)) working.push(m);
+  }
+  return working;
 }
