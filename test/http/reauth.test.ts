@@ -1,7 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMailedTestIdp, type MailedTestIdp, loginThroughPortal, isPortal, BrowserClient, completeTotp, type Page } from '../support/idp.js';
-import { pageErrors } from '../support/browser-client.js';
+import { pageErrors, decodeEntities, findForm } from '../support/browser-client.js';
+import { SoftwarePasskey } from '../support/software-passkey.js';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 
 /**
  * 「続行するには再度認証してください」 (manual 3-2, 3-6, 3-7): a fresh login asked of a browser that is
@@ -86,6 +88,37 @@ describe('re-authentication of a logged-in member', () => {
     const refused = await browser.submit(page, '/login', { user_id: 'portal0002', password: 'Portal-pass-02' }, { stopAt: isPortal });
     expect(refused.status).toBe(401);
     expect(await loginsOf('portal0002')).toBe(before);
+  });
+
+  it('refuses a passkey that identifies another member there, and takes the member\'s own', async () => {
+    const idOf = async (userId: string) => (await memberRow(userId))!.id;
+    await t.addMember({ userId: 'keyowner1', email: 'keyowner1@example.jp', name: '本人 三郎' }, { password: 'Keyowner-pass-1', onboarded: true });
+    await t.addMember({ userId: 'keythief1', email: 'keythief1@example.jp', name: '他人 四郎' }, { password: 'Keythief-pass-1', onboarded: true });
+    const own = SoftwarePasskey.forIdp(t.idp);
+    const others = SoftwarePasskey.forIdp(t.idp);
+    await own.enrol(t.idp, await idOf('keyowner1'));
+    await others.enrol(t.idp, await idOf('keythief1'));
+    const browser = new BrowserClient();
+    const first = await loginThroughPortal(t.url, browser, 'keyowner1', 'Keyowner-pass-1');
+    const reauth = async () => browser.go((await first.rp.authorizationRequest({ prompt: 'login' })).url, { stopAt: isPortal });
+    const options = (page: Page) => JSON.parse(decodeEntities(/data-passkey-login[^>]*data-options="([^"]*)"/.exec(page.html)![1]!)) as PublicKeyCredentialRequestOptionsJSON;
+    const post = (page: Page, response: unknown) => browser.go(new URL(findForm(page.html, '/passkey').action, page.url).toString(), {
+      form: { ...findForm(page.html, '/passkey').hidden, response: JSON.stringify(response) }, stopAt: isPortal,
+    });
+
+    const page = await reauth();
+    // Only the member's own passkey is offered.
+    expect(options(page).allowCredentials!.map((c) => c.id)).toEqual([own.credentialId.toString('base64url')]);
+    const refused = await post(page, others.assert(options(page), await idOf('keythief1')));
+    expect(refused.status).toBe(401);
+    expect(refused.html).toContain('続行するには再度認証してください');
+    expect(refused.html).toContain('value="keyowner1"');
+    const events = await t.idp.sql.rows<{ type: string }>(`select type from member_event where member_id = $1 and type in ('login.passkey_ok', 'login.completed')`, [await idOf('keythief1')]);
+    expect(events).toEqual([]);
+
+    const again = await reauth();
+    const accepted = await post(again, own.assert(options(again), await idOf('keyowner1')));
+    expect(isPortal(accepted.url)).toBe(true);
   });
 
   it('「戻る」 from the console\'s re-authentication goes back to the console without the change', async () => {
