@@ -55,5 +55,10 @@ export interface Host {
   /** The page's query string (`?change=1` …), single values only. */
   query: Record<string, string>;
   scratch: FlowScratch;
+  /**
+   * The acr of the signed-in session this runs in (the console); undefined inside a login. A device
+   * set up here is worth no more than this at login (factors/acr.ts trustOfNewDevice).
+   */
+  sessionAcr?: string;
   deps: AppDeps;
 }

@@ -140,16 +140,20 @@ describe('terms of use updated after onboarding', () => {
   });
   afterAll(async () => { await t.close(); });
 
-  it('asks an onboarded member to re-consent once, after the password and before the portal', async () => {
+  it('asks an onboarded member to re-consent once, after the password and the second factor, before the portal', async () => {
     await t.addMember({ userId: 'reconsent', email: 're@example.jp' }, { password: 'Re-consent-1', onboarded: true });
     t.config.terms.version = '2099-01-01';
     const browser = new BrowserClient();
     const rp = await testRelyingParty(t.url);
     const request = await rp.authorizationRequest();
     const login = await browser.go(request.url, { stopAt: isPortal });
-    const terms = await browser.submit(login, '/login', { user_id: 'reconsent', password: 'Re-consent-1' }, { stopAt: isPortal });
+    const code = await browser.submit(login, '/login', { user_id: 'reconsent', password: 'Re-consent-1' }, { stopAt: isPortal });
+    // The manual's 3-9: the second factor first; nothing beyond the password is shown before it.
+    expect(code.url).toMatch(/\/factor$/);
+    expect(code.html).not.toContain('利用規約');
+    const terms = await completeTotp(browser, code, 'reconsent');
     expect(terms.html).toContain('利用規約が更新されました');
-    const back = await completeTotp(browser, await browser.submit(terms, '/step/terms', { decision: 'agree' }, { stopAt: isPortal }), 'reconsent');
+    const back = await browser.submit(terms, '/step/terms', { decision: 'agree' }, { stopAt: isPortal });
     expect(isPortal(back.url)).toBe(true);
     expect((await rp.exchange(back.url, request)).claims()!.preferred_username).toBe('reconsent');
     const row = await t.idp.sql.one<{ terms_version: string }>('select terms_version from member where user_id = $1', ['reconsent']);

@@ -9,6 +9,7 @@ import { challengeOf, parseRegistrationResponse, passkeyRegistrationOptions, ver
 import { passkeyAmr, passkeyContext, spendChallenge, storedPasskey } from './context.js';
 import { defaultPasskeyLabel } from './names.js';
 import { retryView } from './views.js';
+import { trustOfNewDevice } from '../acr.js';
 
 const REGISTERED = 'passkey.registered';
 
@@ -62,6 +63,7 @@ async function saveLabelled(host: Host, input: Record<string, unknown>): Promise
       const credential = addCredential(em, member.id, {
         kind: 'passkey', label, webauthnId: registered.webauthnId, publicKey: registered.publicKey, signCount: registered.signCount,
         transports: registered.transports, backedUp: registered.backedUp, deviceType: registered.deviceType, aaguid: registered.aaguid, lastUsedAt: new Date(),
+        trustAcr: trustOfNewDevice('passkey', host.sessionAcr),
       });
       await em.flush();
       await recordMemberEvent(sql, member.id, 'factor.passkey_added', { label, aaguid: registered.aaguid, flow: host.flow }, host.ip);

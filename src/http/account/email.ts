@@ -18,7 +18,7 @@ function showForm(request: AccountRequest, email: string, errors: string[] = [],
 /** GET /account/email — メールアドレス更新, after a recent login. */
 export async function showEmailChange(request: AccountRequest): Promise<void> {
   if (!requireRecentLogin(request, '/account/email')) return;
-  if (!await requireStrongFactorIfHeld(request)) return showForm(request, request.session.member.email ?? '', ['account.email.error_strong_factor'], 403);
+  if (!await requireStrongFactorIfHeld(request, '/account/email', () => showForm(request, request.session.member.email ?? '', ['account.email.error_strong_factor'], 403))) return;
   const pending = await pendingVerification(request.deps.sql, request.session.member.id);
   return showForm(request, pending?.email ?? request.session.member.email ?? '');
 }
@@ -33,7 +33,7 @@ export async function submitEmailChange(request: AccountRequest): Promise<void> 
   const typed = emailForm.parse(body).email;
   if (!csrfValid(ctx, body)) return showForm(request, typed.slice(0, EMAIL_MAX_LENGTH), ['login.error_session'], 400);
   if (!requireRecentLogin(request, '/account/email')) return;
-  if (!await requireStrongFactorIfHeld(request)) return showForm(request, typed, ['account.email.error_strong_factor'], 403);
+  if (!await requireStrongFactorIfHeld(request, '/account/email', () => showForm(request, typed, ['account.email.error_strong_factor'], 403))) return;
   const email = normalizeEmail(typed);
   const problem = emailAddressProblem(email);
   if (problem) return showForm(request, typed.slice(0, EMAIL_MAX_LENGTH + 65), [...EMAIL_ERRORS[problem]], 400);

@@ -12,7 +12,7 @@ import type { Messages } from '../../i18n/index.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { USER_ID_ERRORS } from '../../steps/user-id-and-method.js';
 import { formBody } from '../recovery/schemas.js';
-import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
 
 const text = (max: number) => z.preprocess((v) => (typeof v === 'string' ? v.slice(0, max) : ''), z.string());
 const profileForm = z.object({ locale: text(8), user_id: text(200), method: text(16) });
@@ -73,6 +73,8 @@ export async function submitProfile(request: AccountRequest): Promise<void> {
     ...(form.method !== member.chosenFactor ? { method: form.method as SecondFactorKind } : {}),
   };
   if (!change.userId && !change.method) return redirect(request, '/account?done=saved');
+  // Choosing the login method needs the same proof as changing the address (context.ts).
+  if (change.method && !await requireStrongFactorIfHeld(request, '/account', () => showProfile(request, { userId: form.user_id, method: form.method, errors: ['account.profile.error_strong_factor'] }, 403))) return;
   const host = request.host('/account');
   await host.scratch.set(PENDING, change);
   if (!requireRecentLogin(request, '/account/apply')) return;

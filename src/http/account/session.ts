@@ -14,6 +14,8 @@ export interface ConsoleSession {
   /** Seconds since the epoch of the last full login (password and second factor). */
   loginTs: number;
   amr: string[];
+  /** The level that login reached (factors/acr.ts), with what its device is trusted for. */
+  acr: string;
 }
 
 /** The provider's own session: the console keeps none of its own. */
@@ -23,7 +25,7 @@ export async function consoleSession(ctx: Context, deps: InteractionDeps): Promi
   const member = await deps.orm.em.fork().findOne(Member, { id: session.accountId });
   if (!member) return undefined;
   applyMemberLocale(ctx, member.locale);
-  return { member, sessionUid: session.uid, loginTs: Number(session.loginTs ?? 0), amr: (session.amr as string[] | undefined) ?? [] };
+  return { member, sessionUid: session.uid, loginTs: Number(session.loginTs ?? 0), amr: (session.amr as string[] | undefined) ?? [], acr: String(session.acr ?? '') };
 }
 
 /** Whether the last login is recent enough for a sensitive change (「続行するには再度認証してください」 otherwise). */
@@ -41,7 +43,7 @@ function safeReturnPath(path: string): string {
  * With `reauthenticate`, the provider asks for a fresh login (password, then the second factor:
  * the same pipeline as any login).
  */
-export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo: string, options: { reauthenticate?: boolean; userId?: string } = {}): void {
+export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo: string, options: { reauthenticate?: boolean; userId?: string; acrValues?: string } = {}): void {
   const state = randomBytes(16).toString('base64url');
   const secure = deps.config.issuer.startsWith('https://');
   ctx.cookies.set(PENDING_COOKIE, JSON.stringify({ state, returnTo: safeReturnPath(returnTo) }), {
@@ -66,6 +68,8 @@ export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo:
     query.set('max_age', String(deps.config.union.account.reauthSeconds));
   }
   if (options.userId) query.set('login_hint', options.userId);
+  // Before a change that needs an app or a passkey: the login asks for one of them (http/interaction/pipeline.ts).
+  if (options.acrValues) query.set('acr_values', options.acrValues);
   ctx.status = 303;
   ctx.redirect(`/auth?${query.toString()}`);
 }

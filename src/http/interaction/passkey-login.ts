@@ -48,7 +48,7 @@ export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, in
     return renderLogin(ctx, interaction, { userId: member.userId, errors: ['login.error_locked'] }, 401);
   }
   const state: LoginState = {
-    memberId: member.id, remember: body.remember === 'on', amr: check.amr, secondFactor: { kind: 'passkey', at: Math.floor(Date.now() / 1000) },
+    memberId: member.id, remember: body.remember === 'on', amr: check.amr, secondFactor: { kind: 'passkey', at: Math.floor(Date.now() / 1000), deviceId: check.credentialId },
     authEpoch: member.authEpoch,
   };
   await proceed(ctx, deps, interaction, state, member);
