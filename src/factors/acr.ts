@@ -14,12 +14,19 @@ export const ACR_BY_FACTOR: Record<SecondFactorKind, string> = {
   passkey: 'urn:kosmo:acr:phr',
 };
 
+/**
+ * A recovery code in place of the second factor: a look-up secret the member printed, with the
+ * password AAL2 (NIST SP 800-63B-4 §3.1.2), so the member who lost the phone can replace it.
+ */
+export const ACR_RECOVERY_CODE = ACR_BY_FACTOR.totp;
+
 /** A login without a second factor (a member still setting up, or no factor configured). */
 export const ACR_PASSWORD_ONLY = 'urn:kosmo:acr:pwd';
 
 export const ACR_VALUES = [ACR_PASSWORD_ONLY, ACR_BY_FACTOR.email, ACR_BY_FACTOR.totp, ACR_BY_FACTOR.passkey];
 
 export function acrFor(kind: string | undefined): string {
+  if (kind === 'recovery_code') return ACR_RECOVERY_CODE;
   return (kind && ACR_BY_FACTOR[kind as SecondFactorKind]) || ACR_PASSWORD_ONLY;
 }
 
@@ -50,8 +57,8 @@ export function isStrongAcr(reached: string | undefined): boolean {
  * that session, so a device added from a weak session never makes the sessions it opens strong.
  * Null: the device counts as what it is (no session to compare, as inside a login).
  */
-export function trustOfNewDevice(kind: SecondFactorKind, sessionAcr: string | undefined): string | null {
+export function trustOfNewDevice(kind: SecondFactorKind | 'recovery_code', sessionAcr: string | undefined): string | null {
   if (sessionAcr === undefined) return null;
-  const own = ACR_BY_FACTOR[kind];
+  const own = acrFor(kind);
   return weakerAcr(own, sessionAcr) === own ? null : weakerAcr(own, sessionAcr);
 }

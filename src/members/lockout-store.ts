@@ -63,8 +63,8 @@ export async function unknownIdLockout(sql: Sql, subject: string): Promise<Locko
 /**
  * A completed login (password, owed steps and second factor): consecutive failures and the lock
  * history are forgotten, and the event is recorded, in one statement (the login's hot path). With the
- * device that proved the second factor, answers what that device is trusted for (credential.trust_acr:
- * null when it counts as what it is).
+ * device (or recovery code) that proved the second factor, answers what it is trusted for (its
+ * trust_acr: null when it counts as what it is).
  */
 export async function clearMemberFailures(sql: Sql, memberId: string, event: { type: string; ip?: string }, deviceId?: string): Promise<string | null> {
   const row = await sql.one<{ trust: string | null }>(
@@ -72,7 +72,8 @@ export async function clearMemberFailures(sql: Sql, memberId: string, event: { t
        update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, last_login_at = now()
        where id = $1 returning id),
      recorded as (insert into member_event (member_id, type, detail, ip) select id, $2, '{}', $3 from cleared)
-     select trust_acr as trust from credential where id = $4 and member_id = $1`,
+     select trust_acr as trust from credential where id = $4 and member_id = $1
+     union all select trust_acr from recovery_code where id = $4 and member_id = $1`,
     [memberId, event.type, event.ip ?? null, deviceId ?? null],
   );
   return row?.trust ?? null;

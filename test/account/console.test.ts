@@ -194,7 +194,7 @@ describe('the account console', () => {
 
     const again = await browser.submit(await browser.go(`${t.url}/account/recovery-codes`), '/account/recovery-codes', {});
     const fresh = [...again.html.matchAll(/<code>([0-9A-Z-]+)<\/code>/g)].map((m) => m[1]!);
-    expect(await useRecoveryCode(t.idp.sql, t.config, member.id, codes[1]!)).toBe(false);
-    expect(await useRecoveryCode(t.idp.sql, t.config, member.id, fresh[1]!)).toBe(true);
+    expect(await useRecoveryCode(t.idp.sql, t.config, member.id, codes[1]!)).toBeUndefined();
+    expect(await useRecoveryCode(t.idp.sql, t.config, member.id, fresh[1]!)).toEqual(expect.any(String));
   });
 });

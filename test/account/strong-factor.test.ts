@@ -114,6 +114,10 @@ describe('changes that need more than an email code', () => {
       t.smtp.waitFor((m) => m.to.includes('strong003@example.jp') && m.text.includes('ログイン時の認証方法が変更されました')),
     ])).length;
     expect(await notices()).toBe(2);
+    // Recovery codes issued from that session, likewise (a code is otherwise worth an app: acr mfa).
+    expect((await consolePost(browser, '/account/recovery-codes', {})).html).toContain('リカバリーコードを発行しました');
+    expect(await t.idp.sql.rows(`select distinct r.trust_acr from recovery_code r join member m on m.id = r.member_id where m.user_id = 'strong003'`))
+      .toEqual([{ trust_acr: 'urn:kosmo:acr:email' }]);
 
     // A login with that device: one-time password proved, but no stronger than the mailed code it came from.
     t.smtp.clear();

@@ -21,10 +21,11 @@ export async function verifyRecoveryCode(host: Host, input: Record<string, unkno
   const typed = typeof input.code === 'string' ? input.code.slice(0, 64) : '';
   if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) return { kind: 'locked' };
   if (!typed.trim()) return showView(recoveryCodePage(host, ['factor_recovery_code.error_required'], 400));
-  if (await useRecoveryCode(deps.sql, deps.config, member.id, typed)) {
+  const usedId = await useRecoveryCode(deps.sql, deps.config, member.id, typed);
+  if (usedId) {
     await recordMemberEvent(deps.sql, member.id, 'login.recovery_code_used', {}, host.ip);
     await sendSecurityNotice(deps, member, 'recovery_code_used');
-    return { kind: 'verified', amr: [RECOVERY_CODE_AMR] };
+    return { kind: 'verified', amr: [RECOVERY_CODE_AMR], credentialId: usedId };
   }
   const after = await registerMemberFailure(deps.sql, member.id, deps.config.union.lockout, { wrong: 'login.recovery_code_wrong', ip: host.ip });
   if (after.lockedNow) return { kind: 'locked' };

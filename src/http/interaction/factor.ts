@@ -79,7 +79,7 @@ export async function handleRecoveryCode(ctx: Context, deps: InteractionDeps, in
   if (outcome.kind === 'show') return renderView(ctx, page(outcome.view));
   if (outcome.kind === 'locked') return endLoginLocked(ctx, deps, interaction, run.member);
   await saveLoginState(interaction, {
-    ...run.state, amr: [...new Set([...run.state.amr, ...outcome.amr])], secondFactor: { kind: 'recovery_code', at: Math.floor(Date.now() / 1000) }, scratch: undefined,
+    ...run.state, amr: [...new Set([...run.state.amr, ...outcome.amr])], secondFactor: { kind: 'recovery_code', at: Math.floor(Date.now() / 1000), deviceId: outcome.credentialId }, scratch: undefined,
   });
   renderView(ctx, await recoveryCodeUsedPage(host, `/interaction/${interaction.uid}/continue`));
 }
