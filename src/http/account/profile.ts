@@ -10,7 +10,7 @@ import { LOCALES, type Locale } from '../../i18n/index.js';
 import { useLocale } from '../middleware/locale.js';
 import type { Messages } from '../../i18n/index.js';
 import { csrfValid } from '../middleware/csrf.js';
-import { USER_ID_ERRORS } from '../../steps/user-id-and-method.js';
+import { chosenUserIdAvailability, USER_ID_AVAILABILITY_ERRORS, USER_ID_ERRORS } from '../../steps/user-id-and-method.js';
 import { formBody } from '../recovery/schemas.js';
 import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
 
@@ -53,15 +53,17 @@ export async function submitProfile(request: AccountRequest): Promise<void> {
   const member = session.member;
   const errors: string[] = [];
   const userId = normalizeUserId(form.user_id);
+  let lookups: 'free' | 'taken' | 'too_many' = 'free';
   if (userId !== member.userId) {
     errors.push(...checkChosenUserId(userId).map((p) => USER_ID_ERRORS[p]));
-    if (errors.length === 0 && await deps.sql.one('select 1 from member where user_id = $1', [userId])) errors.push('step_user_id.error_taken');
+    if (errors.length === 0) lookups = await chosenUserIdAvailability(request.host('/account'), userId);
+    if (lookups !== 'free') errors.push(USER_ID_AVAILABILITY_ERRORS[lookups]);
   }
   const allowed = deps.config.union.authMethods as string[];
   if (!allowed.includes(form.method)) errors.push('step_user_id.error_method');
   const locale = (LOCALES as readonly string[]).includes(form.locale) ? form.locale as Locale : undefined;
   if (!locale) errors.push('account.profile.error_language');
-  if (errors.length || !locale) return showProfile(request, { userId: form.user_id, method: form.method, errors }, 400);
+  if (errors.length || !locale) return showProfile(request, { userId: form.user_id, method: form.method, errors }, lookups === 'too_many' ? 429 : 400);
 
   if (locale !== member.locale) {
     await inTransaction(deps.orm, (work) => changeLanguage(work, member.id, locale, ctx.ip));
