@@ -12,13 +12,15 @@ import type { Messages } from '../../i18n/index.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { chosenUserIdAvailability, USER_ID_AVAILABILITY_ERRORS, USER_ID_ERRORS } from '../../steps/user-id-and-method.js';
 import { formBody } from '../recovery/schemas.js';
-import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+import { constantTimeEqual } from '../../crypto.js';
+import { renderAccount, type AccountRequest } from './context.js';
+import { APPLY_PATH, recentlyAuthenticated, startConsoleLogin } from './session.js';
 
 const text = (max: number) => z.preprocess((v) => (typeof v === 'string' ? v.slice(0, max) : ''), z.string());
 const profileForm = z.object({ locale: text(8), user_id: text(200), method: text(16) });
 
-/** A change of user ID or method waiting for the member to log in again. */
-interface PendingProfileChange { userId?: string; method?: SecondFactorKind }
+/** A change of user ID or method; one waiting for the member to log in again names that login (its state). */
+interface PendingProfileChange { userId?: string; method?: SecondFactorKind; login?: string }
 const PENDING = 'profile';
 
 function showProfile(request: AccountRequest, vars: { userId?: string; method?: string; errors?: string[]; notice?: string } = {}, status = 200): Promise<void> {
@@ -75,24 +77,30 @@ export async function submitProfile(request: AccountRequest): Promise<void> {
     ...(form.method !== member.chosenFactor ? { method: form.method as SecondFactorKind } : {}),
   };
   if (!change.userId && !change.method) return redirect(request, '/account?done=saved');
-  const host = request.host('/account');
-  await host.scratch.set(PENDING, change);
-  if (!requireRecentLogin(request, '/account/apply')) return;
-  await applyProfileChange(request);
+  if (recentlyAuthenticated(session, deps)) return applyProfileChange(request, change);
+  // Kept sealed for the login this starts, and applied only when that very login comes back.
+  const login = startConsoleLogin(ctx, deps, APPLY_PATH, { reauthenticate: true, userId: member.userId });
+  await request.host('/account').scratch.set(PENDING, { ...change, login });
 }
 
-/** GET /account/apply: back from logging in again, the change the member asked for. */
+/**
+ * GET /account/apply?login=<state>: back from the login a change started (the callback checked the
+ * state against its signed cookie), the change the member asked for. Without that login, or after
+ * another one, nothing is applied and the waiting change is dropped: an abandoned change never
+ * applies itself when the member next visits.
+ */
 export async function applyPendingProfileChange(request: AccountRequest): Promise<void> {
-  if (!requireRecentLogin(request, '/account/apply')) return;
-  await applyProfileChange(request);
-}
-
-async function applyProfileChange(request: AccountRequest): Promise<void> {
-  const { ctx, deps, session } = request;
   const host = request.host('/account');
   const change = host.scratch.get<PendingProfileChange>(PENDING);
   await host.scratch.set(PENDING, undefined);
-  if (!change) return redirect(request, '/account');
+  const login = request.ctx.query.login;
+  const itsLogin = typeof change?.login === 'string' && typeof login === 'string' && constantTimeEqual(login, change.login);
+  if (!change || !itsLogin || !recentlyAuthenticated(request.session, request.deps)) return redirect(request, '/account');
+  await applyProfileChange(request, { userId: change.userId, method: change.method });
+}
+
+async function applyProfileChange(request: AccountRequest, change: PendingProfileChange): Promise<void> {
+  const { ctx, deps, session } = request;
   const member = session.member;
   // A method the member has no credential for is set up first; it becomes the chosen one when done.
   const setupFirst = change.method && SECOND_FACTORS[change.method] && await countCredentials(deps.orm.em.fork(), member.id, change.method) === 0;
