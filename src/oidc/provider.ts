@@ -90,6 +90,9 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
     claims: CLAIMS_BY_SCOPE,
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     responseTypes: ['code'],
+    // Only what portals use: a secret in the Authorization header, or none (public clients, PKCE).
+    // Discovery advertises these two, and anything else (client_secret_post …) is invalid_client.
+    clientAuthMethods: ['client_secret_basic', 'none'],
     conformIdTokenClaims: false,
     cookies: {
       keys: config.cookieKeys,
