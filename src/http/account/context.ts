@@ -32,7 +32,7 @@ export async function accountRequest(ctx: Context, deps: AccountDeps): Promise<A
   const scratch = consoleScratch(ctx, deps.config, session.member.id, secure);
   return {
     ctx, deps, session,
-    host: (actionUrl) => hostFromRequest(ctx, deps, { flow: 'console', member: session.member, actionUrl, scratch }),
+    host: (actionUrl) => hostFromRequest(ctx, deps, { flow: 'console', member: session.member, actionUrl, scratch, sessionId: session.sessionUid }),
   };
 }
 
