@@ -6,7 +6,11 @@ import { keepConfirmedAddress } from '../members/onboarding.js';
 import { inTransaction } from '../db/unit-of-work.js';
 import { show, type Host, type Step, type StepOutcome, type View } from './types.js';
 
-/** The manual's four errors, exactly; over 255 characters also shows the invalid-address error. */
+/**
+ * The manual's errors, exactly; over 255 characters also shows the invalid-address error. Its No. 2
+ * (an address another account holds) is said when the link is followed, not here: this form must not
+ * tell which addresses are registered.
+ */
 export const EMAIL_ERRORS = {
   required: ['step_email.error_required'],
   too_long: ['step_email.error_invalid', 'step_email.error_too_long'],
