@@ -92,13 +92,11 @@ describe('first login of a provisioned member', () => {
 
   it('shows the manual\'s email errors on the same page', async () => {
     await t.addMember({ userId: 'mailerr01', symbol: '56', number: '2222222', birthdate: '1975-05-05', email: 'mailerr@example.jp' });
-    await t.addMember({ userId: 'mailtaken', symbol: '56', number: '2222223', birthdate: '1975-05-05', email: 'taken@example.jp' });
     const { browser, page } = await startFirstLogin('mailerr01', '56222222219750505');
     const terms = await browser.submit(page, '/step/birthdate', { birthdate: '19750505' });
     const email = await browser.submit(terms, '/step/terms', { decision: 'agree' });
     const cases: [string, string[]][] = [
       ['', ['メールアドレスを入力してください。']],
-      ['taken@example.jp', ['他のアカウントで設定されているメールアドレスです。別のメールアドレスを入力してください。']],
       ['a?b@example.jp', ['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。']],
       ['name.@example.jp', ['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。']],
       [`${'a'.repeat(250)}@example.jp`, ['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。', '設定可能なメールアドレスの最大文字数は255文字です。']],

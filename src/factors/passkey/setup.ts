@@ -13,6 +13,15 @@ import { trustOfNewDevice } from '../acr.js';
 
 const REGISTERED = 'passkey.registered';
 
+/**
+ * What a registration challenge is bound to: the page, the member and the browser session. One made
+ * for member A's console (whose URL is the same for everyone) does not verify for member B, nor in
+ * another session of A's.
+ */
+function registrationFlowId(host: Host): string {
+  return `${host.actionUrl}|member:${host.member.id}|session:${host.sessionId ?? ''}`;
+}
+
 async function memberPasskeys(host: Host) {
   return listCredentials(host.deps.orm.em.fork(), host.member.id, 'passkey');
 }
@@ -20,7 +29,7 @@ async function memberPasskeys(host: Host) {
 /** セキュリティキーの登録: 「登録」 starts the browser's ceremony (this device, or a phone by QR code and Bluetooth). */
 export async function startPasskeySetup(host: Host, errors: string[] = [], status = 200): Promise<View> {
   const existing = await memberPasskeys(host);
-  const options = await passkeyRegistrationOptions(passkeyContext(host.deps.config, host.actionUrl), host.member, existing.map(storedPasskey));
+  const options = await passkeyRegistrationOptions(passkeyContext(host.deps.config, registrationFlowId(host)), host.member, existing.map(storedPasskey));
   return { view: 'factor-passkey-setup', status, vars: { actionUrl: host.actionUrl, optionsJson: JSON.stringify(options), errors } };
 }
 
@@ -38,7 +47,7 @@ export async function finishPasskeySetup(host: Host, input: Record<string, unkno
   const response = parseRegistrationResponse(input.response);
   const challenge = response && challengeOf(response);
   if (!response || !challenge || !(await spendChallenge(host.deps.sql, challenge))) return showView(retryView(host));
-  const registered = await verifyPasskeyRegistration(passkeyContext(host.deps.config, host.actionUrl), response);
+  const registered = await verifyPasskeyRegistration(passkeyContext(host.deps.config, registrationFlowId(host)), response);
   if (!registered) return showView(retryView(host));
   const existing = await memberPasskeys(host);
   const label = defaultPasskeyLabel(registered.aaguid, registered.deviceType === 'multiDevice', host.t('factor_passkey.default_label'), existing.map((c) => c.label));

@@ -33,7 +33,7 @@ export async function accountRequest(ctx: Context, deps: AccountDeps): Promise<A
   const scratch = consoleScratch(ctx, deps.config, session.member.id, secure);
   return {
     ctx, deps, session,
-    host: (actionUrl) => hostFromRequest(ctx, deps, { flow: 'console', member: session.member, actionUrl, scratch, sessionAcr: session.acr }),
+    host: (actionUrl) => hostFromRequest(ctx, deps, { flow: 'console', member: session.member, actionUrl, scratch, sessionAcr: session.acr, sessionId: session.sessionUid }),
   };
 }
 

@@ -43,7 +43,7 @@ function safeReturnPath(path: string): string {
  * With `reauthenticate`, the provider asks for a fresh login (password, then the second factor:
  * the same pipeline as any login).
  */
-export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo: string, options: { reauthenticate?: boolean; userId?: string; acrValues?: string } = {}): void {
+export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo: string, options: { reauthenticate?: boolean; userId?: string; acrValues?: string } = {}): string {
   const state = randomBytes(16).toString('base64url');
   const secure = deps.config.issuer.startsWith('https://');
   ctx.cookies.set(PENDING_COOKIE, JSON.stringify({ state, returnTo: safeReturnPath(returnTo) }), {
@@ -72,7 +72,14 @@ export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo:
   if (options.acrValues) query.set('acr_values', options.acrValues);
   ctx.status = 303;
   ctx.redirect(`/auth?${query.toString()}`);
+  return state;
 }
+
+/**
+ * Where a change waiting for a login is applied. The callback sends the browser there with the
+ * `state` of the login that came back, and the change applies only for the login it started itself.
+ */
+export const APPLY_PATH = '/account/apply';
 
 /** GET /account/callback: back from the provider; the page the member was going to. */
 export function finishConsoleLogin(ctx: Context): string | undefined {
@@ -81,5 +88,6 @@ export function finishConsoleLogin(ctx: Context): string | undefined {
   let pending: { state?: unknown; returnTo?: unknown } = {};
   try { pending = raw ? JSON.parse(raw) as typeof pending : {}; } catch { /* a tampered cookie fails the signature first */ }
   if (typeof pending.state !== 'string' || pending.state !== ctx.query.state) return undefined;
-  return safeReturnPath(String(pending.returnTo ?? '/account'));
+  const returnTo = safeReturnPath(String(pending.returnTo ?? '/account'));
+  return returnTo.split('?')[0] === APPLY_PATH ? `${APPLY_PATH}?login=${pending.state}` : returnTo;
 }
