@@ -132,7 +132,8 @@ export async function proceed(ctx: Context, deps: InteractionDeps, interaction: 
 async function finishLogin(ctx: Context, { deps, interaction, state, member }: LoginRun): Promise<void> {
   const amr = state.secondFactor ? [...new Set([...state.amr, 'mfa'])] : state.amr;
   const acr = acrFor(state.secondFactor?.kind);
-  await clearMemberFailures(deps.sql, member.id, { type: 'login.completed', ip: ctx.ip });
+  // Guesses racing with this login's proof may have locked the member meanwhile: then it does not finish.
+  if (!await clearMemberFailures(deps.sql, member.id, { type: 'login.completed', ip: ctx.ip })) return endLoginLocked(ctx, deps, interaction, member);
   const redirectTo = await resultForProvider(interaction, {
     login: { accountId: member.id, remember: state.remember, amr, acr },
   });
