@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import pg from 'pg';
-import { startMailedTestIdp, passwordAtPortal, isPortal, totpApp, type MailedTestIdp, type Page, type BrowserClient } from '../support/idp.js';
+import { startMailedTestIdp, passwordAtPortal, isPortal, totpApp, type MailedTestIdp, type Page } from '../support/idp.js';
 import { pageErrors } from '../support/browser-client.js';
 import { mailedCode, testHost } from '../support/factors.js';
 import { SoftwarePasskey } from '../support/software-passkey.js';
@@ -227,5 +227,3 @@ describe('a proof checked after the member was locked by another request', () =>
     expect(await t.idp.sql.rows(`select 1 from member_event where member_id = $1 and type = 'login.passkey_ok'`, [id])).toEqual([]);
   });
 });
-
-export type { BrowserClient };
