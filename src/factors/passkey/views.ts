@@ -9,3 +9,11 @@ export function retryView(host: Host, retryUrl = host.actionUrl): View {
 export function invalidRegistrationView(host: Host, retryUrl = host.actionUrl): View {
   return { view: 'factor-passkey-invalid', status: 400, vars: { retryUrl } };
 }
+
+/**
+ * A passkey whose sign counter did not grow (WebAuthn §6.1.1: possibly a cloned authenticator): its
+ * own screen, not FAQ Q16's password-manager checks, which have nothing to do with it.
+ */
+export function counterView(host: Host, retryUrl = host.actionUrl): View {
+  return { view: 'factor-passkey-counter', status: 400, vars: { retryUrl } };
+}

@@ -183,9 +183,11 @@ function isFirstLogin({ state, member }: LoginRun): boolean {
  */
 async function finishLogin(ctx: Context, { deps, interaction, state, member }: LoginRun): Promise<void> {
   const amr = state.secondFactor ? [...new Set([...state.amr, 'mfa'])] : state.amr;
+  // Guesses racing with this login's proof may have locked the member meanwhile: then it does not finish.
+  const completed = await clearMemberFailures(deps.sql, member.id, { type: 'login.completed', ip: ctx.ip }, state.secondFactor?.deviceId);
+  if (!completed.cleared) return endLoginLocked(ctx, deps, interaction, member);
   // A device added from a weaker session is worth no more than that session (factors/acr.ts).
-  const trust = await clearMemberFailures(deps.sql, member.id, { type: 'login.completed', ip: ctx.ip }, state.secondFactor?.deviceId);
-  const acr = weakerAcr(acrFor(state.secondFactor?.kind), trust);
+  const acr = weakerAcr(acrFor(state.secondFactor?.kind), completed.trust);
   const redirectTo = await resultForProvider(interaction, {
     login: { accountId: member.id, remember: state.remember, amr, acr },
   });
