@@ -1,5 +1,7 @@
 import { removeDevicesOfMember } from '../members/credentials.js';
 import { recordMemberEvent } from '../members/events.js';
+import { cancelOutstandingLinks, endPendingLogins } from '../members/sessions.js';
+import { revokeEverythingOfMember } from '../oidc/revoke.js';
 import { parseCommandArgs } from './args.js';
 import type { AdminDeps } from './deps.js';
 import { findMemberId, memberNotFound } from './find-member.js';
@@ -12,7 +14,8 @@ export interface MemberResetMfaArgs {
 export const memberResetMfaUsage = [
   'usage: member reset-mfa USER_ID',
   '  初期化対応 (manual 3-8, FAQ Q14): removes the member\'s passkeys and authenticator-app devices;',
-  '  the next login sets the chosen second factor up again, right after the password.',
+  '  the next login sets the chosen second factor up again, right after the password. Every session and',
+  '  token of the member ends, and every mailed link they asked for (an address change …) stops working.',
 ];
 
 export function parseMemberResetMfaArgs(argv: string[]): MemberResetMfaArgs {
@@ -20,19 +23,26 @@ export function parseMemberResetMfaArgs(argv: string[]): MemberResetMfaArgs {
   return { userId: positionals[0]! };
 }
 
-/** `member reset-mfa`: for a member who lost or changed the phone their second factor lives on. */
+/**
+ * `member reset-mfa`: for a member who lost or changed the phone their second factor lives on. A lost
+ * phone may still hold a session: every session, token and login in progress ends, and every link or
+ * code those sessions asked for is cancelled, in the same transaction as the devices and the event.
+ */
 export async function resetMemberMfa(deps: AdminDeps, args: MemberResetMfaArgs): Promise<CommandResult<{ removed: number }>> {
   const member = await findMemberId(deps.sql, args.userId);
   if (!member) return failed(ExitCode.refused, memberNotFound(args.userId));
   const removed = await deps.sql.transaction(async (tx, em) => {
     const count = await removeDevicesOfMember(em, member.id);
-    await recordMemberEvent(tx, member.id, 'admin.mfa_reset', { via: 'cli', removed: count });
+    await endPendingLogins(tx, member.id);
+    const revoked = await revokeEverythingOfMember(tx, member.id);
+    const cancelledLinks = await cancelOutstandingLinks(tx, member.id);
+    await recordMemberEvent(tx, member.id, 'admin.mfa_reset', { via: 'cli', removed: count, revoked, cancelledLinks });
     return count;
   });
   return succeeded(
     [removed > 0
-      ? `removed ${removed} passkey${removed === 1 ? '' : 's'} and authenticator device${removed === 1 ? '' : 's'} of ${member.userId}; the next login sets a second factor up again`
-      : `${member.userId} had no passkeys or authenticator devices; the next login sets up the chosen second factor if it needs one`],
+      ? `removed ${removed} passkey${removed === 1 ? '' : 's'} and authenticator device${removed === 1 ? '' : 's'} of ${member.userId}; the next login sets a second factor up again; every session of the member ended`
+      : `${member.userId} had no passkeys or authenticator devices; the next login sets up the chosen second factor if it needs one; every session of the member ended`],
     { removed },
   );
 }

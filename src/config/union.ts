@@ -41,7 +41,12 @@ export const unionSchema = z.object({
     maxAttempts: z.number().int().min(1).max(10).default(5),
     /** 「再送信」 waits this long after the previous mail. */
     resendCooldownSeconds: z.number().int().min(10).max(3600).default(60),
-  }).default({ codeSeconds: 600, maxAttempts: 5, resendCooldownSeconds: 60 }),
+    /**
+     * Codes mailed to one member per hour, first codes of new logins and resends alike: a ceiling on
+     * the mail a password alone can trigger.
+     */
+    maxMailsPerHour: z.number().int().min(1).max(100).default(10),
+  }).default({ codeSeconds: 600, maxAttempts: 5, resendCooldownSeconds: 60, maxMailsPerHour: 10 }),
   terms: z.object({
     version: z.string().min(1),
     /** Files under config/, one per locale, plain text or simple paragraphs. */

@@ -29,6 +29,15 @@ export async function hitRateLimit(sql: Sql, bucket: string, limit: number, wind
   return { allowed: row!.count <= limit, retryAfterSeconds };
 }
 
+/** Starts a new window for `bucket` with this hit as its first (a cooldown that begins now). */
+export async function restartRateLimit(sql: Sql, bucket: string, windowSeconds: number): Promise<void> {
+  await sql.run(
+    `insert into rate_limit (bucket, count, window_ends_at) values ($1, 1, now() + make_interval(secs => $2))
+     on conflict (bucket) do update set count = 1, window_ends_at = excluded.window_ends_at`,
+    [bucketKey(bucket), windowSeconds],
+  );
+}
+
 /** Whether `bucket` is still under `limit` in its current window, without counting this request. */
 export async function underRateLimit(sql: Sql, bucket: string, limit: number): Promise<boolean> {
   const row = await sql.one<{ count: number }>('select count from rate_limit where bucket = $1 and window_ends_at > now()', [bucketKey(bucket)]);

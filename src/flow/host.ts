@@ -51,9 +51,19 @@ export interface Host {
   ip: string;
   /** Where this page's form posts; a GET of it shows the page again. */
   actionUrl: string;
+  /**
+   * The browser session the flow runs in, where `actionUrl` does not already name one (the console's
+   * URLs are the same for every member): what a factor binds its challenges to.
+   */
+  sessionId?: string;
   unionName: string;
   /** The page's query string (`?change=1` …), single values only. */
   query: Record<string, string>;
   scratch: FlowScratch;
+  /**
+   * The acr of the signed-in session this runs in (the console); undefined inside a login. A device
+   * set up here is worth no more than this at login (factors/acr.ts trustOfNewDevice).
+   */
+  sessionAcr?: string;
   deps: AppDeps;
 }

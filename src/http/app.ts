@@ -17,6 +17,7 @@ import { recoveryRouter } from './recovery/routes.js';
 import { accountRouter } from './account/routes.js';
 import { hmac } from '../crypto.js';
 import { acceptedKeys } from '../secrets.js';
+import { SESSION_COOKIE } from '../oidc/provider.js';
 
 export interface HttpDeps extends InteractionDeps {
   messages: Messages;
@@ -75,7 +76,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(errorPages(log));
   app.use(boundaryValidation());
   app.use(healthRouter(deps.sql, log).routes());
-  app.use(csrfProtection(csrfKeys, secure));
+  app.use(csrfProtection(csrfKeys, { secure, sessionCookie: SESSION_COOKIE }));
   const interactions = interactionRouter(deps);
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());

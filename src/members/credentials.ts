@@ -26,6 +26,11 @@ export async function hasCredential(sql: Sql, memberId: string, kind: Credential
   return (await sql.one('select 1 from credential where member_id = $1 and kind = $2 limit 1', [memberId, kind])) !== undefined;
 }
 
+/** The kinds of credential the member holds (the login asks whether to set a factor up or ask for it). */
+export async function credentialKindsOf(sql: Sql, memberId: string): Promise<string[]> {
+  return (await sql.rows<{ kind: string }>('select distinct kind from credential where member_id = $1', [memberId])).map((r) => r.kind);
+}
+
 /**
  * The member's devices of a kind, oldest first, with their stored secret (the login's device choice,
  * which tells a device it can no longer read: one prepared statement).
@@ -34,12 +39,23 @@ export function credentialsWithSecrets(sql: Sql, memberId: string, kind: Credent
   return sql.rows('select id, label, secret from credential where member_id = $1 and kind = $2 order by created_at, id', [memberId, kind]);
 }
 
+/**
+ * Whether the member holds an authenticator app or a passkey that counts as one (not one added from
+ * a session proved only by a mailed code, whose trust_acr says so): then only such a proof may make
+ * changes that could take the account over.
+ */
+export async function holdsStrongDevice(sql: Sql, memberId: string, strongLevels: readonly string[]): Promise<boolean> {
+  return (await sql.one(
+    `select 1 from credential where member_id = $1 and kind in ('totp', 'passkey') and (trust_acr is null or trust_acr = any($2)) limit 1`,
+    [memberId, strongLevels])) !== undefined;
+}
+
 export function findCredential(em: EntityManager, memberId: string, id: string): Promise<Credential | null> {
   return em.findOne(Credential, { id, member: memberId });
 }
 
 export type NewCredential = Pick<Credential, 'kind'> & Partial<Pick<Credential,
-  'label' | 'secret' | 'webauthnId' | 'publicKey' | 'signCount' | 'transports' | 'backedUp' | 'deviceType' | 'aaguid' | 'lastTimeStep' | 'lastUsedAt'>>;
+  'label' | 'secret' | 'webauthnId' | 'publicKey' | 'signCount' | 'transports' | 'backedUp' | 'deviceType' | 'aaguid' | 'lastTimeStep' | 'lastUsedAt' | 'trustAcr'>>;
 
 /** Adds a credential; its label must be unique among the member's credentials of that kind. */
 export function addCredential(em: EntityManager, memberId: string, data: NewCredential): Credential {

@@ -1,6 +1,7 @@
+import type { EntityManager } from '@mikro-orm/core';
 import { toDate, type Sql } from '../db/sql.js';
 import type { UnionPolicy } from '../config/union.js';
-import { registerFailure, registerSuccess, type LockoutState } from './lockout.js';
+import { isLocked, registerFailure, registerSuccess, type LockoutState } from './lockout.js';
 import { recordMemberEvent } from './events.js';
 
 /**
@@ -18,25 +19,72 @@ function withDates<T extends LockoutState>(row: T): T {
 /** The audit event a failure records with it: `wrong` while counting, `login.locked` when it locks. */
 export interface FailureAudit { wrong: string; ip?: string }
 
+type FailureState = LockoutState & { lockedNow: boolean; newlyLocked: boolean };
+
+/** Counts one failure on a member row the caller's transaction `tx` holds locked, with its event. */
+async function countLockedMemberFailure(tx: Sql, memberId: string, row: LockoutState, policy: UnionPolicy['lockout'], audit?: FailureAudit): Promise<FailureState> {
+  const next = registerFailure(row, policy, new Date());
+  await tx.run(
+    'update member set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5 where id = $1',
+    [memberId, next.failedLogins, next.lockCount, next.lockedUntil, next.lockedPermanently],
+  );
+  if (audit) {
+    // One lock, one login.locked event, however many guesses raced into it.
+    const event = next.newlyLocked ? 'login.locked' : next.lockedNow ? 'login.refused_locked' : audit.wrong;
+    await recordMemberEvent(tx, memberId, event, next.newlyLocked && next.lockedPermanently ? { permanent: true } : {}, audit.ip);
+  }
+  return next;
+}
+
+async function lockMemberRow(tx: Sql, memberId: string): Promise<LockoutState> {
+  return withDates((await tx.one<LockoutState>(`select ${COLUMNS} from member where id = $1 for update`, [memberId]))!);
+}
+
 /**
  * Counts one failed proof of identity (a wrong password, birth date or code) against a member,
  * under a row lock so that parallel attempts are all counted, and records its event in the same
  * transaction. Returns the new state.
  */
-export async function registerMemberFailure(sql: Sql, memberId: string, policy: UnionPolicy['lockout'], audit?: FailureAudit): Promise<LockoutState & { lockedNow: boolean; newlyLocked: boolean }> {
-  return sql.transaction(async (tx) => {
-    const row = withDates((await tx.one<LockoutState>(`select ${COLUMNS} from member where id = $1 for update`, [memberId]))!);
-    const next = registerFailure(row, policy, new Date());
-    await tx.run(
-      'update member set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5 where id = $1',
-      [memberId, next.failedLogins, next.lockCount, next.lockedUntil, next.lockedPermanently],
-    );
-    if (audit) {
-      // One lock, one login.locked event, however many guesses raced into it.
-      const event = next.newlyLocked ? 'login.locked' : next.lockedNow ? 'login.refused_locked' : audit.wrong;
-      await recordMemberEvent(tx, memberId, event, next.newlyLocked && next.lockedPermanently ? { permanent: true } : {}, audit.ip);
+export async function registerMemberFailure(sql: Sql, memberId: string, policy: UnionPolicy['lockout'], audit?: FailureAudit): Promise<FailureState> {
+  return sql.transaction(async (tx) => countLockedMemberFailure(tx, memberId, await lockMemberRow(tx, memberId), policy, audit));
+}
+
+/**
+ * What a check inside `withMemberAttempt` found: `failed` counts one failure toward the lockout (a
+ * wrong code, birth date or signature); anything else (accepted, or nothing the member could have
+ * guessed, such as an expired code) counts nothing. `value` is handed back to the caller.
+ */
+export interface AttemptCheck<T> { failed: boolean; value: T }
+
+export type AttemptResult<T> =
+  /** The member was locked: nothing was checked. */
+  | { outcome: 'locked' }
+  /** The check ran; `failure` is the lockout state after a counted failure (`lockedNow`: it locked). */
+  | { outcome: 'checked'; value: T; failure?: FailureState };
+
+/**
+ * One attempt at a proof after the member is identified (a second factor, the birth date, a
+ * passkey): a transaction that takes the member's row lock, refuses at once when the member is
+ * locked, and otherwise runs `check` on that transaction (`tx`, `em`) — the check verifies the proof
+ * and, when right, spends it (the TOTP step, the mailed code, the recovery code) there. A failure is
+ * counted under the same lock. So guesses on one member are checked one at a time, at most
+ * `maxFailures` of them per lock, and none is accepted while the member is locked (issue 17).
+ * Everything `check` does must go through `tx`/`em`: a statement on the pool would wait for a
+ * connection while this one holds the row.
+ */
+export async function withMemberAttempt<T>(
+  sql: Sql, memberId: string, policy: UnionPolicy['lockout'], audit: FailureAudit,
+  check: (tx: Sql, em: EntityManager) => Promise<AttemptCheck<T>>,
+): Promise<AttemptResult<T>> {
+  return sql.transaction(async (tx, em) => {
+    const row = await lockMemberRow(tx, memberId);
+    if (isLocked(row, new Date())) {
+      await recordMemberEvent(tx, memberId, 'login.refused_locked', { via: audit.wrong.replace(/^\w+\./, '').replace(/_wrong$/, '') }, audit.ip);
+      return { outcome: 'locked' } as const;
     }
-    return next;
+    const result = await check(tx, em);
+    if (!result.failed) return { outcome: 'checked', value: result.value } as const;
+    return { outcome: 'checked', value: result.value, failure: await countLockedMemberFailure(tx, memberId, row, policy, audit) } as const;
   });
 }
 
@@ -62,16 +110,24 @@ export async function unknownIdLockout(sql: Sql, subject: string): Promise<Locko
 
 /**
  * A completed login (password, owed steps and second factor): consecutive failures and the lock
- * history are forgotten, and the event is recorded, in one statement (the login's hot path).
+ * history are forgotten, and the event is recorded, in one statement (the login's hot path). Not
+ * cleared, and nothing changes, when the member is locked meanwhile (guesses racing with the proof
+ * locked them): the login does not finish, and the lock stays. With the device (or recovery code)
+ * that proved the second factor, also answers what it is trusted for (its trust_acr: null when it
+ * counts as what it is).
  */
-export async function clearMemberFailures(sql: Sql, memberId: string, event: { type: string; ip?: string }): Promise<void> {
-  await sql.run(
+export async function clearMemberFailures(sql: Sql, memberId: string, event: { type: string; ip?: string }, deviceId?: string): Promise<{ cleared: boolean; trust: string | null }> {
+  const row = await sql.one<{ cleared: boolean; trust: string | null }>(
     `with cleared as (
        update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, last_login_at = now()
-       where id = $1 returning id)
-     insert into member_event (member_id, type, detail, ip) select id, $2, '{}', $3 from cleared`,
-    [memberId, event.type, event.ip ?? null],
+       where id = $1 and not locked_permanently and (locked_until is null or locked_until <= now()) returning id),
+     recorded as (insert into member_event (member_id, type, detail, ip) select id, $2, '{}', $3 from cleared)
+     select exists(select 1 from cleared) as cleared,
+       (select trust_acr from credential where id = $4 and member_id = $1
+        union all select trust_acr from recovery_code where id = $4 and member_id = $1 limit 1) as trust`,
+    [memberId, event.type, event.ip ?? null, deviceId ?? null],
   );
+  return { cleared: Boolean(row?.cleared), trust: row?.trust ?? null };
 }
 
 /** A proof that is not a full login (the birth date at first login) resets the count, not the lock history. */

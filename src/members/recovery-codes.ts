@@ -28,12 +28,12 @@ export function hashRecoveryCode(secretsKey: Buffer, memberId: string, code: str
  * 「再発行」: a new set of ten replaces every earlier code, in the caller's unit of work. Returns them,
  * once. Hashed under SECRETS_KEY, whose id is kept with each code.
  */
-export async function issueRecoveryCodes(work: Work, keys: SecretsKeys, memberId: string, ip: string): Promise<string[]> {
+export async function issueRecoveryCodes(work: Work, keys: SecretsKeys, memberId: string, ip: string, trustAcr: string | null = null): Promise<string[]> {
   await work.em.findOneOrFail(Member, { id: memberId });
   await work.em.nativeDelete(RecoveryCode, { member: memberId });
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
   const keyId = secretsKeyId(keys.secretsKey);
-  for (const code of codes) work.em.create(RecoveryCode, { member: memberId, codeHash: hashRecoveryCode(keys.secretsKey, memberId, code), keyId } as never);
+  for (const code of codes) work.em.create(RecoveryCode, { member: memberId, codeHash: hashRecoveryCode(keys.secretsKey, memberId, code), keyId, trustAcr } as never);
   await work.em.flush();
   await recordMemberEvent(work.sql, memberId, 'recovery_codes.issued', { count: codes.length }, ip);
   return codes;
@@ -47,15 +47,16 @@ export async function recoveryCodesLeft(sql: Sql, memberId: string): Promise<{ l
 
 /**
  * Uses a code once: one statement, so the same code sent twice at the same moment works once. A code
- * issued under a key now in SECRETS_KEY_PREVIOUS still works (a hash cannot be re-keyed).
+ * issued under a key now in SECRETS_KEY_PREVIOUS still works (a hash cannot be re-keyed). The id of
+ * the code used (the login looks up what it is trusted for), or undefined.
  */
-export async function useRecoveryCode(sql: Sql, keys: SecretsKeys, memberId: string, typed: string): Promise<boolean> {
-  if (normalizeRecoveryCode(typed).length !== 16) return false;
-  const used = await sql.run(
-    'update recovery_code set used_at = now() where member_id = $1 and code_hash = any($2::varchar[]) and used_at is null',
+export async function useRecoveryCode(sql: Sql, keys: SecretsKeys, memberId: string, typed: string): Promise<string | undefined> {
+  if (normalizeRecoveryCode(typed).length !== 16) return undefined;
+  const used = await sql.one<{ id: string }>(
+    'update recovery_code set used_at = now() where member_id = $1 and code_hash = any($2::varchar[]) and used_at is null returning id',
     [memberId, acceptedKeys(keys).map((key) => hashRecoveryCode(key, memberId, typed))],
   );
-  return used === 1;
+  return used?.id;
 }
 
 /** Unused recovery codes not made with `currentKeyId`: with an earlier key (by id), or before key ids were kept. */

@@ -47,3 +47,18 @@ export async function deleteEndedSessionDevices(sql: Sql): Promise<number> {
 export async function endPendingLogins(sql: Sql, memberId: string): Promise<void> {
   await sql.run('update member set auth_epoch = auth_epoch + 1 where id = $1', [memberId]);
 }
+
+/**
+ * Every mailed link and code the member's sessions asked for and that is still outstanding (address
+ * verifications and pending address changes, password-reset links, email one-time codes) stops
+ * working. Called, in the same transaction, by every action that ends all of a member's sessions
+ * (password change with sign-out-all, password reset, `member reset-mfa`): a session that was ended
+ * must not keep what it started, such as an address change to an attacker's mailbox.
+ */
+export async function cancelOutstandingLinks(sql: Sql, memberId: string): Promise<number> {
+  let cancelled = 0;
+  for (const table of ['email_verification', 'password_reset', 'one_time_code']) {
+    cancelled += await sql.run(`update ${table} set expires_at = now() where member_id = $1 and used_at is null and expires_at > now()`, [memberId]);
+  }
+  return cancelled;
+}

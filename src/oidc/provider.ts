@@ -34,6 +34,9 @@ function providerClients(config: Config): NonNullable<Configuration['clients']>[
  * own session rather than a second one.
  */
 export const ACCOUNT_CONSOLE_CLIENT_ID = 'kosmo-account';
+
+/** The provider's session cookie (our CSRF tokens are bound to the session it names). */
+export const SESSION_COOKIE = 'kosmo.session';
 export const accountConsoleRedirectUri = (issuer: string) => `${issuer}/account/callback`;
 
 /** The console's pages a portal links to (プロフィール変更, ログイン方法変更); 「ポータルに戻る」 leads back to it. */
@@ -87,12 +90,15 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
     claims: CLAIMS_BY_SCOPE,
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     responseTypes: ['code'],
+    // Only what portals use: a secret in the Authorization header, or none (public clients, PKCE).
+    // Discovery advertises these two, and anything else (client_secret_post …) is invalid_client.
+    clientAuthMethods: ['client_secret_basic', 'none'],
     conformIdTokenClaims: false,
     cookies: {
       keys: config.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
       short: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
-      names: { session: 'kosmo.session', interaction: 'kosmo.interaction', resume: 'kosmo.resume' },
+      names: { session: SESSION_COOKIE, interaction: 'kosmo.interaction', resume: 'kosmo.resume' },
     },
     features: {
       devInteractions: { enabled: false },

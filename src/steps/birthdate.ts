@@ -1,7 +1,6 @@
-import { registerMemberFailure } from '../members/lockout-store.js';
+import { withMemberAttempt } from '../members/lockout-store.js';
 import { parseTypedBirthdate } from '../members/birthdate.js';
 import { confirmBirthdate } from '../members/onboarding.js';
-import { inTransaction } from '../db/unit-of-work.js';
 import { show, type Host, type Step, type View } from './types.js';
 
 /** From this many tries left, a wrong date says how many remain before the lock. */
@@ -23,13 +22,19 @@ export const birthdateStep: Step = {
     const typed = parseTypedBirthdate(typeof body.birthdate === 'string' ? body.birthdate.slice(0, 40) : '');
     if (!typed.ok) return show(page(host, [typed.problem === 'required' ? 'step_birthdate.error_required' : 'step_birthdate.error_format'], 400));
     const { deps, member } = host;
-    if (typed.iso !== String(member.birthdate)) {
-      const state = await registerMemberFailure(deps.sql, member.id, deps.config.union.lockout, { wrong: 'onboarding.birthdate_wrong', ip: host.ip });
-      if (state.lockedNow) return { kind: 'locked' };
-      const triesLeft = deps.config.union.lockout.maxFailures - state.failedLogins;
+    // Checked under the member's row lock, so parallel guesses are checked one at a time, at most
+    // maxFailures per lock, and the right date is refused once the member is locked.
+    const attempt = await withMemberAttempt(deps.sql, member.id, deps.config.union.lockout, { wrong: 'onboarding.birthdate_wrong', ip: host.ip },
+      async (sql, em) => {
+        const right = typed.iso === String(member.birthdate);
+        if (right) await confirmBirthdate({ em, sql }, member.id, host.ip);
+        return { failed: !right, value: right };
+      });
+    if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
+    if (attempt.failure) {
+      const triesLeft = deps.config.union.lockout.maxFailures - attempt.failure.failedLogins;
       return show(page(host, [triesLeft <= FEW_TRIES_LEFT ? 'step_birthdate.error_mismatch_remaining' : 'step_birthdate.error_mismatch'], 400, triesLeft));
     }
-    await inTransaction(deps.orm, (work) => confirmBirthdate(work, member.id, host.ip));
     return { kind: 'done' };
   },
 };

@@ -6,18 +6,60 @@ import { keepConfirmedAddress } from '../members/onboarding.js';
 import { inTransaction } from '../db/unit-of-work.js';
 import { show, type Host, type Step, type StepOutcome, type View } from './types.js';
 
-/** The manual's four errors, exactly; over 255 characters also shows the invalid-address error. */
+/**
+ * The manual's errors, exactly; over 255 characters also shows the invalid-address error. Its No. 2
+ * (an address another account holds) is said when the link is followed, not here: this form must not
+ * tell which addresses are registered.
+ */
 export const EMAIL_ERRORS = {
   required: ['step_email.error_required'],
   too_long: ['step_email.error_invalid', 'step_email.error_too_long'],
   invalid: ['step_email.error_invalid'],
 } as const;
 
-export async function emailProblems(host: Host, email: string): Promise<string[]> {
+/** The address's own problems; whether another member holds it is decided when its link is followed. */
+export function emailProblems(email: string): string[] {
   const problem = emailAddressProblem(email);
-  if (problem) return [...EMAIL_ERRORS[problem]];
-  const other = await host.deps.sql.one('select 1 from member where email = $1 and id <> $2', [email, host.member.id]);
-  return other ? ['step_email.error_taken'] : [];
+  return problem ? [...EMAIL_ERRORS[problem]] : [];
+}
+
+/** Requests for a verification link, per member and per client IP (an office shares one address). */
+const LINKS_PER_MEMBER = 5;
+const LINKS_PER_IP = 50;
+const LINK_WINDOW_SECONDS = 3600;
+
+/**
+ * Counts a request for a verification link against the member's and the client IP's limits. It runs
+ * before anything is looked up, so no answer, not even a refusal, depends on who holds an address.
+ */
+export async function verificationRequestAllowed(host: Host): Promise<boolean> {
+  const { sql } = host.deps;
+  const member = await hitRateLimit(sql, `verify-mail:${host.member.id}`, LINKS_PER_MEMBER, LINK_WINDOW_SECONDS);
+  const ip = await hitRateLimit(sql, `verify-mail-ip:${host.ip}`, LINKS_PER_IP, LINK_WINDOW_SECONDS);
+  return member.allowed && ip.allowed;
+}
+
+/**
+ * Issues a verification link for `email` and mails it, and answers the same whoever holds the
+ * address: one held by another member gets no mail (nothing reaches a stranger's mailbox, and the
+ * link could only answer 「他のアカウントで設定されているメールアドレスです」 when followed), but the
+ * request is stored and recorded as if it had been sent, so no later page tells the two apart either.
+ * False only when the mail could not be delivered.
+ */
+export async function mailVerificationLink(host: Host, email: string, sentEvent: string): Promise<boolean> {
+  const { config, sql, mail } = host.deps;
+  const seconds = config.union.mail.emailVerificationSeconds;
+  const token = await issueEmailVerification(sql, host.member.id, email, seconds);
+  if (await sql.one('select 1 from member where email = $1 and id <> $2', [email, host.member.id])) {
+    await recordMemberEvent(sql, host.member.id, 'email.verification_withheld', { reason: 'address_in_use' }, host.ip);
+    return true;
+  }
+  const sent = await mail.send({
+    to: email, template: 'verify_email', locale: host.locale,
+    vars: { name: host.member.displayName, link: `${config.issuer}/verify-email/${token}`, minutes: Math.round(seconds / 60), unionName: host.unionName },
+  });
+  await recordMemberEvent(sql, host.member.id, sent.ok ? sentEvent : 'email.verification_failed', {}, host.ip);
+  return sent.ok;
 }
 
 function formPage(host: Host, email: string, errors: string[] = [], status = 200): View {
@@ -38,17 +80,9 @@ function sentPage(host: Host, email: string, vars: { error?: string; notice?: st
 }
 
 async function sendVerification(host: Host, email: string): Promise<StepOutcome> {
-  const { config, sql, mail } = host.deps;
-  const limit = await hitRateLimit(sql, `verify-mail:${host.member.id}`, 5, 3600);
-  if (!limit.allowed) return show(sentPage(host, email, { error: 'step_email.error_too_many' }, 429));
-  const seconds = config.union.mail.emailVerificationSeconds;
-  const token = await issueEmailVerification(sql, host.member.id, email, seconds);
-  const sent = await mail.send({
-    to: email, template: 'verify_email', locale: host.locale,
-    vars: { name: host.member.displayName, link: `${config.issuer}/verify-email/${token}`, minutes: Math.round(seconds / 60), unionName: host.unionName },
-  });
-  await recordMemberEvent(sql, host.member.id, sent.ok ? 'email.verification_sent' : 'email.verification_failed', {}, host.ip);
-  return show(sentPage(host, email, sent.ok ? { notice: 'step_email.sent_notice' } : { error: 'step_email.error_send_failed' }, sent.ok ? 200 : 503));
+  if (!await verificationRequestAllowed(host)) return show(sentPage(host, email, { error: 'step_email.error_too_many' }, 429));
+  const sent = await mailVerificationLink(host, email, 'email.verification_sent');
+  return show(sentPage(host, email, sent ? { notice: 'step_email.sent_notice' } : { error: 'step_email.error_send_failed' }, sent ? 200 : 503));
 }
 
 /** メールアドレスの更新 and メール認証: confirm or change the address, then click the mailed link. */
@@ -69,7 +103,7 @@ export const emailStep: Step = {
     }
     const raw = typeof body.email === 'string' ? body.email : '';
     const email = normalizeEmail(raw.slice(0, 1000));
-    const problems = await emailProblems(host, email);
+    const problems = emailProblems(email);
     if (problems.length) return show(formPage(host, raw.slice(0, EMAIL_MAX_LENGTH + 65), problems, 400));
     if (email === host.member.email && host.member.emailVerified) {
       await inTransaction(host.deps.orm, (work) => keepConfirmedAddress(work, host.member.id));

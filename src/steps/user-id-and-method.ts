@@ -3,6 +3,7 @@ import { checkChosenUserId, normalizeUserId, USER_ID_MAX, USER_ID_MIN } from '..
 import { chooseUserIdAndFactor } from '../members/onboarding.js';
 import type { SecondFactorKind } from '../members/credentials.js';
 import { inTransaction } from '../db/unit-of-work.js';
+import { hitRateLimit } from '../db/rate-limit.js';
 import { show, type Host, type Step, type View } from './types.js';
 
 /** The words for each broken user-ID rule, here and in the console. */
@@ -12,6 +13,26 @@ export const USER_ID_ERRORS = {
   too_long: 'step_user_id.error_length',
   invalid_chars: 'step_user_id.error_chars',
 } as const;
+
+/** Lookups of a chosen user ID, per member and per client IP (an office shares one address). */
+const LOOKUPS_PER_MEMBER = 20;
+const LOOKUPS_PER_IP = 200;
+const LOOKUP_WINDOW_SECONDS = 3600;
+
+/**
+ * Whether a user ID the member chose is already someone's. A chosen ID must say 「使用されています」,
+ * so the answer tells whether that ID exists: each lookup counts against the member's and the client
+ * IP's limits first, like every other check next to a secret, and over either the ID is not looked up.
+ */
+export async function chosenUserIdAvailability(host: Host, userId: string): Promise<'free' | 'taken' | 'too_many'> {
+  const { sql } = host.deps;
+  const member = await hitRateLimit(sql, `user-id-lookup:${host.member.id}`, LOOKUPS_PER_MEMBER, LOOKUP_WINDOW_SECONDS);
+  const ip = await hitRateLimit(sql, `user-id-lookup-ip:${host.ip}`, LOOKUPS_PER_IP, LOOKUP_WINDOW_SECONDS);
+  if (!member.allowed || !ip.allowed) return 'too_many';
+  return await sql.one('select 1 from member where user_id = $1', [userId]) ? 'taken' : 'free';
+}
+
+export const USER_ID_AVAILABILITY_ERRORS = { taken: 'step_user_id.error_taken', too_many: 'step_user_id.error_too_many' } as const;
 
 function page(host: Host, vars: { userId?: string; method?: string; errors?: string[] } = {}, status = 200): View {
   return {
@@ -45,11 +66,9 @@ export const userIdAndMethodStep: Step = {
     // 生体認証 only where the browser can use passkeys (the page's script says so in platform_authenticator).
     else if (method === 'passkey' && body.platform_authenticator !== 'yes') errors.push('step_user_id.error_passkey_unavailable');
     // Every error at once: a taken ID is reported together with a missing method.
-    if (userIdProblems.length === 0 && userId !== host.member.userId) {
-      const taken = await host.deps.sql.one('select 1 from member where user_id = $1', [userId]);
-      if (taken) errors.push('step_user_id.error_taken');
-    }
-    if (errors.length) return show(page(host, { userId: typed, method, errors }, 400));
+    const availability = userIdProblems.length === 0 && userId !== host.member.userId ? await chosenUserIdAvailability(host, userId) : 'free';
+    if (availability !== 'free') errors.push(USER_ID_AVAILABILITY_ERRORS[availability]);
+    if (errors.length) return show(page(host, { userId: typed, method, errors }, availability === 'too_many' ? 429 : 400));
 
     try {
       await inTransaction(host.deps.orm, (work) => chooseUserIdAndFactor(work, host.member.id, userId, method as SecondFactorKind, host.ip));

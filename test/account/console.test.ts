@@ -94,7 +94,10 @@ describe('the account console', () => {
     const form = await browser.go(`${t.url}/account/email`);
     expect(form.html).toContain('メールアドレスの更新');
     await t.addMember({ userId: 'other0005', email: 'used05@example.jp' });
-    expect(pageErrors((await browser.submit(form, '/account/email', { email: 'used05@example.jp' })).html)).toEqual(['他のアカウントで設定されているメールアドレスです。別のメールアドレスを入力してください。']);
+    // An address another member holds is answered like any other (test/account/address-enumeration.test.ts).
+    const held = await browser.submit(form, '/account/email', { email: 'used05@example.jp' });
+    expect([held.status, pageErrors(held.html)]).toEqual([200, []]);
+    expect(held.html).toContain('確認メールを送信しました');
     expect(pageErrors((await browser.submit(form, '/account/email', { email: 'not an address' })).html)).toEqual(['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。']);
     t.smtp.clear();
     const sent = await browser.submit(form, '/account/email', { email: 'New05@Example.jp' });
@@ -208,7 +211,7 @@ describe('the account console', () => {
 
     const again = await browser.submit(await browser.go(`${t.url}/account/recovery-codes`), '/account/recovery-codes', {});
     const fresh = [...again.html.matchAll(/<code>([0-9A-Z-]+)<\/code>/g)].map((m) => m[1]!);
-    expect(await useRecoveryCode(t.idp.sql, t.config, member.id, codes[1]!)).toBe(false);
-    expect(await useRecoveryCode(t.idp.sql, t.config, member.id, fresh[1]!)).toBe(true);
+    expect(await useRecoveryCode(t.idp.sql, t.config, member.id, codes[1]!)).toBeUndefined();
+    expect(await useRecoveryCode(t.idp.sql, t.config, member.id, fresh[1]!)).toEqual(expect.any(String));
   });
 });

@@ -22,6 +22,12 @@ describe('second factors in Chromium, from the demo portal', () => {
       await member(userId, 'totp', 'アプリ 花子');
       const { context, page } = await newPage(w, viewport);
       await password(page, userId);
+      // Not the first login (the member had logged in before the 初期化): the confirmed address first.
+      await expectLocator(page.getByText('新しい認証方法を登録する前に、ご本人であることを確認します。')).toBeVisible();
+      await check(page, 'factor-address-before-setup');
+      const proof = await w.smtp.waitFor((m) => m.to.includes(`${userId}@example.jp`));
+      await page.getByLabel('ワンタイムパスワード').fill(mailedCode(proof.text));
+      await page.getByRole('button', { name: '実行' }).click();
       await expectLocator(page.getByRole('heading', { name: 'ワンタイムパスワードの設定' })).toBeVisible();
       await expectLocator(page.getByRole('img', { name: 'ワンタイムパスワード設定用のQRコード' })).toBeVisible();
       await check(page, 'factor-totp-setup');

@@ -1,5 +1,6 @@
 import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
 import type { Page } from 'playwright-core';
+import { totpApp } from '../support/factors.js';
 import { startBrowserWorld, newPage, submitPassword, checkScreen as check, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
 
 /** Where a first login used to strand members: the birth-date lock, 「更新」 too early, declining the terms. */
@@ -91,10 +92,14 @@ describe('the first-login steps in Chromium', () => {
       await context.close();
 
       // 3-9: an onboarded member whose accepted terms are older.
-      const updated = await w.t.addMember({ userId: `reterms${v}` }, { password: 'Reterms-pass-1', onboarded: true });
+      const updated = await w.t.addMember({ userId: `reterms${v}` }, { password: 'Reterms-pass-1', onboarded: true, totpDevices: ['個人用'] });
       await w.t.idp.sql.run(`update member set terms_version = '2000-01-01' where user_id = $1`, [updated]);
       const again = await newPage(w, viewport);
       await submitPassword(w, again.page, updated, 'Reterms-pass-1');
+      // The second factor first (3-9): nothing beyond the password is shown before it.
+      await expectLocator(again.page.getByRole('heading', { name: 'ワンタイムパスワードの入力' })).toBeVisible();
+      await again.page.getByLabel('ワンタイムパスワード').fill(await totpApp(updated)!.nextCode());
+      await again.page.getByRole('button', { name: 'トップページへ' }).click();
       await expectLocator(again.page.getByText('利用規約が更新されました。')).toBeVisible();
       await again.page.getByText('同意しない', { exact: true }).click();
       await again.page.getByRole('button', { name: '同意せずにポータルに戻る' }).click();

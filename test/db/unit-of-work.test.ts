@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import { startTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
 
 /** A change of several writes (the member, its owed steps, the audit event) lands whole or not at all. */
 describe('one unit of work', () => {
@@ -13,7 +13,9 @@ describe('one unit of work', () => {
     const browser = new BrowserClient();
     const rp = await testRelyingParty(t.url);
     const loginPage = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
-    const terms = await browser.submit(loginPage, '/login', { user_id: userId, password: 'Unit-of-work-1' }, { stopAt: isPortal });
+    const code = await browser.submit(loginPage, '/login', { user_id: userId, password: 'Unit-of-work-1' }, { stopAt: isPortal });
+    // The second factor comes first: nothing beyond the password is shown before it.
+    const terms = await completeTotp(browser, code, userId);
     expect(terms.html).toContain('同意する');
     return { browser, terms };
   }

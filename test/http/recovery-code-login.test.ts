@@ -44,6 +44,12 @@ describe('logging in with a recovery code', () => {
     expect(isPortal(back.url)).toBe(true);
     const tokens = await rp.exchange(back.url, request);
     expect(tokens.claims()!.amr).toEqual(expect.arrayContaining(['pwd', 'rc', 'mfa']));
+    // A printed look-up secret with the password (AAL2): the member who lost the phone can replace it.
+    expect(tokens.claims()!.acr).toBe('urn:kosmo:acr:mfa');
+    const methods = await browser.go(`${t.url}/account/login-methods`);
+    const deleteUrl = new URL(/href="(\/account\/credentials\/[^"]+\/delete)"/.exec(methods.html)![1]!, t.url).toString();
+    const confirm = await browser.go(deleteUrl);
+    expect([confirm.status, new URL(confirm.url).pathname]).toEqual([200, new URL(deleteUrl).pathname]);
 
     // The same code does not work a second time.
     const again = await atSecondFactor('lostphone1', 'Lost-phone-01');

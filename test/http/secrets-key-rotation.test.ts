@@ -57,8 +57,8 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
     const t = await restartWith({ SECRETS_KEY: keyB, SECRETS_KEY_PREVIOUS: keyA });
     expect(await logsIn(t, 'rotate0001', 'Rotate-pass-1')).toBe(true);
     // Recovery codes are hashes that cannot be made again under B: they keep working while A is listed.
-    expect(await useRecoveryCode(t.idp.sql, t.config, await memberId('rotate0001'), recoveryCodes[0]!)).toBe(true);
-    expect(await useRecoveryCode(t.idp.sql, { secretsKey: t.config.secretsKey, previousSecretsKeys: [] }, await memberId('rotate0001'), recoveryCodes[1]!)).toBe(false);
+    expect(await useRecoveryCode(t.idp.sql, t.config, await memberId('rotate0001'), recoveryCodes[0]!)).toEqual(expect.any(String));
+    expect(await useRecoveryCode(t.idp.sql, { secretsKey: t.config.secretsKey, previousSecretsKeys: [] }, await memberId('rotate0001'), recoveryCodes[1]!)).toBeUndefined();
   });
 
   it('after `secrets rotate`, logs the member in with SECRETS_KEY=B alone (signing keys included)', async () => {

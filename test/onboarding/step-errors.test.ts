@@ -146,6 +146,9 @@ describe('each onboarding step answers bad input on the same page', () => {
     expect(await errorsFor(userId)).toEqual(['ユーザIDと同じパスワードは設定できません。']);
     expect(await errorsFor(`12${3000000 + seq}19801201`)).toEqual(['現在ご使用中のパスワードでは更新できません。別のパスワードを入力してください。']);
     expect(await errorsFor('Good-pass-1', 'Good-pass-2')).toEqual(['パスワードとパスワード確認用が一致しません。']);
+    // The blocklist (NIST SP 800-63B-4): common passwords, and the member's own words.
+    expect(await errorsFor('Password123!')).toEqual(['よく使われていて推測されやすいパスワードは設定できません。別のパスワードを入力してください。']);
+    expect(await errorsFor('Taro-19801201')).toEqual(['ユーザID、生年月日、サービス名を含むパスワードは設定できません。別のパスワードを入力してください。']);
     expect(await errorsFor('ab c', 'ab c')).toEqual(['パスワードは8文字以上で入力してください。', 'パスワードに利用できない文字が含まれています。半角英数字と記号 !"#$%&\'()*~`{+}<>?_^-¥@[;:],./|=\\ が使えます。']);
   });
 });

@@ -36,7 +36,7 @@ export interface TestIdp {
   databaseUrl: string;
   /**
    * Inserts a provisioned member (initial password in force) and returns its user ID. `onboarded`
-   * members owe no step and have chosen `factor` (default the TOTP app; null: none). With the TOTP
+   * members completed their first login (they owe no step, have logged in before) and have chosen `factor` (default the TOTP app; null: none). With the TOTP
    * app they have `totpDevices` (default three: 会社用, 個人用, タブレット; [] for none yet, as at a first login or after
    * 初期化), set up through the factor's own setup code; the devices' codes are then at
    * `totpApp(userId)`, and `loginThroughPortal` enters them. Other methods start with nothing set up.
@@ -93,7 +93,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
         if (hash) await storeNewPassword({ em, sql: tx }, id, hash);
         await em.flush();
         if (extra.onboarded) {
-          await tx.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), chosen_factor = $3 where id = $1`,
+          await tx.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), chosen_factor = $3, last_login_at = now() where id = $1`,
             [id, config.terms.version, extra.factor === undefined ? 'totp' : extra.factor]);
         }
       });

@@ -7,12 +7,18 @@ import { testHost } from './factors.js';
 /**
  * A passkey authenticator in the test process, for HTTP tests that need many ceremonies quickly
  * (the Chromium tests use the browser's virtual authenticator instead): an ES256 key, attestation
- * `none`, user verification always made, and a sign counter that stays 0, as synced passkeys do.
+ * `none`, user verification always made, and a sign counter that stays 0, as synced passkeys do
+ * (unless a test sets `signCount`).
  * What it answers is checked by the provider's own code (@simplewebauthn/server), unchanged.
  */
 export class SoftwarePasskey {
   private readonly keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   readonly credentialId = randomBytes(16);
+  /**
+   * The sign counter the next assertion reports. 0, as synced passkeys report every time; a test
+   * sets it to act as a device-bound authenticator (which counts up) or as a clone of one.
+   */
+  signCount = 0;
 
   constructor(private readonly rpId: string, private readonly origin: string) {}
 
@@ -54,8 +60,10 @@ export class SoftwarePasskey {
 
   /** An assertion for the options a page offered; `userHandle` is the member's id, as registered. */
   assert(options: PublicKeyCredentialRequestOptionsJSON, userHandle: string): AuthenticationResponseJSON {
-    // Flags: user present, user verified; sign counter 0.
-    const authenticatorData = Buffer.concat([this.rpIdHash(), Buffer.from([0x05]), Buffer.alloc(4)]);
+    // Flags: user present, user verified; then the sign counter (big-endian, 4 bytes).
+    const counter = Buffer.alloc(4);
+    counter.writeUInt32BE(this.signCount);
+    const authenticatorData = Buffer.concat([this.rpIdHash(), Buffer.from([0x05]), counter]);
     const clientData = this.clientData('webauthn.get', options.challenge);
     const signature = sign('sha256', Buffer.concat([authenticatorData, createHash('sha256').update(clientData).digest()]), this.keys.privateKey);
     return {

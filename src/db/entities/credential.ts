@@ -30,6 +30,11 @@ export const CredentialSchema = defineEntity({
     aaguid: p.string().length(36).nullable(),
     /** TOTP: the last accepted time step; a code is accepted once per device. */
     lastTimeStep: p.bigint('number').nullable(),
+    /**
+     * The acr of the session that added it, when that was weaker than the device (factors/acr.ts
+     * `trustOfNewDevice`); a login with it reaches no more. Null: it counts as what it is.
+     */
+    trustAcr: p.string().length(32).nullable(),
     createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
     lastUsedAt: p.datetime().nullable(),
   },

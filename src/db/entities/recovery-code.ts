@@ -12,6 +12,8 @@ export const RecoveryCodeSchema = defineEntity({
     codeHash: p.string().length(64),
     /** The id of the SECRETS_KEY the HMAC was made with; null for codes issued before ids were kept. */
     keyId: p.string().length(16).nullable(),
+    /** The acr of the session that issued it, when weaker than a code is worth (factors/acr.ts); null: worth what it is. */
+    trustAcr: p.string().length(32).nullable(),
     usedAt: p.datetime().nullable(),
     createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
   },

@@ -1,6 +1,5 @@
-import { inTransaction } from '../../db/unit-of-work.js';
 import { addCredential, listCredentials } from '../../members/credentials.js';
-import { registerMemberFailure } from '../../members/lockout-store.js';
+import { withMemberAttempt } from '../../members/lockout-store.js';
 import { recordMemberEvent } from '../../members/events.js';
 import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
@@ -37,17 +36,28 @@ function notSentPage(host: Host, result: Exclude<IssueResult, { ok: true }>, coo
   return codePage(host, { errors: [host.t(error)] }, 503);
 }
 
-/** The code page; a code is mailed when the member has none that still works (a reload sends nothing). */
+/** Set in the flow's scratch once this login (or console flow) has had its first code mailed. */
+const FIRST_CODE_SENT = 'email_otp.sent';
+
+/**
+ * The code page; a code is mailed when the member has none that still works (a reload sends
+ * nothing). The first code of a login is mailed whatever the resend cooldown: a member who logs in
+ * again right after a login (at a second portal) gets a new code, not a notice about 「再送信」.
+ */
 export async function emailChallenge(host: Host): Promise<View> {
   if (await hasLiveEmailCode(host)) return codePage(host);
-  const sent = await issueEmailCode(host);
-  return sent.ok ? codePage(host) : notSentPage(host, sent, 200);
+  const firstOfLogin = !host.scratch.get<boolean>(FIRST_CODE_SENT);
+  const sent = await issueEmailCode(host, { firstOfLogin });
+  if (!sent.ok) return notSentPage(host, sent, 200);
+  if (firstOfLogin) await host.scratch.set(FIRST_CODE_SENT, true);
+  return codePage(host);
 }
 
 /**
  * 「実行」 checks the code; 「再送信」 mails a new one after the cooldown. Wrong codes count toward
- * the account's lockout, and neither a new code nor a resend resets that count.
- * `onAccepted` runs in the transaction of a first use (the setup stores the method then).
+ * the account's lockout, and neither a new code nor a resend resets that count. The code is checked
+ * under the member's row lock (withMemberAttempt): none while the member is locked, at most
+ * `maxFailures` per lock. A first use (the setup) stores the method in the same transaction.
  */
 export async function emailVerify(host: Host, input: Record<string, unknown>, firstUse = false): Promise<FactorOutcome> {
   const { t } = host;
@@ -59,21 +69,24 @@ export async function emailVerify(host: Host, input: Record<string, unknown>, fi
   }
   const typed = normaliseEmailCodeInput(input.code);
   if (!typed) return showView(codePage(host, { errors: [t('factor_email.error_code_required')], codeInvalid: true }, 400));
-  const result = await checkEmailCode(host, typed);
-  if (result === 'accepted') {
-    await inTransaction(host.deps.orm, async ({ em, sql }) => {
-      if (firstUse && (await listCredentials(em, host.member.id, 'email')).length === 0) {
-        addCredential(em, host.member.id, { kind: 'email', label: '', lastUsedAt: new Date() });
-        await em.flush();
-        await recordMemberEvent(sql, host.member.id, 'factor.email_added', { flow: host.flow }, host.ip);
+  const attempt = await withMemberAttempt(host.deps.sql, host.member.id, host.deps.config.union.lockout, { wrong: 'login.email_otp_wrong', ip: host.ip },
+    async (sql, em) => {
+      const result = await checkEmailCode(host, em, typed);
+      if (result === 'accepted') {
+        if (firstUse && (await listCredentials(em, host.member.id, 'email')).length === 0) {
+          addCredential(em, host.member.id, { kind: 'email', label: '', lastUsedAt: new Date() });
+          await em.flush();
+          await recordMemberEvent(sql, host.member.id, 'factor.email_added', { flow: host.flow }, host.ip);
+        }
+        await recordMemberEvent(sql, host.member.id, 'login.email_otp_ok', {}, host.ip);
       }
-      await recordMemberEvent(sql, host.member.id, 'login.email_otp_ok', {}, host.ip);
+      return { failed: result === 'wrong' || result === 'used_up', value: result };
     });
-    return { kind: 'verified', amr: EMAIL_OTP_AMR };
-  }
+  if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
+  const result = attempt.value;
+  if (result === 'accepted') return { kind: 'verified', amr: EMAIL_OTP_AMR };
   if (result === 'expired') return showView(codePage(host, { errors: [t('factor_email.error_expired')], codeInvalid: true }, 400));
-  const after = await registerMemberFailure(host.deps.sql, host.member.id, host.deps.config.union.lockout, { wrong: 'login.email_otp_wrong', ip: host.ip });
-  if (after.lockedNow) return { kind: 'locked' };
+  if (result === 'used') return showView(codePage(host, { errors: [t('factor_email.error_used')], codeInvalid: true }, 400));
   const message = result === 'used_up' ? t('factor_email.error_used_up') : t('factor_email.error_code');
   return showView(codePage(host, { errors: [message], codeInvalid: true }, 401));
 }

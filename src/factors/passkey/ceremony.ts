@@ -159,12 +159,23 @@ export async function passkeyAuthenticationOptions(ctx: PasskeyContext, allow?: 
 
 export interface PasskeyUse { newSignCount: number; backedUp: boolean; deviceType: 'singleDevice' | 'multiDevice' }
 
+export type PasskeyAssertionResult =
+  | { ok: true; use: PasskeyUse }
+  /**
+   * `counter`: a valid signature whose sign counter did not grow past the stored one while one of
+   * them is non-zero (WebAuthn §6.1.1): possibly a cloned authenticator. `invalid`: anything else.
+   */
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'counter'; received: number };
+
 /**
- * Checks an assertion made with `stored`. A signature counter that did not move forward (a cloned
- * authenticator) fails, as does a missing user verification or a challenge from another flow.
+ * Checks an assertion made with `stored`: signature, user verification, a challenge of this flow,
+ * then the sign counter. Synced passkeys report 0 every time: 0 stored and 0 received is fine; a
+ * non-zero counter that did not grow is refused as `counter`, so the caller can tell it apart.
  */
-export async function verifyPasskeyAuthentication(ctx: PasskeyContext, response: AuthenticationResponseJSON, stored: StoredPasskey): Promise<PasskeyUse | undefined> {
-  if (response.id !== stored.webauthnId) return undefined;
+export async function verifyPasskeyAuthentication(ctx: PasskeyContext, response: AuthenticationResponseJSON, stored: StoredPasskey): Promise<PasskeyAssertionResult> {
+  if (response.id !== stored.webauthnId) return { ok: false, reason: 'invalid' };
+  let use: PasskeyUse;
   try {
     const result = await verifyAuthenticationResponse({
       response,
@@ -174,17 +185,20 @@ export async function verifyPasskeyAuthentication(ctx: PasskeyContext, response:
       credential: {
         id: stored.webauthnId,
         publicKey: new Uint8Array(Buffer.from(stored.publicKey, 'base64url')),
-        counter: stored.signCount,
+        // The counter is compared below, after the signature, so that its failure has its own answer.
+        counter: 0,
         transports: asTransports(stored.transports),
       },
       requireUserVerification: true,
     });
-    if (!result.verified) return undefined;
+    if (!result.verified) return { ok: false, reason: 'invalid' };
     const info = result.authenticationInfo;
-    return { newSignCount: info.newCounter, backedUp: info.credentialBackedUp, deviceType: info.credentialDeviceType };
+    use = { newSignCount: info.newCounter, backedUp: info.credentialBackedUp, deviceType: info.credentialDeviceType };
   } catch {
-    return undefined;
+    return { ok: false, reason: 'invalid' };
   }
+  if ((use.newSignCount > 0 || stored.signCount > 0) && use.newSignCount <= stored.signCount) return { ok: false, reason: 'counter', received: use.newSignCount };
+  return { ok: true, use };
 }
 
 /** The member a discoverable passkey names (its user handle is the member's id), if it names one. */

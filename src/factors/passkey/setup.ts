@@ -9,8 +9,18 @@ import { challengeOf, parseRegistrationResponse, passkeyRegistrationOptions, ver
 import { passkeyAmr, passkeyContext, spendChallenge, storedPasskey } from './context.js';
 import { defaultPasskeyLabel } from './names.js';
 import { alreadyRegisteredView, retryView } from './views.js';
+import { trustOfNewDevice } from '../acr.js';
 
 const REGISTERED = 'passkey.registered';
+
+/**
+ * What a registration challenge is bound to: the page, the member and the browser session. One made
+ * for member A's console (whose URL is the same for everyone) does not verify for member B, nor in
+ * another session of A's.
+ */
+function registrationFlowId(host: Host): string {
+  return `${host.actionUrl}|member:${host.member.id}|session:${host.sessionId ?? ''}`;
+}
 
 async function memberPasskeys(host: Host) {
   return listCredentials(host.deps.orm.em.fork(), host.member.id, 'passkey');
@@ -19,7 +29,7 @@ async function memberPasskeys(host: Host) {
 /** セキュリティキーの登録: 「登録」 starts the browser's ceremony (this device, or a phone by QR code and Bluetooth). */
 export async function startPasskeySetup(host: Host, errors: string[] = [], status = 200): Promise<View> {
   const existing = await memberPasskeys(host);
-  const options = await passkeyRegistrationOptions(passkeyContext(host.deps.config, host.actionUrl), host.member, existing.map(storedPasskey));
+  const options = await passkeyRegistrationOptions(passkeyContext(host.deps.config, registrationFlowId(host)), host.member, existing.map(storedPasskey));
   return { view: 'factor-passkey-setup', status, vars: { actionUrl: host.actionUrl, optionsJson: JSON.stringify(options), errors } };
 }
 
@@ -38,7 +48,7 @@ export async function finishPasskeySetup(host: Host, input: Record<string, unkno
   const response = parseRegistrationResponse(input.response);
   const challenge = response && challengeOf(response);
   if (!response || !challenge || !(await spendChallenge(host.deps.sql, challenge))) return showView(retryView(host));
-  const registered = await verifyPasskeyRegistration(passkeyContext(host.deps.config, host.actionUrl), response);
+  const registered = await verifyPasskeyRegistration(passkeyContext(host.deps.config, registrationFlowId(host)), response);
   if (!registered) return showView(retryView(host));
   const existing = await memberPasskeys(host);
   const label = defaultPasskeyLabel(registered.aaguid, registered.deviceType === 'multiDevice', host.t('factor_passkey.default_label'), existing.map((c) => c.label));
@@ -63,6 +73,7 @@ async function saveLabelled(host: Host, input: Record<string, unknown>): Promise
       const credential = addCredential(em, member.id, {
         kind: 'passkey', label, webauthnId: registered.webauthnId, publicKey: registered.publicKey, signCount: registered.signCount,
         transports: registered.transports, backedUp: registered.backedUp, deviceType: registered.deviceType, aaguid: registered.aaguid, lastUsedAt: new Date(),
+        trustAcr: trustOfNewDevice('passkey', host.sessionAcr),
       });
       await em.flush();
       await recordMemberEvent(sql, member.id, 'factor.passkey_added', { label, aaguid: registered.aaguid, flow: host.flow }, host.ip);

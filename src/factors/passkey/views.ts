@@ -11,6 +11,14 @@ export function invalidRegistrationView(host: Host, retryUrl = host.actionUrl): 
 }
 
 /**
+ * A passkey whose sign counter did not grow (WebAuthn §6.1.1: possibly a cloned authenticator): its
+ * own screen, not FAQ Q16's password-manager checks, which have nothing to do with it.
+ */
+export function counterView(host: Host, retryUrl = host.actionUrl): View {
+  return { view: 'factor-passkey-counter', status: 400, vars: { retryUrl } };
+}
+
+/**
  * The browser refused the registration because this authenticator already holds one of the
  * member's passkeys (`excludeCredentials`, InvalidStateError): 「この端末はすでに登録されています」,
  * with the two ways on: another device (a phone through the QR code), or delete the old one first.

@@ -15,6 +15,8 @@ export const PASSWORD_ERRORS: Record<PasswordProblem, string> = {
   mismatch: 'step_password.error_mismatch',
   same_as_user_id: 'step_password.error_same_as_user_id',
   same_as_current: 'step_password.error_same_as_current',
+  common: 'step_password.error_common',
+  personal: 'step_password.error_personal',
 };
 
 /** The member's current password as the hasher checks it (their own hash, or the initial one). */

@@ -1,5 +1,4 @@
-import { isLocked } from '../../members/lockout.js';
-import { registerMemberFailure } from '../../members/lockout-store.js';
+import { withMemberAttempt } from '../../members/lockout-store.js';
 import { recordMemberEvent } from '../../members/events.js';
 import { recoveryCodesLeft, useRecoveryCode } from '../../members/recovery-codes.js';
 import { sendSecurityNotice } from '../../mail/security-notice.js';
@@ -19,15 +18,19 @@ export function recoveryCodePage(host: Host, errors: string[] = [], status = 200
 export async function verifyRecoveryCode(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
   const { member, deps } = host;
   const typed = typeof input.code === 'string' ? input.code.slice(0, 64) : '';
-  if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) return { kind: 'locked' };
   if (!typed.trim()) return showView(recoveryCodePage(host, ['factor_recovery_code.error_required'], 400));
-  if (await useRecoveryCode(deps.sql, deps.config, member.id, typed)) {
-    await recordMemberEvent(deps.sql, member.id, 'login.recovery_code_used', {}, host.ip);
+  // Checked and spent under the member's row lock; nothing is checked while the member is locked.
+  const attempt = await withMemberAttempt(deps.sql, member.id, deps.config.union.lockout, { wrong: 'login.recovery_code_wrong', ip: host.ip },
+    async (tx) => {
+      const used = await useRecoveryCode(tx, deps.config, member.id, typed);
+      if (used) await recordMemberEvent(tx, member.id, 'login.recovery_code_used', {}, host.ip);
+      return { failed: !used, value: used };
+    });
+  if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
+  if (attempt.value) {
     await sendSecurityNotice(deps, member, 'recovery_code_used');
-    return { kind: 'verified', amr: [RECOVERY_CODE_AMR] };
+    return { kind: 'verified', amr: [RECOVERY_CODE_AMR], credentialId: attempt.value };
   }
-  const after = await registerMemberFailure(deps.sql, member.id, deps.config.union.lockout, { wrong: 'login.recovery_code_wrong', ip: host.ip });
-  if (after.lockedNow) return { kind: 'locked' };
   return showView(recoveryCodePage(host, ['factor_recovery_code.error_invalid'], 401));
 }
 

@@ -1,5 +1,6 @@
 import { acceptTotpTimeStep, credentialsWithSecrets } from '../../members/credentials.js';
-import { registerMemberFailure } from '../../members/lockout-store.js';
+import { withMemberAttempt } from '../../members/lockout-store.js';
+import type { Sql } from '../../db/sql.js';
 import { recordMemberEvent } from '../../members/events.js';
 import { sealedKeyId, SecretUnreadableError } from '../../secrets.js';
 import type { FactorOutcome, Host, View } from '../types.js';
@@ -70,12 +71,13 @@ type Check = 'accepted' | 'wrong' | 'no_device' | { unusable: Device };
 /**
  * Checks the code against the chosen device (one of this member's), then moves the device's last
  * accepted time step forward with a conditional update: of the same code sent twice at the same
- * moment, only the first is accepted (the login's hot path: two statements, the second one
- * recording the step and its audit event together).
+ * moment, only the first is accepted. Runs on the transaction that holds the member's row lock
+ * (withMemberAttempt), so the login's hot path is that lock, this read and one write recording
+ * the step and its audit event together.
  */
-async function checkCode(host: Host, deviceId: string, typed: string): Promise<Check> {
-  const { sql, config } = host.deps;
-  const device = await sql.one<{ secret: string | null; lastTimeStep: string | null; label: string }>(
+async function checkCode(host: Host, tx: Sql, deviceId: string, typed: string): Promise<Check> {
+  const { config } = host.deps;
+  const device = await tx.one<{ secret: string | null; lastTimeStep: string | null; label: string }>(
     `select secret, last_time_step as "lastTimeStep", label from credential where id = $1 and member_id = $2 and kind = 'totp'`, [deviceId, host.member.id]);
   if (!device?.secret) return 'no_device';
   let secret: string;
@@ -86,7 +88,7 @@ async function checkCode(host: Host, deviceId: string, typed: string): Promise<C
     return { unusable: { id: deviceId, label: device.label, usable: false, keyId: err.keyId } };
   }
   const check = await verifyTotpCode(secret, typed, device.lastTimeStep === null ? null : Number(device.lastTimeStep));
-  const accepted = check.valid && await acceptTotpTimeStep(sql, deviceId, check.timeStep, { detail: { device: device.label }, ip: host.ip });
+  const accepted = check.valid && await acceptTotpTimeStep(tx, deviceId, check.timeStep, { detail: { device: device.label }, ip: host.ip });
   return accepted ? 'accepted' : 'wrong';
 }
 
@@ -100,13 +102,18 @@ export async function totpVerify(host: Host, input: Record<string, unknown>): Pr
   if (!deviceId) return showView(await codePage(host, { errors: [t('factor_totp.error_device_choice')] }, 400));
   if (!typed.trim()) return showView(await codePage(host, { selected: deviceId, errors: [t('factor_totp.error_code_required')], codeInvalid: true }, 400));
 
-  const result = await checkCode(host, deviceId, typed);
+  // A wrong (or replayed) code counts toward the account's lockout, like a wrong password; no code
+  // is checked while the member is locked.
+  const attempt = await withMemberAttempt(host.deps.sql, host.member.id, host.deps.config.union.lockout, { wrong: 'login.totp_wrong', ip: host.ip },
+    async (tx) => {
+      const value = await checkCode(host, tx, deviceId, typed);
+      return { failed: value === 'wrong', value };
+    });
+  if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
+  const result = attempt.value;
   if (result === 'accepted') return { kind: 'verified', amr: TOTP_AMR, credentialId: deviceId };
   if (result === 'no_device') return showView(await codePage(host, { errors: [t('factor_totp.error_device_choice')] }, 400));
   // Not the member's doing: no code was checked, so nothing counts toward the lockout.
   if (typeof result === 'object') return showView(await unusablePage(host, [result.unusable], await devices(host)));
-  // A wrong (or replayed) code counts toward the account's lockout, like a wrong password.
-  const after = await registerMemberFailure(host.deps.sql, host.member.id, host.deps.config.union.lockout, { wrong: 'login.totp_wrong', ip: host.ip });
-  if (after.lockedNow) return { kind: 'locked' };
   return showView(await codePage(host, { selected: deviceId, errors: [t('factor_totp.error_code'), t('factor_totp.error_code_hint')], codeInvalid: true }, 401));
 }

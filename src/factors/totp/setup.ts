@@ -9,6 +9,7 @@ import { LABEL_MAX, labelProblem, labelTaken, normaliseLabel } from '../labels.j
 import { groupedSecret, newTotpSecret, verifyTotpCode } from './codes.js';
 import { otpauthUri, qrCodeSvg } from './enrolment.js';
 import { openTotpSecret, sealTotpSecret, TOTP_AMR } from './secret.js';
+import { trustOfNewDevice } from '../acr.js';
 
 /** The apps the manual names (2-4-1, 2-4-2 and the setup screen of 3-6). */
 export const TOTP_APPS = ['Google Authenticator', 'Microsoft Authenticator', 'FreeOTP'];
@@ -104,6 +105,7 @@ export async function finishTotpSetup(host: Host, input: Record<string, unknown>
       if (await labelIsTaken(em, member.id, 'totp', label)) throw new LabelTaken();
       const credential = addCredential(em, member.id, {
         kind: 'totp', label, secret: sealTotpSecret(host.deps.config, member.id, secret), lastTimeStep: step, lastUsedAt: new Date(),
+        trustAcr: trustOfNewDevice('totp', host.sessionAcr),
       });
       await em.flush();
       await recordMemberEvent(sql, member.id, 'factor.totp_added', { label, flow: host.flow }, host.ip);

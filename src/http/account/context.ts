@@ -3,7 +3,8 @@ import type { Host } from '../../flow/host.js';
 import type { InteractionDeps } from '../interaction/context.js';
 import { hostFromRequest } from '../host.js';
 import { render } from '../render.js';
-import { countCredentials, listCredentials } from '../../members/credentials.js';
+import { holdsStrongDevice, listCredentials } from '../../members/credentials.js';
+import { isStrongAcr, STRONG_ACRS } from '../../factors/acr.js';
 import { consoleScratch } from './scratch.js';
 import { consoleSession, recentlyAuthenticated, startConsoleLogin, type ConsoleSession } from './session.js';
 
@@ -32,7 +33,7 @@ export async function accountRequest(ctx: Context, deps: AccountDeps): Promise<A
   const scratch = consoleScratch(ctx, deps.config, session.member.id, secure);
   return {
     ctx, deps, session,
-    host: (actionUrl) => hostFromRequest(ctx, deps, { flow: 'console', member: session.member, actionUrl, scratch }),
+    host: (actionUrl) => hostFromRequest(ctx, deps, { flow: 'console', member: session.member, actionUrl, scratch, sessionAcr: session.acr, sessionId: session.sessionUid }),
   };
 }
 
@@ -46,19 +47,46 @@ export function requireRecentLogin(request: AccountRequest, returnTo: string): b
   return false;
 }
 
-const STRONG_AMR = new Set(['otp', 'hwk', 'swk']);
+/**
+ * Email codes alone never suffice for a change that could take the account over: changing the
+ * address, adding or removing a device, choosing the login method, issuing recovery codes. A member
+ * who holds an authenticator app or a passkey that counts as such (not one added from a session
+ * proved by a mailed code: factors/acr.ts trustOfNewDevice) must have proved one of them in this
+ * session.
+ */
+export async function strongEnough(request: AccountRequest): Promise<boolean> {
+  const { deps, session } = request;
+  if (isStrongAcr(session.acr)) return true;
+  return !(await holdsStrongDevice(deps.sql, session.member.id, STRONG_ACRS));
+}
+
+/** Where 「認証アプリまたは生体認証で本人確認する」 leads: a login with the app or passkey, back to `returnTo`. */
+export function stepUpUrl(returnTo: string): string {
+  return `/account/step-up?${new URLSearchParams({ return: returnTo }).toString()}`;
+}
 
 /**
- * Email codes alone never suffice to change the address or remove a stronger factor: whoever reads
- * the mailbox could otherwise take the account over. A member who has an authenticator app or a
- * passkey must have proved one of them in this session; returns false (and says so) otherwise.
+ * A sensitive page opened with a weaker session: on a GET the member logs in again with their app or
+ * passkey (acr_values asks the login for it, whatever their chosen method) and comes back to
+ * `returnTo`, once. When that did not help, or on a POST, `refuse` shows the page's message, with
+ * 「認証アプリまたは生体認証で本人確認する」 (renderAccount passes `stepUpUrl`). False unless strong enough.
  */
-export async function requireStrongFactorIfHeld(request: AccountRequest): Promise<boolean> {
-  const { deps, session } = request;
-  if (session.amr.some((v) => STRONG_AMR.has(v))) return true;
-  const em = deps.orm.em.fork();
-  const strong = await countCredentials(em, session.member.id, 'totp') + await countCredentials(em, session.member.id, 'passkey');
-  return strong === 0;
+export async function requireStrongFactorIfHeld(request: AccountRequest, returnTo: string, refuse: () => Promise<void>): Promise<boolean> {
+  if (await strongEnough(request)) return true;
+  const { ctx } = request;
+  if (ctx.method === 'GET' && ctx.query.stepped !== '1') {
+    startStepUp(request, returnTo);
+    return false;
+  }
+  ctx.state.stepUpUrl = stepUpUrl(returnTo);
+  await refuse();
+  return false;
+}
+
+/** GET /account/step-up?return=… — the login with the app or passkey, then back to the page. */
+export function startStepUp(request: AccountRequest, returnTo = String(request.ctx.query.return ?? '/account')): void {
+  const back = returnTo + (returnTo.includes('?') ? '&' : '?') + 'stepped=1';
+  startConsoleLogin(request.ctx, request.deps, back, { reauthenticate: true, userId: request.session.member.userId, acrValues: STRONG_ACRS.join(' ') });
 }
 
 /**
@@ -99,6 +127,7 @@ export async function renderAccount(request: AccountRequest, view: string, vars:
   const signals = view === 'account-profile' || view === 'account-login-methods' ? await passkeySignals(request) : undefined;
   render(request.ctx, view, {
     ...vars,
+    stepUpUrl: request.ctx.state.stepUpUrl,
     account: { member: request.session.member, portalUrl: portalUrl(request.ctx, request.deps), section: vars.section ?? view, passkeySignals: signals },
   }, status);
 }

@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import { emailAddressProblem, EMAIL_MAX_LENGTH, normalizeEmail } from '../../members/email.js';
-import { issueEmailVerification, pendingVerification } from '../../members/email-verification.js';
-import { recordMemberEvent } from '../../members/events.js';
-import { hitRateLimit } from '../../db/rate-limit.js';
+import { pendingVerification } from '../../members/email-verification.js';
 import { csrfValid } from '../middleware/csrf.js';
-import { EMAIL_ERRORS } from '../../steps/email.js';
+import { EMAIL_ERRORS, mailVerificationLink, verificationRequestAllowed } from '../../steps/email.js';
 import { formBody } from '../recovery/schemas.js';
 import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
 
@@ -18,14 +16,15 @@ function showForm(request: AccountRequest, email: string, errors: string[] = [],
 /** GET /account/email — メールアドレス更新, after a recent login. */
 export async function showEmailChange(request: AccountRequest): Promise<void> {
   if (!requireRecentLogin(request, '/account/email')) return;
-  if (!await requireStrongFactorIfHeld(request)) return showForm(request, request.session.member.email ?? '', ['account.email.error_strong_factor'], 403);
+  if (!await requireStrongFactorIfHeld(request, '/account/email', () => showForm(request, request.session.member.email ?? '', ['account.email.error_strong_factor'], 403))) return;
   const pending = await pendingVerification(request.deps.sql, request.session.member.id);
   return showForm(request, pending?.email ?? request.session.member.email ?? '');
 }
 
 /**
  * POST /account/email: the new address gets a verification link; it replaces the old one only when
- * the link is followed, and the old address is told then (src/http/verify-email.ts).
+ * the link is followed, and the old address is told then (src/http/verify-email.ts). An address
+ * another member holds gets no mail, and the page says the same as for any other (steps/email.ts).
  */
 export async function submitEmailChange(request: AccountRequest): Promise<void> {
   const { ctx, deps, session } = request;
@@ -33,24 +32,16 @@ export async function submitEmailChange(request: AccountRequest): Promise<void> 
   const typed = emailForm.parse(body).email;
   if (!csrfValid(ctx, body)) return showForm(request, typed.slice(0, EMAIL_MAX_LENGTH), ['login.error_session'], 400);
   if (!requireRecentLogin(request, '/account/email')) return;
-  if (!await requireStrongFactorIfHeld(request)) return showForm(request, typed, ['account.email.error_strong_factor'], 403);
+  if (!await requireStrongFactorIfHeld(request, '/account/email', () => showForm(request, typed, ['account.email.error_strong_factor'], 403))) return;
   const email = normalizeEmail(typed);
   const problem = emailAddressProblem(email);
   if (problem) return showForm(request, typed.slice(0, EMAIL_MAX_LENGTH + 65), [...EMAIL_ERRORS[problem]], 400);
   if (email === session.member.email && session.member.emailVerified) return showForm(request, typed, ['account.email.error_same'], 400);
-  if (await deps.sql.one('select 1 from member where email = $1 and id <> $2', [email, session.member.id])) {
-    return showForm(request, typed, ['step_email.error_taken'], 409);
-  }
-  const limit = await hitRateLimit(deps.sql, `verify-mail:${session.member.id}`, 5, 3600);
-  if (!limit.allowed) return showForm(request, typed, ['step_email.error_too_many'], 429);
-  const seconds = deps.config.union.mail.emailVerificationSeconds;
-  const token = await issueEmailVerification(deps.sql, session.member.id, email, seconds);
-  const locale = request.ctx.state.locale as 'ja' | 'en';
-  const sent = await deps.mail.send({
-    to: email, template: 'verify_email', locale,
-    vars: { name: session.member.displayName, link: `${deps.config.issuer}/verify-email/${token}`, minutes: Math.round(seconds / 60), unionName: ctx.state.unionName },
-  });
-  await recordMemberEvent(deps.sql, session.member.id, sent.ok ? 'email.change_requested' : 'email.verification_failed', {}, ctx.ip);
-  if (!sent.ok) return showForm(request, typed, ['step_email.error_send_failed'], 503);
-  return renderAccount(request, 'account-email-sent', { section: 'profile', email, minutes: Math.round(seconds / 60) });
+  // Counted before anything is looked up, and the answer is the same whoever holds the address: the
+  // form must not tell which addresses are registered. The link's follow-up decides (409 if taken).
+  const host = request.host('/account/email');
+  if (!await verificationRequestAllowed(host)) return showForm(request, typed, ['step_email.error_too_many'], 429);
+  if (!await mailVerificationLink(host, email, 'email.change_requested')) return showForm(request, typed, ['step_email.error_send_failed'], 503);
+  const minutes = Math.round(deps.config.union.mail.emailVerificationSeconds / 60);
+  return renderAccount(request, 'account-email-sent', { section: 'profile', email, minutes });
 }

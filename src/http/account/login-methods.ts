@@ -56,7 +56,7 @@ export async function showRemoveCredential(request: AccountRequest): Promise<voi
   const credential = await ownCredential(request);
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
   if (!requireRecentLogin(request, request.ctx.path)) return;
-  if (!await requireStrongFactorIfHeld(request)) return showLoginMethods(request, ['account.methods.error_strong_factor'], 403);
+  if (!await requireStrongFactorIfHeld(request, request.ctx.path, () => showLoginMethods(request, ['account.methods.error_strong_factor'], 403))) return;
   return renderAccount(request, 'account-credential-delete', { section: 'login_methods', actionUrl: request.ctx.path, credential: plainSummary(credential) });
 }
 
@@ -68,7 +68,7 @@ export async function submitRemoveCredential(request: AccountRequest): Promise<v
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
   if (!csrfValid(ctx, body)) return showLoginMethods(request, ['login.error_session'], 400);
   if (!requireRecentLogin(request, `${ctx.path}`.replace(/\/?$/, ''))) return;
-  if (!await requireStrongFactorIfHeld(request)) return showLoginMethods(request, ['account.methods.error_strong_factor'], 403);
+  if (!await requireStrongFactorIfHeld(request, ctx.path.replace(/\/?$/, ''), () => showLoginMethods(request, ['account.methods.error_strong_factor'], 403))) return;
   const refusal = await inTransaction(deps.orm, async (work) => {
     const row = await work.em.findOneOrFail(Credential, { id: credential.id, member: session.member.id });
     const refused = await removeCredential(work.em, session.member.id, row);
@@ -132,6 +132,9 @@ export async function handleFactorSetup(request: AccountRequest, body?: Record<s
   const choose = ctx.query.choose === '1';
   const actionUrl = `/account/factors/${kind}/setup${choose ? '?choose=1' : ''}`;
   if (!requireRecentLogin(request, actionUrl)) return;
+  // Adding a device needs the same proof as changing the address: else whoever reads the mailbox
+  // adds their own app, logs in with it and takes the account over.
+  if (!await requireStrongFactorIfHeld(request, actionUrl, () => showLoginMethods(request, ['account.methods.error_strong_factor_add'], 403))) return;
   const host = request.host(actionUrl);
   if (!body) return renderView(ctx, await factor.startSetup(host));
   if (!csrfValid(ctx, body)) { ctx.status = 303; return ctx.redirect(actionUrl); }
@@ -142,6 +145,7 @@ export async function handleFactorSetup(request: AccountRequest, body?: Record<s
   // transaction; choosing it as the login method is a second change with its own event.
   if (choose) await inTransaction(deps.orm, (work) => chooseSecondFactor(work, session.member.id, kind, ctx.ip));
   await sendSecurityNotice(deps, session.member, 'factor_added');
+  if (choose) await sendSecurityNotice(deps, session.member, 'method_changed');
   ctx.status = 303;
   ctx.redirect(choose ? '/account?done=factor_added' : '/account/login-methods?done=added');
 }

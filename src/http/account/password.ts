@@ -4,7 +4,7 @@ import { recordMemberEvent } from '../../members/events.js';
 import { loadPasswordHolder, PASSWORD_ERRORS } from '../../factors/password/setup.js';
 import { revokeOtherSessionsOfMember } from '../../oidc/revoke.js';
 import { inTransaction } from '../../db/unit-of-work.js';
-import { endPendingLogins } from '../../members/sessions.js';
+import { cancelOutstandingLinks, endPendingLogins } from '../../members/sessions.js';
 import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { formBody } from '../recovery/schemas.js';
@@ -30,7 +30,8 @@ export async function showPasswordChange(request: AccountRequest): Promise<void>
 
 /**
  * POST: the onboarding policy; 「全てのデバイスからサインアウトする」 ends every other session and
- * their tokens in the same transaction as the new password and its event.
+ * their tokens, and cancels every mailed link still outstanding, in the same transaction as the new
+ * password and its event.
  */
 export async function submitPasswordChange(request: AccountRequest): Promise<void> {
   const { ctx, deps, session } = request;
@@ -48,7 +49,9 @@ export async function submitPasswordChange(request: AccountRequest): Promise<voi
     await work.em.flush();
     await endPendingLogins(work.sql, session.member.id);
     const ended = signOutOthers ? await revokeOtherSessionsOfMember(work.sql, session.member.id, session.sessionUid) : 0;
-    await recordMemberEvent(work.sql, session.member.id, 'password.changed', { via: 'console', signedOutOthers: signOutOthers, ended }, ctx.ip);
+    // The sessions just ended take what they asked for with them (an address change, a reset link).
+    const cancelledLinks = signOutOthers ? await cancelOutstandingLinks(work.sql, session.member.id) : 0;
+    await recordMemberEvent(work.sql, session.member.id, 'password.changed', { via: 'console', signedOutOthers: signOutOthers, ended, cancelledLinks }, ctx.ip);
   });
   await sendSecurityNotice(deps, session.member, 'password_changed');
   ctx.status = 303;

@@ -10,15 +10,17 @@ import { LOCALES, type Locale } from '../../i18n/index.js';
 import { useLocale } from '../middleware/locale.js';
 import type { Messages } from '../../i18n/index.js';
 import { csrfValid } from '../middleware/csrf.js';
-import { USER_ID_ERRORS } from '../../steps/user-id-and-method.js';
+import { chosenUserIdAvailability, USER_ID_AVAILABILITY_ERRORS, USER_ID_ERRORS } from '../../steps/user-id-and-method.js';
 import { formBody } from '../recovery/schemas.js';
-import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+import { constantTimeEqual } from '../../crypto.js';
+import { renderAccount, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
+import { APPLY_PATH, recentlyAuthenticated, startConsoleLogin } from './session.js';
 
 const text = (max: number) => z.preprocess((v) => (typeof v === 'string' ? v.slice(0, max) : ''), z.string());
 const profileForm = z.object({ locale: text(8), user_id: text(200), method: text(16) });
 
-/** A change of user ID or method waiting for the member to log in again. */
-interface PendingProfileChange { userId?: string; method?: SecondFactorKind }
+/** A change of user ID or method; one waiting for the member to log in again names that login (its state). */
+interface PendingProfileChange { userId?: string; method?: SecondFactorKind; login?: string }
 const PENDING = 'profile';
 
 function showProfile(request: AccountRequest, vars: { userId?: string; method?: string; errors?: string[]; notice?: string } = {}, status = 200): Promise<void> {
@@ -53,15 +55,17 @@ export async function submitProfile(request: AccountRequest): Promise<void> {
   const member = session.member;
   const errors: string[] = [];
   const userId = normalizeUserId(form.user_id);
+  let lookups: 'free' | 'taken' | 'too_many' = 'free';
   if (userId !== member.userId) {
     errors.push(...checkChosenUserId(userId).map((p) => USER_ID_ERRORS[p]));
-    if (errors.length === 0 && await deps.sql.one('select 1 from member where user_id = $1', [userId])) errors.push('step_user_id.error_taken');
+    if (errors.length === 0) lookups = await chosenUserIdAvailability(request.host('/account'), userId);
+    if (lookups !== 'free') errors.push(USER_ID_AVAILABILITY_ERRORS[lookups]);
   }
   const allowed = deps.config.union.authMethods as string[];
   if (!allowed.includes(form.method)) errors.push('step_user_id.error_method');
   const locale = (LOCALES as readonly string[]).includes(form.locale) ? form.locale as Locale : undefined;
   if (!locale) errors.push('account.profile.error_language');
-  if (errors.length || !locale) return showProfile(request, { userId: form.user_id, method: form.method, errors }, 400);
+  if (errors.length || !locale) return showProfile(request, { userId: form.user_id, method: form.method, errors }, lookups === 'too_many' ? 429 : 400);
 
   if (locale !== member.locale) {
     await inTransaction(deps.orm, (work) => changeLanguage(work, member.id, locale, ctx.ip));
@@ -73,24 +77,32 @@ export async function submitProfile(request: AccountRequest): Promise<void> {
     ...(form.method !== member.chosenFactor ? { method: form.method as SecondFactorKind } : {}),
   };
   if (!change.userId && !change.method) return redirect(request, '/account?done=saved');
-  const host = request.host('/account');
-  await host.scratch.set(PENDING, change);
-  if (!requireRecentLogin(request, '/account/apply')) return;
-  await applyProfileChange(request);
+  // Choosing the login method needs the same proof as changing the address (context.ts).
+  if (change.method && !await requireStrongFactorIfHeld(request, '/account', () => showProfile(request, { userId: form.user_id, method: form.method, errors: ['account.profile.error_strong_factor'] }, 403))) return;
+  if (recentlyAuthenticated(session, deps)) return applyProfileChange(request, change);
+  // Kept sealed for the login this starts, and applied only when that very login comes back.
+  const login = startConsoleLogin(ctx, deps, APPLY_PATH, { reauthenticate: true, userId: member.userId });
+  await request.host('/account').scratch.set(PENDING, { ...change, login });
 }
 
-/** GET /account/apply: back from logging in again, the change the member asked for. */
+/**
+ * GET /account/apply?login=<state>: back from the login a change started (the callback checked the
+ * state against its signed cookie), the change the member asked for. Without that login, or after
+ * another one, nothing is applied and the waiting change is dropped: an abandoned change never
+ * applies itself when the member next visits.
+ */
 export async function applyPendingProfileChange(request: AccountRequest): Promise<void> {
-  if (!requireRecentLogin(request, '/account/apply')) return;
-  await applyProfileChange(request);
-}
-
-async function applyProfileChange(request: AccountRequest): Promise<void> {
-  const { ctx, deps, session } = request;
   const host = request.host('/account');
   const change = host.scratch.get<PendingProfileChange>(PENDING);
   await host.scratch.set(PENDING, undefined);
-  if (!change) return redirect(request, '/account');
+  const login = request.ctx.query.login;
+  const itsLogin = typeof change?.login === 'string' && typeof login === 'string' && constantTimeEqual(login, change.login);
+  if (!change || !itsLogin || !recentlyAuthenticated(request.session, request.deps)) return redirect(request, '/account');
+  await applyProfileChange(request, { userId: change.userId, method: change.method });
+}
+
+async function applyProfileChange(request: AccountRequest, change: PendingProfileChange): Promise<void> {
+  const { ctx, deps, session } = request;
   const member = session.member;
   // A method the member has no credential for is set up first; it becomes the chosen one when done.
   const setupFirst = change.method && SECOND_FACTORS[change.method] && await countCredentials(deps.orm.em.fork(), member.id, change.method) === 0;

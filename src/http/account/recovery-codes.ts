@@ -1,13 +1,15 @@
 import { inTransaction } from '../../db/unit-of-work.js';
+import { trustOfNewDevice } from '../../factors/acr.js';
 import { issueRecoveryCodes, recoveryCodesLeft, RECOVERY_CODE_COUNT } from '../../members/recovery-codes.js';
 import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { formBody } from '../recovery/schemas.js';
-import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
 
 /** GET /account/recovery-codes — what they are, how many are left, and 「発行」/「再発行」 (after a recent login). */
 export async function showRecoveryCodes(request: AccountRequest, errors: string[] = [], status = 200): Promise<void> {
   if (!requireRecentLogin(request, '/account/recovery-codes')) return;
+  if (errors.length === 0 && !await requireStrongFactorIfHeld(request, '/account/recovery-codes', () => showRecoveryCodes(request, ['account.recovery_codes.error_strong_factor'], 403))) return;
   const state = await recoveryCodesLeft(request.deps.sql, request.session.member.id);
   const t = request.ctx.state.t as (k: string) => string;
   return renderAccount(request, 'account-recovery-codes', { section: 'login_methods', actionUrl: '/account/recovery-codes', ...state, count: RECOVERY_CODE_COUNT, errors: errors.map((k) => t(k)) }, status);
@@ -18,7 +20,11 @@ export async function submitRecoveryCodes(request: AccountRequest): Promise<void
   const { ctx, deps, session } = request;
   if (!csrfValid(ctx, formBody(ctx))) return showRecoveryCodes(request, ['login.error_session'], 400);
   if (!requireRecentLogin(request, '/account/recovery-codes')) return;
-  const codes = await inTransaction(deps.orm, (work) => issueRecoveryCodes(work, deps.config, session.member.id, ctx.ip));
+  // A recovery code stands in for the second factor: issuing them needs the same proof as adding one.
+  if (!await requireStrongFactorIfHeld(request, '/account/recovery-codes', () => showRecoveryCodes(request, ['account.recovery_codes.error_strong_factor'], 403))) return;
+  // Codes issued from a weaker session are worth no more than it at login (factors/acr.ts).
+  const trust = trustOfNewDevice('recovery_code', session.acr);
+  const codes = await inTransaction(deps.orm, (work) => issueRecoveryCodes(work, deps.config, session.member.id, ctx.ip, trust));
   await sendSecurityNotice(deps, session.member, 'recovery_codes_issued');
   ctx.set('Cache-Control', 'no-store');
   return renderAccount(request, 'account-recovery-codes-issued', { section: 'login_methods', codes });

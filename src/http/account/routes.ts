@@ -3,7 +3,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import { render } from '../render.js';
 import { formBody } from '../recovery/schemas.js';
-import { accountRequest, type AccountDeps, type AccountRequest } from './context.js';
+import { accountRequest, startStepUp, type AccountDeps, type AccountRequest } from './context.js';
 import { consoleSectionOf, finishConsoleLogin } from './session.js';
 import { logoutSession } from './sessions.js';
 import { showRecoveryCodes, submitRecoveryCodes } from './recovery-codes.js';
@@ -32,6 +32,7 @@ export function accountRouter(deps: AccountDeps): Router {
     if (returnTo) { ctx.status = 303; return ctx.redirect(returnTo); }
     render(ctx, 'error', { title: 'account.callback_title', message: 'account.callback_failed', restartUrl: '/account' }, 400);
   });
+  router.get('/step-up', page((r) => startStepUp(r)));
   router.get('/', page(showProfilePage));
   router.post('/', forms, page(submitProfile));
   router.get('/apply', page(applyPendingProfileChange));

@@ -14,6 +14,8 @@ export interface ConsoleSession {
   /** Seconds since the epoch of the last full login (password and second factor). */
   loginTs: number;
   amr: string[];
+  /** The level that login reached (factors/acr.ts), with what its device is trusted for. */
+  acr: string;
 }
 
 /** The provider's own session: the console keeps none of its own. */
@@ -23,7 +25,7 @@ export async function consoleSession(ctx: Context, deps: InteractionDeps): Promi
   const member = await deps.orm.em.fork().findOne(Member, { id: session.accountId });
   if (!member) return undefined;
   applyMemberLocale(ctx, member.locale);
-  return { member, sessionUid: session.uid, loginTs: Number(session.loginTs ?? 0), amr: (session.amr as string[] | undefined) ?? [] };
+  return { member, sessionUid: session.uid, loginTs: Number(session.loginTs ?? 0), amr: (session.amr as string[] | undefined) ?? [], acr: String(session.acr ?? '') };
 }
 
 /** Whether the last login is recent enough for a sensitive change (「続行するには再度認証してください」 otherwise). */
@@ -41,7 +43,7 @@ function safeReturnPath(path: string): string {
  * With `reauthenticate`, the provider asks for a fresh login (password, then the second factor:
  * the same pipeline as any login).
  */
-export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo: string, options: { reauthenticate?: boolean; userId?: string } = {}): void {
+export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo: string, options: { reauthenticate?: boolean; userId?: string; acrValues?: string } = {}): string {
   const state = randomBytes(16).toString('base64url');
   const secure = deps.config.issuer.startsWith('https://');
   ctx.cookies.set(PENDING_COOKIE, JSON.stringify({ state, returnTo: safeReturnPath(returnTo) }), {
@@ -66,9 +68,18 @@ export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo:
     query.set('max_age', String(deps.config.union.account.reauthSeconds));
   }
   if (options.userId) query.set('login_hint', options.userId);
+  // Before a change that needs an app or a passkey: the login asks for one of them (http/interaction/pipeline.ts).
+  if (options.acrValues) query.set('acr_values', options.acrValues);
   ctx.status = 303;
   ctx.redirect(`/auth?${query.toString()}`);
+  return state;
 }
+
+/**
+ * Where a change waiting for a login is applied. The callback sends the browser there with the
+ * `state` of the login that came back, and the change applies only for the login it started itself.
+ */
+export const APPLY_PATH = '/account/apply';
 
 /** GET /account/callback: back from the provider; the page the member was going to. */
 export function finishConsoleLogin(ctx: Context): string | undefined {
@@ -77,7 +88,8 @@ export function finishConsoleLogin(ctx: Context): string | undefined {
   let pending: { state?: unknown; returnTo?: unknown } = {};
   try { pending = raw ? JSON.parse(raw) as typeof pending : {}; } catch { /* a tampered cookie fails the signature first */ }
   if (typeof pending.state !== 'string' || pending.state !== ctx.query.state) return undefined;
-  return safeReturnPath(String(pending.returnTo ?? '/account'));
+  const returnTo = safeReturnPath(String(pending.returnTo ?? '/account'));
+  return returnTo.split('?')[0] === APPLY_PATH ? `${APPLY_PATH}?login=${pending.state}` : returnTo;
 }
 
 /**

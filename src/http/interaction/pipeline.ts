@@ -2,9 +2,9 @@ import type { Context } from 'koa';
 import { Member } from '../../db/entities/index.js';
 import { isLocked } from '../../members/lockout.js';
 import { owedSteps } from '../../members/required-steps.js';
-import { hasCredential } from '../../members/credentials.js';
+import { credentialKindsOf, type SecondFactorKind } from '../../members/credentials.js';
 import { SECOND_FACTORS } from '../../factors/index.js';
-import { acrFor } from '../../factors/acr.js';
+import { acrFor, acrSatisfies, weakerAcr } from '../../factors/acr.js';
 import { clearMemberFailures } from '../../members/lockout-store.js';
 import { applyMemberLocale } from '../middleware/locale.js';
 import { renderLogin } from './login.js';
@@ -19,8 +19,8 @@ export interface LoginRun {
   interaction: Interaction;
   state: LoginState;
   member: Member;
-  /** Whether the member has a credential of their chosen method, when read with the member. */
-  chosenEnrolled?: boolean;
+  /** The kinds of credential the member holds, when read with the member. */
+  heldKinds?: string[];
 }
 
 /**
@@ -29,24 +29,66 @@ export interface LoginRun {
  */
 type Stage = (run: LoginRun) => Promise<string | undefined>;
 
+async function heldKinds(run: LoginRun): Promise<string[]> {
+  run.heldKinds ??= await credentialKindsOf(run.deps.sql, run.member.id);
+  return run.heldKinds;
+}
+
+/**
+ * The second factor this login asks for: the member's chosen method, unless whoever started the login
+ * (a portal, or the console before a change that needs an app or a passkey) asked `acr_values` above
+ * it and the member holds a device that reaches it; then the strongest such device.
+ */
+export async function secondFactorOf(run: LoginRun): Promise<SecondFactorKind | undefined> {
+  const chosen = run.member.chosenFactor ?? undefined;
+  const asked = run.interaction.params.acr_values;
+  const requested = typeof asked === 'string' ? asked.split(' ').filter(Boolean) : [];
+  if (requested.length === 0 || acrSatisfies(acrFor(chosen), requested)) return chosen;
+  const held = await heldKinds(run);
+  const stronger = (['passkey', 'totp'] as const).find((kind) => SECOND_FACTORS[kind] && held.includes(kind) && acrSatisfies(acrFor(kind), requested));
+  return stronger ?? chosen;
+}
+
+/** The second factor, asked first when the member has one set up: nothing beyond the password is shown before it. */
+const secondFactor: Stage = async (run) => {
+  const kind = await secondFactorOf(run);
+  if (!kind || !SECOND_FACTORS[kind] || run.state.secondFactor) return undefined;
+  return (await heldKinds(run)).includes(kind) ? 'factor' : undefined;
+};
+
 /** Whatever the member still owes: first-login steps, re-consent to new terms (members/required-steps.ts). */
 const requiredSteps: Stage = async ({ deps, member }) => {
   const [next] = owedSteps(member, deps.config.terms.version);
   return next ? `step/${next}` : undefined;
 };
 
-/** The chosen second factor: set up at once if the member has none of that kind yet, else asked. */
-const secondFactor: Stage = async ({ deps, state, member, chosenEnrolled }) => {
-  const kind = member.chosenFactor;
-  if (!kind || !SECOND_FACTORS[kind] || state.secondFactor) return undefined;
-  return (chosenEnrolled ?? await hasCredential(deps.sql, member.id, kind)) ? 'factor' : 'factor/setup';
+/**
+ * Before a device is set up outside the first login's own steps (after `member reset-mfa`, a first
+ * login interrupted before the setup, a method chosen without a device), the member proves the
+ * confirmed address with a mailed code: the password alone never enrols a device.
+ */
+const addressProof: Stage = async (run) => {
+  const { member, state } = run;
+  const kind = await secondFactorOf(run);
+  if (!kind || kind === 'email' || !SECOND_FACTORS[kind] || state.secondFactor || state.addressProved) return undefined;
+  if (!member.email || !member.emailVerified || (await heldKinds(run)).includes(kind)) return undefined;
+  // The address was confirmed in this very login (the first login's メール認証 step).
+  if (state.owedAtStart?.includes('email')) return undefined;
+  return 'factor/address';
+};
+
+/** The chosen second factor, set up now when the member has no device of that kind yet. */
+const secondFactorSetup: Stage = async (run) => {
+  const kind = await secondFactorOf(run);
+  if (!kind || !SECOND_FACTORS[kind] || run.state.secondFactor) return undefined;
+  return (await heldKinds(run)).includes(kind) ? undefined : 'factor/setup';
 };
 
 /**
  * The login, in order, after the member is identified (by the password, POST /login): each stage
  * in turn, then `finishLogin` hands the result to the provider.
  */
-export const LOGIN_PIPELINE: readonly Stage[] = [requiredSteps, secondFactor];
+export const LOGIN_PIPELINE: readonly Stage[] = [secondFactor, requiredSteps, addressProof, secondFactorSetup];
 
 /**
  * The member identified in this interaction, unless locked meanwhile (then the login page says so
@@ -58,7 +100,7 @@ export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interact
   // prepared statement, mapped to the entity.
   const row = await deps.sql.one<Record<string, unknown>>(MEMBER_FOR_LOGIN, [state.memberId]);
   if (!row) return undefined;
-  const { chosen_enrolled: chosenEnrolled, ...columns } = row;
+  const { held_kinds: held, ...columns } = row;
   const member = deps.orm.em.fork().map(Member, columns);
   applyMemberLocale(ctx, member.locale);
   // The password (or a factor) was reset after this browser passed it: it must log in again.
@@ -71,10 +113,12 @@ export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interact
     await endLoginLocked(ctx, deps, interaction, member);
     return 'locked';
   }
-  return { deps, interaction, state, member, chosenEnrolled: chosenEnrolled as boolean };
+  // What the member owed when this login began: a step passed in it (メール認証) counts for the rest.
+  if (!state.owedAtStart) state.owedAtStart = owedSteps(member, deps.config.terms.version);
+  return { deps, interaction, state, member, heldKinds: held as string[] };
 }
 
-const MEMBER_FOR_LOGIN = `select m.*, exists(select 1 from credential c where c.member_id = m.id and c.kind = m.chosen_factor) as chosen_enrolled
+const MEMBER_FOR_LOGIN = `select m.*, array(select distinct c.kind from credential c where c.member_id = m.id) as held_kinds
   from member m where m.id = $1`;
 
 /** The login starts over at the login page, which says how long the lock lasts and whom to ask. */
@@ -101,7 +145,7 @@ export async function continueLogin(ctx: Context, deps: InteractionDeps, interac
   if (!run) return ctx.redirect(`/interaction/${interaction.uid}`);
   const place = await nextPlace(run);
   if (place) return ctx.redirect(`/interaction/${interaction.uid}/${place}`);
-  if (run.state.firstLogin && !ctx.query.done) return showFirstLoginDone(ctx, interaction);
+  if (isFirstLogin(run) && !ctx.query.done) return showFirstLoginDone(ctx, interaction);
   await finishLogin(ctx, run);
 }
 
@@ -119,9 +163,17 @@ export async function proceed(ctx: Context, deps: InteractionDeps, interaction: 
   ctx.status = 303;
   if (!run) return ctx.redirect(`/interaction/${interaction.uid}`);
   const place = await nextPlace(run);
-  if (!place && !state.firstLogin) return finishLogin(ctx, run);
+  if (!place && !isFirstLogin(run)) return finishLogin(ctx, run);
   await saveLoginState(interaction, state);
   ctx.redirect(`/interaction/${interaction.uid}/${place ?? 'continue'}`);
+}
+
+/**
+ * 「初回ログインが完了しました」 ends a login that passed a first-login step, and one that resumed a
+ * first login interrupted after its steps (the member has never completed a login).
+ */
+function isFirstLogin({ state, member }: LoginRun): boolean {
+  return Boolean(state.firstLogin) || (member.lastLoginAt == null && Boolean(state.secondFactor?.setUp));
 }
 
 /**
@@ -131,8 +183,11 @@ export async function proceed(ctx: Context, deps: InteractionDeps, interaction: 
  */
 async function finishLogin(ctx: Context, { deps, interaction, state, member }: LoginRun): Promise<void> {
   const amr = state.secondFactor ? [...new Set([...state.amr, 'mfa'])] : state.amr;
-  const acr = acrFor(state.secondFactor?.kind);
-  await clearMemberFailures(deps.sql, member.id, { type: 'login.completed', ip: ctx.ip });
+  // Guesses racing with this login's proof may have locked the member meanwhile: then it does not finish.
+  const completed = await clearMemberFailures(deps.sql, member.id, { type: 'login.completed', ip: ctx.ip }, state.secondFactor?.deviceId);
+  if (!completed.cleared) return endLoginLocked(ctx, deps, interaction, member);
+  // A device added from a weaker session is worth no more than that session (factors/acr.ts).
+  const acr = weakerAcr(acrFor(state.secondFactor?.kind), completed.trust);
   const redirectTo = await resultForProvider(interaction, {
     login: { accountId: member.id, remember: state.remember, amr, acr },
   });

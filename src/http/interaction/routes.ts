@@ -152,7 +152,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const interaction = await loadInteraction(ctx, deps);
     if (interaction) await handleRecoveryCode(ctx, deps, interaction, formBody(ctx));
   });
-  for (const place of ['factor', 'factor/setup'] as const) {
+  for (const place of ['factor', 'factor/setup', 'factor/address'] as const) {
     router.get(`/${place}`, async (ctx) => {
       const interaction = await loadInteraction(ctx, deps);
       if (interaction) await handleFactor(ctx, deps, interaction, place);

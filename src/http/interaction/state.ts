@@ -7,8 +7,12 @@ export interface LoginState {
   remember: boolean;
   /** RFC 8176 values of every proof made in this login, in order. */
   amr: string[];
-  /** The second factor proved (or set up) in this login. */
-  secondFactor?: { kind: string; at: number };
+  /** The second factor proved (or set up) in this login, and the device that proved it. */
+  secondFactor?: { kind: string; at: number; deviceId?: string; setUp?: boolean };
+  /** The member proved the confirmed address with a mailed code in this login (before a device setup). */
+  addressProved?: boolean;
+  /** The steps the member owed when this login began (a step passed in it counts for the rest of it). */
+  owedAtStart?: string[];
   /** Scratch storage of the steps and factors of this login (a setup in progress, a challenge). */
   scratch?: Record<string, unknown>;
   /** A first-login-only step was passed in this login: 「初回ログインが完了しました」 at the end. */

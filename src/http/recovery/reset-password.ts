@@ -8,6 +8,7 @@ import { newPasswordProblems, passwordPolicyVars, storeNewPassword } from '../..
 import { endLocksAfterReset } from '../../members/lockout-store.js';
 import type { PasswordHolder } from '../../members/password.js';
 import { revokeEverythingOfMember } from '../../oidc/revoke.js';
+import { cancelOutstandingLinks } from '../../members/sessions.js';
 import { loadPasswordHolder, PASSWORD_ERRORS } from '../../factors/password/setup.js';
 import { inTransaction } from '../../db/unit-of-work.js';
 import { formBody, resetPasswordForm, resetToken } from './schemas.js';
@@ -63,7 +64,9 @@ export async function submitResetPassword(ctx: Context, deps: RecoveryDeps, toke
     await work.em.flush();
     await endLocksAfterReset(work.sql, member.id);
     const revoked = await revokeEverythingOfMember(work.sql, member.id);
-    await recordMemberEvent(work.sql, member.id, 'password.changed', { via: 'recovery', revoked }, ctx.ip);
+    // This link is spent; every other one (a pending address change, other codes) ends with the sessions.
+    const cancelledLinks = await cancelOutstandingLinks(work.sql, member.id);
+    await recordMemberEvent(work.sql, member.id, 'password.changed', { via: 'recovery', revoked, cancelledLinks }, ctx.ip);
     return true;
   });
   if (!done) return showLinkUnusable(ctx, deps);
