@@ -50,6 +50,17 @@ export async function holdsStrongDevice(sql: Sql, memberId: string, strongLevels
     [memberId, strongLevels])) !== undefined;
 }
 
+/**
+ * The authenticator apps and passkeys added in the last `days` days, newest first: every console
+ * session shows them, so a device a stranger added is seen on the member's other devices too.
+ */
+export function recentlyAddedDevices(sql: Sql, memberId: string, days = 14): Promise<{ kind: string; label: string; createdAt: Date }[]> {
+  return sql.rows(
+    `select kind, label, created_at as "createdAt" from credential
+     where member_id = $1 and kind in ('totp', 'passkey') and created_at > now() - make_interval(days => $2)
+     order by created_at desc limit 5`, [memberId, days]);
+}
+
 export function findCredential(em: EntityManager, memberId: string, id: string): Promise<Credential | null> {
   return em.findOne(Credential, { id, member: memberId });
 }

@@ -130,5 +130,9 @@ describe('changes that need more than an email code', () => {
     const claims = (await rp.exchange(back.url, request)).claims()!;
     expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
     expect(claims.acr).toBe('urn:kosmo:acr:email');
+    // The member's other devices see it too: every console session lists what was added lately.
+    const methods = await fresh.go(`${t.url}/account/login-methods`);
+    expect(methods.html).toContain('最近、次の認証デバイスが追加されました。');
+    expect(methods.html).toContain('認証アプリ「新しい端末」');
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Credential, CREDENTIAL_KINDS, type CredentialKind } from '../../db/entities/index.js';
-import { findCredential, labelIsTaken, listCredentials, removeCredential, renameCredential, type SecondFactorKind } from '../../members/credentials.js';
+import { findCredential, recentlyAddedDevices, labelIsTaken, listCredentials, removeCredential, renameCredential, type SecondFactorKind } from '../../members/credentials.js';
 import { chooseSecondFactor } from '../../members/account.js';
 import { recordMemberEvent } from '../../members/events.js';
 import { inTransaction } from '../../db/unit-of-work.js';
@@ -35,6 +35,7 @@ export async function showLoginMethods(request: AccountRequest, errors: string[]
     email: session.member.email,
     sessions: await sessionsOfMember(request),
     recoveryCodes: await recoveryCodesLeft(deps.sql, session.member.id),
+    recentlyAdded: await recentlyAddedDevices(deps.sql, session.member.id),
     notice: done ? t(done) : undefined,
     errors: errors.map((k) => t(k)),
   }, status);
