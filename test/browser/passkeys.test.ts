@@ -165,5 +165,44 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
     jestExpect(page.url()).toContain('/interaction/');
     await context.close();
   });
-});
 
+  for (const size of [PHONE, PC]) {
+    it(`refuses a passkey whose sign counter did not grow, after the password and alone, with its own words (${size.width}x${size.height})`, async () => {
+      const userId = `pkcount${size.width}`;
+      await passkeyMember(userId, 'Passkey-pass-7', '回数 三郎');
+      const { context, page, authenticator } = await open(size);
+      await context.addInitScript(() => { (window as unknown as { PublicKeyCredential: { isConditionalMediationAvailable: () => Promise<boolean> } }).PublicKeyCredential.isConditionalMediationAvailable = async () => false; });
+      await registeredPasskey(context, page, userId, 'Passkey-pass-7');
+      // The stored counter is ahead of what this authenticator will say: as if a copy of it had signed meanwhile.
+      const ahead = (await authenticator.credentials())[0]!.signCount + 1000;
+      await w.t.idp.sql.run(`update credential set sign_count = $2 where kind = 'passkey' and member_id = (select id from member where user_id = $1)`, [userId, ahead]);
+
+      w.t.config.union.passkeys.passkeyOnlyLogin = false;
+      try {
+        await submitPassword(w, page, userId, 'Passkey-pass-7');
+        await page.getByRole('button', { name: '次へ' }).click();
+        await expect(page.getByRole('heading', { name: 'このパスキーは使用できません' })).toBeVisible();
+        // Not FAQ Q16's password-manager checks: a counter problem says what it is.
+        jestExpect(await page.getByText('パスワード管理').count()).toBe(0);
+        await shot(page, 'passkey-counter-after-password');
+      } finally {
+        w.t.config.union.passkeys.passkeyOnlyLogin = true;
+      }
+      await context.clearCookies();
+      await openLoginFromPortal(w, page);
+      await page.getByRole('button', { name: '生体認証でログイン' }).click();
+      await expect(page.getByText('安全のため、このパスキーではログインできません。')).toBeVisible();
+      await shot(page, 'passkey-counter-alone');
+      jestExpect(page.url()).toContain('/interaction/');
+      const stored = await passkeysOf(userId);
+      jestExpect(Number(stored[0]!.sign_count)).toBe(ahead);
+
+      // Synced passkeys report 0: a stored 0 accepts whatever the authenticator says, alone too.
+      await w.t.idp.sql.run(`update credential set sign_count = 0 where kind = 'passkey' and member_id = (select id from member where user_id = $1)`, [userId]);
+      await page.getByRole('button', { name: '生体認証でログイン' }).click();
+      await page.waitForURL(`${w.portal.url}/`);
+      await expect(page.locator('.account__name')).toHaveText('回数 三郎');
+      await context.close();
+    });
+  }
+});
