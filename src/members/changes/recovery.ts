@@ -1,4 +1,5 @@
 import { hitRateLimit } from '../../db/rate-limit.js';
+import { inTransaction } from '../../db/unit-of-work.js';
 import type { Locale } from '../../i18n/index.js';
 import { recordMemberEvent } from '../events.js';
 import { issuePasswordReset } from '../password-reset.js';
@@ -44,7 +45,7 @@ export async function mailPasswordResetLink(deps: ChangeDeps, userId: string, ma
   const perAddress = await hitRateLimit(deps.sql, `recovery-mail:${member.email}`, RECOVERY_LIMITS.perAddress, RECOVERY_LIMITS.windowSeconds);
   if (!perAddress.allowed) return;
   const seconds = deps.config.union.mail.passwordResetSeconds;
-  const token = await deps.sql.transaction(async (tx) => {
+  const token = await inTransaction(deps.orm, async ({ sql: tx }) => {
     const issued = await issuePasswordReset(tx, member.id, seconds);
     await recordMemberEvent(tx, member.id, 'recovery.password_link_sent', {}, request.ip);
     return issued;
