@@ -18,6 +18,24 @@ describe('which way imports point (../shared/ARCHITECTURE.md)', () => {
     expect(offending).toEqual([]);
   });
 
+  it('src/http imports nothing from src/db: it calls named changes and queries in src/members (health checks and the development mailbox excepted)', () => {
+    // src/http/interaction/ is being rewritten with the login flow (issue 18); it joins this rule once that lands.
+    const excepted = (file: string) => file === 'src/http/health.ts' || file === 'src/http/dev/mailbox.ts' || file.startsWith('src/http/interaction/');
+    const dbDir = path.resolve('src/db');
+    const offending = sourceFiles('src/http').filter((file) => !excepted(file)).flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^;]*?from '([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gms)]
+        .map((m) => (m[1] ?? m[2])!)
+        .filter((i) => i.startsWith('.') && (path.resolve(path.dirname(file), i) + '/').startsWith(dbDir + '/'))
+        .map((i) => `${file} imports ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  it('one query per rule: only src/members/taken.ts asks whether a user ID or an address is taken', () => {
+    const takenQuery = /select 1 from member where (user_id|email) = /;
+    const askers = sourceFiles('src').filter((file) => takenQuery.test(readFileSync(file, 'utf8')));
+    expect(askers).toEqual(['src/members/taken.ts']);
+  });
+
   it('only src/members/lockout-store.ts writes the lockout columns', () => {
     const sqlWrite = /update\s+(member|login_lockout)\s+set[^`']*?\b(failed_logins|lock_count|locked_until|locked_permanently)\s*=/;
     const entityWrite = /\.(failedLogins|lockCount|lockedUntil|lockedPermanently)\s*=[^=]/;

@@ -1,5 +1,6 @@
 import { recordMemberEvent } from '../members/events.js';
 import { insertMembers, memberInputSchema, type ValidMemberInput } from '../members/provision.js';
+import { isEmailTaken, isUserIdTaken } from '../members/taken.js';
 import { parseCommandArgs, requiredOption } from './args.js';
 import type { AdminDeps } from './deps.js';
 import { ExitCode, failed, succeeded, uniqueViolation, type CommandResult } from './result.js';
@@ -47,11 +48,8 @@ export async function addMember(deps: AdminDeps, args: MemberAddArgs): Promise<C
   const member: ValidMemberInput = parsed.data;
   try {
     const refusal = await deps.sql.transaction(async (tx) => {
-      const taken = await tx.rows<{ userId: string; email: string | null }>(
-        'select user_id as "userId", email from member where user_id = $1 or email = $2', [member.userId, member.email ?? null],
-      );
-      if (taken.some((m) => m.userId === member.userId)) return duplicateUserId(member.userId);
-      if (taken.length > 0) return duplicateEmail;
+      if (await isUserIdTaken(tx, member.userId)) return duplicateUserId(member.userId);
+      if (member.email && await isEmailTaken(tx, member.email)) return duplicateEmail;
       await insertMembers(tx, [member]);
       const inserted = await tx.one<{ id: string }>('select id from member where user_id = $1', [member.userId]);
       await recordMemberEvent(tx, inserted!.id, 'admin.member_added', { via: 'cli' });

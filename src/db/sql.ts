@@ -5,18 +5,6 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from './orm.js';
 
-/**
- * PostgreSQL did not answer in time or could not be reached (db/orm.ts sets the timeouts): the
- * request cannot be served now, but nothing is wrong with it.
- */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | undefined;
-  if (!e) return false;
-  // 57014 statement timeout, 57P01-03 shutdown/cannot connect now, 08xxx connection exceptions.
-  if (e.code && (e.code === '57014' || e.code.startsWith('57P') || e.code.startsWith('08') || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code))) return true;
-  return /Query read timeout|timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(e.message ?? '');
-}
-
 /** A unique constraint refused the write (another request got there first), optionally a named one. */
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: string; constraint?: string } | undefined;

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { AppDeps, FlowScratch, Host } from '../flow/host.js';
-import type { Member } from '../db/entities/index.js';
+import type { Member } from '../members/reads.js';
 import type { Locale } from '../i18n/index.js';
 import type { View } from '../flow/host.js';
 import { render } from './render.js';

@@ -2,7 +2,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { ProviderPages } from '../oidc/provider.js';
 import { render } from './render.js';
-import { isDatabaseUnavailable } from '../db/sql.js';
+import { isDatabaseUnavailable } from './middleware/errors.js';
 import { restartLoginUrl } from './interaction/context.js';
 import { isInteractionFinished } from '../oidc/adapter.js';
 

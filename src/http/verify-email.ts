@@ -4,12 +4,11 @@ import type { Context } from 'koa';
 import { render } from './render.js';
 import { csrfValid } from './middleware/csrf.js';
 import { restartLoginUrl } from './interaction/context.js';
-import { confirmEmailVerification, verificationAlreadyConfirmed, verificationIsUsable, verificationLocale } from '../members/email-verification.js';
+import { verificationAlreadyConfirmed, verificationIsUsable, verificationLocale } from '../members/email-verification.js';
 import { applyMemberLocale } from './middleware/locale.js';
-import type { Config } from '../config/index.js';
-import type { Sql } from '../db/sql.js';
 import { SINGLE_USE_TOKEN_PATTERN } from '../members/single-use-token.js';
-import { sendSecurityNotice } from '../mail/security-notice.js';
+import { confirmEmail } from '../members/changes/email.js';
+import type { ChangeDeps } from '../members/changes/deps.js';
 
 type Outcome = 'verified' | 'already' | 'invalid' | 'taken';
 const STATUS: Record<Outcome, number> = { verified: 200, already: 200, invalid: 410, taken: 409 };
@@ -18,7 +17,7 @@ const STATUS: Record<Outcome, number> = { verified: 200, already: 200, invalid: 
  * The 「メールアドレスの確認」 link. Opening it shows a button, and only the button uses the link:
  * mail scanners that prefetch links must not spend a single-use token.
  */
-export function verifyEmailRouter(deps: { sql: Sql; config: Config } & Parameters<typeof sendSecurityNotice>[0]): Router {
+export function verifyEmailRouter(deps: ChangeDeps): Router {
   const router = new Router();
   const valid = (token: string | undefined) => typeof token === 'string' && SINGLE_USE_TOKEN_PATTERN.test(token);
 
@@ -45,16 +44,10 @@ export function verifyEmailRouter(deps: { sql: Sql; config: Config } & Parameter
     const token = ctx.params.token;
     await speakMembersLanguage(ctx, token);
     if (!csrfValid(ctx, (ctx.request.body ?? {}) as Record<string, unknown>)) return render(ctx, 'email-verify-confirm', { actionUrl: `/verify-email/${token}`, errors: [ctx.state.t('login.error_session')] }, 400);
-    const confirmed = valid(token) ? await confirmEmailVerification(deps.sql, token!) : { ok: false as const, reason: 'invalid' as const };
+    // An address change from the console: the address it replaced is told (members/changes/email.ts).
+    const confirmed = valid(token) ? await confirmEmail(deps, token!) : { ok: false as const, reason: 'invalid' as const };
     if (!confirmed.ok) return confirmed.reason === 'invalid' ? unusable(ctx, token) : result(ctx, confirmed.reason);
     result(ctx, 'verified');
-    // An address change from the console: the address it replaced is told (a hijacked account shows).
-    if (confirmed.previousEmail) {
-      const member = await deps.sql.one<{ display_name: string; locale: string }>('select display_name, locale from member where id = $1', [confirmed.memberId]);
-      if (member) {
-        await sendSecurityNotice(deps, { email: confirmed.previousEmail, emailVerified: true, displayName: member.display_name, locale: member.locale }, 'email_changed');
-      }
-    }
   });
   return router;
 }

@@ -1,5 +1,6 @@
 import { isUniqueViolation, type Sql } from '../db/sql.js';
 import { hashToken, newSingleUseToken } from './single-use-token.js';
+import { isEmailTaken } from './taken.js';
 
 /** Issues a single-use verification token for `email`; earlier unused ones for the member stop working. */
 export async function issueEmailVerification(sql: Sql, memberId: string, email: string, ttlSeconds: number): Promise<string> {
@@ -37,8 +38,7 @@ export async function confirmEmailVerification(sql: Sql, token: string): Promise
       [hashToken(token)],
     );
     if (!row) return { ok: false, reason: 'invalid' } as const;
-    const other = await tx.one('select 1 from member where email = $1 and id <> $2', [row.email, row.member_id]);
-    if (other) return { ok: false, reason: 'taken' } as const;
+    if (await isEmailTaken(tx, row.email, row.member_id)) return { ok: false, reason: 'taken' } as const;
     const before = await tx.one<{ email: string | null; email_verified: boolean }>('select email, email_verified from member where id = $1 for update', [row.member_id]);
     const previousEmail = before?.email_verified && before.email && before.email !== row.email ? before.email : undefined;
     await tx.run(

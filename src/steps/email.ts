@@ -1,6 +1,7 @@
 import { hitRateLimit } from '../db/rate-limit.js';
 import { emailAddressProblem, EMAIL_MAX_LENGTH, normalizeEmail } from '../members/email.js';
 import { issueEmailVerification, pendingVerification } from '../members/email-verification.js';
+import { isEmailTaken } from '../members/taken.js';
 import { recordMemberEvent } from '../members/events.js';
 import { keepConfirmedAddress } from '../members/onboarding.js';
 import { inTransaction } from '../db/unit-of-work.js';
@@ -50,7 +51,7 @@ export async function mailVerificationLink(host: Host, email: string, sentEvent:
   const { config, sql, mail } = host.deps;
   const seconds = config.union.mail.emailVerificationSeconds;
   const token = await issueEmailVerification(sql, host.member.id, email, seconds);
-  if (await sql.one('select 1 from member where email = $1 and id <> $2', [email, host.member.id])) {
+  if (await isEmailTaken(sql, email, host.member.id)) {
     await recordMemberEvent(sql, host.member.id, 'email.verification_withheld', { reason: 'address_in_use' }, host.ip);
     return true;
   }

@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { checkChosenUserId, normalizeUserId, USER_ID_MAX, USER_ID_MIN } from '../members/user-id.js';
 import { chooseUserIdAndFactor } from '../members/onboarding.js';
 import type { SecondFactorKind } from '../members/credentials.js';
+import { isUserIdTaken } from '../members/taken.js';
 import { inTransaction } from '../db/unit-of-work.js';
 import { hitRateLimit } from '../db/rate-limit.js';
 import { show, type Host, type Step, type View } from './types.js';
@@ -29,7 +30,7 @@ export async function chosenUserIdAvailability(host: Host, userId: string): Prom
   const member = await hitRateLimit(sql, `user-id-lookup:${host.member.id}`, LOOKUPS_PER_MEMBER, LOOKUP_WINDOW_SECONDS);
   const ip = await hitRateLimit(sql, `user-id-lookup-ip:${host.ip}`, LOOKUPS_PER_IP, LOOKUP_WINDOW_SECONDS);
   if (!member.allowed || !ip.allowed) return 'too_many';
-  return await sql.one('select 1 from member where user_id = $1', [userId]) ? 'taken' : 'free';
+  return await isUserIdTaken(sql, userId) ? 'taken' : 'free';
 }
 
 export const USER_ID_AVAILABILITY_ERRORS = { taken: 'step_user_id.error_taken', too_many: 'step_user_id.error_too_many' } as const;

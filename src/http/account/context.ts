@@ -3,7 +3,8 @@ import type { Host } from '../../flow/host.js';
 import type { InteractionDeps } from '../interaction/context.js';
 import { hostFromRequest } from '../host.js';
 import { render } from '../render.js';
-import { holdsStrongDevice, listCredentials } from '../../members/credentials.js';
+import { holdsStrongDevice } from '../../members/credentials.js';
+import { listMemberCredentials } from '../../members/reads.js';
 import { isStrongAcr, STRONG_ACRS } from '../../factors/acr.js';
 import { consoleScratch } from './scratch.js';
 import { consoleSession, recentlyAuthenticated, startConsoleLogin, type ConsoleSession } from './session.js';
@@ -97,7 +98,7 @@ export function startStepUp(request: AccountRequest, returnTo = String(request.c
 export async function passkeySignals(request: AccountRequest): Promise<Record<string, unknown> | undefined> {
   const { deps, session } = request;
   if (!deps.config.union.authMethods.includes('passkey')) return undefined;
-  const passkeys = await listCredentials(deps.orm.em.fork(), session.member.id, 'passkey');
+  const passkeys = await listMemberCredentials(deps.orm, session.member.id, 'passkey');
   return {
     rpId: deps.config.webauthn.rpId,
     userId: Buffer.from(session.member.id, 'utf8').toString('base64url'),

@@ -1,11 +1,8 @@
 import { z } from 'zod';
-import { Credential, CREDENTIAL_KINDS, type CredentialKind } from '../../db/entities/index.js';
-import { findCredential, recentlyAddedDevices, labelIsTaken, listCredentials, removeCredential, renameCredential, type SecondFactorKind } from '../../members/credentials.js';
-import { chooseSecondFactor } from '../../members/account.js';
-import { recordMemberEvent } from '../../members/events.js';
-import { inTransaction } from '../../db/unit-of-work.js';
+import { CREDENTIAL_KINDS, findMemberCredential, listMemberCredentials, type Credential, type CredentialKind } from '../../members/reads.js';
+import { recentlyAddedDevices, type SecondFactorKind } from '../../members/credentials.js';
+import { finishDeviceSetup, removeDevice, renameDevice } from '../../members/changes/devices.js';
 import { SECOND_FACTORS, passwordFactor } from '../../factors/index.js';
-import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { formBody } from '../recovery/schemas.js';
 import { renderView } from '../host.js';
@@ -22,7 +19,7 @@ const NOTICES: Record<string, string> = {
 /** GET /account/login-methods — ログイン方法: 基本認証 (password) and 二要素認証 (apps, passkeys, email). */
 export async function showLoginMethods(request: AccountRequest, errors: string[] = [], status = 200): Promise<void> {
   const { deps, session, ctx } = request;
-  const credentials = await listCredentials(deps.orm.em.fork(), session.member.id);
+  const credentials = await listMemberCredentials(deps.orm, session.member.id);
   const byKind = (kind: CredentialKind) => credentials.filter((c) => c.kind === kind).map((c) => (kind === 'password' ? passwordFactor : SECOND_FACTORS[kind as SecondFactorKind])?.summary(c) ?? plainSummary(c));
   const t = ctx.state.t as (k: string) => string;
   const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
@@ -48,7 +45,7 @@ function plainSummary(c: Credential) {
 async function ownCredential(request: AccountRequest): Promise<Credential | null> {
   const id = String(request.ctx.params.id ?? '');
   if (!UUID.test(id)) return null;
-  const credential = await findCredential(request.deps.orm.em.fork(), request.session.member.id, id);
+  const credential = await findMemberCredential(request.deps.orm, request.session.member.id, id);
   return credential && credential.kind !== 'password' ? credential : null;
 }
 
@@ -70,16 +67,8 @@ export async function submitRemoveCredential(request: AccountRequest): Promise<v
   if (!csrfValid(ctx, body)) return showLoginMethods(request, ['login.error_session'], 400);
   if (!requireRecentLogin(request, `${ctx.path}`.replace(/\/?$/, ''))) return;
   if (!await requireStrongFactorIfHeld(request, ctx.path.replace(/\/?$/, ''), () => showLoginMethods(request, ['account.methods.error_strong_factor'], 403))) return;
-  const refusal = await inTransaction(deps.orm, async (work) => {
-    const row = await work.em.findOneOrFail(Credential, { id: credential.id, member: session.member.id });
-    const refused = await removeCredential(work.em, session.member.id, row);
-    if (refused) return refused;
-    await work.em.flush();
-    await recordMemberEvent(work.sql, session.member.id, 'account.factor_removed', { kind: row.kind }, ctx.ip);
-    return undefined;
-  });
+  const refusal = await removeDevice(deps, { member: session.member, credentialId: credential.id, ip: ctx.ip });
   if (refusal) return showLoginMethods(request, ['account.methods.error_last_of_chosen'], 409);
-  await sendSecurityNotice(deps, session.member, 'factor_removed');
   ctx.status = 303;
   ctx.redirect('/account/login-methods?done=removed');
 }
@@ -105,15 +94,8 @@ export async function submitRenameCredential(request: AccountRequest): Promise<v
   if (!csrfValid(ctx, body)) return showRenameCredential(request, ['login.error_session'], label, 400);
   if (!label) return showRenameCredential(request, ['account.methods.error_label_required'], label, 400);
   if ([...label].length > 64 || /[\p{Cc}\p{Cs}]/u.test(label)) return showRenameCredential(request, ['account.methods.error_label_invalid'], label.slice(0, 64), 400);
-  const taken = await inTransaction(deps.orm, async (work) => {
-    const row = await work.em.findOneOrFail(Credential, { id: credential.id, member: session.member.id });
-    if (await labelIsTaken(work.em, session.member.id, row.kind, label, row.id)) return true;
-    await renameCredential(work.em, row, label);
-    await work.em.flush();
-    await recordMemberEvent(work.sql, session.member.id, 'account.factor_renamed', { kind: row.kind }, ctx.ip);
-    return false;
-  }).catch((err: unknown) => { if ((err as { name?: string }).name === 'UniqueConstraintViolationException') return true; throw err; });
-  if (taken) return showRenameCredential(request, ['account.methods.error_label_taken'], label, 409);
+  const renamed = await renameDevice(deps, { memberId: session.member.id, credentialId: credential.id, label, ip: ctx.ip });
+  if (renamed === 'taken') return showRenameCredential(request, ['account.methods.error_label_taken'], label, 409);
   ctx.status = 303;
   ctx.redirect('/account/login-methods?done=renamed');
 }
@@ -144,9 +126,7 @@ export async function handleFactorSetup(request: AccountRequest, body?: Record<s
   if (outcome.kind === 'locked') return showLoginMethods(request, ['login.error_locked'], 401);
   // The factor stored the device with its own event ('factor.<kind>_added', flow console) in one
   // transaction; choosing it as the login method is a second change with its own event.
-  if (choose) await inTransaction(deps.orm, (work) => chooseSecondFactor(work, session.member.id, kind, ctx.ip));
-  await sendSecurityNotice(deps, session.member, 'factor_added');
-  if (choose) await sendSecurityNotice(deps, session.member, 'method_changed');
+  await finishDeviceSetup(deps, { member: session.member, kind, choose, ip: ctx.ip });
   ctx.status = 303;
   ctx.redirect(choose ? '/account?done=factor_added' : '/account/login-methods?done=added');
 }

@@ -1,11 +1,7 @@
 import { z } from 'zod';
-import { newPasswordProblems, passwordPolicyVars, storeNewPassword } from '../../members/new-password.js';
-import { recordMemberEvent } from '../../members/events.js';
+import { newPasswordProblems, passwordPolicyVars } from '../../members/new-password.js';
+import { changePassword } from '../../members/changes/password.js';
 import { loadPasswordHolder, PASSWORD_ERRORS } from '../../factors/password/setup.js';
-import { revokeOtherSessionsOfMember } from '../../oidc/revoke.js';
-import { inTransaction } from '../../db/unit-of-work.js';
-import { cancelOutstandingLinks, endPendingLogins } from '../../members/sessions.js';
-import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { formBody } from '../recovery/schemas.js';
 import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
@@ -30,8 +26,7 @@ export async function showPasswordChange(request: AccountRequest): Promise<void>
 
 /**
  * POST: the onboarding policy; 「全てのデバイスからサインアウトする」 ends every other session and
- * their tokens, and cancels every mailed link still outstanding, in the same transaction as the new
- * password and its event.
+ * their tokens and cancels every mailed link still outstanding (members/changes/password.ts).
  */
 export async function submitPasswordChange(request: AccountRequest): Promise<void> {
   const { ctx, deps, session } = request;
@@ -43,17 +38,7 @@ export async function submitPasswordChange(request: AccountRequest): Promise<voi
   const holder = (await loadPasswordHolder(deps.sql, session.member.id))!;
   const problems = await newPasswordProblems(deps, holder, form.password, form.password_confirmation);
   if (problems.length) return showForm(request, problems.map((p) => PASSWORD_ERRORS[p]), signOutOthers, 400);
-  const hash = await deps.hasher.hash(form.password);
-  await inTransaction(deps.orm, async (work) => {
-    await storeNewPassword(work, session.member.id, hash);
-    await work.em.flush();
-    await endPendingLogins(work.sql, session.member.id);
-    const ended = signOutOthers ? await revokeOtherSessionsOfMember(work.sql, session.member.id, session.sessionUid) : 0;
-    // The sessions just ended take what they asked for with them (an address change, a reset link).
-    const cancelledLinks = signOutOthers ? await cancelOutstandingLinks(work.sql, session.member.id) : 0;
-    await recordMemberEvent(work.sql, session.member.id, 'password.changed', { via: 'console', signedOutOthers: signOutOthers, ended, cancelledLinks }, ctx.ip);
-  });
-  await sendSecurityNotice(deps, session.member, 'password_changed');
+  await changePassword(deps, { member: session.member, sessionUid: session.sessionUid, password: form.password, signOutOthers, ip: ctx.ip });
   ctx.status = 303;
   ctx.redirect('/account/login-methods?done=password');
 }

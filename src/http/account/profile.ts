@@ -1,11 +1,9 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { checkChosenUserId, normalizeUserId, USER_ID_MAX, USER_ID_MIN } from '../../members/user-id.js';
-import { changeLanguage, changeUserId, chooseSecondFactor } from '../../members/account.js';
-import { countCredentials, type SecondFactorKind } from '../../members/credentials.js';
-import { inTransaction } from '../../db/unit-of-work.js';
+import { changeLanguage, changeUserIdAndMethod } from '../../members/changes/profile.js';
+import type { SecondFactorKind } from '../../members/credentials.js';
+import { countMemberCredentials } from '../../members/reads.js';
 import { SECOND_FACTORS } from '../../factors/index.js';
-import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { LOCALES, type Locale } from '../../i18n/index.js';
 import { useLocale } from '../middleware/locale.js';
 import type { Messages } from '../../i18n/index.js';
@@ -68,7 +66,7 @@ export async function submitProfile(request: AccountRequest): Promise<void> {
   if (errors.length || !locale) return showProfile(request, { userId: form.user_id, method: form.method, errors }, lookups === 'too_many' ? 429 : 400);
 
   if (locale !== member.locale) {
-    await inTransaction(deps.orm, (work) => changeLanguage(work, member.id, locale, ctx.ip));
+    await changeLanguage(deps, { memberId: member.id, locale, ip: ctx.ip });
     member.locale = locale;
     useLocale(ctx, ctx.state.messages as Messages, locale);
   }
@@ -105,18 +103,9 @@ async function applyProfileChange(request: AccountRequest, change: PendingProfil
   const { ctx, deps, session } = request;
   const member = session.member;
   // A method the member has no credential for is set up first; it becomes the chosen one when done.
-  const setupFirst = change.method && SECOND_FACTORS[change.method] && await countCredentials(deps.orm.em.fork(), member.id, change.method) === 0;
-  try {
-    await inTransaction(deps.orm, async (work) => {
-      if (change.userId) await changeUserId(work, member.id, change.userId, ctx.ip);
-      if (change.method && !setupFirst) await chooseSecondFactor(work, member.id, change.method, ctx.ip);
-    });
-  } catch (err) {
-    if (!(err instanceof UniqueConstraintViolationException)) throw err;
-    return showProfile(request, { userId: change.userId, errors: ['step_user_id.error_taken'] }, 409);
-  }
-  if (change.userId) await sendSecurityNotice(deps, member, 'user_id_changed');
-  if (change.method && !setupFirst) await sendSecurityNotice(deps, member, 'method_changed');
+  const setupFirst = change.method && SECOND_FACTORS[change.method] && await countMemberCredentials(deps.orm, member.id, change.method) === 0;
+  const changed = await changeUserIdAndMethod(deps, { member, userId: change.userId, method: setupFirst ? undefined : change.method, ip: ctx.ip });
+  if (changed === 'user_id_taken') return showProfile(request, { userId: change.userId, errors: ['step_user_id.error_taken'] }, 409);
   if (setupFirst) return redirect(request, `/account/factors/${change.method}/setup?choose=1`);
   redirect(request, '/account?done=saved');
 }

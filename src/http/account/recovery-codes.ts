@@ -1,7 +1,6 @@
-import { inTransaction } from '../../db/unit-of-work.js';
 import { trustOfNewDevice } from '../../factors/acr.js';
-import { issueRecoveryCodes, recoveryCodesLeft, RECOVERY_CODE_COUNT } from '../../members/recovery-codes.js';
-import { sendSecurityNotice } from '../../mail/security-notice.js';
+import { recoveryCodesLeft, RECOVERY_CODE_COUNT } from '../../members/recovery-codes.js';
+import { issueNewRecoveryCodes } from '../../members/changes/recovery-codes.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { formBody } from '../recovery/schemas.js';
 import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
@@ -23,9 +22,7 @@ export async function submitRecoveryCodes(request: AccountRequest): Promise<void
   // A recovery code stands in for the second factor: issuing them needs the same proof as adding one.
   if (!await requireStrongFactorIfHeld(request, '/account/recovery-codes', () => showRecoveryCodes(request, ['account.recovery_codes.error_strong_factor'], 403))) return;
   // Codes issued from a weaker session are worth no more than it at login (factors/acr.ts).
-  const trust = trustOfNewDevice('recovery_code', session.acr);
-  const codes = await inTransaction(deps.orm, (work) => issueRecoveryCodes(work, deps.config, session.member.id, ctx.ip, trust));
-  await sendSecurityNotice(deps, session.member, 'recovery_codes_issued');
+  const codes = await issueNewRecoveryCodes(deps, { member: session.member, trustAcr: trustOfNewDevice('recovery_code', session.acr), ip: ctx.ip });
   ctx.set('Cache-Control', 'no-store');
   return renderAccount(request, 'account-recovery-codes-issued', { section: 'login_methods', codes });
 }

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { createHash, randomBytes } from 'node:crypto';
-import { Member } from '../../db/entities/index.js';
+import { findMemberById, type Member } from '../../members/reads.js';
 import { ACCOUNT_CONSOLE_CLIENT_ID, accountConsoleRedirectUri } from '../../oidc/provider.js';
 import { applyMemberLocale } from '../middleware/locale.js';
 import type { InteractionDeps } from '../interaction/context.js';
@@ -22,7 +22,7 @@ export interface ConsoleSession {
 export async function consoleSession(ctx: Context, deps: InteractionDeps): Promise<ConsoleSession | undefined> {
   const session = await deps.provider.Session.get(ctx as never);
   if (!session.accountId) return undefined;
-  const member = await deps.orm.em.fork().findOne(Member, { id: session.accountId });
+  const member = await findMemberById(deps.orm, session.accountId);
   if (!member) return undefined;
   applyMemberLocale(ctx, member.locale);
   return { member, sessionUid: session.uid, loginTs: Number(session.loginTs ?? 0), amr: (session.amr as string[] | undefined) ?? [], acr: String(session.acr ?? '') };

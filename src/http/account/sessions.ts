@@ -1,6 +1,5 @@
 import { listMemberSessions } from '../../members/sessions.js';
-import { recordMemberEvent } from '../../members/events.js';
-import { revokeSessionOfMember } from '../../oidc/revoke.js';
+import { endSession } from '../../members/changes/sessions.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { formBody } from '../recovery/schemas.js';
 import { describeUserAgent } from './user-agent.js';
@@ -22,12 +21,7 @@ export async function logoutSession(request: AccountRequest): Promise<void> {
     ctx.status = 303;
     return ctx.redirect('/account/login-methods');
   }
-  const ended = await deps.sql.transaction(async (tx) => {
-    const count = await revokeSessionOfMember(tx, session.member.id, uid);
-    await tx.run('delete from session_device where session_uid = $1 and member_id = $2', [uid, session.member.id]);
-    if (count > 0) await recordMemberEvent(tx, session.member.id, 'account.session_ended', { current: uid === session.sessionUid }, ctx.ip);
-    return count;
-  });
+  const ended = await endSession(deps, { memberId: session.member.id, sessionUid: uid, current: uid === session.sessionUid, ip: ctx.ip });
   ctx.status = 303;
   // Ending this browser's own session is logging out here: the portal's login page follows.
   ctx.redirect(uid === session.sessionUid ? '/account' : `/account/login-methods?done=${ended > 0 ? 'session_ended' : 'removed'}#sessions`);

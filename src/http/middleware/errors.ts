@@ -1,7 +1,18 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { render } from '../render.js';
-import { isDatabaseUnavailable } from '../../db/sql.js';
+
+/**
+ * PostgreSQL did not answer in time or could not be reached (src/db/orm.ts sets the timeouts): the
+ * request cannot be served now, but nothing is wrong with it.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  if (!e) return false;
+  // 57014 statement timeout, 57P01-03 shutdown/cannot connect now, 08xxx connection exceptions.
+  if (e.code && (e.code === '57014' || e.code.startsWith('57P') || e.code.startsWith('08') || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code))) return true;
+  return /Query read timeout|timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(e.message ?? '');
+}
 
 /** Bugs become a logged error and a calm page; no stack trace or detail reaches the member. */
 export function errorPages(log: Logger): Middleware {

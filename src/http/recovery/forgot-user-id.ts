@@ -1,12 +1,11 @@
 import type { Context } from 'koa';
 import { render } from '../render.js';
 import { csrfValid } from '../middleware/csrf.js';
-import { hitRateLimit } from '../../db/rate-limit.js';
 import { emailAddressProblem, normalizeEmail } from '../../members/email.js';
 import { parseTypedBirthdate } from '../../members/birthdate.js';
-import { recordMemberEvent } from '../../members/events.js';
+import { countRecoveryFromIp, countUserIdReminderRequest, mailUserIdReminder } from '../../members/changes/recovery.js';
 import { forgotUserIdForm, formBody } from './schemas.js';
-import { answerNotice, RECOVERY_LIMITS, type RecoveryDeps, type RecoveryPlace, type T } from './types.js';
+import { answerNotice, type RecoveryDeps, type RecoveryPlace, type T } from './types.js';
 
 function show(ctx: Context, place: RecoveryPlace, vars: { birthdate?: string; email?: string; errors?: string[] } = {}, status = 200): void {
   const t = ctx.state.t as T;
@@ -21,19 +20,6 @@ const EMAIL_ERRORS = { required: 'recovery.error_email_required', too_long: 'rec
 
 export function showForgotUserId(ctx: Context, place: RecoveryPlace): void {
   show(ctx, place);
-}
-
-/** Mails the user ID to a member whose confirmed address and birth date match; after the answer has gone out. */
-async function mailUserIdIfMatching(deps: RecoveryDeps, email: string, birthdate: string, request: { locale: string; unionName?: string; ip: string }): Promise<void> {
-  const member = await deps.sql.one<{ id: string; display_name: string; user_id: string }>(
-    'select id, display_name, user_id from member where email = $1 and email_verified and birthdate = $2::date', [email, birthdate],
-  );
-  if (!member) return;
-  await recordMemberEvent(deps.sql, member.id, 'recovery.user_id_sent', {}, request.ip);
-  await deps.mail.send({
-    to: email, template: 'user_id_reminder', locale: request.locale as never,
-    vars: { name: member.display_name, userId: member.user_id, unionName: request.unionName },
-  });
 }
 
 /**
@@ -55,13 +41,12 @@ export async function submitForgotUserId(ctx: Context, deps: RecoveryDeps, place
   if (errors.length || !typed.ok) return show(ctx, place, { ...kept, errors }, 400);
   const birthdate = typed.iso;
 
-  const perIp = await hitRateLimit(deps.sql, `recovery-ip:${ctx.ip}`, RECOVERY_LIMITS.perIp, RECOVERY_LIMITS.windowSeconds);
-  if (!perIp.allowed) return show(ctx, place, { ...kept, errors: ['recovery.error_rate_limited'] }, 429);
-  const perAddress = await hitRateLimit(deps.sql, `recovery-user-id:${email}`, RECOVERY_LIMITS.perAddress, RECOVERY_LIMITS.windowSeconds);
+  if (!await countRecoveryFromIp(deps, ctx.ip)) return show(ctx, place, { ...kept, errors: ['recovery.error_rate_limited'] }, 429);
 
-  if (perAddress.allowed) {
+  // After the answer has gone out, so neither the lookup nor the delivery shows in the response time.
+  if (await countUserIdReminderRequest(deps, email)) {
     const request = { locale: String(ctx.state.locale), unionName: ctx.state.unionName as string | undefined, ip: ctx.ip };
-    mailUserIdIfMatching(deps, email, birthdate, request)
+    mailUserIdReminder(deps, email, birthdate, request)
       .catch((err: unknown) => deps.log.error({ err }, 'user ID reminder not sent'));
   }
   place.answer(ctx, answerNotice(ctx, { kind: 'user_id_sent', email: form.email.trim() }));

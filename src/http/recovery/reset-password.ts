@@ -2,15 +2,11 @@ import type { Context } from 'koa';
 import { render } from '../render.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { restartLoginUrl } from '../interaction/context.js';
-import { recordMemberEvent } from '../../members/events.js';
-import { consumePasswordReset, passwordResetMember } from '../../members/password-reset.js';
-import { newPasswordProblems, passwordPolicyVars, storeNewPassword } from '../../members/new-password.js';
-import { endLocksAfterReset } from '../../members/lockout-store.js';
+import { passwordResetMember } from '../../members/password-reset.js';
+import { newPasswordProblems, passwordPolicyVars } from '../../members/new-password.js';
 import type { PasswordHolder } from '../../members/password.js';
-import { revokeEverythingOfMember } from '../../oidc/revoke.js';
-import { cancelOutstandingLinks } from '../../members/sessions.js';
+import { resetPasswordWithLink } from '../../members/changes/password.js';
 import { loadPasswordHolder, PASSWORD_ERRORS } from '../../factors/password/setup.js';
-import { inTransaction } from '../../db/unit-of-work.js';
 import { formBody, resetPasswordForm, resetToken } from './schemas.js';
 import type { RecoveryDeps, T } from './types.js';
 
@@ -43,11 +39,7 @@ export async function showResetPassword(ctx: Context, deps: RecoveryDeps, token:
   showForm(ctx, deps, token, member);
 }
 
-/**
- * POST: the used link, the new password, the end of any lock (a permanent one too: the member proved
- * control of the confirmed address), of every session and token and of any login in progress land
- * together in one transaction, or not at all.
- */
+/** POST: the new password, checked against the policy, through the link (members/changes/password.ts). */
 export async function submitResetPassword(ctx: Context, deps: RecoveryDeps, token: string): Promise<void> {
   const body = formBody(ctx);
   const member = await loadMember(deps, token);
@@ -57,18 +49,7 @@ export async function submitResetPassword(ctx: Context, deps: RecoveryDeps, toke
   const problems = await newPasswordProblems(deps, member, password, confirmation);
   if (problems.length) return showForm(ctx, deps, token, member, problems.map((p) => PASSWORD_ERRORS[p]), 400);
 
-  const hash = await deps.hasher.hash(password);
-  const done = await inTransaction(deps.orm, async (work) => {
-    if (await consumePasswordReset(work.sql, token) !== member.id) return false;
-    await storeNewPassword(work, member.id, hash);
-    await work.em.flush();
-    await endLocksAfterReset(work.sql, member.id);
-    const revoked = await revokeEverythingOfMember(work.sql, member.id);
-    // This link is spent; every other one (a pending address change, other codes) ends with the sessions.
-    const cancelledLinks = await cancelOutstandingLinks(work.sql, member.id);
-    await recordMemberEvent(work.sql, member.id, 'password.changed', { via: 'recovery', revoked, cancelledLinks }, ctx.ip);
-    return true;
-  });
+  const done = await resetPasswordWithLink(deps, { token, memberId: member.id, password, ip: ctx.ip });
   if (!done) return showLinkUnusable(ctx, deps);
   render(ctx, 'recovery-result', { title: 'recovery.reset_done_title', message: 'recovery.reset_done', restartUrl: restartLoginUrl(ctx, deps.config), restartLabel: 'recovery.to_login' });
 }

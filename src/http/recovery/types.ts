@@ -3,13 +3,6 @@ import type { AppDeps } from '../../flow/host.js';
 
 export type RecoveryDeps = AppDeps;
 
-/**
- * Counted in PostgreSQL, so every process shares them. Past the per-user-ID and per-address limits
- * the answer stays the same and only the mail is skipped (nothing tells whether an account exists);
- * past the per-IP limit the page says so.
- */
-export const RECOVERY_LIMITS = { perUserId: 5, perAddress: 5, perIp: 30, windowSeconds: 15 * 60 };
-
 /** The uniform answer of a recovery form, shown on the login screen or on its own page. */
 export type RecoveryAnswer = { kind: 'password_reset_sent' } | { kind: 'user_id_sent'; email: string };
 
