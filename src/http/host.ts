@@ -4,6 +4,7 @@ import type { Member } from '../db/entities/index.js';
 import type { Locale } from '../i18n/index.js';
 import type { View } from '../flow/host.js';
 import { render } from './render.js';
+import { proofAttempts } from '../flow/attempt.js';
 
 /** The Host a step or factor runs in, made from this request: its language, client IP and query. */
 export function hostFromRequest(ctx: Context, deps: AppDeps, place: { flow: Host['flow']; member: Member; actionUrl: string; scratch: FlowScratch; sessionAcr?: string; sessionId?: string }): Host {
@@ -16,6 +17,7 @@ export function hostFromRequest(ctx: Context, deps: AppDeps, place: { flow: Host
     ip: ctx.ip,
     unionName: String(ctx.state.unionName ?? ''),
     query,
+    attempt: proofAttempts(deps, ctx.ip),
     deps,
   };
 }

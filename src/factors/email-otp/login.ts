@@ -1,5 +1,4 @@
 import { addCredential, listCredentials } from '../../members/credentials.js';
-import { withMemberAttempt } from '../../members/lockout-store.js';
 import { recordMemberEvent } from '../../members/events.js';
 import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
@@ -56,7 +55,7 @@ export async function emailChallenge(host: Host): Promise<View> {
 /**
  * 「実行」 checks the code; 「再送信」 mails a new one after the cooldown. Wrong codes count toward
  * the account's lockout, and neither a new code nor a resend resets that count. The code is checked
- * under the member's row lock (withMemberAttempt): none while the member is locked, at most
+ * under the member's row lock (the flow's attempt, host.attempt): none while the member is locked, at most
  * `maxFailures` per lock. A first use (the setup) stores the method in the same transaction.
  */
 export async function emailVerify(host: Host, input: Record<string, unknown>, firstUse = false): Promise<FactorOutcome> {
@@ -69,7 +68,7 @@ export async function emailVerify(host: Host, input: Record<string, unknown>, fi
   }
   const typed = normaliseEmailCodeInput(input.code);
   if (!typed) return showView(codePage(host, { errors: [t('factor_email.error_code_required')], codeInvalid: true }, 400));
-  const attempt = await withMemberAttempt(host.deps.sql, host.member.id, host.deps.config.union.lockout, { wrong: 'login.email_otp_wrong', ip: host.ip },
+  const attempt = await host.attempt(host.member.id, 'login.email_otp_wrong',
     async (sql, em) => {
       const result = await checkEmailCode(host, em, typed);
       if (result === 'accepted') {

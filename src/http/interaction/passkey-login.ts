@@ -5,6 +5,7 @@ import { hitRateLimit, underRateLimit } from '../../db/rate-limit.js';
 import { Member } from '../../db/entities/index.js';
 import { discoverableLoginOptions, parseAuthenticationResponse } from '../../factors/passkey/ceremony.js';
 import { checkAssertion } from '../../factors/passkey/login.js';
+import { proofAttempts } from '../../flow/attempt.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { renderLogin } from './login.js';
 import { reauthenticationOf } from './reauth.js';
@@ -47,7 +48,7 @@ export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, in
   const response = parseAuthenticationResponse(body.response);
   // 「続行するには再度認証してください」: only a passkey of the session's member (another's is refused unverified).
   const reauth = reauthenticationOf(ctx);
-  const check = response ? await checkAssertion(deps, passkeyLoginPath(interaction.uid), response, reauth?.memberId, ctx.ip) : undefined;
+  const check = response ? await checkAssertion(deps, proofAttempts(deps, ctx.ip), passkeyLoginPath(interaction.uid), response, reauth?.memberId, ctx.ip) : undefined;
   if (!check?.ok) {
     if (check?.reason === 'locked' || check?.reason === 'counter') {
       const member = await deps.orm.em.fork().findOne(Member, { id: check.memberId });
