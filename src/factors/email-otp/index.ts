@@ -1,3 +1,4 @@
+import { ACR_BY_FACTOR } from '../acr.js';
 import type { Factor } from '../types.js';
 import { EMAIL_OTP_AMR, emailChallenge, emailVerify } from './login.js';
 
@@ -8,6 +9,7 @@ import { EMAIL_OTP_AMR, emailChallenge, emailVerify } from './login.js';
 export const emailFactor: Factor = {
   kind: 'email',
   amr: EMAIL_OTP_AMR,
+  acr: ACR_BY_FACTOR.email,
   challenge: emailChallenge,
   verify: (host, input) => emailVerify(host, input, false),
   startSetup: emailChallenge,
