@@ -2,7 +2,7 @@ import type { SecondFactorKind } from '../members/credentials.js';
 import { passwordFactor } from './password/index.js';
 import { totpFactor } from './totp/index.js';
 import { passkeyFactor } from './passkey/index.js';
-import { emailFactor } from './email-otp/index.js';
+import { emailFactor } from './email/index.js';
 import { recoveryCodeFactor } from './recovery-code/index.js';
 import type { Factor, ProofFactor } from './types.js';
 

@@ -3,7 +3,7 @@ import { isLocked } from '../members/lockout.js';
 import { owedSteps, type StepName } from '../members/required-steps.js';
 import type { SecondFactorKind } from '../members/credentials.js';
 import { SECOND_FACTORS, SECOND_PROOFS, type SecondProofKind } from '../factors/index.js';
-import { emailFactor } from '../factors/email-otp/index.js';
+import { emailFactor } from '../factors/email/index.js';
 import type { Factor, ProofFactor } from '../factors/types.js';
 import { acrFor, acrSatisfies, ACR_PASSWORD_ONLY, weakerAcr } from '../factors/acr.js';
 

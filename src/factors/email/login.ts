@@ -6,7 +6,7 @@ import { maskAddress, normaliseEmailCodeInput } from './codes.js';
 import { checkEmailCode, hasLiveEmailCode, issueEmailCode, type IssueResult } from './store.js';
 
 /** RFC 8176 has no value for a code sent by email; this private one is documented in the README. */
-export const EMAIL_OTP_AMR = ['email-otp'];
+export const EMAIL_AMR = ['email-otp'];
 
 function codePage(host: Host, vars: { errors?: string[]; notice?: string; codeInvalid?: boolean } = {}, status = 200): View {
   return {
@@ -36,7 +36,7 @@ function notSentPage(host: Host, result: Exclude<IssueResult, { ok: true }>, coo
 }
 
 /** Set in the flow's scratch once this login (or console flow) has had its first code mailed. */
-const FIRST_CODE_SENT = 'email_otp.sent';
+const FIRST_CODE_SENT = 'email.firstCodeSent';
 
 /**
  * The code page; a code is mailed when the member has none that still works (a reload sends
@@ -83,7 +83,7 @@ export async function emailVerify(host: Host, input: Record<string, unknown>, fi
     });
   if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
   const result = attempt.value;
-  if (result === 'accepted') return { kind: 'verified', amr: EMAIL_OTP_AMR };
+  if (result === 'accepted') return { kind: 'verified', amr: EMAIL_AMR };
   if (result === 'expired') return showView(codePage(host, { errors: [t('factor_email.error_expired')], codeInvalid: true }, 400));
   if (result === 'used') return showView(codePage(host, { errors: [t('factor_email.error_used')], codeInvalid: true }, 400));
   const message = result === 'used_up' ? t('factor_email.error_used_up') : t('factor_email.error_code');
