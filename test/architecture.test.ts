@@ -25,6 +25,27 @@ describe('which way imports point (../shared/ARCHITECTURE.md)', () => {
     expect(writers).toEqual(['src/members/lockout-store.ts']);
   });
 
+  it('the flow alone counts a failed proof: one call site records a member\'s login failure (src/flow/attempt.ts)', () => {
+    const calls = sourceFiles('src').filter((file) => file !== 'src/members/lockout-store.ts')
+      .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\b(withMemberAttempt|registerMemberFailure|registerUnknownIdFailure)\(/g)].map((m) => `${file} ${m[1]}`));
+    // The unknown-ID counters (no member to lock) are the password's phantom lockout, counted beside it.
+    expect(calls).toEqual(['src/flow/attempt.ts withMemberAttempt', 'src/flow/attempt.ts registerUnknownIdFailure']);
+  });
+
+  it('the login pages parse, call the flow and render: src/http/interaction imports nothing from src/db', () => {
+    const offending = [...sourceFiles('src/http/interaction'), 'src/http/host.ts'].flatMap((file) =>
+      importsOf(file).filter((i) => /(^|\/)db\//.test(i)).map((i) => `${file} imports ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  it('the login\'s routes are declared one by one, each path written out (none built in a loop)', () => {
+    const routes = readFileSync('src/http/interaction/routes.ts', 'utf8');
+    expect(routes).not.toMatch(/for\s*\(/);
+    const paths = [...routes.matchAll(/router\.(get|post)\(([^,]+),/g)].map((m) => m[2]!);
+    expect(paths).toContain("'/factor/recovery-code'");
+    expect(paths.filter((p) => !/^'[^'$`]*'$/.test(p))).toEqual([]);
+  });
+
   it('only src/members/credentials.ts writes the credential table through entities', () => {
     const writers = sourceFiles('src').filter((file) => /em\.create\(Credential|em\.remove\(|nativeDelete\(Credential|insert into credential/.test(readFileSync(file, 'utf8')));
     expect(writers).toEqual(['src/members/credentials.ts']);
