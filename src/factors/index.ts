@@ -2,8 +2,9 @@ import type { SecondFactorKind } from '../members/credentials.js';
 import { passwordFactor } from './password/index.js';
 import { totpFactor } from './totp/index.js';
 import { passkeyFactor } from './passkey/index.js';
-import { emailFactor } from './email-otp/index.js';
-import type { Factor } from './types.js';
+import { emailFactor } from './email/index.js';
+import { recoveryCodeFactor } from './recovery-code/index.js';
+import type { Factor, ProofFactor } from './types.js';
 
 /**
  * The second factors a member can choose, by credential kind. A kind missing here is not asked at
@@ -15,5 +16,14 @@ export const SECOND_FACTORS: Partial<Record<SecondFactorKind, Factor>> = {
   email: emailFactor,
 };
 
-export { passwordFactor };
-export type { Factor, FactorOutcome, CredentialSummary } from './types.js';
+/** What can stand as a login's second factor: the chosen ones, and a recovery code in place of any. */
+export type SecondProofKind = SecondFactorKind | 'recovery_code';
+
+/** Every proof a login can finish with, by the kind it records: its `amr` and strength (`acr`) come from here. */
+export const SECOND_PROOFS: Partial<Record<SecondProofKind, ProofFactor>> = {
+  ...SECOND_FACTORS,
+  recovery_code: recoveryCodeFactor,
+};
+
+export { passwordFactor, recoveryCodeFactor };
+export type { Factor, ProofFactor, FactorOutcome, CredentialSummary } from './types.js';

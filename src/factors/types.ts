@@ -21,17 +21,28 @@ export interface CredentialSummary {
 }
 
 /**
+ * A way of proving who you are at login: what it adds to `amr`, how strong it is (the `acr` a
+ * login proved with it reaches, factors/acr.ts), its page and its check. The recovery code is only
+ * this; the others can also be set up (`Factor`).
+ */
+export interface ProofFactor {
+  kind: CredentialKind | 'recovery_code';
+  /** RFC 8176 `amr` values a successful proof adds (a passkey says hwk or swk by the device it was). */
+  amr: string[];
+  /** Its strength: the `acr` a login whose second factor it was reaches. */
+  acr: string;
+  /** The page that asks for the proof. */
+  challenge(host: Host): Promise<View>;
+  verify(host: Host, input: Record<string, unknown>): Promise<FactorOutcome>;
+}
+
+/**
  * One way of proving who you are (Ory Kratos' strategies): the login, first-login setup, the account
  * console and re-authentication all use the same four moves. A factor knows no HTTP: it gets a Host
  * and returns a View or an outcome. Adding one is a folder under src/factors/ plus one registry line.
  */
-export interface Factor {
+export interface Factor extends ProofFactor {
   kind: CredentialKind;
-  /** RFC 8176 `amr` values a successful proof adds. */
-  amr: string[];
-  /** The page that asks for the proof. */
-  challenge(host: Host): Promise<View>;
-  verify(host: Host, input: Record<string, unknown>): Promise<FactorOutcome>;
   /** The first page of setting it up (or of replacing it, for the password). */
   startSetup(host: Host): Promise<View>;
   finishSetup(host: Host, input: Record<string, unknown>): Promise<FactorOutcome>;

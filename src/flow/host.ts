@@ -5,6 +5,7 @@ import type { Sql } from '../db/sql.js';
 import type { Member } from '../db/entities/index.js';
 import type { Locale } from '../i18n/index.js';
 import type { PasswordHasher } from '../members/password.js';
+import type { ProofAttempt } from './attempt.js';
 
 /** Sends one templated mail; false when it could not be delivered after retries. */
 export interface MailSender {
@@ -65,5 +66,10 @@ export interface Host {
    * set up here is worth no more than this at login (factors/acr.ts trustOfNewDevice).
    */
   sessionAcr?: string;
+  /**
+   * Runs a proof under the member's row lock and counts it when it fails (flow/attempt.ts): a
+   * factor or step says whether its proof failed, the flow records the failure and decides "locked".
+   */
+  attempt: ProofAttempt;
   deps: AppDeps;
 }

@@ -1,12 +1,12 @@
 import type { Context } from 'koa';
 import type { AppDeps, FlowScratch, Host } from '../flow/host.js';
-import type { Member } from '../members/reads.js';
 import type { Locale } from '../i18n/index.js';
 import type { View } from '../flow/host.js';
 import { render } from './render.js';
+import { proofAttempts } from '../flow/attempt.js';
 
 /** The Host a step or factor runs in, made from this request: its language, client IP and query. */
-export function hostFromRequest(ctx: Context, deps: AppDeps, place: { flow: Host['flow']; member: Member; actionUrl: string; scratch: FlowScratch; sessionAcr?: string; sessionId?: string }): Host {
+export function hostFromRequest(ctx: Context, deps: AppDeps, place: { flow: Host['flow']; member: Host['member']; actionUrl: string; scratch: FlowScratch; sessionAcr?: string; sessionId?: string }): Host {
   const query: Record<string, string> = {};
   for (const [key, value] of Object.entries(ctx.query)) if (typeof value === 'string') query[key] = value;
   return {
@@ -16,6 +16,7 @@ export function hostFromRequest(ctx: Context, deps: AppDeps, place: { flow: Host
     ip: ctx.ip,
     unionName: String(ctx.state.unionName ?? ''),
     query,
+    attempt: proofAttempts(deps, ctx.ip),
     deps,
   };
 }

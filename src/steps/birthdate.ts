@@ -1,4 +1,3 @@
-import { withMemberAttempt } from '../members/lockout-store.js';
 import { parseTypedBirthdate } from '../members/birthdate.js';
 import { confirmBirthdate } from '../members/onboarding.js';
 import { show, type Host, type Step, type View } from './types.js';
@@ -24,7 +23,7 @@ export const birthdateStep: Step = {
     const { deps, member } = host;
     // Checked under the member's row lock, so parallel guesses are checked one at a time, at most
     // maxFailures per lock, and the right date is refused once the member is locked.
-    const attempt = await withMemberAttempt(deps.sql, member.id, deps.config.union.lockout, { wrong: 'onboarding.birthdate_wrong', ip: host.ip },
+    const attempt = await host.attempt(member.id, 'onboarding.birthdate_wrong',
       async (sql, em) => {
         const right = typed.iso === String(member.birthdate);
         if (right) await confirmBirthdate({ em, sql }, member.id, host.ip);

@@ -18,6 +18,7 @@ import type { Host } from '../../src/flow/host.js';
 import { totpFactor } from '../../src/factors/totp/index.js';
 import { openTotpSecret } from '../../src/factors/totp/secret.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
+import { proofAttempts } from '../../src/flow/attempt.js';
 import { BENCH_CLIENT, benchTotpUserId, benchUserId, resetPeakMemory, TOTP_SECRETS_FILE, type ChildMessage } from './shared.js';
 
 // Every statement the ORM, kysely and the adapter send goes through pg.Client#query.
@@ -96,7 +97,7 @@ for (let i = 0; i < totpCount; i++) {
   const member = await orm.em.fork().findOneOrFail(Member, { userId: benchTotpUserId(i) });
   const scratch = new Map<string, unknown>();
   const host: Host = {
-    flow: 'console', member, locale: 'ja', t: (k) => k, ip: '127.0.0.1', actionUrl: '/bench', unionName: config.union.name.ja, query: {},
+    flow: 'console', member, locale: 'ja', t: (k) => k, ip: '127.0.0.1', actionUrl: '/bench', unionName: config.union.name.ja, query: {}, attempt: proofAttempts({ config, sql: idp.sql }, '127.0.0.1'),
     scratch: { get: <T>(k: string) => scratch.get(k) as T | undefined, async set(k, v) { scratch.set(k, v); } },
     deps: { config, orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: createLogger('silent') },
   };

@@ -3,7 +3,7 @@ import { issueChallenge, challengeValid } from '../../src/factors/passkey/challe
 import { authenticatorName, defaultPasskeyLabel } from '../../src/factors/passkey/names.js';
 import { parseAuthenticationResponse, parseRegistrationResponse } from '../../src/factors/passkey/ceremony.js';
 import { normaliseLabel, labelProblem, labelTaken } from '../../src/factors/labels.js';
-import { newEmailCode, hashEmailCode, emailCodeMatches, maskAddress, normaliseEmailCodeInput } from '../../src/factors/email-otp/codes.js';
+import { newEmailCode, hashEmailCode, emailCodeMatches, maskAddress, normaliseEmailCodeInput } from '../../src/factors/email/codes.js';
 
 const key = Buffer.alloc(32, 3);
 

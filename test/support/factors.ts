@@ -1,5 +1,6 @@
 import { Member } from '../../src/db/entities/index.js';
 import type { Host } from '../../src/flow/host.js';
+import { proofAttempts } from '../../src/flow/attempt.js';
 import { totpFactor } from '../../src/factors/totp/index.js';
 import { openTotpSecret } from '../../src/factors/totp/secret.js';
 import { timeStepAt, totpCodeAt, TOTP_PERIOD_SECONDS } from '../../src/factors/totp/codes.js';
@@ -12,7 +13,7 @@ export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/fa
   const translator = idp.messages.translator('ja');
   return {
     flow: 'console', member, locale: 'ja', t: translator.t, ip: '127.0.0.1', actionUrl,
-    unionName: idp.config.union.name.ja, query: {},
+    unionName: idp.config.union.name.ja, query: {}, attempt: proofAttempts(idp, '127.0.0.1'),
     scratch: { get: <T>(k: string) => scratch.get(k) as T | undefined, async set(k, v) { if (v === undefined) scratch.delete(k); else scratch.set(k, v); } },
     deps: { config: idp.config, orm: idp.orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: undefined as never },
   };

@@ -1,3 +1,4 @@
+import { ACR_BY_FACTOR } from '../acr.js';
 import type { Factor } from '../types.js';
 import { passkeyChallenge, passkeyVerify } from './login.js';
 import { finishPasskeySetup, startPasskeySetup } from './setup.js';
@@ -6,6 +7,7 @@ import { finishPasskeySetup, startPasskeySetup } from './setup.js';
 export const passkeyFactor: Factor = {
   kind: 'passkey',
   amr: ['hwk', 'user'],
+  acr: ACR_BY_FACTOR.passkey,
   challenge: passkeyChallenge,
   verify: passkeyVerify,
   startSetup: (host) => startPasskeySetup(host),

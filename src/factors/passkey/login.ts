@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { Credential } from '../../db/entities/index.js';
 import { listCredentials, touchCredential } from '../../members/credentials.js';
-import { withMemberAttempt } from '../../members/lockout-store.js';
+import type { ProofAttempt } from '../../flow/attempt.js';
 import { recordMemberEvent } from '../../members/events.js';
 import type { Config } from '../../config/index.js';
 import type { Sql } from '../../db/sql.js';
@@ -29,13 +29,13 @@ export type AssertionCheck =
 /**
  * Checks an assertion for a flow: the challenge is spent once, the credential must be stored (and,
  * when `memberId` is given, be that member's), then, under the owner's row lock
- * (withMemberAttempt: nothing is accepted while the member is locked), the signature, user
+ * (the flow's `attempt`: nothing is accepted while the member is locked), the signature, user
  * verification and sign counter must hold; the counter moves forward under the credential's row
  * lock, with last use and backup state. `countFailure`: a bad signature counts toward the owner's
  * lockout (the passkey step after the password).
  */
 export async function checkAssertion(
-  deps: { config: Config; sql: Sql; orm: Orm }, flowId: string, response: AuthenticationResponseJSON, memberId: string | undefined, ip: string,
+  deps: { config: Config; sql: Sql; orm: Orm }, attempt: ProofAttempt, flowId: string, response: AuthenticationResponseJSON, memberId: string | undefined, ip: string,
   { countFailure = false } = {},
 ): Promise<AssertionCheck> {
   const challenge = challengeOf(response);
@@ -45,7 +45,7 @@ export async function checkAssertion(
   if (!found || !owner || (memberId && owner !== memberId)) return { ok: false, reason: 'unknown_credential' };
   const handle = response.response.userHandle ? Buffer.from(response.response.userHandle, 'base64url').toString('utf8') : undefined;
   if (handle && handle !== owner) return { ok: false, reason: 'unknown_credential' };
-  const attempt = await withMemberAttempt(deps.sql, owner, deps.config.union.lockout, { wrong: 'login.passkey_wrong', ip }, async (sql, em) => {
+  const checked = await attempt(owner, 'login.passkey_wrong', async (sql, em) => {
     const credential = await em.findOne(Credential, { id: found.id, kind: 'passkey' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!credential) return { failed: false, value: { ok: false, reason: 'unknown_credential' } as AssertionCheck };
     const result = await verifyPasskeyAuthentication(passkeyContext(deps.config, flowId), response, storedPasskey(credential));
@@ -59,8 +59,8 @@ export async function checkAssertion(
     await recordMemberEvent(sql, owner, 'login.passkey_ok', { label: credential.label }, ip);
     return { failed: false, value: { ok: true, memberId: owner, credentialId: credential.id, amr: passkeyAmr(credential), label: credential.label } as AssertionCheck };
   });
-  if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { ok: false, reason: 'locked', memberId: owner };
-  return attempt.value;
+  if (checked.outcome === 'locked' || checked.failure?.lockedNow) return { ok: false, reason: 'locked', memberId: owner };
+  return checked.value;
 }
 
 export async function passkeyVerify(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
@@ -68,7 +68,7 @@ export async function passkeyVerify(host: Host, input: Record<string, unknown>):
   const response = parseAuthenticationResponse(input.response);
   if (!response) return showView(retryView(host));
   // A bad signature counts toward the lockout, like a wrong password.
-  const check = await checkAssertion(host.deps, host.actionUrl, response, host.member.id, host.ip, { countFailure: true });
+  const check = await checkAssertion(host.deps, host.attempt, host.actionUrl, response, host.member.id, host.ip, { countFailure: true });
   if (check.ok) return { kind: 'verified', amr: check.amr, credentialId: check.credentialId };
   if (check.reason === 'locked') return { kind: 'locked' };
   if (check.reason === 'replayed') return showView(retryView(host));

@@ -1,3 +1,4 @@
+import { ACR_PASSWORD_ONLY } from '../acr.js';
 import type { Factor } from '../types.js';
 import { newPasswordPage, setNewPassword } from './setup.js';
 import { passwordChallengePage, verifyMemberPassword } from './verify.js';
@@ -10,6 +11,7 @@ import { passwordChallengePage, verifyMemberPassword } from './verify.js';
 export const passwordFactor: Factor = {
   kind: 'password',
   amr: ['pwd'],
+  acr: ACR_PASSWORD_ONLY,
   async challenge(host) { return passwordChallengePage(host); },
   verify: verifyMemberPassword,
   async startSetup(host) { return newPasswordPage(host); },

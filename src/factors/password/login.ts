@@ -4,7 +4,8 @@ import { hitRateLimit, underRateLimit } from '../../db/rate-limit.js';
 import { hmac } from '../../crypto.js';
 import { normalizeUserId } from '../../members/user-id.js';
 import { isLocked, type LockoutState } from '../../members/lockout.js';
-import { registerMemberFailure, registerUnknownIdFailure, unknownIdLockout } from '../../members/lockout-store.js';
+import { unknownIdLockout } from '../../members/lockout-store.js';
+import { countUnknownIdFailure, failedProof, proofAttempts } from '../../flow/attempt.js';
 import { PASSWORD_CREDENTIAL_JOIN, PASSWORD_HOLDER_COLUMNS, type PasswordHasher, type PasswordHolder } from '../../members/password.js';
 import { recordMemberEvent } from '../../members/events.js';
 
@@ -61,9 +62,16 @@ export async function authenticateWithPassword(deps: PasswordLoginDeps, input: {
     return { ok: true, memberId: member.id, authEpoch: member.authEpoch };
   }
 
-  const after = member
-    ? await registerMemberFailure(sql, member.id, policy.lockout, { wrong: 'login.password_wrong', ip: input.ip })
-    : await registerUnknownIdFailure(sql, phantomSubject, policy.lockout);
+  // Compared before the row lock (bcrypt is too slow to hold it); the flow counts the failure.
+  const after = member ? await countWrongPassword(deps, member.id, userId, input.ip) : await countUnknownIdFailure(deps, phantomSubject);
   await countFailure();
   return after.lockedNow ? { ok: false, reason: 'locked', lock: after } : { ok: false, reason: 'invalid' };
+}
+
+/** A wrong password of a member: counted by the flow; a member locked meanwhile answers as locked, with the lock as it is now. */
+async function countWrongPassword(deps: PasswordLoginDeps, memberId: string, userId: string, ip: string): Promise<Pick<LockoutState, 'lockedUntil' | 'lockedPermanently'> & { lockedNow: boolean }> {
+  const attempt = await proofAttempts(deps, ip)(memberId, 'login.password_wrong', failedProof);
+  if (attempt.outcome === 'checked') return attempt.failure!;
+  const now = await deps.sql.one<MemberRow>(MEMBER_BY_USER_ID, [userId]);
+  return { lockedUntil: toDate(now?.lockedUntil ?? null), lockedPermanently: Boolean(now?.lockedPermanently), lockedNow: true };
 }

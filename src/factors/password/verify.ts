@@ -1,5 +1,5 @@
 import { isLocked } from '../../members/lockout.js';
-import { registerMemberFailure } from '../../members/lockout-store.js';
+import { failedProof } from '../../flow/attempt.js';
 import { showView, type FactorOutcome, type Host, type View } from '../types.js';
 import { loadPasswordHolder } from './setup.js';
 
@@ -15,7 +15,8 @@ export async function verifyMemberPassword(host: Host, input: Record<string, unk
   if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) return { kind: 'locked' };
   const holder = await loadPasswordHolder(deps.sql, member.id);
   if (password && await deps.hasher.verify(holder, password)) return { kind: 'verified', amr: ['pwd'] };
-  const after = await registerMemberFailure(deps.sql, member.id, deps.config.union.lockout, { wrong: 'reauth.password_wrong', ip: host.ip });
-  if (after.lockedNow) return { kind: 'locked' };
+  // Compared before the row lock (bcrypt is too slow to hold it); the flow counts the failure.
+  const after = await host.attempt(member.id, 'reauth.password_wrong', failedProof);
+  if (after.outcome === 'locked' || after.failure?.lockedNow) return { kind: 'locked' };
   return showView(passwordChallengePage(host, [password ? 'factor_password.error_invalid' : 'factor_password.error_required'], 401));
 }

@@ -1,4 +1,3 @@
-import { withMemberAttempt } from '../../members/lockout-store.js';
 import { recordMemberEvent } from '../../members/events.js';
 import { recoveryCodesLeft, useRecoveryCode } from '../../members/recovery-codes.js';
 import { sendSecurityNotice } from '../../mail/security-notice.js';
@@ -20,7 +19,7 @@ export async function verifyRecoveryCode(host: Host, input: Record<string, unkno
   const typed = typeof input.code === 'string' ? input.code.slice(0, 64) : '';
   if (!typed.trim()) return showView(recoveryCodePage(host, ['factor_recovery_code.error_required'], 400));
   // Checked and spent under the member's row lock; nothing is checked while the member is locked.
-  const attempt = await withMemberAttempt(deps.sql, member.id, deps.config.union.lockout, { wrong: 'login.recovery_code_wrong', ip: host.ip },
+  const attempt = await host.attempt(member.id, 'login.recovery_code_wrong',
     async (tx) => {
       const used = await useRecoveryCode(tx, deps.config, member.id, typed);
       if (used) await recordMemberEvent(tx, member.id, 'login.recovery_code_used', {}, host.ip);

@@ -1,3 +1,4 @@
+import { ACR_BY_FACTOR } from '../acr.js';
 import type { Factor } from '../types.js';
 import { totpChallenge, totpVerify } from './login.js';
 import { finishTotpSetup, startTotpSetup } from './setup.js';
@@ -7,6 +8,7 @@ import { TOTP_AMR } from './secret.js';
 export const totpFactor: Factor = {
   kind: 'totp',
   amr: TOTP_AMR,
+  acr: ACR_BY_FACTOR.totp,
   challenge: totpChallenge,
   verify: totpVerify,
   startSetup: startTotpSetup,

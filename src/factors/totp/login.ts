@@ -1,5 +1,4 @@
 import { acceptTotpTimeStep, credentialsWithSecrets } from '../../members/credentials.js';
-import { withMemberAttempt } from '../../members/lockout-store.js';
 import type { Sql } from '../../db/sql.js';
 import { recordMemberEvent } from '../../members/events.js';
 import { sealedKeyId, SecretUnreadableError } from '../../secrets.js';
@@ -72,7 +71,7 @@ type Check = 'accepted' | 'wrong' | 'no_device' | { unusable: Device };
  * Checks the code against the chosen device (one of this member's), then moves the device's last
  * accepted time step forward with a conditional update: of the same code sent twice at the same
  * moment, only the first is accepted. Runs on the transaction that holds the member's row lock
- * (withMemberAttempt), so the login's hot path is that lock, this read and one write recording
+ * (the flow's attempt, host.attempt), so the login's hot path is that lock, this read and one write recording
  * the step and its audit event together.
  */
 async function checkCode(host: Host, tx: Sql, deviceId: string, typed: string): Promise<Check> {
@@ -104,7 +103,7 @@ export async function totpVerify(host: Host, input: Record<string, unknown>): Pr
 
   // A wrong (or replayed) code counts toward the account's lockout, like a wrong password; no code
   // is checked while the member is locked.
-  const attempt = await withMemberAttempt(host.deps.sql, host.member.id, host.deps.config.union.lockout, { wrong: 'login.totp_wrong', ip: host.ip },
+  const attempt = await host.attempt(host.member.id, 'login.totp_wrong',
     async (tx) => {
       const value = await checkCode(host, tx, deviceId, typed);
       return { failed: value === 'wrong', value };

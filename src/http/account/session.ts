@@ -68,7 +68,7 @@ export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo:
     query.set('max_age', String(deps.config.union.account.reauthSeconds));
   }
   if (options.userId) query.set('login_hint', options.userId);
-  // Before a change that needs an app or a passkey: the login asks for one of them (http/interaction/pipeline.ts).
+  // Before a change that needs an app or a passkey: the login asks for one of them (flow/login.ts secondFactorOf).
   if (options.acrValues) query.set('acr_values', options.acrValues);
   ctx.status = 303;
   ctx.redirect(`/auth?${query.toString()}`);

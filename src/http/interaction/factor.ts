@@ -1,85 +1,134 @@
 import type { Context } from 'koa';
-import { SECOND_FACTORS } from '../../factors/index.js';
-import { emailFactor } from '../../factors/email-otp/index.js';
-import { recoveryCodePage, recoveryCodeUsedPage, verifyRecoveryCode } from '../../factors/recovery-code/login.js';
-import type { View } from '../../flow/host.js';
+import { recoveryCodeFactor } from '../../factors/index.js';
+import { recoveryCodeUsedPage } from '../../factors/recovery-code/login.js';
+import { afterAddressProof, afterSecondFactor, factorAt, nextPlace, type LoginRun } from '../../flow/login.js';
+import type { Host, View } from '../../flow/host.js';
+import type { Factor, FactorOutcome } from '../../factors/types.js';
 import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { hostFromRequest, renderView } from '../host.js';
-import { endLoginLocked, loadLoginRun, nextPlace, proceed, secondFactorOf } from './pipeline.js';
+import { endLoginLocked, loadLoginRun, proceed } from './pipeline.js';
 import { loginScratch, saveLoginState } from './state.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
-export type FactorPlace = 'factor' | 'factor/setup' | 'factor/address';
+/**
+ * The factor pages of a login, each reachable only when the flow asks for it:
+ * /factor (the second factor's proof), /factor/setup (a first device, inside the login: the setup
+ * itself is the proof), /factor/address (a mailed code to the confirmed address before such a
+ * setup) and /factor/recovery-code (a recovery code in place of the second factor, offered where
+ * the factor's proof is).
+ */
+type FactorPlace = 'factor' | 'factor/setup' | 'factor/address';
+type Page = { run: LoginRun; factor: Factor; host: Host; actionUrl: string };
 
 /**
- * GET and POST /interaction/:uid/factor (the proof), /factor/setup (a first device, inside the
- * login: the setup itself is the proof) and /factor/address (a mailed code to the confirmed address
- * before such a setup). Only reachable when the pipeline asks for it.
+ * The login, the factor the flow asks for at `asked` and a Host for the page at `path` (the
+ * recovery code's page stands where the second factor's is); undefined when the request was
+ * answered (sent elsewhere, or the login ended).
  */
-export async function handleFactor(ctx: Context, deps: InteractionDeps, interaction: Interaction, place: FactorPlace, body?: Record<string, unknown>): Promise<void> {
+async function openFactorPage(ctx: Context, deps: InteractionDeps, interaction: Interaction, asked: FactorPlace, path: string = asked): Promise<Page | undefined> {
   const run = await loadLoginRun(ctx, deps, interaction);
-  if (run === 'locked') return;
-  if (!run) return ctx.redirect(`/interaction/${interaction.uid}`);
-  if (await nextPlace(run) !== place) return ctx.redirect(`/interaction/${interaction.uid}/continue`);
-  const address = place === 'factor/address';
-  const factor = address ? emailFactor : SECOND_FACTORS[(await secondFactorOf(run))!]!;
-  const actionUrl = `/interaction/${interaction.uid}/${place}`;
+  if (run === 'ended') return undefined;
+  if (!run) { ctx.redirect(`/interaction/${interaction.uid}`); return undefined; }
+  if (await nextPlace(run) !== asked) { ctx.redirect(`/interaction/${interaction.uid}/continue`); return undefined; }
+  const actionUrl = `/interaction/${interaction.uid}/${path}`;
   const host = hostFromRequest(ctx, deps, { flow: 'login', member: run.member, actionUrl, scratch: loginScratch(interaction, run.state) });
-  const setup = place === 'factor/setup';
-  const offerLinks = place === 'factor';
-  const page = (view: View): View => withLoginLinks(address ? { ...view, vars: { ...view.vars, beforeSetup: true } } : view, interaction, offerLinks);
-  if (!body) return renderView(ctx, page(await (setup ? factor.startSetup(host) : factor.challenge(host))));
-  if (!csrfValid(ctx, body)) {
-    ctx.status = 303;
-    return ctx.redirect(actionUrl);
-  }
-  const outcome = await (setup ? factor.finishSetup(host, body) : factor.verify(host, body));
-  switch (outcome.kind) {
-    case 'show': return renderView(ctx, page(outcome.view));
-    case 'locked': return endLoginLocked(ctx, deps, interaction, run.member);
-    case 'verified': {
-      // Every device added is told to the confirmed address (a stranger's device would be noticed).
-      if (setup && factor.kind !== 'email') await sendSecurityNotice(deps, run.member, 'factor_added');
-      const amr = [...new Set([...run.state.amr, ...outcome.amr])];
-      const state = address
-        ? { ...run.state, amr, addressProved: true, scratch: undefined }
-        : { ...run.state, amr, secondFactor: { kind: factor.kind, at: Math.floor(Date.now() / 1000), deviceId: outcome.credentialId, setUp: setup }, scratch: undefined };
-      // A factor changes its own credentials, never the member's row.
-      return proceed(ctx, deps, interaction, state, run.member);
-    }
-  }
+  return { run, factor: await factorAt(run, asked), host, actionUrl };
+}
+
+/** A form posted without this browser's CSRF token: the page again, nothing checked. */
+function refusedForm(ctx: Context, body: Record<string, unknown>, actionUrl: string): boolean {
+  if (csrfValid(ctx, body)) return false;
+  ctx.status = 303;
+  ctx.redirect(actionUrl);
+  return true;
 }
 
 /**
- * Every challenge page offers 「リカバリーコードを使用する」 (partials/recovery-code-link.njk); a page
- * that cannot go on (a device that can no longer be used) also 「ポータルに戻る」 (partials/back-to-portal.njk).
+ * Every challenge page offers 「リカバリーコードを使用する」 (partials/recovery-code-link.njk) and
+ * 「ポータルに戻る」 for a device that can no longer be used (partials/back-to-portal.njk).
  */
-function withLoginLinks(view: View, interaction: Interaction, offer: boolean): View {
-  if (!offer) return view;
+function withLoginLinks(view: View, interaction: Interaction): View {
   return { ...view, vars: { ...view.vars, recoveryCodeUrl: `/interaction/${interaction.uid}/factor/recovery-code`, abortUrl: `/interaction/${interaction.uid}/abort` } };
 }
 
-/**
- * GET and POST /interaction/:uid/factor/recovery-code — a recovery code in place of the second
- * factor, reachable where the factor's challenge is.
- */
-export async function handleRecoveryCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, body?: Record<string, unknown>): Promise<void> {
-  const run = await loadLoginRun(ctx, deps, interaction);
-  if (run === 'locked') return;
-  if (!run) return ctx.redirect(`/interaction/${interaction.uid}`);
-  if (await nextPlace(run) !== 'factor') return ctx.redirect(`/interaction/${interaction.uid}/continue`);
-  const actionUrl = `/interaction/${interaction.uid}/factor/recovery-code`;
-  const host = hostFromRequest(ctx, deps, { flow: 'login', member: run.member, actionUrl, scratch: loginScratch(interaction, run.state) });
-  const back = { backUrl: `/interaction/${interaction.uid}/factor` };
-  const page = (view: View): View => ({ ...view, vars: { ...view.vars, ...back } });
-  if (!body) return renderView(ctx, page(recoveryCodePage(host)));
-  if (!csrfValid(ctx, body)) { ctx.status = 303; return ctx.redirect(actionUrl); }
-  const outcome = await verifyRecoveryCode(host, body);
-  if (outcome.kind === 'show') return renderView(ctx, page(outcome.view));
-  if (outcome.kind === 'locked') return endLoginLocked(ctx, deps, interaction, run.member);
-  await saveLoginState(interaction, {
-    ...run.state, amr: [...new Set([...run.state.amr, ...outcome.amr])], secondFactor: { kind: 'recovery_code', at: Math.floor(Date.now() / 1000), deviceId: outcome.credentialId }, scratch: undefined,
+/** The address code page says it comes before a device setup. */
+const beforeSetup = (view: View): View => ({ ...view, vars: { ...view.vars, beforeSetup: true } });
+
+/** What a check or a setup led to, for a login: the page again, the lock message, or on with what was proved. */
+async function answerOutcome(ctx: Context, deps: InteractionDeps, interaction: Interaction, page: Page, outcome: FactorOutcome, shown: (v: View) => View, proved: (o: Extract<FactorOutcome, { kind: 'verified' }>) => Promise<void>): Promise<void> {
+  if (outcome.kind === 'show') return renderView(ctx, shown(outcome.view));
+  if (outcome.kind === 'locked') return endLoginLocked(ctx, deps, interaction, page.run.member);
+  return proved(outcome);
+}
+
+/** GET /interaction/:uid/factor — the second factor's challenge. */
+export async function showSecondFactor(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  const page = await openFactorPage(ctx, deps, interaction, 'factor');
+  if (page) renderView(ctx, withLoginLinks(await page.factor.challenge(page.host), interaction));
+}
+
+/** POST /interaction/:uid/factor — checks the second factor; on to the next place when it was right. */
+export async function submitSecondFactor(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: Record<string, unknown>): Promise<void> {
+  const page = await openFactorPage(ctx, deps, interaction, 'factor');
+  if (!page || refusedForm(ctx, body, page.actionUrl)) return;
+  const outcome = await page.factor.verify(page.host, body);
+  await answerOutcome(ctx, deps, interaction, page, outcome, (v) => withLoginLinks(v, interaction), (ok) =>
+    // A factor changes its own credentials, never the member's row.
+    proceed(ctx, deps, interaction, afterSecondFactor(page.run.state, { kind: page.factor.kind, amr: ok.amr, deviceId: ok.credentialId, setUp: false }), page.run.member));
+}
+
+/** GET /interaction/:uid/factor/setup — the first page of setting up the chosen second factor. */
+export async function showFactorSetup(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  const page = await openFactorPage(ctx, deps, interaction, 'factor/setup');
+  if (page) renderView(ctx, await page.factor.startSetup(page.host));
+}
+
+/** POST /interaction/:uid/factor/setup — finishes the setup, which proves the factor; the new device is told to the confirmed address. */
+export async function submitFactorSetup(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: Record<string, unknown>): Promise<void> {
+  const page = await openFactorPage(ctx, deps, interaction, 'factor/setup');
+  if (!page || refusedForm(ctx, body, page.actionUrl)) return;
+  const outcome = await page.factor.finishSetup(page.host, body);
+  await answerOutcome(ctx, deps, interaction, page, outcome, (v) => v, async (ok) => {
+    // Every device added is told to the confirmed address (a stranger's device would be noticed).
+    if (page.factor.kind !== 'email') await sendSecurityNotice(deps, page.run.member, 'factor_added');
+    await proceed(ctx, deps, interaction, afterSecondFactor(page.run.state, { kind: page.factor.kind, amr: ok.amr, deviceId: ok.credentialId, setUp: true }), page.run.member);
   });
-  renderView(ctx, await recoveryCodeUsedPage(host, `/interaction/${interaction.uid}/continue`));
+}
+
+/** GET /interaction/:uid/factor/address — a code mailed to the confirmed address, before a device setup. */
+export async function showAddressCode(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  const page = await openFactorPage(ctx, deps, interaction, 'factor/address');
+  if (page) renderView(ctx, beforeSetup(await page.factor.challenge(page.host)));
+}
+
+/** POST /interaction/:uid/factor/address — checks the mailed code (or mails another); on to the setup when it was right. */
+export async function submitAddressCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: Record<string, unknown>): Promise<void> {
+  const page = await openFactorPage(ctx, deps, interaction, 'factor/address');
+  if (!page || refusedForm(ctx, body, page.actionUrl)) return;
+  const outcome = await page.factor.verify(page.host, body);
+  await answerOutcome(ctx, deps, interaction, page, outcome, beforeSetup, (ok) =>
+    proceed(ctx, deps, interaction, afterAddressProof(page.run.state, ok.amr), page.run.member));
+}
+
+const withBackToFactor = (interaction: Interaction) => (view: View): View => ({ ...view, vars: { ...view.vars, backUrl: `/interaction/${interaction.uid}/factor` } });
+
+/** GET /interaction/:uid/factor/recovery-code — a recovery code in place of the second factor. */
+export async function showRecoveryCode(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  const page = await openFactorPage(ctx, deps, interaction, 'factor', 'factor/recovery-code');
+  if (page) renderView(ctx, withBackToFactor(interaction)(await recoveryCodeFactor.challenge(page.host)));
+}
+
+/**
+ * POST /interaction/:uid/factor/recovery-code — checks the code; when right, says how many are left
+ * (and that a new device should be set up) before the login goes on.
+ */
+export async function submitRecoveryCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: Record<string, unknown>): Promise<void> {
+  const page = await openFactorPage(ctx, deps, interaction, 'factor', 'factor/recovery-code');
+  if (!page || refusedForm(ctx, body, page.actionUrl)) return;
+  const outcome = await recoveryCodeFactor.verify(page.host, body);
+  await answerOutcome(ctx, deps, interaction, page, outcome, withBackToFactor(interaction), async (ok) => {
+    await saveLoginState(interaction, afterSecondFactor(page.run.state, { kind: 'recovery_code', amr: ok.amr, deviceId: ok.credentialId }));
+    renderView(ctx, await recoveryCodeUsedPage(page.host, `/interaction/${interaction.uid}/continue`));
+  });
 }

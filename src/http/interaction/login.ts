@@ -4,6 +4,7 @@ import { render } from '../render.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { authenticateWithPassword } from '../../factors/password/login.js';
 import type { Interaction, InteractionDeps } from './context.js';
+import { identifiedByPassword } from '../../flow/login.js';
 import { resultForProvider, type LoginState } from './state.js';
 import { lockedError, type LoginError } from './lock-message.js';
 import { reauthenticationOf } from './reauth.js';
@@ -75,7 +76,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, interacti
     renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 401);
     return undefined;
   }
-  return { memberId: result.memberId, remember: kept.remember, amr: ['pwd'], authEpoch: result.authEpoch };
+  return identifiedByPassword({ memberId: result.memberId, authEpoch: result.authEpoch, remember: kept.remember });
 }
 
 /** POST /interaction/:uid/abort — ポータルに戻る: the portal gets access_denied and shows its top page. */

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { Member } from '../../db/entities/index.js';
+import { loginStore } from '../../members/login-store.js';
 import { listCredentials } from '../../members/credentials.js';
 import { passkeyAuthenticationOptions } from '../../factors/passkey/ceremony.js';
 import { passkeyContext, storedPasskey } from '../../factors/passkey/context.js';
@@ -33,12 +33,11 @@ export function reauthenticationOf(ctx: Context): Reauthentication | undefined {
 export async function noteReauthentication(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
   const accountId = interaction.session?.accountId;
   if (!accountId || interaction.prompt.name !== 'login') return;
-  const em = deps.orm.em.fork();
-  const member = await em.findOne(Member, { id: accountId });
+  const member = await loginStore(deps).currentMember(accountId);
   if (!member) return;
   applyMemberLocale(ctx, member.locale);
   const session = await deps.provider.Session.get(ctx as never).catch(() => undefined);
-  const passkeys = deps.config.union.passkeys.passkeyOnlyLogin ? await listCredentials(em, member.id, 'passkey') : [];
+  const passkeys = deps.config.union.passkeys.passkeyOnlyLogin ? await listCredentials(deps.orm.em.fork(), member.id, 'passkey') : [];
   const passkeyOptions = passkeys.length
     ? JSON.stringify(await passkeyAuthenticationOptions(passkeyContext(deps.config, passkeyLoginPath(interaction.uid)), passkeys.map(storedPasskey)))
     : undefined;

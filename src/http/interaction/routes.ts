@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
+import type { StepName } from '../../members/required-steps.js';
 import { errors } from 'oidc-provider';
 import { render } from '../render.js';
 import { applyUiLocales } from '../middleware/locale.js';
@@ -8,8 +9,10 @@ import { abortLogin, renderLogin, submitLogin } from './login.js';
 import { offerPasskeyLogin, submitPasskeyLogin } from './passkey-login.js';
 import { noteReauthentication } from './reauth.js';
 import { loggedInAtProvider, rememberClient, restartLoginUrl, type Interaction } from './context.js';
-import { handleStep } from './steps.js';
-import { handleFactor, handleRecoveryCode } from './factor.js';
+import { showOwedStep, submitOwedStep } from './steps.js';
+import {
+  showAddressCode, showFactorSetup, showRecoveryCode, showSecondFactor, submitAddressCode, submitFactorSetup, submitRecoveryCode, submitSecondFactor,
+} from './factor.js';
 import { continueLogin, proceed } from './pipeline.js';
 import type { InteractionDeps } from './context.js';
 import { loginState } from './state.js';
@@ -75,120 +78,99 @@ function finishedElsewhere(deps: InteractionDeps): Middleware {
   };
 }
 
+/** A handler of one page and method of a login, given the interaction this browser is in. */
+type InteractionHandler = (ctx: Context, deps: InteractionDeps, interaction: Interaction) => Promise<void> | void;
+type FormHandler = (ctx: Context, deps: InteractionDeps, interaction: Interaction, body: Record<string, unknown>) => Promise<void>;
+
+/** GET /interaction/:uid — the login page, or (any other prompt) what a first-party portal asked granted. */
+async function showLoginPage(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  rememberClient(ctx, String(interaction.params.client_id), deps.config.issuer.startsWith('https://'));
+  // A reload after the password, in the middle of the steps, goes back to the owed step.
+  if (interaction.prompt.name === 'login' && loginState(interaction)) return ctx.redirect(`/interaction/${interaction.uid}/continue`);
+  if (interaction.prompt.name === 'login') return renderLogin(ctx, interaction);
+  // Any other prompt (consent for a first-party portal whose grant lacks a scope): grant what was
+  // asked, as the portals in config are the union's own.
+  const grant = interaction.grantId
+    ? (await deps.provider.Grant.find(interaction.grantId))!
+    : new deps.provider.Grant({ accountId: interaction.session!.accountId, clientId: String(interaction.params.client_id) });
+  const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+  const grantId = await grant.save();
+  const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  ctx.redirect(redirectTo);
+}
+
+/** POST /interaction/:uid/login — the user ID and password identify the member; the login goes on. */
+async function loginWithPassword(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
+  const state = await submitLogin(ctx, deps, interaction);
+  if (state) await proceed(ctx, deps, interaction, state);
+}
+
+/** POST /interaction/:uid/passkey — 生体認証でログイン: a passkey alone identifies the member. */
+async function loginWithPasskey(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
+  await submitPasskeyLogin(ctx, deps, interaction);
+}
+
+/** The language links and reloads of a posted page land on its address with GET: the login page again. */
+const backToLoginPage: Middleware = (ctx) => ctx.redirect(`/interaction/${ctx.params.uid}`);
+
+/** パスワード/ユーザIDを忘れた方はこちら, from this login screen: the answer comes back to it. */
+const fromLogin = (interaction: Interaction, page: 'forgot-password' | 'forgot-user-id'): RecoveryPlace => ({
+  actionUrl: `/interaction/${interaction.uid}/${page}`,
+  backUrl: `/interaction/${interaction.uid}`,
+  answer: (c, notice) => renderLogin(c, interaction, { notice }),
+});
+
 export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   router.use(finishedElsewhere(deps));
   router.use(offerPasskeyLogin(deps.config));
-  const secure = deps.config.issuer.startsWith('https://');
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '32kb', onError: (_err, ctx) => ctx.throw(413) });
-
-  router.get('/', async (ctx) => {
+  /** Runs `handler` on the interaction bound to this browser (else the finished or expired page is shown). */
+  const page = (handler: InteractionHandler): Middleware => async (ctx) => {
     const interaction = await loadInteraction(ctx, deps);
-    if (!interaction) return;
-    rememberClient(ctx, String(interaction.params.client_id), secure);
-    // A reload after the password, in the middle of the steps, goes back to the owed step.
-    if (interaction.prompt.name === 'login' && loginState(interaction)) return ctx.redirect(`/interaction/${interaction.uid}/continue`);
-    if (interaction.prompt.name === 'login') return renderLogin(ctx, interaction);
-    // Any other prompt (consent for a first-party portal whose grant lacks a scope): grant what was
-    // asked, as the portals in config are the union's own.
-    const grant = interaction.grantId
-      ? (await deps.provider.Grant.find(interaction.grantId))!
-      : new deps.provider.Grant({ accountId: interaction.session!.accountId, clientId: String(interaction.params.client_id) });
-    const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
-    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
-    const grantId = await grant.save();
-    const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
-    ctx.redirect(redirectTo);
-  });
+    if (interaction) await handler(ctx, deps, interaction);
+  };
+  const form = (handler: FormHandler): Middleware => page((ctx, d, interaction) => handler(ctx, d, interaction, formBody(ctx)));
+  /** An owed step's page: unknown step names are not found. */
+  const step = (handler: (ctx: Context, d: InteractionDeps, interaction: Interaction, name: StepName) => Promise<void>): Middleware => async (ctx, next) => {
+    const name = ctx.params.name;
+    if (isStepName(name)) await page((c, d, interaction) => handler(c, d, interaction, name))(ctx, next);
+  };
 
-  // The language links and reloads of a posted page land here with GET: show the login again.
-  router.get(['/login', '/abort'], (ctx) => ctx.redirect(`/interaction/${ctx.params.uid}`));
-
+  router.get('/', page(showLoginPage));
+  router.get('/login', backToLoginPage);
+  router.post('/login', forms, page(loginWithPassword));
   // 生体認証でログイン: a passkey alone, unless the union turned it off (union.json passkeys.passkeyOnlyLogin).
-  router.post('/passkey', forms, async (ctx) => {
-    if (!deps.config.union.passkeys.passkeyOnlyLogin) return;
-    const interaction = await loadInteraction(ctx, deps);
-    if (!interaction) return;
-    if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
-    await submitPasskeyLogin(ctx, deps, interaction);
+  router.get('/passkey', backToLoginPage);
+  router.post('/passkey', forms, async (ctx, next) => {
+    if (deps.config.union.passkeys.passkeyOnlyLogin) await page(loginWithPasskey)(ctx, next);
   });
-  router.get('/passkey', (ctx) => ctx.redirect(`/interaction/${ctx.params.uid}`));
+  router.get('/continue', page(continueLogin));
 
-  router.post('/login', forms, async (ctx) => {
-    const interaction = await loadInteraction(ctx, deps);
-    if (!interaction) return;
-    if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
-    const state = await submitLogin(ctx, deps, interaction);
-    if (state) await proceed(ctx, deps, interaction, state);
-  });
+  router.get('/step/:name', step(showOwedStep));
+  router.post('/step/:name', forms, step((ctx, d, interaction, name) => submitOwedStep(ctx, d, interaction, name, formBody(ctx))));
 
-  router.get('/continue', async (ctx) => {
-    const interaction = await loadInteraction(ctx, deps);
-    if (!interaction) return;
-    await continueLogin(ctx, deps, interaction);
-  });
+  router.get('/factor', page(showSecondFactor));
+  router.post('/factor', forms, form(submitSecondFactor));
+  router.get('/factor/recovery-code', page(showRecoveryCode));
+  router.post('/factor/recovery-code', forms, form(submitRecoveryCode));
+  router.get('/factor/address', page(showAddressCode));
+  router.post('/factor/address', forms, form(submitAddressCode));
+  router.get('/factor/setup', page(showFactorSetup));
+  router.post('/factor/setup', forms, form(submitFactorSetup));
 
-  router.get('/step/:name', async (ctx) => {
-    const name = ctx.params.name;
-    if (!isStepName(name)) return;
-    const interaction = await loadInteraction(ctx, deps);
-    if (!interaction) return;
-    await handleStep(ctx, deps, interaction, name);
-  });
-  router.post('/step/:name', forms, async (ctx) => {
-    const name = ctx.params.name;
-    if (!isStepName(name)) return;
-    const interaction = await loadInteraction(ctx, deps);
-    if (!interaction) return;
-    await handleStep(ctx, deps, interaction, name, formBody(ctx));
-  });
+  router.get('/forgot-password', page((ctx, _d, interaction) => showForgotPassword(ctx, fromLogin(interaction, 'forgot-password'))));
+  router.post('/forgot-password', forms, page((ctx, d, interaction) => submitForgotPassword(ctx, d, fromLogin(interaction, 'forgot-password'))));
+  router.get('/forgot-user-id', page((ctx, _d, interaction) => showForgotUserId(ctx, fromLogin(interaction, 'forgot-user-id'))));
+  router.post('/forgot-user-id', forms, page((ctx, d, interaction) => submitForgotUserId(ctx, d, fromLogin(interaction, 'forgot-user-id'))));
 
-  router.get('/factor/recovery-code', async (ctx) => {
-    const interaction = await loadInteraction(ctx, deps);
-    if (interaction) await handleRecoveryCode(ctx, deps, interaction);
-  });
-  router.post('/factor/recovery-code', forms, async (ctx) => {
-    const interaction = await loadInteraction(ctx, deps);
-    if (interaction) await handleRecoveryCode(ctx, deps, interaction, formBody(ctx));
-  });
-  for (const place of ['factor', 'factor/setup', 'factor/address'] as const) {
-    router.get(`/${place}`, async (ctx) => {
-      const interaction = await loadInteraction(ctx, deps);
-      if (interaction) await handleFactor(ctx, deps, interaction, place);
-    });
-    router.post(`/${place}`, forms, async (ctx) => {
-      const interaction = await loadInteraction(ctx, deps);
-      if (interaction) await handleFactor(ctx, deps, interaction, place, formBody(ctx));
-    });
-  }
-
-  // パスワード/ユーザIDを忘れた方はこちら, from this login screen: the answer comes back to it.
-  const fromLogin = (interaction: Interaction, page: string): RecoveryPlace => ({
-    actionUrl: `/interaction/${interaction.uid}/${page}`,
-    backUrl: `/interaction/${interaction.uid}`,
-    answer: (c, notice) => renderLogin(c, interaction, { notice }),
-  });
-  const recovery = [
-    ['forgot-password', showForgotPassword, submitForgotPassword],
-    ['forgot-user-id', showForgotUserId, submitForgotUserId],
-  ] as const;
-  for (const [page, show, submit] of recovery) {
-    router.get(`/${page}`, async (ctx) => {
-      const interaction = await loadInteraction(ctx, deps);
-      if (interaction) show(ctx, fromLogin(interaction, page));
-    });
-    router.post(`/${page}`, forms, async (ctx) => {
-      const interaction = await loadInteraction(ctx, deps);
-      if (interaction) await submit(ctx, deps, fromLogin(interaction, page));
-    });
-  }
-
-  router.post('/abort', forms, async (ctx) => {
-    const interaction = await loadInteraction(ctx, deps);
-    if (!interaction) return;
-    await abortLogin(ctx, deps, interaction);
-  });
+  // ポータルに戻る: the portal gets access_denied.
+  router.get('/abort', backToLoginPage);
+  router.post('/abort', forms, page(abortLogin));
 
   return router;
 }

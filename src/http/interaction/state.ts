@@ -1,25 +1,9 @@
 import type { Interaction } from './context.js';
 import type { FlowScratch } from '../../flow/host.js';
+import type { LoginState } from '../../flow/login.js';
 
-/** What the login knows after the password, kept on the interaction (in PostgreSQL) until it finishes. */
-export interface LoginState {
-  memberId: string;
-  remember: boolean;
-  /** RFC 8176 values of every proof made in this login, in order. */
-  amr: string[];
-  /** The second factor proved (or set up) in this login, and the device that proved it. */
-  secondFactor?: { kind: string; at: number; deviceId?: string; setUp?: boolean };
-  /** The member proved the confirmed address with a mailed code in this login (before a device setup). */
-  addressProved?: boolean;
-  /** The steps the member owed when this login began (a step passed in it counts for the rest of it). */
-  owedAtStart?: string[];
-  /** Scratch storage of the steps and factors of this login (a setup in progress, a challenge). */
-  scratch?: Record<string, unknown>;
-  /** A first-login-only step was passed in this login: 「初回ログインが完了しました」 at the end. */
-  firstLogin?: boolean;
-  /** The member's auth_epoch when the password was checked; a reset since then ends this login. */
-  authEpoch?: number;
-}
+/** What the login knows after the member is identified (src/flow/login.ts), kept on the interaction. */
+export type { LoginState };
 
 export function loginState(interaction: Interaction): LoginState | undefined {
   const kosmo = (interaction.result as { kosmo?: LoginState } | undefined)?.kosmo;

@@ -1,34 +1,46 @@
 import type { Context } from 'koa';
 import { STEPS } from '../../steps/index.js';
 import type { StepName } from '../../members/required-steps.js';
+import { nextPlace, type LoginRun } from '../../flow/login.js';
+import type { Host } from '../../flow/host.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { hostFromRequest, renderView } from '../host.js';
-import { endLoginLocked, loadLoginRun, nextPlace, proceed } from './pipeline.js';
+import { endLoginLocked, loadLoginRun, proceed } from './pipeline.js';
 import { loginScratch, resultForProvider } from './state.js';
 import { withFirstLogin } from './first-login-done.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
-/** GET and POST /interaction/:uid/step/:name — only the place the login owes next is reachable. */
-export async function handleStep(ctx: Context, deps: InteractionDeps, interaction: Interaction, name: StepName, body?: Record<string, unknown>): Promise<void> {
+/** The login and a Host for the step `name`, when it is the place the login owes next; otherwise the request is answered. */
+async function openStepPage(ctx: Context, deps: InteractionDeps, interaction: Interaction, name: StepName): Promise<{ run: LoginRun; host: Host } | undefined> {
   const run = await loadLoginRun(ctx, deps, interaction);
-  if (run === 'locked') return;
-  if (!run) return ctx.redirect(`/interaction/${interaction.uid}`);
-  if (await nextPlace(run) !== `step/${name}`) return ctx.redirect(`/interaction/${interaction.uid}/continue`);
+  if (run === 'ended') return undefined;
+  if (!run) { ctx.redirect(`/interaction/${interaction.uid}`); return undefined; }
+  if (await nextPlace(run) !== `step/${name}`) { ctx.redirect(`/interaction/${interaction.uid}/continue`); return undefined; }
   const actionUrl = `/interaction/${interaction.uid}/step/${name}`;
-  const host = hostFromRequest(ctx, deps, { flow: 'login', member: run.member, actionUrl, scratch: loginScratch(interaction, run.state) });
-  const step = STEPS[name];
-  if (!body) return renderView(ctx, await step.show(host));
+  return { run, host: hostFromRequest(ctx, deps, { flow: 'login', member: run.member, actionUrl, scratch: loginScratch(interaction, run.state) }) };
+}
+
+/** GET /interaction/:uid/step/:name — the owed step's page (only the place the login owes next is reachable). */
+export async function showOwedStep(ctx: Context, deps: InteractionDeps, interaction: Interaction, name: StepName): Promise<void> {
+  const page = await openStepPage(ctx, deps, interaction, name);
+  if (page) renderView(ctx, await STEPS[name].show(page.host));
+}
+
+/** POST /interaction/:uid/step/:name — the owed step's form: its page again, on to the next place, the lock message, or back to the portal. */
+export async function submitOwedStep(ctx: Context, deps: InteractionDeps, interaction: Interaction, name: StepName, body: Record<string, unknown>): Promise<void> {
+  const page = await openStepPage(ctx, deps, interaction, name);
+  if (!page) return;
   if (!csrfValid(ctx, body)) {
     ctx.status = 303;
-    return ctx.redirect(actionUrl);
+    return ctx.redirect(page.host.actionUrl);
   }
-  const outcome = await step.submit(host, body);
+  const outcome = await STEPS[name].submit(page.host, body);
   switch (outcome.kind) {
     case 'show': return renderView(ctx, outcome.view);
     case 'done':
       // The step may have changed the member (user ID, chosen method): read again.
-      return proceed(ctx, deps, interaction, withFirstLogin(run.state, name));
-    case 'locked': return endLoginLocked(ctx, deps, interaction, run.member);
+      return proceed(ctx, deps, interaction, withFirstLogin(page.run.state, name));
+    case 'locked': return endLoginLocked(ctx, deps, interaction, page.run.member);
     case 'declined': {
       const redirectTo = await resultForProvider(interaction, {
         error: 'access_denied', error_description: 'the member did not accept the terms of use',

@@ -1,5 +1,4 @@
 import { addCredential, listCredentials } from '../../members/credentials.js';
-import { withMemberAttempt } from '../../members/lockout-store.js';
 import { recordMemberEvent } from '../../members/events.js';
 import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
@@ -7,7 +6,7 @@ import { maskAddress, normaliseEmailCodeInput } from './codes.js';
 import { checkEmailCode, hasLiveEmailCode, issueEmailCode, type IssueResult } from './store.js';
 
 /** RFC 8176 has no value for a code sent by email; this private one is documented in the README. */
-export const EMAIL_OTP_AMR = ['email-otp'];
+export const EMAIL_AMR = ['email-otp'];
 
 function codePage(host: Host, vars: { errors?: string[]; notice?: string; codeInvalid?: boolean } = {}, status = 200): View {
   return {
@@ -37,7 +36,7 @@ function notSentPage(host: Host, result: Exclude<IssueResult, { ok: true }>, coo
 }
 
 /** Set in the flow's scratch once this login (or console flow) has had its first code mailed. */
-const FIRST_CODE_SENT = 'email_otp.sent';
+const FIRST_CODE_SENT = 'email.firstCodeSent';
 
 /**
  * The code page; a code is mailed when the member has none that still works (a reload sends
@@ -56,7 +55,7 @@ export async function emailChallenge(host: Host): Promise<View> {
 /**
  * 「実行」 checks the code; 「再送信」 mails a new one after the cooldown. Wrong codes count toward
  * the account's lockout, and neither a new code nor a resend resets that count. The code is checked
- * under the member's row lock (withMemberAttempt): none while the member is locked, at most
+ * under the member's row lock (the flow's attempt, host.attempt): none while the member is locked, at most
  * `maxFailures` per lock. A first use (the setup) stores the method in the same transaction.
  */
 export async function emailVerify(host: Host, input: Record<string, unknown>, firstUse = false): Promise<FactorOutcome> {
@@ -69,7 +68,7 @@ export async function emailVerify(host: Host, input: Record<string, unknown>, fi
   }
   const typed = normaliseEmailCodeInput(input.code);
   if (!typed) return showView(codePage(host, { errors: [t('factor_email.error_code_required')], codeInvalid: true }, 400));
-  const attempt = await withMemberAttempt(host.deps.sql, host.member.id, host.deps.config.union.lockout, { wrong: 'login.email_otp_wrong', ip: host.ip },
+  const attempt = await host.attempt(host.member.id, 'login.email_otp_wrong',
     async (sql, em) => {
       const result = await checkEmailCode(host, em, typed);
       if (result === 'accepted') {
@@ -84,7 +83,7 @@ export async function emailVerify(host: Host, input: Record<string, unknown>, fi
     });
   if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
   const result = attempt.value;
-  if (result === 'accepted') return { kind: 'verified', amr: EMAIL_OTP_AMR };
+  if (result === 'accepted') return { kind: 'verified', amr: EMAIL_AMR };
   if (result === 'expired') return showView(codePage(host, { errors: [t('factor_email.error_expired')], codeInvalid: true }, 400));
   if (result === 'used') return showView(codePage(host, { errors: [t('factor_email.error_used')], codeInvalid: true }, 400));
   const message = result === 'used_up' ? t('factor_email.error_used_up') : t('factor_email.error_code');

@@ -1,5 +1,6 @@
+import { ACR_BY_FACTOR } from '../acr.js';
 import type { Factor } from '../types.js';
-import { EMAIL_OTP_AMR, emailChallenge, emailVerify } from './login.js';
+import { EMAIL_AMR, emailChallenge, emailVerify } from './login.js';
 
 /**
  * ワンタイムパスワード (OTP) メール認証: a code mailed to the confirmed address. Setting it up is
@@ -7,7 +8,8 @@ import { EMAIL_OTP_AMR, emailChallenge, emailVerify } from './login.js';
  */
 export const emailFactor: Factor = {
   kind: 'email',
-  amr: EMAIL_OTP_AMR,
+  amr: EMAIL_AMR,
+  acr: ACR_BY_FACTOR.email,
   challenge: emailChallenge,
   verify: (host, input) => emailVerify(host, input, false),
   startSetup: emailChallenge,
