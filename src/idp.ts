@@ -54,14 +54,19 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
     const session = ctx.oidc.session;
     if (!session?.accountId || !session.uid) return;
-    recordSessionSeen(sql, { sessionUid: session.uid, memberId: session.accountId, userAgent: ctx.get('user-agent'), ip: ctx.ip })
-      .catch((err: unknown) => log.warn({ err }, 'session device not recorded'));
+    recordSessionSeen(sql, { sessionUid: session.uid, memberId: session.accountId, userAgent: ctx.get('user-agent'), ip: ctx.ip }).catch((err: unknown) =>
+      log.warn({ err }, 'session device not recorded'),
+    );
   });
   if (!config.smtpUrl) log.warn('SMTP_URL is not set: mails cannot be delivered');
   const mail = new Mailer({
     transport: createSmtpTransport(config.smtpUrl ?? 'smtp://127.0.0.1:1'),
-    messages, viewsDir: 'views', from: config.union.mail.noReplyFrom, logger: log,
-    unionName: config.union.name, logKey: config.secretsKey,
+    messages,
+    viewsDir: 'views',
+    from: config.union.mail.noReplyFrom,
+    logger: log,
+    unionName: config.union.name,
+    logKey: config.secretsKey,
   });
   const app = createHttpApp({ config, provider, sql, orm, hasher, log, messages, mail, extraRoutes: options.extraRoutes?.(sql) });
   let server: Server | undefined;
@@ -75,7 +80,15 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   };
 
   return {
-    config, orm, sql, provider, app, messages, hasher, mail, cleanup,
+    config,
+    orm,
+    sql,
+    provider,
+    app,
+    messages,
+    hasher,
+    mail,
+    cleanup,
     async listen(port = config.port, host = config.host) {
       server = createServer(app.callback());
       await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(port, host, resolve));

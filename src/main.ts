@@ -51,8 +51,12 @@ async function main(): Promise<void> {
   if (config.demoPortal.enabled && demoClient?.client_secret) {
     const { startDemoPortal } = await import('./demo-portal/index.js');
     portal = await startDemoPortal({
-      issuer: config.issuer, clientId: demoClient.client_id, clientSecret: demoClient.client_secret,
-      portalUrl: config.demoPortal.url, port: config.demoPortal.port, logger: log,
+      issuer: config.issuer,
+      clientId: demoClient.client_id,
+      clientSecret: demoClient.client_secret,
+      portalUrl: config.demoPortal.url,
+      port: config.demoPortal.port,
+      logger: log,
       accountLinks: accountConsoleLinks(config.issuer, demoClient.client_id),
     });
   }
@@ -63,13 +67,17 @@ async function main(): Promise<void> {
     portal ? `  demo portal (relying party):         ${portal.url}` : '',
     devSmtp ? `  development mailbox:                 ${config.issuer}/dev/mailbox` : '',
     embedded ? `  database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}` : '  database: DATABASE_URL',
-    ...(config.production ? [] : [
-      `  demo members${seeded ? ' (seeded now)' : ''}:`,
-      // Only passwords that still work: a demo member who changed theirs is named without it.
-      ...DEMO_MEMBERS.map((m) => (working.includes(m)
-        ? `    ${m.userId}  password ${m.initialPassword ?? m.password}${m.initialPassword ? '  (initial password: 記号+番号+生年月日)' : ''}`
-        : `    ${m.userId}  (password or user ID changed since seeding)`)),
-    ]),
+    ...(config.production
+      ? []
+      : [
+          `  demo members${seeded ? ' (seeded now)' : ''}:`,
+          // Only passwords that still work: a demo member who changed theirs is named without it.
+          ...DEMO_MEMBERS.map((m) =>
+            working.includes(m)
+              ? `    ${m.userId}  password ${m.initialPassword ?? m.password}${m.initialPassword ? '  (initial password: 記号+番号+生年月日)' : ''}`
+              : `    ${m.userId}  (password or user ID changed since seeding)`,
+          ),
+        ]),
     '',
   ].filter((l) => l !== '');
   process.stdout.write(`${lines.join('\n')}\n`);

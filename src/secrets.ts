@@ -25,7 +25,7 @@ export function acceptedKeys(keys: SecretsKeys): Buffer[] {
  */
 export function secretsKeyId(key: Buffer): string {
   let id = keyIds.get(key);
-  if (!id) keyIds.set(key, id = createHmac('sha256', key).update('kosmo secrets key id').digest().subarray(0, 6).toString('base64url'));
+  if (!id) keyIds.set(key, (id = createHmac('sha256', key).update('kosmo secrets key id').digest().subarray(0, 6).toString('base64url')));
   return id;
 }
 /** Keys are read once at start; their ids are asked for on every secret opened. */
@@ -33,7 +33,10 @@ const keyIds = new WeakMap<Buffer, string>();
 
 /** A sealed secret that none of the configured keys opens (its key was lost), or that is not a sealed secret at all. */
 export class SecretUnreadableError extends Error {
-  constructor(readonly keyId: string | undefined, reason: string) {
+  constructor(
+    readonly keyId: string | undefined,
+    reason: string,
+  ) {
     super(`secret cannot be decrypted: ${reason}`);
   }
 }
@@ -51,7 +54,9 @@ export function sealSecret(keys: SecretsKeys, plaintext: string, context: string
   const cipher = createCipheriv('aes-256-gcm', keys.secretsKey, iv);
   cipher.setAAD(Buffer.from(context));
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return [CURRENT_FORMAT, secretsKeyId(keys.secretsKey), iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+  return [CURRENT_FORMAT, secretsKeyId(keys.secretsKey), iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join(
+    '.',
+  );
 }
 
 function openWith(key: Buffer, parts: { iv: string; tag: string; ct: string }, context: string): string | undefined {
@@ -92,9 +97,14 @@ export function openSecret(keys: SecretsKeys, sealed: string, context: string): 
     const plaintext = openWith(key, { iv, tag, ct }, context);
     if (plaintext !== undefined) return plaintext;
   }
-  throw new SecretUnreadableError(keyId, candidates.length === 0
-    ? `sealed with key id ${keyId}, which is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS`
-    : keyId ? `sealed with key id ${keyId}, but it does not open (altered, or sealed for another record)` : 'no configured key opens it (sealed before key ids, with a key that is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS)');
+  throw new SecretUnreadableError(
+    keyId,
+    candidates.length === 0
+      ? `sealed with key id ${keyId}, which is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS`
+      : keyId
+        ? `sealed with key id ${keyId}, but it does not open (altered, or sealed for another record)`
+        : 'no configured key opens it (sealed before key ids, with a key that is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS)',
+  );
 }
 
 /** How every secret sealed under SECRETS_KEY begins, for finding in SQL those that are not. */

@@ -11,7 +11,10 @@
   }
   if (typeof PublicKeyCredential.signalCurrentUserDetails === 'function') {
     PublicKeyCredential.signalCurrentUserDetails({
-      rpId: rpId, userId: userId, name: el.getAttribute('data-name'), displayName: el.getAttribute('data-display-name'),
+      rpId: rpId,
+      userId: userId,
+      name: el.getAttribute('data-name'),
+      displayName: el.getAttribute('data-display-name'),
     }).catch(function () {});
   }
 })();

@@ -4,9 +4,8 @@
   const lib = window.SimpleWebAuthnBrowser;
   if (!lib || !lib.browserSupportsWebAuthn()) return;
 
-  const run = (mode, options, autofill) => (mode === 'register'
-    ? lib.startRegistration({ optionsJSON: options })
-    : lib.startAuthentication({ optionsJSON: options, useBrowserAutofill: autofill }));
+  const run = (mode, options, autofill) =>
+    mode === 'register' ? lib.startRegistration({ optionsJSON: options }) : lib.startAuthentication({ optionsJSON: options, useBrowserAutofill: autofill });
 
   // 登録 / 次へ: one ceremony; a cancelled or failed one is posted too, so the server shows the retry page.
   for (const form of document.querySelectorAll('form[data-passkey]')) {

@@ -14,18 +14,24 @@ const importsOf = (file: string) => [...readFileSync(file, 'utf8').matchAll(/^im
 describe('which way imports point (../shared/ARCHITECTURE.md)', () => {
   it('steps, factors, members and flow know nothing of HTTP: no Koa, no src/http', () => {
     const offending = ['src/steps', 'src/factors', 'src/members', 'src/flow'].flatMap(sourceFiles).flatMap((file) =>
-      importsOf(file).filter((i) => i === 'koa' || i.startsWith('@koa/') || /(^|\/)http\//.test(i)).map((i) => `${file} imports ${i}`));
+      importsOf(file)
+        .filter((i) => i === 'koa' || i.startsWith('@koa/') || /(^|\/)http\//.test(i))
+        .map((i) => `${file} imports ${i}`),
+    );
     expect(offending).toEqual([]);
   });
 
   it('src/http imports nothing from src/db: it calls named changes and queries in src/members (health checks and the development mailbox excepted)', () => {
     const excepted = (file: string) => file === 'src/http/health.ts' || file === 'src/http/dev/mailbox.ts';
     const dbDir = path.resolve('src/db');
-    const offending = sourceFiles('src/http').filter((file) => !excepted(file)).flatMap((file) =>
-      [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^;]*?from '([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gms)]
-        .map((m) => (m[1] ?? m[2])!)
-        .filter((i) => i.startsWith('.') && (path.resolve(path.dirname(file), i) + '/').startsWith(dbDir + '/'))
-        .map((i) => `${file} imports ${i}`));
+    const offending = sourceFiles('src/http')
+      .filter((file) => !excepted(file))
+      .flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^;]*?from '([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gms)]
+          .map((m) => (m[1] ?? m[2])!)
+          .filter((i) => i.startsWith('.') && (path.resolve(path.dirname(file), i) + '/').startsWith(dbDir + '/'))
+          .map((i) => `${file} imports ${i}`),
+      );
     expect(offending).toEqual([]);
   });
 
@@ -42,20 +48,26 @@ describe('which way imports point (../shared/ARCHITECTURE.md)', () => {
     expect(writers).toEqual(['src/members/lockout-store.ts']);
   });
 
-  it('the flow alone counts a failed proof: one call site records a member\'s login failure (src/flow/attempt.ts)', () => {
-    const calls = sourceFiles('src').filter((file) => file !== 'src/members/lockout-store.ts')
-      .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\b(withMemberAttempt|registerMemberFailure|registerUnknownIdFailure)\(/g)].map((m) => `${file} ${m[1]}`));
+  it("the flow alone counts a failed proof: one call site records a member's login failure (src/flow/attempt.ts)", () => {
+    const calls = sourceFiles('src')
+      .filter((file) => file !== 'src/members/lockout-store.ts')
+      .flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/\b(withMemberAttempt|registerMemberFailure|registerUnknownIdFailure)\(/g)].map((m) => `${file} ${m[1]}`),
+      );
     // The unknown-ID counters (no member to lock) are the password's phantom lockout, counted beside it.
     expect(calls).toEqual(['src/flow/attempt.ts withMemberAttempt', 'src/flow/attempt.ts registerUnknownIdFailure']);
   });
 
   it('the login pages parse, call the flow and render: src/http/interaction imports nothing from src/db', () => {
     const offending = [...sourceFiles('src/http/interaction'), 'src/http/host.ts'].flatMap((file) =>
-      importsOf(file).filter((i) => /(^|\/)db\//.test(i)).map((i) => `${file} imports ${i}`));
+      importsOf(file)
+        .filter((i) => /(^|\/)db\//.test(i))
+        .map((i) => `${file} imports ${i}`),
+    );
     expect(offending).toEqual([]);
   });
 
-  it('the login\'s routes are declared one by one, each path written out (none built in a loop)', () => {
+  it("the login's routes are declared one by one, each path written out (none built in a loop)", () => {
     const routes = readFileSync('src/http/interaction/routes.ts', 'utf8');
     expect(routes).not.toMatch(/for\s*\(/);
     const paths = [...routes.matchAll(/router\.(get|post)\(([^,]+),/g)].map((m) => m[2]!);
@@ -64,7 +76,9 @@ describe('which way imports point (../shared/ARCHITECTURE.md)', () => {
   });
 
   it('only src/members/credentials.ts writes the credential table through entities', () => {
-    const writers = sourceFiles('src').filter((file) => /em\.create\(Credential|em\.remove\(|nativeDelete\(Credential|insert into credential/.test(readFileSync(file, 'utf8')));
+    const writers = sourceFiles('src').filter((file) =>
+      /em\.create\(Credential|em\.remove\(|nativeDelete\(Credential|insert into credential/.test(readFileSync(file, 'utf8')),
+    );
     expect(writers).toEqual(['src/members/credentials.ts']);
   });
 });

@@ -26,7 +26,8 @@ describe('words live in locales/', () => {
   });
 
   it('no template carries Japanese text of its own', () => {
-    const offenders = readdirSync('views').filter((f) => f.endsWith('.njk'))
+    const offenders = readdirSync('views')
+      .filter((f) => f.endsWith('.njk'))
       .filter((f) => /[\u3040-\u30ff\u4e00-\u9faf]/.test(readFileSync(path.join('views', f), 'utf8').replace(/\{#[\s\S]*?#\}/g, '')));
     expect(offenders).toEqual([]);
   });

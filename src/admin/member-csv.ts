@@ -84,27 +84,36 @@ export async function readMemberCsv(input: Readable): Promise<MemberCsvContents>
 
   // Rows are checked as the parser produces them (on_record), so that a syntax error further down
   // still leaves every row before it checked.
-  const parser = input.pipe(parse({
-    bom: true, encoding: 'utf8', raw: true, relax_column_count: true, skip_empty_lines: true, max_record_size: 64 * 1024,
-    on_record: (extended: unknown) => {
-      const { record, raw } = extended as { record: string[]; raw: string };
-      const line = nextLine + leadingLineBreaks(raw);
-      nextLine += countLineBreaks(raw);
-      if (headerSeen) {
-        rowCount++;
-        checkRow(record, line);
+  const parser = input.pipe(
+    parse({
+      bom: true,
+      encoding: 'utf8',
+      raw: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      max_record_size: 64 * 1024,
+      on_record: (extended: unknown) => {
+        const { record, raw } = extended as { record: string[]; raw: string };
+        const line = nextLine + leadingLineBreaks(raw);
+        nextLine += countLineBreaks(raw);
+        if (headerSeen) {
+          rowCount++;
+          checkRow(record, line);
+          return null;
+        }
+        headerSeen = true;
+        if (record.length !== MEMBER_CSV_HEADER.length || record.some((name, i) => name !== MEMBER_CSV_HEADER[i])) {
+          problems.push({ line, message: `the header must be exactly "${MEMBER_CSV_HEADER.join(',')}", found "${record.join(',').slice(0, 200)}"` });
+          throw new WrongHeader();
+        }
         return null;
-      }
-      headerSeen = true;
-      if (record.length !== MEMBER_CSV_HEADER.length || record.some((name, i) => name !== MEMBER_CSV_HEADER[i])) {
-        problems.push({ line, message: `the header must be exactly "${MEMBER_CSV_HEADER.join(',')}", found "${record.join(',').slice(0, 200)}"` });
-        throw new WrongHeader();
-      }
-      return null;
-    },
-  }));
+      },
+    }),
+  );
   try {
-    for await (const _ of parser) { /* every record is handled in on_record */ }
+    for await (const _ of parser) {
+      /* every record is handled in on_record */
+    }
   } catch (err) {
     if (err instanceof WrongHeader) {
       input.destroy();

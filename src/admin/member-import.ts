@@ -59,7 +59,10 @@ export function listProblems(problems: CsvProblem[], file: string): string[] {
  * `member import`: validates the whole file, then inserts every member in one transaction, or
  * nothing at all. Nothing is hashed: initial passwords are derived at login.
  */
-export async function importMembers(deps: AdminDeps, args: MemberImportArgs): Promise<CommandResult<{ imported: number; elapsedMs: number; problems: CsvProblem[] }>> {
+export async function importMembers(
+  deps: AdminDeps,
+  args: MemberImportArgs,
+): Promise<CommandResult<{ imported: number; elapsedMs: number; problems: CsvProblem[] }>> {
   const started = performance.now();
   const info = await stat(args.file).catch(() => undefined);
   if (!info) return failed(ExitCode.refused, `${args.file}: file not found`);
@@ -68,7 +71,12 @@ export async function importMembers(deps: AdminDeps, args: MemberImportArgs): Pr
   const contents = await readMemberCsv(createReadStream(args.file));
   const problems = contents.rows.length > 0 ? contents.problems.concat(await findTakenInDatabase(deps.sql, contents.rows)) : contents.problems;
   if (problems.length > 0) {
-    return { exitCode: ExitCode.inputData, output: [], errors: listProblems(problems, args.file), data: { imported: 0, elapsedMs: performance.now() - started, problems } };
+    return {
+      exitCode: ExitCode.inputData,
+      output: [],
+      errors: listProblems(problems, args.file),
+      data: { imported: 0, elapsedMs: performance.now() - started, problems },
+    };
   }
 
   const members = contents.rows.map((r) => r.member);
@@ -83,12 +91,17 @@ export async function importMembers(deps: AdminDeps, args: MemberImportArgs): Pr
     });
   } catch (err) {
     if (!uniqueViolation(err)) throw err;
-    return failed(ExitCode.inputData, `${args.file}: a user ID or email address in the file was registered by someone else during the import; nothing was imported (run the import again to see which)`);
+    return failed(
+      ExitCode.inputData,
+      `${args.file}: a user ID or email address in the file was registered by someone else during the import; nothing was imported (run the import again to see which)`,
+    );
   }
   const elapsedMs = performance.now() - started;
   return succeeded(
-    [`imported ${members.length} member${members.length === 1 ? '' : 's'} from ${args.file} in ${formatDuration(elapsedMs)}`,
-      'initial passwords: 記号+番号+生年月日 (symbol, number and birth date as YYYYMMDD)'],
+    [
+      `imported ${members.length} member${members.length === 1 ? '' : 's'} from ${args.file} in ${formatDuration(elapsedMs)}`,
+      'initial passwords: 記号+番号+生年月日 (symbol, number and birth date as YYYYMMDD)',
+    ],
     { imported: members.length, elapsedMs, problems: [] },
   );
 }

@@ -13,7 +13,7 @@ export interface MemberResetMfaArgs {
 
 export const memberResetMfaUsage = [
   'usage: member reset-mfa USER_ID',
-  '  初期化対応 (manual 3-8, FAQ Q14): removes the member\'s passkeys and authenticator-app devices;',
+  "  初期化対応 (manual 3-8, FAQ Q14): removes the member's passkeys and authenticator-app devices;",
   '  the next login sets the chosen second factor up again, right after the password. Every session and',
   '  token of the member ends, and every mailed link they asked for (an address change …) stops working.',
 ];
@@ -40,9 +40,11 @@ export async function resetMemberMfa(deps: AdminDeps, args: MemberResetMfaArgs):
     return count;
   });
   return succeeded(
-    [removed > 0
-      ? `removed ${removed} passkey${removed === 1 ? '' : 's'} and authenticator device${removed === 1 ? '' : 's'} of ${member.userId}; the next login sets a second factor up again; every session of the member ended`
-      : `${member.userId} had no passkeys or authenticator devices; the next login sets up the chosen second factor if it needs one; every session of the member ended`],
+    [
+      removed > 0
+        ? `removed ${removed} passkey${removed === 1 ? '' : 's'} and authenticator device${removed === 1 ? '' : 's'} of ${member.userId}; the next login sets a second factor up again; every session of the member ended`
+        : `${member.userId} had no passkeys or authenticator devices; the next login sets up the chosen second factor if it needs one; every session of the member ended`,
+    ],
     { removed },
   );
 }

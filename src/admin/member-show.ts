@@ -40,7 +40,12 @@ export interface MemberDetails {
   events: MemberEvent[];
 }
 
-export interface FactorLine { kind: string; label: string; createdAt: Date; lastUsedAt: Date | null }
+export interface FactorLine {
+  kind: string;
+  label: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
 
 const FACTOR_NAMES: Record<string, string> = { passkey: 'passkey (生体認証)', totp: 'TOTP app (OTPアプリ)', email: 'email code (OTPメール)' };
 
@@ -51,10 +56,7 @@ function formatFactor(f: FactorLine): string {
 
 export const SHOWN_EVENTS = 10;
 
-export const memberShowUsage = [
-  'usage: member show USER_ID',
-  `  The member's record, login state and last ${SHOWN_EVENTS} events.`,
-];
+export const memberShowUsage = ['usage: member show USER_ID', `  The member's record, login state and last ${SHOWN_EVENTS} events.`];
 
 export function parseMemberShowArgs(argv: string[]): MemberShowArgs {
   const { positionals } = parseCommandArgs(argv, {}, { names: ['USER_ID'] });
@@ -97,18 +99,24 @@ export function formatMemberDetails(m: MemberDetails, now = new Date()): string[
 /** `member show`: everything an administrator needs to answer 「ログインできない」. */
 export async function showMember(deps: AdminDeps, args: MemberShowArgs): Promise<CommandResult<MemberDetails>> {
   const userId = normalizeUserId(args.userId);
-  const row = userId.length > 0 && userId.length <= 64 ? await deps.sql.one<Omit<MemberDetails, 'events' | 'factors'>>(
-    `select m.id, user_id as "userId", display_name as "displayName", insurance_symbol as "insuranceSymbol", insurance_number as "insuranceNumber",
+  const row =
+    userId.length > 0 && userId.length <= 64
+      ? await deps.sql.one<Omit<MemberDetails, 'events' | 'factors'>>(
+          `select m.id, user_id as "userId", display_name as "displayName", insurance_symbol as "insuranceSymbol", insurance_number as "insuranceNumber",
        email, email_verified as "emailVerified", locale, m.created_at as "createdAt", last_login_at as "lastLoginAt",
        c.id is not null as "hasOwnPassword", c.created_at as "passwordCreatedAt", temporary_id as "temporaryId",
        pending_steps as "pendingSteps", terms_version as "termsVersion", terms_accepted_at as "termsAcceptedAt", chosen_factor as "chosenFactor",
        failed_logins as "failedLogins", lock_count as "lockCount", locked_until as "lockedUntil", locked_permanently as "lockedPermanently"
-     from member m left join credential c on c.member_id = m.id and c.kind = 'password' where user_id = $1`, [userId],
-  ) : undefined;
+     from member m left join credential c on c.member_id = m.id and c.kind = 'password' where user_id = $1`,
+          [userId],
+        )
+      : undefined;
   if (!row) return failed(ExitCode.refused, memberNotFound(args.userId));
   const factors = await deps.sql.rows<FactorLine>(
     `select kind, label, created_at as "createdAt", last_used_at as "lastUsedAt" from credential
-     where member_id = $1 and kind <> 'password' order by created_at, id`, [row.id]);
+     where member_id = $1 and kind <> 'password' order by created_at, id`,
+    [row.id],
+  );
   const member: MemberDetails = {
     ...row,
     factors: factors.map((f) => ({ ...f, createdAt: toDate(f.createdAt)!, lastUsedAt: toDate(f.lastUsedAt) })),

@@ -9,10 +9,7 @@ export interface MemberUnlockArgs {
   userId: string;
 }
 
-export const memberUnlockUsage = [
-  'usage: member unlock USER_ID',
-  '  Clears the failed-login count and any lock, including a permanent one.',
-];
+export const memberUnlockUsage = ['usage: member unlock USER_ID', '  Clears the failed-login count and any lock, including a permanent one.'];
 
 export function parseMemberUnlockArgs(argv: string[]): MemberUnlockArgs {
   const { positionals } = parseCommandArgs(argv, {}, { names: ['USER_ID'] });
@@ -26,12 +23,20 @@ export async function unlockMember(deps: AdminDeps, args: MemberUnlockArgs): Pro
   const before = await deps.sql.transaction(async (tx) => {
     const previous = await unlockMemberCompletely(tx, member.id);
     await recordMemberEvent(tx, member.id, 'admin.unlocked', {
-      via: 'cli', wasLocked: previous.locked, permanent: previous.lockedPermanently, failedLogins: previous.failedLogins, lockCount: previous.lockCount,
+      via: 'cli',
+      wasLocked: previous.locked,
+      permanent: previous.lockedPermanently,
+      failedLogins: previous.failedLogins,
+      lockCount: previous.lockCount,
     });
     return previous;
   });
   return succeeded(
-    [before.locked ? `unlocked ${member.userId}${before.lockedPermanently ? ' (was locked permanently)' : ''}` : `${member.userId} was not locked; failed-login count cleared`],
+    [
+      before.locked
+        ? `unlocked ${member.userId}${before.lockedPermanently ? ' (was locked permanently)' : ''}`
+        : `${member.userId} was not locked; failed-login count cleared`,
+    ],
     { wasLocked: before.locked },
   );
 }

@@ -36,7 +36,10 @@ export function parseSecretsRotateArgs(argv: string[]): SecretsRotateArgs {
 }
 
 /** A stored secret none of the configured keys opens: its key is lost (or was never given to this process). */
-export interface UnreadableSecret { what: string; keyId?: string }
+export interface UnreadableSecret {
+  what: string;
+  keyId?: string;
+}
 
 export interface SecretsRotateReport {
   keyId: string;
@@ -80,7 +83,8 @@ async function resealTotpDevices(deps: AdminDeps, keyId: string, batchSize: numb
 async function resealStoredSigningKeys(deps: AdminDeps, keyId: string): Promise<Counts> {
   return deps.sql.transaction(async (tx) => {
     const result = await resealSigningKeys(tx, deps.config);
-    if (result.resealed > 0) await recordMemberEvent(tx, null, 'admin.secrets_rotated', { via: 'cli', secrets: 'signing_keys', resealed: result.resealed, keyId });
+    if (result.resealed > 0)
+      await recordMemberEvent(tx, null, 'admin.secrets_rotated', { via: 'cli', secrets: 'signing_keys', resealed: result.resealed, keyId });
     return { ...result, unreadable: result.unreadable.map((u) => ({ what: `signing key ${u.kid}`, keyId: u.keyId })) };
   });
 }
@@ -96,13 +100,17 @@ function report(r: SecretsRotateReport, previousKeyIds: string[], waitMinutes: n
   ];
   const { earlier, unknown } = r.recoveryCodes;
   if (earlier.codes > 0) {
-    output.push(`recovery codes: ${plural(earlier.codes, 'unused code')} of ${plural(earlier.members, 'member')} were made with an earlier key (${earlier.keyIds.map((id) => `key id ${id}`).join(', ')}): `
-      + 'a code is kept only as a hash, which cannot be made again under a new key, so those codes work only while their key is in SECRETS_KEY_PREVIOUS '
-      + '(a member replaces them with 再発行 under ログイン方法)');
+    output.push(
+      `recovery codes: ${plural(earlier.codes, 'unused code')} of ${plural(earlier.members, 'member')} were made with an earlier key (${earlier.keyIds.map((id) => `key id ${id}`).join(', ')}): ` +
+        'a code is kept only as a hash, which cannot be made again under a new key, so those codes work only while their key is in SECRETS_KEY_PREVIOUS ' +
+        '(a member replaces them with 再発行 under ログイン方法)',
+    );
   }
   if (unknown.codes > 0) {
-    output.push(`recovery codes: ${plural(unknown.codes, 'unused code')} of ${plural(unknown.members, 'member')} were issued before key ids were kept: `
-      + 'they work only with the SECRETS_KEY of their day; if that key has been replaced, keep it in SECRETS_KEY_PREVIOUS for them');
+    output.push(
+      `recovery codes: ${plural(unknown.codes, 'unused code')} of ${plural(unknown.members, 'member')} were issued before key ids were kept: ` +
+        'they work only with the SECRETS_KEY of their day; if that key has been replaced, keep it in SECRETS_KEY_PREVIOUS for them',
+    );
   }
   const unreadable = [...r.totp.unreadable, ...r.signingKeys.unreadable];
   const errors: string[] = [];
@@ -110,12 +118,16 @@ function report(r: SecretsRotateReport, previousKeyIds: string[], waitMinutes: n
     errors.push(`${plural(unreadable.length, 'stored secret')} cannot be decrypted with SECRETS_KEY or SECRETS_KEY_PREVIOUS and stay as they are:`);
     errors.push(...unreadable.slice(0, LISTED).map((u) => `  ${u.what} (${describeKey(u)})`));
     if (unreadable.length > LISTED) errors.push(`  … and ${unreadable.length - LISTED} more`);
-    errors.push('add the key they were sealed with to SECRETS_KEY_PREVIOUS and run this again; if that key is lost, those members '
-      + 'cannot use that authenticator app: reset them with `member reset-mfa USER_ID` (初期化対応)');
+    errors.push(
+      'add the key they were sealed with to SECRETS_KEY_PREVIOUS and run this again; if that key is lost, those members ' +
+        'cannot use that authenticator app: reset them with `member reset-mfa USER_ID` (初期化対応)',
+    );
   } else if (earlier.codes > 0 || unknown.codes > 0) {
     output.push('every stored secret is under SECRETS_KEY; removing SECRETS_KEY_PREVIOUS ends only the recovery codes above');
   } else {
-    output.push(`every stored secret is under SECRETS_KEY: SECRETS_KEY_PREVIOUS can be removed ${waitMinutes} minutes after every instance runs with this SECRETS_KEY (logins and codes begun before then may use the old key)`);
+    output.push(
+      `every stored secret is under SECRETS_KEY: SECRETS_KEY_PREVIOUS can be removed ${waitMinutes} minutes after every instance runs with this SECRETS_KEY (logins and codes begun before then may use the old key)`,
+    );
   }
   return { output, errors };
 }

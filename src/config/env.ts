@@ -20,7 +20,10 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   SMTP_URL: z.string().optional(),
-  WEBAUTHN_RP_ID: z.string().regex(/^[a-z0-9.-]+$/, 'a lowercase host name, e.g. kosmo-web.jp').optional(),
+  WEBAUTHN_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, 'a lowercase host name, e.g. kosmo-web.jp')
+    .optional(),
   WEBAUTHN_ORIGINS: z.string().optional(),
   DEMO_PORTAL: z.enum(['true', 'false']).optional(),
   DEMO_PORTAL_PORT: z.coerce.number().int().min(0).max(65535).default(3001),

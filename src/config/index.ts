@@ -72,7 +72,12 @@ function expandPlaceholders(value: unknown, vars: Record<string, string>, where:
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Z_]+)\}/g, (_m, name: string) => {
       const known = vars[name];
-      if (known === undefined) throw new ConfigError(`${where()}: unknown placeholder \${${name}} (known: ${Object.keys(vars).map((v) => `\${${v}}`).join(', ')})`);
+      if (known === undefined)
+        throw new ConfigError(
+          `${where()}: unknown placeholder \${${name}} (known: ${Object.keys(vars)
+            .map((v) => `\${${v}}`)
+            .join(', ')})`,
+        );
       return known;
     });
   }
@@ -113,7 +118,12 @@ export function loadClients(file: string, env: NodeJS.ProcessEnv, vars: Record<s
  */
 function webauthnConfig(issuer: string, rpIdSetting: string | undefined, originsSetting: string | undefined, production: boolean): Config['webauthn'] {
   const rpId = rpIdSetting ?? new URL(issuer).hostname;
-  const origins = originsSetting ? originsSetting.split(',').map((o) => o.trim()).filter(Boolean) : [new URL(issuer).origin];
+  const origins = originsSetting
+    ? originsSetting
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean)
+    : [new URL(issuer).origin];
   for (const origin of origins) {
     let url: URL;
     try {
@@ -142,7 +152,10 @@ function secretsKeyBytes(text: string): Buffer | undefined {
  */
 function previousSecretsKeys(setting: string | undefined, current: Buffer): Buffer[] {
   if (setting === undefined) return [];
-  const entries = setting.split(',').map((k) => k.trim()).filter(Boolean);
+  const entries = setting
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   const keys: Buffer[] = [];
   entries.forEach((entry, index) => {
     const key = secretsKeyBytes(entry);
@@ -197,13 +210,19 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   let cookieKeys: string[];
   let secretsKey: string;
   if (env.COOKIE_KEYS && env.SECRETS_KEY) {
-    cookieKeys = env.COOKIE_KEYS.split(',').map((k) => k.trim()).filter(Boolean);
+    cookieKeys = env.COOKIE_KEYS.split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
     secretsKey = env.SECRETS_KEY;
   } else {
     if (!env.COOKIE_KEYS) developmentDefaults.push('COOKIE_KEYS (comma-separated random strings of 32+ characters)');
     if (!env.SECRETS_KEY) developmentDefaults.push('SECRETS_KEY (32 random bytes, base64)');
     const dev = production ? { cookieKeys: [], secretsKey: '' } : developmentSecrets(dataDir);
-    cookieKeys = env.COOKIE_KEYS ? env.COOKIE_KEYS.split(',').map((k) => k.trim()).filter(Boolean) : dev.cookieKeys;
+    cookieKeys = env.COOKIE_KEYS
+      ? env.COOKIE_KEYS.split(',')
+          .map((k) => k.trim())
+          .filter(Boolean)
+      : dev.cookieKeys;
     secretsKey = env.SECRETS_KEY ?? dev.secretsKey;
   }
   if (cookieKeys.some((k) => k.length < 32) && production) throw new ConfigError('environment: COOKIE_KEYS: each key needs at least 32 characters');

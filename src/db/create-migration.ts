@@ -21,7 +21,9 @@ function main(argv: string[]): number {
     process.stderr.write(`${file} exists already\n`);
     return 1;
   }
-  writeFileSync(file, `import { Migration } from '@mikro-orm/migrations';
+  writeFileSync(
+    file,
+    `import { Migration } from '@mikro-orm/migrations';
 
 export class ${className} extends Migration {
   override name = '${className}';
@@ -30,7 +32,8 @@ export class ${className} extends Migration {
     // this.addSql(\`alter table member add column ...\`);
   }
 }
-`);
+`,
+  );
   const source = readFileSync(index, 'utf8');
   const withImport = source.replace(/((?:^import .*\n)+)/m, `$1import { ${className} } from './${className}.js';\n`);
   const withEntry = withImport.replace(/\n\];\s*$/, `\n  { name: '${className}', class: ${className} },\n];\n`);

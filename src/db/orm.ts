@@ -12,7 +12,11 @@ export type Orm = MikroORM;
  * for a server that does not answer at all; `connectMs` covers a new connection and waiting for a
  * free one in the pool. The admin CLI allows longer statements for bulk imports.
  */
-export interface DatabaseTimeouts { connectMs: number; statementMs: number; readMs: number }
+export interface DatabaseTimeouts {
+  connectMs: number;
+  statementMs: number;
+  readMs: number;
+}
 export const SERVER_TIMEOUTS: DatabaseTimeouts = { connectMs: 3000, statementMs: 5000, readMs: 6000 };
 export const ADMIN_TIMEOUTS: DatabaseTimeouts = { connectMs: 10_000, statementMs: 600_000, readMs: 610_000 };
 

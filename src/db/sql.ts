@@ -39,12 +39,19 @@ export class Sql {
     const connection = orm.em.getConnection();
     const client = connection.getClient() as Kysely<unknown>;
     let pool: Promise<Pool> | undefined;
-    return new Sql(() => client, () => orm.em.fork(), () => (pool ??= connection.getNativeClient()));
+    return new Sql(
+      () => client,
+      () => orm.em.fork(),
+      () => (pool ??= connection.getNativeClient()),
+    );
   }
 
   /** Statements that run in `em`'s transaction, when it has one. */
   static bound(em: EntityManager): Sql {
-    return new Sql(() => (em as SqlEntityManager).getKysely() as unknown as Kysely<unknown>, () => em);
+    return new Sql(
+      () => (em as SqlEntityManager).getKysely() as unknown as Kysely<unknown>,
+      () => em,
+    );
   }
 
   async rows<T = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -71,7 +78,7 @@ export class Sql {
     const name = this.nativePool && params.length > 0 ? preparedName(text) : undefined;
     if (name) {
       const result: QueryResult = await (await this.nativePool!()).query({ name, text, values: params as unknown[] });
-      return { rows: result.rows as T[], affected: WRITES.has(result.command) ? result.rowCount ?? 0 : 0 };
+      return { rows: result.rows as T[], affected: WRITES.has(result.command) ? (result.rowCount ?? 0) : 0 };
     }
     const result = await this.kysely().executeQuery<T>(CompiledQuery.raw(text, params as unknown[]));
     return { rows: result.rows, affected: Number(result.numAffectedRows ?? 0) };

@@ -23,7 +23,10 @@ export function completeLogin(deps: PortalDeps): Koa.Middleware {
     currentUrl.search = ctx.querystring;
     try {
       const response = await oidc.authorizationCodeGrant(configuration, currentUrl, {
-        pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true,
+        pkceCodeVerifier: pending.verifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
+        idTokenExpected: true,
       });
       const claims = response.claims()!;
       const userinfo = await oidc.fetchUserInfo(configuration, response.access_token, claims.sub);

@@ -18,12 +18,14 @@ export function logout(deps: PortalDeps): Koa.Middleware {
     }
     session.logoutState = oidc.randomState();
     const configuration = await deps.provider.get();
-    ctx.redirect(oidc.buildEndSessionUrl(configuration, {
-      id_token_hint: idToken,
-      post_logout_redirect_uri: deps.postLogoutRedirectUri,
-      state: session.logoutState,
-      ui_locales: ctx.state.locale as string,
-    }).href);
+    ctx.redirect(
+      oidc.buildEndSessionUrl(configuration, {
+        id_token_hint: idToken,
+        post_logout_redirect_uri: deps.postLogoutRedirectUri,
+        state: session.logoutState,
+        ui_locales: ctx.state.locale as string,
+      }).href,
+    );
   };
 }
 

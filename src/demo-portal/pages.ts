@@ -14,7 +14,10 @@ export class PortalPages {
   private readonly views = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.resolve('views/demo-portal')), { autoescape: true });
   private readonly messages = new Messages(path.resolve('locales/portal'));
 
-  constructor(private readonly options: DemoPortalOptions, private readonly sessions: SessionStore) {}
+  constructor(
+    private readonly options: DemoPortalOptions,
+    private readonly sessions: SessionStore,
+  ) {}
 
   render(ctx: Context, view: string, vars: Record<string, unknown> = {}, status = 200): void {
     const locale = ctx.state.locale as Locale;

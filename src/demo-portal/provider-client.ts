@@ -10,7 +10,11 @@ export class ProviderUnreachableError extends Error {}
 export class ProviderClient {
   private configuration?: Promise<oidc.Configuration>;
 
-  constructor(private readonly issuer: string, private readonly clientId: string, private readonly clientSecret: string) {}
+  constructor(
+    private readonly issuer: string,
+    private readonly clientId: string,
+    private readonly clientSecret: string,
+  ) {}
 
   get(): Promise<oidc.Configuration> {
     this.configuration ??= this.discover();

@@ -22,7 +22,9 @@ export function tokensFrom(response: oidc.TokenEndpointResponse & oidc.TokenEndp
 async function freshAccessToken(configuration: oidc.Configuration, session: PortalSession): Promise<string> {
   const tokens = session.tokens!;
   if (tokens.accessTokenExpiresAt - EXPIRY_MARGIN_MS > Date.now()) return tokens.accessToken;
-  session.refreshing ??= refresh(configuration, session).finally(() => { session.refreshing = undefined; });
+  session.refreshing ??= refresh(configuration, session).finally(() => {
+    session.refreshing = undefined;
+  });
   await session.refreshing;
   return session.tokens!.accessToken;
 }

@@ -8,13 +8,18 @@ export type LabelProblem = 'required' | 'too_long';
 
 export function normaliseLabel(typed: unknown): string {
   if (typeof typed !== 'string') return '';
-  return typed
-    .slice(0, 1000)
-    .normalize('NFC')
-    // Control characters, lone surrogates and invisible formatting would make two names look alike.
-    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    typed
+      .slice(0, 1000)
+      .normalize('NFC')
+      // Control characters, lone surrogates and invisible formatting would make two names look alike.
+      .replace(
+        /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+        '',
+      )
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 export function labelProblem(label: string): LabelProblem | undefined {

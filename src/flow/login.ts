@@ -80,7 +80,12 @@ export type OpenedLogin =
  * The login of the member identified in `state`, read again as this request begins; undefined when
  * the member is gone. `member`: their row when it is unchanged since it was read in this request.
  */
-export async function openLogin(store: LoginStore, state: LoginState, context: { termsVersion: string; requestedAcr: string[] }, member?: Member): Promise<OpenedLogin | undefined> {
+export async function openLogin(
+  store: LoginStore,
+  state: LoginState,
+  context: { termsVersion: string; requestedAcr: string[] },
+  member?: Member,
+): Promise<OpenedLogin | undefined> {
   if (member) return { kind: 'run', run: { store, member, state, ...context } };
   const found = await store.memberForLogin(state.memberId);
   if (!found) return undefined;
@@ -183,7 +188,13 @@ export function afterSecondFactor(state: LoginState, proof: { kind: ProofFactor[
  * factors (NIST SP 800-63B-4 §2.2.1), so it stands as the second factor too.
  */
 export function identifiedByPasskey(member: Member, proof: { amr: string[]; credentialId: string; remember: boolean }): LoginState {
-  return { memberId: member.id, remember: proof.remember, amr: proof.amr, secondFactor: { kind: 'passkey', at: nowSeconds(), deviceId: proof.credentialId }, authEpoch: member.authEpoch };
+  return {
+    memberId: member.id,
+    remember: proof.remember,
+    amr: proof.amr,
+    secondFactor: { kind: 'passkey', at: nowSeconds(), deviceId: proof.credentialId },
+    authEpoch: member.authEpoch,
+  };
 }
 
 /** The login after the password identified the member. */

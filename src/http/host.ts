@@ -6,7 +6,11 @@ import { render } from './render.js';
 import { proofAttempts } from '../flow/attempt.js';
 
 /** The Host a step or factor runs in, made from this request: its language, client IP and query. */
-export function hostFromRequest(ctx: Context, deps: AppDeps, place: { flow: Host['flow']; member: Host['member']; actionUrl: string; scratch: FlowScratch; sessionAcr?: string; sessionId?: string }): Host {
+export function hostFromRequest(
+  ctx: Context,
+  deps: AppDeps,
+  place: { flow: Host['flow']; member: Host['member']; actionUrl: string; scratch: FlowScratch; sessionAcr?: string; sessionId?: string },
+): Host {
   const query: Record<string, string> = {};
   for (const [key, value] of Object.entries(ctx.query)) if (typeof value === 'string') query[key] = value;
   return {

@@ -23,9 +23,11 @@ export function verifyEmailRouter(deps: ChangeDeps): Router {
 
   // Every result has a way onward: back to the original screen, or (a link opened in a phone's
   // mail app, another browser) a fresh login from the portal.
-  const result = (ctx: Context, outcome: Outcome) => render(ctx, 'email-verify-result', { outcome, restartUrl: restartLoginUrl(ctx, deps.config) }, STATUS[outcome]);
+  const result = (ctx: Context, outcome: Outcome) =>
+    render(ctx, 'email-verify-result', { outcome, restartUrl: restartLoginUrl(ctx, deps.config) }, STATUS[outcome]);
   // A used link whose address is confirmed: done, not "invalid, resend".
-  const unusable = async (ctx: Context, token: string | undefined) => result(ctx, valid(token) && await verificationAlreadyConfirmed(deps.sql, token!) ? 'already' : 'invalid');
+  const unusable = async (ctx: Context, token: string | undefined) =>
+    result(ctx, valid(token) && (await verificationAlreadyConfirmed(deps.sql, token!)) ? 'already' : 'invalid');
 
   // The link is opened in the mail app's browser, often without our cookies: the member's saved
   // language (unless this browser chose one), as on every other page once the member is known.
@@ -43,7 +45,8 @@ export function verifyEmailRouter(deps: ChangeDeps): Router {
   router.post('/verify-email/:token', bodyParser({ enableTypes: ['form'], formLimit: '8kb' }), async (ctx) => {
     const token = ctx.params.token;
     await speakMembersLanguage(ctx, token);
-    if (!csrfValid(ctx, (ctx.request.body ?? {}) as Record<string, unknown>)) return render(ctx, 'email-verify-confirm', { actionUrl: `/verify-email/${token}`, errors: [ctx.state.t('login.error_session')] }, 400);
+    if (!csrfValid(ctx, (ctx.request.body ?? {}) as Record<string, unknown>))
+      return render(ctx, 'email-verify-confirm', { actionUrl: `/verify-email/${token}`, errors: [ctx.state.t('login.error_session')] }, 400);
     // An address change from the console: the address it replaced is told (members/changes/email.ts).
     const confirmed = valid(token) ? await confirmEmail(deps, token!) : { ok: false as const, reason: 'invalid' as const };
     if (!confirmed.ok) return confirmed.reason === 'invalid' ? unusable(ctx, token) : result(ctx, confirmed.reason);

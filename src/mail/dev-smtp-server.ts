@@ -20,10 +20,13 @@ export interface DevSmtpServer {
 
 export async function storeDevMail(sql: Sql, mail: ReceivedMail): Promise<number> {
   return sql.transaction(async (tx) => {
-    const row = await tx.one<{ id: string }>(
-      'insert into dev_mail (recipients, sender, subject, html, text) values ($1, $2, $3, $4, $5) returning id',
-      [mail.recipients.join(', '), mail.sender, mail.subject, mail.html || null, mail.text || null],
-    );
+    const row = await tx.one<{ id: string }>('insert into dev_mail (recipients, sender, subject, html, text) values ($1, $2, $3, $4, $5) returning id', [
+      mail.recipients.join(', '),
+      mail.sender,
+      mail.subject,
+      mail.html || null,
+      mail.text || null,
+    ]);
     await tx.run('delete from dev_mail where id <= $1', [Number(row!.id) - KEEP_MESSAGES]);
     return Number(row!.id);
   });

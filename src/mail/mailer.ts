@@ -16,7 +16,16 @@ export interface MailTemplates {
   security_notice: { name: string; change: SecurityChange; when: string };
 }
 
-export const SECURITY_CHANGES = ['password_changed', 'email_changed', 'user_id_changed', 'method_changed', 'factor_added', 'factor_removed', 'recovery_codes_issued', 'recovery_code_used'] as const;
+export const SECURITY_CHANGES = [
+  'password_changed',
+  'email_changed',
+  'user_id_changed',
+  'method_changed',
+  'factor_added',
+  'factor_removed',
+  'recovery_codes_issued',
+  'recovery_code_used',
+] as const;
 export type SecurityChange = (typeof SECURITY_CHANGES)[number];
 export type MailTemplate = keyof MailTemplates;
 

@@ -17,12 +17,18 @@ export class MailRenderer {
   private readonly html: nunjucks.Environment;
   private readonly text: nunjucks.Environment;
 
-  constructor(viewsDir: string, private readonly messages: Messages) {
+  constructor(
+    viewsDir: string,
+    private readonly messages: Messages,
+  ) {
     const root = path.resolve(viewsDir);
     // A variable the caller forgot would silently send a mail with a hole in it.
     this.html = new nunjucks.Environment(new nunjucks.FileSystemLoader(root), { autoescape: true, throwOnUndefined: true });
     this.text = new nunjucks.Environment(new nunjucks.FileSystemLoader(root), {
-      autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true,
+      autoescape: false,
+      throwOnUndefined: true,
+      trimBlocks: true,
+      lstripBlocks: true,
     });
   }
 

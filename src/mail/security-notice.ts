@@ -24,7 +24,8 @@ export async function sendSecurityNotice(
   const to = options.to ?? (member.emailVerified ? member.email : null);
   if (!to) return;
   const locale = (member.locale === 'en' ? 'en' : 'ja') as Locale;
-  const sent = await deps.mail.send({ to, template: 'security_notice', locale, vars: { name: member.displayName, change, when: noticeTime(locale) } })
+  const sent = await deps.mail
+    .send({ to, template: 'security_notice', locale, vars: { name: member.displayName, change, when: noticeTime(locale) } })
     .catch(() => ({ ok: false }));
   if (!sent.ok) deps.log.warn({ change }, 'security notice not delivered');
 }

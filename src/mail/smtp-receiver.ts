@@ -94,7 +94,10 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
               html: typeof parsed.html === 'string' ? parsed.html : '',
             }),
           )
-          .then(() => callback(null), () => callback(smtpError({ responseCode: 451, message: 'could not store the message, try again' })));
+          .then(
+            () => callback(null),
+            () => callback(smtpError({ responseCode: 451, message: 'could not store the message, try again' })),
+          );
       });
     },
   });

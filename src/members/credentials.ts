@@ -45,9 +45,12 @@ export function credentialsWithSecrets(sql: Sql, memberId: string, kind: Credent
  * changes that could take the account over.
  */
 export async function holdsStrongDevice(sql: Sql, memberId: string, strongLevels: readonly string[]): Promise<boolean> {
-  return (await sql.one(
-    `select 1 from credential where member_id = $1 and kind in ('totp', 'passkey') and (trust_acr is null or trust_acr = any($2)) limit 1`,
-    [memberId, strongLevels])) !== undefined;
+  return (
+    (await sql.one(`select 1 from credential where member_id = $1 and kind in ('totp', 'passkey') and (trust_acr is null or trust_acr = any($2)) limit 1`, [
+      memberId,
+      strongLevels,
+    ])) !== undefined
+  );
 }
 
 /**
@@ -58,15 +61,33 @@ export function recentlyAddedDevices(sql: Sql, memberId: string, days = 14): Pro
   return sql.rows(
     `select kind, label, created_at as "createdAt" from credential
      where member_id = $1 and kind in ('totp', 'passkey') and created_at > now() - make_interval(days => $2)
-     order by created_at desc limit 5`, [memberId, days]);
+     order by created_at desc limit 5`,
+    [memberId, days],
+  );
 }
 
 export function findCredential(em: EntityManager, memberId: string, id: string): Promise<Credential | null> {
   return em.findOne(Credential, { id, member: memberId });
 }
 
-export type NewCredential = Pick<Credential, 'kind'> & Partial<Pick<Credential,
-  'label' | 'secret' | 'webauthnId' | 'publicKey' | 'signCount' | 'transports' | 'backedUp' | 'deviceType' | 'aaguid' | 'lastTimeStep' | 'lastUsedAt' | 'trustAcr'>>;
+export type NewCredential = Pick<Credential, 'kind'> &
+  Partial<
+    Pick<
+      Credential,
+      | 'label'
+      | 'secret'
+      | 'webauthnId'
+      | 'publicKey'
+      | 'signCount'
+      | 'transports'
+      | 'backedUp'
+      | 'deviceType'
+      | 'aaguid'
+      | 'lastTimeStep'
+      | 'lastUsedAt'
+      | 'trustAcr'
+    >
+  >;
 
 /** Adds a credential; its label must be unique among the member's credentials of that kind. */
 export function addCredential(em: EntityManager, memberId: string, data: NewCredential): Credential {
@@ -93,7 +114,12 @@ export function touchCredential(credential: Credential, patch: Partial<Pick<Cred
  * statement, so the same code sent twice at the same moment is accepted once, and the step and its
  * event land together. False when another request got there first.
  */
-export async function acceptTotpTimeStep(sql: Sql, credentialId: string, timeStep: number, event: { detail: Record<string, unknown>; ip?: string }): Promise<boolean> {
+export async function acceptTotpTimeStep(
+  sql: Sql,
+  credentialId: string,
+  timeStep: number,
+  event: { detail: Record<string, unknown>; ip?: string },
+): Promise<boolean> {
   const recorded = await sql.run(
     `with accepted as (
        update credential set last_time_step = $2, last_used_at = now()
@@ -101,7 +127,8 @@ export async function acceptTotpTimeStep(sql: Sql, credentialId: string, timeSte
        returning member_id
      )
      insert into member_event (member_id, type, detail, ip) select member_id, 'login.totp_ok', $3, $4 from accepted`,
-    [credentialId, timeStep, JSON.stringify(event.detail), event.ip ?? null]);
+    [credentialId, timeStep, JSON.stringify(event.detail), event.ip ?? null],
+  );
   return recorded === 1;
 }
 
@@ -114,13 +141,19 @@ export type RemoveRefusal = 'last_of_chosen_method';
 export async function removeCredential(em: EntityManager, memberId: string, credential: Credential): Promise<RemoveRefusal | undefined> {
   // Under the member's row lock: two removals at once cannot both see "one more left".
   const member = await em.findOneOrFail(Member, { id: memberId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  if (credential.kind === member.chosenFactor && await countCredentials(em, member.id, credential.kind) <= 1) return 'last_of_chosen_method';
+  if (credential.kind === member.chosenFactor && (await countCredentials(em, member.id, credential.kind)) <= 1) return 'last_of_chosen_method';
   em.remove(credential);
   return undefined;
 }
 
 /** An authenticator-app device as `secrets rotate` sees it: whose it is, and its sealed secret. */
-export interface SealedTotpDevice { id: string; memberId: string; userId: string; label: string; secret: string }
+export interface SealedTotpDevice {
+  id: string;
+  memberId: string;
+  userId: string;
+  label: string;
+  secret: string;
+}
 
 /**
  * The next `limit` authenticator-app devices after `afterId` (in id order) whose secret does not
@@ -132,7 +165,9 @@ export function lockTotpDevicesToReseal(sql: Sql, currentPrefix: string, afterId
     `select c.id, c.member_id as "memberId", m.user_id as "userId", c.label, c.secret
      from credential c join member m on m.id = c.member_id
      where c.kind = 'totp' and c.secret is not null and not starts_with(c.secret, $1) and c.id > $2
-     order by c.id limit $3 for update of c`, [currentPrefix, afterId, limit]);
+     order by c.id limit $3 for update of c`,
+    [currentPrefix, afterId, limit],
+  );
 }
 
 /** Authenticator-app devices whose secret is sealed under SECRETS_KEY (begins with `currentPrefix`). */

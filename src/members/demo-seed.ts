@@ -5,7 +5,15 @@ import { storeNewPassword } from './new-password.js';
 
 /** The demo accounts `npm start` prints. Only seeded into an empty development database. */
 export const DEMO_MEMBERS = [
-  { userId: 'kosmo001', symbol: '12', number: '3456789', birthdate: '1980-12-01', name: '健保 太郎', email: 'taro@example.jp', initialPassword: '12345678919801201' },
+  {
+    userId: 'kosmo001',
+    symbol: '12',
+    number: '3456789',
+    birthdate: '1980-12-01',
+    name: '健保 太郎',
+    email: 'taro@example.jp',
+    initialPassword: '12345678919801201',
+  },
   { userId: 'kosmo002', symbol: '12', number: '3456790', birthdate: '1985-04-15', name: '健保 花子', email: 'hanako@example.jp', password: 'Hanako-2026!' },
 ];
 
@@ -15,7 +23,10 @@ export async function seedDemoMembers(sql: Sql, hasher: PasswordHasher, termsVer
   const second = DEMO_MEMBERS[1]!;
   const hash = await hasher.hash(second.password!);
   await sql.transaction(async (tx, em) => {
-    await insertMembers(tx, DEMO_MEMBERS.map((m) => memberInputSchema.parse(m)));
+    await insertMembers(
+      tx,
+      DEMO_MEMBERS.map((m) => memberInputSchema.parse(m)),
+    );
     // The second demo member has finished onboarding: own password, confirmed address, terms accepted.
     const member = await tx.one<{ id: string }>(
       `update member set temporary_id = false, email_verified = true, pending_steps = '{}', terms_version = $2, terms_accepted_at = now(),
@@ -36,8 +47,10 @@ export type DemoMember = (typeof DEMO_MEMBERS)[number];
 export async function demoMembersWithPrintedPassword(sql: Sql, hasher: PasswordHasher): Promise<DemoMember[]> {
   const working: DemoMember[] = [];
   for (const m of DEMO_MEMBERS) {
-    const holder = await sql.one<PasswordHolder>(`select ${PASSWORD_HOLDER_COLUMNS} from member m ${PASSWORD_CREDENTIAL_JOIN} where m.user_id = $1`, [m.userId]);
-    if (holder && await hasher.verify(holder, m.initialPassword ?? m.password!)) working.push(m);
+    const holder = await sql.one<PasswordHolder>(`select ${PASSWORD_HOLDER_COLUMNS} from member m ${PASSWORD_CREDENTIAL_JOIN} where m.user_id = $1`, [
+      m.userId,
+    ]);
+    if (holder && (await hasher.verify(holder, m.initialPassword ?? m.password!))) working.push(m);
   }
   return working;
 }

@@ -7,10 +7,12 @@ export async function issueEmailVerification(sql: Sql, memberId: string, email: 
   const { token, hash } = newSingleUseToken();
   await sql.transaction(async (tx) => {
     await tx.run('update email_verification set expires_at = now() where member_id = $1 and used_at is null and expires_at > now()', [memberId]);
-    await tx.run(
-      `insert into email_verification (token_hash, member_id, email, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,
-      [hash, memberId, email, ttlSeconds],
-    );
+    await tx.run(`insert into email_verification (token_hash, member_id, email, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`, [
+      hash,
+      memberId,
+      email,
+      ttlSeconds,
+    ]);
   });
   return token;
 }
@@ -32,25 +34,29 @@ export type VerificationResult = { ok: true; memberId: string; email: string; pr
  * even at the same moment: the unique index decides, and the loser is told the address is in use.
  */
 export async function confirmEmailVerification(sql: Sql, token: string): Promise<VerificationResult> {
-  return sql.transaction(async (tx): Promise<VerificationResult> => {
-    const row = await tx.one<{ member_id: string; email: string }>(
-      `update email_verification set used_at = now() where token_hash = $1 and used_at is null and expires_at > now() returning member_id, email`,
-      [hashToken(token)],
-    );
-    if (!row) return { ok: false, reason: 'invalid' } as const;
-    if (await isEmailTaken(tx, row.email, row.member_id)) return { ok: false, reason: 'taken' } as const;
-    const before = await tx.one<{ email: string | null; email_verified: boolean }>('select email, email_verified from member where id = $1 for update', [row.member_id]);
-    const previousEmail = before?.email_verified && before.email && before.email !== row.email ? before.email : undefined;
-    await tx.run(
-      `update member set email = $2, email_verified = true, pending_steps = array_remove(pending_steps, 'email'), updated_at = now() where id = $1`,
-      [row.member_id, row.email],
-    );
-    await tx.run(`insert into member_event (member_id, type) values ($1, 'email.verified')`, [row.member_id]);
-    return { ok: true, memberId: row.member_id, email: row.email, previousEmail } as const;
-  }).catch((err: unknown) => {
-    if (isUniqueViolation(err, 'member_email_unique')) return { ok: false, reason: 'taken' } as const;
-    throw err;
-  });
+  return sql
+    .transaction(async (tx): Promise<VerificationResult> => {
+      const row = await tx.one<{ member_id: string; email: string }>(
+        `update email_verification set used_at = now() where token_hash = $1 and used_at is null and expires_at > now() returning member_id, email`,
+        [hashToken(token)],
+      );
+      if (!row) return { ok: false, reason: 'invalid' } as const;
+      if (await isEmailTaken(tx, row.email, row.member_id)) return { ok: false, reason: 'taken' } as const;
+      const before = await tx.one<{ email: string | null; email_verified: boolean }>('select email, email_verified from member where id = $1 for update', [
+        row.member_id,
+      ]);
+      const previousEmail = before?.email_verified && before.email && before.email !== row.email ? before.email : undefined;
+      await tx.run(
+        `update member set email = $2, email_verified = true, pending_steps = array_remove(pending_steps, 'email'), updated_at = now() where id = $1`,
+        [row.member_id, row.email],
+      );
+      await tx.run(`insert into member_event (member_id, type) values ($1, 'email.verified')`, [row.member_id]);
+      return { ok: true, memberId: row.member_id, email: row.email, previousEmail } as const;
+    })
+    .catch((err: unknown) => {
+      if (isUniqueViolation(err, 'member_email_unique')) return { ok: false, reason: 'taken' } as const;
+      throw err;
+    });
 }
 
 /**
@@ -58,11 +64,13 @@ export async function confirmEmailVerification(sql: Sql, token: string): Promise
  * again after it was used, it says so instead of asking for a new mail.
  */
 export async function verificationAlreadyConfirmed(sql: Sql, token: string): Promise<boolean> {
-  return Boolean(await sql.one(
-    `select 1 from email_verification v join member m on m.id = v.member_id
+  return Boolean(
+    await sql.one(
+      `select 1 from email_verification v join member m on m.id = v.member_id
       where v.token_hash = $1 and v.used_at is not null and m.email = v.email and m.email_verified`,
-    [hashToken(token)],
-  ));
+      [hashToken(token)],
+    ),
+  );
 }
 
 /** Whether a verification link is still usable, without using it (the confirm page shows first). */
@@ -72,6 +80,9 @@ export async function verificationIsUsable(sql: Sql, token: string): Promise<boo
 
 /** The saved language of the member a verification link belongs to (used or not), so its pages speak it. */
 export async function verificationLocale(sql: Sql, token: string): Promise<string | undefined> {
-  const row = await sql.one<{ locale: string | null }>('select m.locale from email_verification v join member m on m.id = v.member_id where v.token_hash = $1', [hashToken(token)]);
+  const row = await sql.one<{ locale: string | null }>(
+    'select m.locale from email_verification v join member m on m.id = v.member_id where v.token_hash = $1',
+    [hashToken(token)],
+  );
   return row?.locale ?? undefined;
 }

@@ -17,17 +17,29 @@ function withDates<T extends LockoutState>(row: T): T {
 }
 
 /** The audit event a failure records with it: `wrong` while counting, `login.locked` when it locks. */
-export interface FailureAudit { wrong: string; ip?: string }
+export interface FailureAudit {
+  wrong: string;
+  ip?: string;
+}
 
 type FailureState = LockoutState & { lockedNow: boolean; newlyLocked: boolean };
 
 /** Counts one failure on a member row the caller's transaction `tx` holds locked, with its event. */
-async function countLockedMemberFailure(tx: Sql, memberId: string, row: LockoutState, policy: UnionPolicy['lockout'], audit?: FailureAudit): Promise<FailureState> {
+async function countLockedMemberFailure(
+  tx: Sql,
+  memberId: string,
+  row: LockoutState,
+  policy: UnionPolicy['lockout'],
+  audit?: FailureAudit,
+): Promise<FailureState> {
   const next = registerFailure(row, policy, new Date());
-  await tx.run(
-    'update member set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5 where id = $1',
-    [memberId, next.failedLogins, next.lockCount, next.lockedUntil, next.lockedPermanently],
-  );
+  await tx.run('update member set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5 where id = $1', [
+    memberId,
+    next.failedLogins,
+    next.lockCount,
+    next.lockedUntil,
+    next.lockedPermanently,
+  ]);
   if (audit) {
     // One lock, one login.locked event, however many guesses raced into it.
     const event = next.newlyLocked ? 'login.locked' : next.lockedNow ? 'login.refused_locked' : audit.wrong;
@@ -54,7 +66,10 @@ export async function registerMemberFailure(sql: Sql, memberId: string, policy: 
  * wrong code, birth date or signature); anything else (accepted, or nothing the member could have
  * guessed, such as an expired code) counts nothing. `value` is handed back to the caller.
  */
-export interface AttemptCheck<T> { failed: boolean; value: T }
+export interface AttemptCheck<T> {
+  failed: boolean;
+  value: T;
+}
 
 export type AttemptResult<T> =
   /** The member was locked: nothing was checked. */
@@ -73,7 +88,10 @@ export type AttemptResult<T> =
  * connection while this one holds the row.
  */
 export async function withMemberAttempt<T>(
-  sql: Sql, memberId: string, policy: UnionPolicy['lockout'], audit: FailureAudit,
+  sql: Sql,
+  memberId: string,
+  policy: UnionPolicy['lockout'],
+  audit: FailureAudit,
   check: (tx: Sql, em: EntityManager) => Promise<AttemptCheck<T>>,
 ): Promise<AttemptResult<T>> {
   return sql.transaction(async (tx, em) => {
@@ -89,11 +107,18 @@ export async function withMemberAttempt<T>(
 }
 
 /** The same counting for a user ID that does not exist. */
-export async function registerUnknownIdFailure(sql: Sql, subject: string, policy: UnionPolicy['lockout']): Promise<LockoutState & { lockedNow: boolean; newlyLocked: boolean }> {
+export async function registerUnknownIdFailure(
+  sql: Sql,
+  subject: string,
+  policy: UnionPolicy['lockout'],
+): Promise<LockoutState & { lockedNow: boolean; newlyLocked: boolean }> {
   return sql.transaction(async (tx) => {
-    const current = withDates((await tx.one<LockoutState>(
-      `insert into login_lockout (subject) values ($1) on conflict (subject) do update set updated_at = now() returning ${COLUMNS}`, [subject],
-    ))!);
+    const current = withDates(
+      (await tx.one<LockoutState>(
+        `insert into login_lockout (subject) values ($1) on conflict (subject) do update set updated_at = now() returning ${COLUMNS}`,
+        [subject],
+      ))!,
+    );
     const next = registerFailure(current, policy, new Date());
     await tx.run(
       'update login_lockout set failed_logins = $2, lock_count = $3, locked_until = $4, locked_permanently = $5, updated_at = now() where subject = $1',
@@ -116,7 +141,12 @@ export async function unknownIdLockout(sql: Sql, subject: string): Promise<Locko
  * that proved the second factor, also answers what it is trusted for (its trust_acr: null when it
  * counts as what it is).
  */
-export async function clearMemberFailures(sql: Sql, memberId: string, event: { type: string; ip?: string }, deviceId?: string): Promise<{ cleared: boolean; trust: string | null }> {
+export async function clearMemberFailures(
+  sql: Sql,
+  memberId: string,
+  event: { type: string; ip?: string },
+  deviceId?: string,
+): Promise<{ cleared: boolean; trust: string | null }> {
   const row = await sql.one<{ cleared: boolean; trust: string | null }>(
     `with cleared as (
        update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, last_login_at = now()
@@ -142,19 +172,29 @@ export async function resetFailureCount(sql: Sql, memberId: string): Promise<voi
  * cannot finish (http/interaction/steps.ts).
  */
 export async function endLocksAfterReset(sql: Sql, memberId: string): Promise<void> {
-  await sql.run('update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, auth_epoch = auth_epoch + 1 where id = $1', [memberId]);
+  await sql.run(
+    'update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, auth_epoch = auth_epoch + 1 where id = $1',
+    [memberId],
+  );
 }
 
 /** `member unlock`: clears everything, a permanent lock too. Returns the state before, locked under the row lock. */
 export async function unlockMemberCompletely(sql: Sql, memberId: string): Promise<LockoutState & { locked: boolean }> {
-  const previous = withDates((await sql.one<LockoutState & { locked: boolean }>(
-    `select ${COLUMNS}, locked_permanently or coalesce(locked_until > now(), false) as locked from member where id = $1 for update`, [memberId],
-  ))!);
-  await sql.run('update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, updated_at = now() where id = $1', [memberId]);
+  const previous = withDates(
+    (await sql.one<LockoutState & { locked: boolean }>(
+      `select ${COLUMNS}, locked_permanently or coalesce(locked_until > now(), false) as locked from member where id = $1 for update`,
+      [memberId],
+    ))!,
+  );
+  await sql.run('update member set failed_logins = 0, lock_count = 0, locked_until = null, locked_permanently = false, updated_at = now() where id = $1', [
+    memberId,
+  ]);
   return previous;
 }
 
 /** Forgets the counters of unknown IDs that are neither locked nor recently used. */
 export async function deleteStaleUnknownIdLockouts(sql: Sql): Promise<number> {
-  return sql.run(`delete from login_lockout where locked_permanently = false and (locked_until is null or locked_until < now()) and updated_at < now() - interval '1 day'`);
+  return sql.run(
+    `delete from login_lockout where locked_permanently = false and (locked_until is null or locked_until < now()) and updated_at < now() - interval '1 day'`,
+  );
 }

@@ -19,9 +19,10 @@ export function passwordPolicyVars(config: Config) {
 export async function newPasswordProblems(
   deps: { config: Config; hasher: PasswordHasher },
   holder: PasswordHolder & { userId: string; birthdate?: string },
-  password: string, confirmation: string,
+  password: string,
+  confirmation: string,
 ): Promise<PasswordProblem[]> {
-  const isCurrentPassword = password.length > 0 && password.length <= 1024 && await deps.hasher.verify(holder, password);
+  const isCurrentPassword = password.length > 0 && password.length <= 1024 && (await deps.hasher.verify(holder, password));
   return checkNewPassword(deps.config.union.password, { password, confirmation, userId: holder.userId, isCurrentPassword, birthdate: holder.birthdate });
 }
 

@@ -25,10 +25,14 @@ function birthdateForms(birthdate: string | undefined): string[] {
  * symbol added at the end, the usual way round a rule), or one that contains the member's user ID,
  * birth date, or the service's or the society's name.
  */
-export function blockedPasswordReason(password: string, context: { userId: string; birthdate?: string; societyWords?: readonly string[] }): BlockedReason | undefined {
+export function blockedPasswordReason(
+  password: string,
+  context: { userId: string; birthdate?: string; societyWords?: readonly string[] },
+): BlockedReason | undefined {
   const lower = password.toLowerCase();
   if (COMMON.has(lower) || COMMON.has(lower.replace(/[^a-z]+$/, '')) || COMMON.has(lower.replace(/^[^a-z]+|[^a-z]+$/g, ''))) return 'common';
   const words = [...SERVICE_WORDS, ...(context.societyWords ?? []), context.userId, ...birthdateForms(context.birthdate)]
-    .map((w) => w.toLowerCase()).filter((w) => w.length >= 4);
+    .map((w) => w.toLowerCase())
+    .filter((w) => w.length >= 4);
   return words.some((w) => lower.includes(w)) ? 'personal' : undefined;
 }

@@ -4,7 +4,16 @@ import { blockedPasswordReason } from './password-blocklist.js';
 /** bcrypt uses the first 72 bytes of a password and silently drops the rest. */
 export const BCRYPT_MAX_BYTES = 72;
 
-export type PasswordProblem = 'required' | 'too_short' | 'too_long' | 'invalid_chars' | 'mismatch' | 'same_as_user_id' | 'same_as_current' | 'common' | 'personal';
+export type PasswordProblem =
+  | 'required'
+  | 'too_short'
+  | 'too_long'
+  | 'invalid_chars'
+  | 'mismatch'
+  | 'same_as_user_id'
+  | 'same_as_current'
+  | 'common'
+  | 'personal';
 
 /**
  * The union's password rules (default as the manual: 8–64 characters of ASCII letters, digits and

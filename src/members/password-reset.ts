@@ -6,21 +6,28 @@ export async function issuePasswordReset(sql: Sql, memberId: string, ttlSeconds:
   const { token, hash } = newSingleUseToken();
   await sql.transaction(async (tx) => {
     await tx.run('update password_reset set expires_at = now() where member_id = $1 and used_at is null and expires_at > now()', [memberId]);
-    await tx.run('insert into password_reset (token_hash, member_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))', [hash, memberId, ttlSeconds]);
+    await tx.run('insert into password_reset (token_hash, member_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))', [
+      hash,
+      memberId,
+      ttlSeconds,
+    ]);
   });
   return token;
 }
 
 /** The member a reset link belongs to, if it is still usable (without using it). */
 export async function passwordResetMember(sql: Sql, token: string): Promise<string | undefined> {
-  const row = await sql.one<{ member_id: string }>('select member_id from password_reset where token_hash = $1 and used_at is null and expires_at > now()', [hashToken(token)]);
+  const row = await sql.one<{ member_id: string }>('select member_id from password_reset where token_hash = $1 and used_at is null and expires_at > now()', [
+    hashToken(token),
+  ]);
   return row?.member_id;
 }
 
 /** Uses a reset link, once: inside the caller's transaction, so it lands with the new password or not at all. */
 export async function consumePasswordReset(tx: Sql, token: string): Promise<string | undefined> {
   const row = await tx.one<{ member_id: string }>(
-    'update password_reset set used_at = now() where token_hash = $1 and used_at is null and expires_at > now() returning member_id', [hashToken(token)],
+    'update password_reset set used_at = now() where token_hash = $1 and used_at is null and expires_at > now() returning member_id',
+    [hashToken(token)],
   );
   return row?.member_id;
 }

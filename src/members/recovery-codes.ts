@@ -21,7 +21,9 @@ export function normalizeRecoveryCode(typed: string): string {
 }
 
 export function hashRecoveryCode(secretsKey: Buffer, memberId: string, code: string): string {
-  return createHmac('sha256', secretsKey).update(`recovery-code:${memberId}:${normalizeRecoveryCode(code)}`).digest('hex');
+  return createHmac('sha256', secretsKey)
+    .update(`recovery-code:${memberId}:${normalizeRecoveryCode(code)}`)
+    .digest('hex');
 }
 
 /**
@@ -33,7 +35,8 @@ export async function issueRecoveryCodes(work: Work, keys: SecretsKeys, memberId
   await work.em.nativeDelete(RecoveryCode, { member: memberId });
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
   const keyId = secretsKeyId(keys.secretsKey);
-  for (const code of codes) work.em.create(RecoveryCode, { member: memberId, codeHash: hashRecoveryCode(keys.secretsKey, memberId, code), keyId, trustAcr } as never);
+  for (const code of codes)
+    work.em.create(RecoveryCode, { member: memberId, codeHash: hashRecoveryCode(keys.secretsKey, memberId, code), keyId, trustAcr } as never);
   await work.em.flush();
   await recordMemberEvent(work.sql, memberId, 'recovery_codes.issued', { count: codes.length }, ip);
   return codes;
@@ -41,7 +44,9 @@ export async function issueRecoveryCodes(work: Work, keys: SecretsKeys, memberId
 
 export async function recoveryCodesLeft(sql: Sql, memberId: string): Promise<{ left: number; issued: boolean }> {
   const row = await sql.one<{ left: string; total: string }>(
-    'select count(*) filter (where used_at is null) as left, count(*) as total from recovery_code where member_id = $1', [memberId]);
+    'select count(*) filter (where used_at is null) as left, count(*) as total from recovery_code where member_id = $1',
+    [memberId],
+  );
   return { left: Number(row?.left ?? 0), issued: Number(row?.total ?? 0) > 0 };
 }
 
@@ -76,7 +81,9 @@ export async function recoveryCodesUnderOtherKeys(sql: Sql, currentKeyId: string
        coalesce(array_agg(distinct key_id) filter (where key_id is not null), '{}') as "keyIds",
        count(*) filter (where key_id is null) as "unknownCodes",
        count(distinct member_id) filter (where key_id is null) as "unknownMembers"
-     from recovery_code where used_at is null and (key_id is null or key_id <> $1)`, [currentKeyId]);
+     from recovery_code where used_at is null and (key_id is null or key_id <> $1)`,
+    [currentKeyId],
+  );
   return {
     earlier: { codes: Number(row?.earlierCodes ?? 0), members: Number(row?.earlierMembers ?? 0), keyIds: row?.keyIds ?? [] },
     unknown: { codes: Number(row?.unknownCodes ?? 0), members: Number(row?.unknownMembers ?? 0) },

@@ -19,20 +19,29 @@ export async function recordSessionSeen(sql: Sql, seen: { sessionUid: string; me
 
 /** The member's live sessions (the provider's own records), newest use first. */
 export async function listMemberSessions(sql: Sql, memberId: string): Promise<MemberSession[]> {
-  const rows = await sql.rows<{ uid: string; user_agent: string | null; ip: string | null; first_seen: string | Date | null; last_seen: string | Date | null; login_ts: string | null }>(
+  const rows = await sql.rows<{
+    uid: string;
+    user_agent: string | null;
+    ip: string | null;
+    first_seen: string | Date | null;
+    last_seen: string | Date | null;
+    login_ts: string | null;
+  }>(
     `select p.uid, d.user_agent, d.ip, d.first_seen, d.last_seen, p.payload->>'loginTs' as login_ts
      from oidc_payload p left join session_device d on d.session_uid = p.uid
      where p.model = 'Session' and p.payload->>'accountId' = $1 and (p.expires_at is null or p.expires_at > now())`,
     [memberId],
   );
   const loginTime = (r: { login_ts: string | null }) => new Date(Number(r.login_ts ?? 0) * 1000);
-  return rows.map((r) => ({
-    uid: r.uid,
-    userAgent: r.user_agent ?? '',
-    ip: r.ip,
-    firstSeen: r.first_seen ? new Date(r.first_seen) : loginTime(r),
-    lastSeen: r.last_seen ? new Date(r.last_seen) : loginTime(r),
-  })).sort((a, b) => b.lastSeen.getTime() - a.lastSeen.getTime());
+  return rows
+    .map((r) => ({
+      uid: r.uid,
+      userAgent: r.user_agent ?? '',
+      ip: r.ip,
+      firstSeen: r.first_seen ? new Date(r.first_seen) : loginTime(r),
+      lastSeen: r.last_seen ? new Date(r.last_seen) : loginTime(r),
+    }))
+    .sort((a, b) => b.lastSeen.getTime() - a.lastSeen.getTime());
 }
 
 /** Rows whose session has ended. */

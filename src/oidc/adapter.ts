@@ -111,7 +111,7 @@ export function postgresAdapterFactory(sql: Sql) {
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       forgetReads();
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-      const grantId = GRANTABLE.has(this.model) || this.model === 'Grant' ? payload.grantId ?? null : null;
+      const grantId = GRANTABLE.has(this.model) || this.model === 'Grant' ? (payload.grantId ?? null) : null;
       const row: Row = [this.model, id, JSON.stringify(payload), grantId, payload.userCode ?? null, payload.uid ?? null, expiresAt];
       // A refresh grant saves the new refresh token, then the access token, then answers: both rows
       // go in one statement, before the answer. If the request fails in between, the client never
@@ -138,14 +138,15 @@ export function postgresAdapterFactory(sql: Sql) {
     private consumesOnRead(id: string): boolean {
       if (this.model !== 'RefreshToken') return false;
       const oidc = providerRequest();
-      return oidc?.route === 'token' && oidc.params?.grant_type === 'refresh_token'
-        && oidc.params.refresh_token === id && !oidc.params.scope;
+      return oidc?.route === 'token' && oidc.params?.grant_type === 'refresh_token' && oidc.params.refresh_token === id && !oidc.params.scope;
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Interaction') {
         const row = await sql.one<{ payload: AdapterPayload; consumed_at: Date | string | null }>(
-          `select payload, consumed_at from oidc_payload where model = 'Interaction' and id = $1 and ${LIVE}`, [id]);
+          `select payload, consumed_at from oidc_payload where model = 'Interaction' and id = $1 and ${LIVE}`,
+          [id],
+        );
         if (row?.consumed_at) throw new errors.SessionNotFound(INTERACTION_FINISHED);
         return row?.payload;
       }
@@ -177,7 +178,9 @@ export function postgresAdapterFactory(sql: Sql) {
       return this.findBy('uid', uid);
     }
 
-    findByUserCode(userCode: string) { return this.findBy('user_code', userCode); }
+    findByUserCode(userCode: string) {
+      return this.findBy('user_code', userCode);
+    }
 
     async consume(id: string): Promise<void> {
       if (consumedInThisRequest(`${this.model}:${id}`)) return;
@@ -198,7 +201,9 @@ export function postgresAdapterFactory(sql: Sql) {
       if (this.model === 'Interaction') {
         const claimed = await sql.run(
           `update oidc_payload set consumed_at = now(), payload = '{}'::jsonb
-           where model = 'Interaction' and id = $1 and consumed_at is null and ${LIVE}`, [id]);
+           where model = 'Interaction' and id = $1 and consumed_at is null and ${LIVE}`,
+          [id],
+        );
         if (!claimed) throw new errors.SessionNotFound(INTERACTION_FINISHED);
         return;
       }

@@ -24,7 +24,10 @@ export async function loadOrCreateSigningKeys(sql: Sql, secrets: SecretsKeys): P
     let rows = await tx.rows<{ kid: string; encrypted_jwk: string }>('select kid, encrypted_jwk from signing_key order by created_at, kid');
     if (rows.length === 0) {
       for (const jwk of generateSigningKeys()) {
-        await tx.run('insert into signing_key (kid, encrypted_jwk) values ($1, $2)', [jwk.kid, sealSecret(secrets, JSON.stringify(jwk), signingKeyContext(String(jwk.kid)))]);
+        await tx.run('insert into signing_key (kid, encrypted_jwk) values ($1, $2)', [
+          jwk.kid,
+          sealSecret(secrets, JSON.stringify(jwk), signingKeyContext(String(jwk.kid))),
+        ]);
       }
       rows = await tx.rows('select kid, encrypted_jwk from signing_key order by created_at, kid');
     }
@@ -39,7 +42,10 @@ export async function loadOrCreateSigningKeys(sql: Sql, secrets: SecretsKeys): P
  * `secrets rotate`: seals the stored signing keys again under SECRETS_KEY, in the caller's
  * transaction and under the lock their creation takes. A key no configured key opens stays as it is.
  */
-export async function resealSigningKeys(tx: Sql, secrets: SecretsKeys): Promise<{ resealed: number; current: number; unreadable: { kid: string; keyId?: string }[] }> {
+export async function resealSigningKeys(
+  tx: Sql,
+  secrets: SecretsKeys,
+): Promise<{ resealed: number; current: number; unreadable: { kid: string; keyId?: string }[] }> {
   await tx.run(`select pg_advisory_xact_lock(hashtext('kosmo.signing_key'))`);
   const rows = await tx.rows<{ kid: string; encrypted_jwk: string }>('select kid, encrypted_jwk from signing_key order by created_at, kid for update');
   const result = { resealed: 0, current: 0, unreadable: [] as { kid: string; keyId?: string }[] };

@@ -67,12 +67,14 @@ function accountConsoleClient(issuer: string): NonNullable<Configuration['client
 function loginPolicy() {
   const policy = interactionPolicy.base();
   const login = policy.get('login')!;
-  login.checks.add(new interactionPolicy.Check('acr_values', 'a stronger authentication was requested', (ctx) => {
-    const asked = ctx.oidc.params?.acr_values;
-    const requested = typeof asked === 'string' ? asked.split(' ').filter(Boolean) : [];
-    if (requested.length === 0 || !ctx.oidc.session?.accountId || ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-    return acrSatisfies(ctx.oidc.session.acr, requested) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
-  }));
+  login.checks.add(
+    new interactionPolicy.Check('acr_values', 'a stronger authentication was requested', (ctx) => {
+      const asked = ctx.oidc.params?.acr_values;
+      const requested = typeof asked === 'string' ? asked.split(' ').filter(Boolean) : [];
+      if (requested.length === 0 || !ctx.oidc.session?.accountId || ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return acrSatisfies(ctx.oidc.session.acr, requested) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    }),
+  );
   return policy;
 }
 

@@ -16,19 +16,20 @@ function page(host: Host, errors: string[] = [], status = 200, triesLeft = 0): V
 /** 生年月日の入力: first login only, the member proves who they are with their birth date (YYYYMMDD). */
 export const birthdateStep: Step = {
   name: 'birthdate',
-  async show(host) { return page(host); },
+  async show(host) {
+    return page(host);
+  },
   async submit(host, body) {
     const typed = parseTypedBirthdate(typeof body.birthdate === 'string' ? body.birthdate.slice(0, 40) : '');
     if (!typed.ok) return show(page(host, [typed.problem === 'required' ? 'step_birthdate.error_required' : 'step_birthdate.error_format'], 400));
     const { deps, member } = host;
     // Checked under the member's row lock, so parallel guesses are checked one at a time, at most
     // maxFailures per lock, and the right date is refused once the member is locked.
-    const attempt = await host.attempt(member.id, 'onboarding.birthdate_wrong',
-      async (sql, em) => {
-        const right = typed.iso === String(member.birthdate);
-        if (right) await confirmBirthdate({ em, sql }, member.id, host.ip);
-        return { failed: !right, value: right };
-      });
+    const attempt = await host.attempt(member.id, 'onboarding.birthdate_wrong', async (sql, em) => {
+      const right = typed.iso === String(member.birthdate);
+      if (right) await confirmBirthdate({ em, sql }, member.id, host.ip);
+      return { failed: !right, value: right };
+    });
     if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
     if (attempt.failure) {
       const triesLeft = deps.config.union.lockout.maxFailures - attempt.failure.failedLogins;

@@ -56,7 +56,9 @@ export async function mailVerificationLink(host: Host, email: string, sentEvent:
     return true;
   }
   const sent = await mail.send({
-    to: email, template: 'verify_email', locale: host.locale,
+    to: email,
+    template: 'verify_email',
+    locale: host.locale,
     vars: { name: host.member.displayName, link: `${config.issuer}/verify-email/${token}`, minutes: Math.round(seconds / 60), unionName: host.unionName },
   });
   await recordMemberEvent(sql, host.member.id, sent.ok ? sentEvent : 'email.verification_failed', {}, host.ip);
@@ -71,7 +73,8 @@ function sentPage(host: Host, email: string, vars: { error?: string; notice?: st
   return {
     view: 'step-email-sent',
     vars: {
-      actionUrl: host.actionUrl, email,
+      actionUrl: host.actionUrl,
+      email,
       errors: vars.error ? [host.t(vars.error)] : [],
       notice: vars.notice ? host.t(vars.notice) : undefined,
       minutes: Math.round(host.deps.config.union.mail.emailVerificationSeconds / 60),
@@ -81,7 +84,7 @@ function sentPage(host: Host, email: string, vars: { error?: string; notice?: st
 }
 
 async function sendVerification(host: Host, email: string): Promise<StepOutcome> {
-  if (!await verificationRequestAllowed(host)) return show(sentPage(host, email, { error: 'step_email.error_too_many' }, 429));
+  if (!(await verificationRequestAllowed(host))) return show(sentPage(host, email, { error: 'step_email.error_too_many' }, 429));
   const sent = await mailVerificationLink(host, email, 'email.verification_sent');
   return show(sentPage(host, email, sent ? { notice: 'step_email.sent_notice' } : { error: 'step_email.error_send_failed' }, sent ? 200 : 503));
 }
@@ -92,7 +95,12 @@ export const emailStep: Step = {
   async show(host) {
     const pending = host.query.change ? undefined : await pendingVerification(host.deps.sql, host.member.id);
     // 「更新」 (?refresh=1) before the link was used: say so, and keep saying the mail went out.
-    if (pending) return sentPage(host, pending.email, host.query.refresh ? { error: 'step_email.not_yet_verified', notice: 'step_email.sent_notice' } : { notice: 'step_email.sent_notice' });
+    if (pending)
+      return sentPage(
+        host,
+        pending.email,
+        host.query.refresh ? { error: 'step_email.not_yet_verified', notice: 'step_email.sent_notice' } : { notice: 'step_email.sent_notice' },
+      );
     return formPage(host, host.member.email ?? '');
   },
   async submit(host, body) {

@@ -30,7 +30,7 @@ export async function chosenUserIdAvailability(host: Host, userId: string): Prom
   const member = await hitRateLimit(sql, `user-id-lookup:${host.member.id}`, LOOKUPS_PER_MEMBER, LOOKUP_WINDOW_SECONDS);
   const ip = await hitRateLimit(sql, `user-id-lookup-ip:${host.ip}`, LOOKUPS_PER_IP, LOOKUP_WINDOW_SECONDS);
   if (!member.allowed || !ip.allowed) return 'too_many';
-  return await isUserIdTaken(sql, userId) ? 'taken' : 'free';
+  return (await isUserIdTaken(sql, userId)) ? 'taken' : 'free';
 }
 
 export const USER_ID_AVAILABILITY_ERRORS = { taken: 'step_user_id.error_taken', too_many: 'step_user_id.error_too_many' } as const;
@@ -43,7 +43,8 @@ function page(host: Host, vars: { userId?: string; method?: string; errors?: str
       userId: vars.userId ?? host.member.userId,
       method: vars.method ?? host.member.chosenFactor ?? '',
       methods: host.deps.config.union.authMethods,
-      min: USER_ID_MIN, max: USER_ID_MAX,
+      min: USER_ID_MIN,
+      max: USER_ID_MAX,
       errors: [...new Set(vars.errors ?? [])].map((k) => host.t(k, { min: USER_ID_MIN, max: USER_ID_MAX })),
     },
     status,
@@ -53,7 +54,9 @@ function page(host: Host, vars: { userId?: string; method?: string; errors?: str
 /** ユーザIDの設定・認証方法の選択: keep or choose a user ID, and choose the second factor. */
 export const userIdAndMethodStep: Step = {
   name: 'user_id_and_method',
-  async show(host) { return page(host); },
+  async show(host) {
+    return page(host);
+  },
   async submit(host, body) {
     const typed = typeof body.user_id === 'string' ? body.user_id.slice(0, 200) : '';
     const userId = normalizeUserId(typed);

@@ -9,7 +9,9 @@ describe('adding an authenticator app from the console, and choosing a method no
   beforeAll(async () => {
     t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it('sets up a second device with its own name, lists it, and then lets the first one be deleted', async () => {
     await t.addMember({ userId: 'adddev001', email: 'adddev001@example.jp' }, { password: 'Add-device-01', onboarded: true });
@@ -19,9 +21,14 @@ describe('adding an authenticator app from the console, and choosing a method no
     expect(methods.html).toContain('href="/account/factors/totp/setup"');
     const setup = await browser.go(`${t.url}/account/factors/totp/setup`);
     const secret = /<code>([A-Z2-7 ]+)<\/code>/.exec(setup.html)![1]!.replace(/ /g, '');
-    expect(pageErrors((await browser.submit(setup, '/account/factors/totp/setup', { code: '000000', device_name: '予備タブレット' })).html).length).toBeGreaterThan(0);
+    expect(
+      pageErrors((await browser.submit(setup, '/account/factors/totp/setup', { code: '000000', device_name: '予備タブレット' })).html).length,
+    ).toBeGreaterThan(0);
     t.smtp.clear();
-    const added = await browser.submit(setup, '/account/factors/totp/setup', { code: await totpCodeAt(secret, Date.now() / 1000), device_name: '予備タブレット' });
+    const added = await browser.submit(setup, '/account/factors/totp/setup', {
+      code: await totpCodeAt(secret, Date.now() / 1000),
+      device_name: '予備タブレット',
+    });
     expect(added.url).toBe(`${t.url}/account/login-methods?done=added`);
     expect(added.html).toContain('予備タブレット');
     await t.smtp.waitFor((m) => m.to.includes('adddev001@example.jp') && m.text.includes('多要素認証のデバイスが追加されました'));

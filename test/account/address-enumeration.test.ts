@@ -21,8 +21,12 @@ describe('registered addresses and user IDs cannot be enumerated', () => {
     t = await startMailedTestIdp();
     await t.addMember({ userId: 'holder001', email: 'held@example.jp' }, { onboarded: true, factor: 'email' });
   });
-  afterAll(async () => { await t?.close(); });
-  beforeEach(async () => { await t.idp.sql.run('delete from rate_limit'); });
+  afterAll(async () => {
+    await t?.close();
+  });
+  beforeEach(async () => {
+    await t.idp.sql.run('delete from rate_limit');
+  });
 
   /** What a page says, without what differs per request or per member (tokens, the typed address, the user ID). */
   const comparable = (page: Page, address: string, userId: string) => ({
@@ -101,7 +105,7 @@ describe('registered addresses and user IDs cannot be enumerated', () => {
     expect(t.smtp.messages.filter((m) => m.to.includes('held@example.jp'))).toHaveLength(0);
   });
 
-  it('limits the console\'s user-ID lookups per member: after 20, a clear 429 on the same page', async () => {
+  it("limits the console's user-ID lookups per member: after 20, a clear 429 on the same page", async () => {
     const { browser } = await consoleOf('idlook001');
     const profile = await browser.go(`${t.url}/account`);
     for (let i = 0; i < 20; i++) {
@@ -131,7 +135,9 @@ describe('registered addresses and user IDs cannot be enumerated', () => {
     const otherId = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['stepfree1']))!.id;
     const other = await testHost(t.idp, otherId, '/interaction/y/step/user_id_and_method');
     other.ip = '192.0.2.20';
-    expect(await userIdAndMethodStep.submit(other, { user_id: 'holder001', method: 'totp' }))
-      .toMatchObject({ kind: 'show', view: { status: 429, vars: { errors: [TOO_MANY_IDS] } } });
+    expect(await userIdAndMethodStep.submit(other, { user_id: 'holder001', method: 'totp' })).toMatchObject({
+      kind: 'show',
+      view: { status: 429, vars: { errors: [TOO_MANY_IDS] } },
+    });
   });
 });

@@ -9,7 +9,9 @@ describe('the account console', () => {
   beforeAll(async () => {
     t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   async function signedIn(userId: string, password = 'Console-pass-1', email = `${userId}@example.jp`, totpDevices?: string[]) {
     await t.addMember({ userId, email, name: '画面 花子' }, { password, onboarded: true, totpDevices });
@@ -21,8 +23,11 @@ describe('the account console', () => {
     return { browser, profile };
   }
 
-  const memberRow = (userId: string) => t.idp.sql.one<{ user_id: string; locale: string; chosen_factor: string; email: string }>(
-    'select user_id, locale, chosen_factor, email from member where user_id = $1', [userId]);
+  const memberRow = (userId: string) =>
+    t.idp.sql.one<{ user_id: string; locale: string; chosen_factor: string; email: string }>(
+      'select user_id, locale, chosen_factor, email from member where user_id = $1',
+      [userId],
+    );
 
   it('asks a browser without a session to log in first, then shows the profile', async () => {
     await t.addMember({ userId: 'console01', email: 'console01@example.jp', name: '画面 花子' }, { password: 'Console-pass-1', onboarded: true });
@@ -31,12 +36,24 @@ describe('the account console', () => {
     expect(loginPage.html).toContain('ログイン');
     const profile = await completeTotp(browser, await browser.submit(loginPage, '/login', { user_id: 'console01', password: 'Console-pass-1' }), 'console01');
     expect(profile.url).toBe(`${t.url}/account`);
-    for (const text of ['プロフィール', '言語', 'ユーザID', 'メールアドレス', 'Eメール変更', 'ユーザー名', '画面 花子', '仮IDフラグ', '認証方法', '変更', '戻る']) {
+    for (const text of [
+      'プロフィール',
+      '言語',
+      'ユーザID',
+      'メールアドレス',
+      'Eメール変更',
+      'ユーザー名',
+      '画面 花子',
+      '仮IDフラグ',
+      '認証方法',
+      '変更',
+      '戻る',
+    ]) {
       expect(profile.html).toContain(text);
     }
   });
 
-  it('the profile\'s 戻る leads back to the portal, not to the profile itself', async () => {
+  it("the profile's 戻る leads back to the portal, not to the profile itself", async () => {
     const { profile } = await signedIn('console10');
     const back = /<a href="([^"]*)" class="btn btn--secondary">戻る<\/a>/.exec(profile.html)?.[1];
     expect(back).toMatch(/^http:\/\/localhost:\d+\/$/);
@@ -60,12 +77,15 @@ describe('the account console', () => {
   it('refuses a user ID that breaks the rules or is taken, on the same page', async () => {
     const { browser, profile } = await signedIn('console03');
     await t.addMember({ userId: 'takenid03' });
-    expect(pageErrors((await browser.submit(profile, '/account', { locale: 'ja', user_id: 'short', method: 'email' })).html))
-      .toEqual(['ユーザIDは8文字以上、13文字以内で入力してください。']);
-    expect(pageErrors((await browser.submit(profile, '/account', { locale: 'ja', user_id: 'TAKENID03', method: 'email' })).html))
-      .toEqual(['このユーザIDは既に使用されています。別のユーザIDを入力してください。']);
-    expect(pageErrors((await browser.submit(profile, '/account', { locale: 'xx', user_id: 'console03', method: 'email' })).html))
-      .toEqual(['言語を選択してください。']);
+    expect(pageErrors((await browser.submit(profile, '/account', { locale: 'ja', user_id: 'short', method: 'email' })).html)).toEqual([
+      'ユーザIDは8文字以上、13文字以内で入力してください。',
+    ]);
+    expect(pageErrors((await browser.submit(profile, '/account', { locale: 'ja', user_id: 'TAKENID03', method: 'email' })).html)).toEqual([
+      'このユーザIDは既に使用されています。別のユーザIDを入力してください。',
+    ]);
+    expect(pageErrors((await browser.submit(profile, '/account', { locale: 'xx', user_id: 'console03', method: 'email' })).html)).toEqual([
+      '言語を選択してください。',
+    ]);
     const noCsrf = await browser.go(`${t.url}/account`, { form: { locale: 'ja', user_id: 'console.x03', method: 'email' } });
     expect(noCsrf.status).toBe(400);
     expect((await memberRow('console03'))!.user_id).toBe('console03');
@@ -98,7 +118,9 @@ describe('the account console', () => {
     const held = await browser.submit(form, '/account/email', { email: 'used05@example.jp' });
     expect([held.status, pageErrors(held.html)]).toEqual([200, []]);
     expect(held.html).toContain('確認メールを送信しました');
-    expect(pageErrors((await browser.submit(form, '/account/email', { email: 'not an address' })).html)).toEqual(['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。']);
+    expect(pageErrors((await browser.submit(form, '/account/email', { email: 'not an address' })).html)).toEqual([
+      '無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。',
+    ]);
     t.smtp.clear();
     const sent = await browser.submit(form, '/account/email', { email: 'New05@Example.jp' });
     expect(sent.html).toContain('確認メールを送信しました');
@@ -117,9 +139,16 @@ describe('the account console', () => {
     await loginThroughPortal(t.url, other, 'console06', 'Console-pass-1');
     const form = await browser.go(`${t.url}/account/password`);
     expect(form.html).toContain('全てのデバイスからサインアウトする');
-    expect(pageErrors((await browser.submit(form, '/account/password', { password: 'Console-pass-1', password_confirmation: 'Console-pass-1', sign_out_others: 'on' })).html))
-      .toContain('現在ご使用中のパスワードでは更新できません。別のパスワードを入力してください。');
-    expect(pageErrors((await browser.submit(form, '/account/password', { password: 'New-pass-2026', password_confirmation: 'Other-2026', sign_out_others: 'on' })).html).length).toBeGreaterThan(0);
+    expect(
+      pageErrors(
+        (await browser.submit(form, '/account/password', { password: 'Console-pass-1', password_confirmation: 'Console-pass-1', sign_out_others: 'on' })).html,
+      ),
+    ).toContain('現在ご使用中のパスワードでは更新できません。別のパスワードを入力してください。');
+    expect(
+      pageErrors(
+        (await browser.submit(form, '/account/password', { password: 'New-pass-2026', password_confirmation: 'Other-2026', sign_out_others: 'on' })).html,
+      ).length,
+    ).toBeGreaterThan(0);
     const done = await browser.submit(form, '/account/password', { password: 'New-pass-2026', password_confirmation: 'New-pass-2026', sign_out_others: 'on' });
     expect(done.url).toBe(`${t.url}/account/login-methods?done=password`);
     expect(done.html).toContain('パスワードを更新しました。');
@@ -137,7 +166,8 @@ describe('the account console', () => {
     const { browser } = await signedIn('console07', 'Console-pass-1', 'console07@example.jp', ['会社用']);
     const member = await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['console07']);
     const page = await browser.go(`${t.url}/account/login-methods`);
-    for (const text of ['基本認証', 'パスワード', '作成日', '二要素認証', '認証アプリ', '会社用', 'ワンタイムパスワードメール認証は削除できません']) expect(page.html).toContain(text);
+    for (const text of ['基本認証', 'パスワード', '作成日', '二要素認証', '認証アプリ', '会社用', 'ワンタイムパスワードメール認証は削除できません'])
+      expect(page.html).toContain(text);
     // 名前の変更 for the authenticator app, as for passkeys; no 削除 on the last device of the chosen method, but why.
     const device = /href="\/account\/credentials\/([^"/]+)\/rename"/.exec(page.html)?.[1];
     expect(device).toBeDefined();
@@ -159,11 +189,15 @@ describe('the account console', () => {
   });
 
   it('lists where the member is logged in and logs one device out with its tokens', async () => {
-    const phone = new BrowserClient({ 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1' });
+    const phone = new BrowserClient({
+      'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1',
+    });
     await t.addMember({ userId: 'console08', email: 'console08@example.jp' }, { password: 'Console-pass-1', onboarded: true });
     const { rp, request, after } = await loginThroughPortal(t.url, phone, 'console08', 'Console-pass-1');
     const tokens = await rp.exchange(after.url, request);
-    const pc = new BrowserClient({ 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' });
+    const pc = new BrowserClient({
+      'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+    });
     await loginThroughPortal(t.url, pc, 'console08', 'Console-pass-1');
     await pc.go(`${t.url}/account`);
     const page = await pc.go(`${t.url}/account/login-methods`);

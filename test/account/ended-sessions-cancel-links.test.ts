@@ -10,9 +10,15 @@ import { issuePasswordReset } from '../../src/members/password-reset.js';
  */
 describe('ending every session cancels the mailed links those sessions asked for', () => {
   let t: MailedTestIdp;
-  beforeAll(async () => { t = await startMailedTestIdp(); });
-  afterAll(async () => { await t?.close(); });
-  beforeEach(async () => { await t.idp.sql.run('delete from rate_limit'); });
+  beforeAll(async () => {
+    t = await startMailedTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  beforeEach(async () => {
+    await t.idp.sql.run('delete from rate_limit');
+  });
 
   const PASSWORD = 'Ended-pass-1';
   const memberRow = (userId: string) => t.idp.sql.one<{ id: string; email: string }>('select id, email from member where user_id = $1', [userId]);
@@ -51,7 +57,9 @@ describe('ending every session cancels the mailed links those sessions asked for
 
     await expectLinkCancelled('ended0001', 'ended1@example.jp', attacker, link);
     const event = await t.idp.sql.one<{ detail: { cancelledLinks: number } }>(
-      `select detail from member_event where member_id = $1 and type = 'password.changed' order by id desc limit 1`, [(await memberRow('ended0001'))!.id]);
+      `select detail from member_event where member_id = $1 and type = 'password.changed' order by id desc limit 1`,
+      [(await memberRow('ended0001'))!.id],
+    );
     expect(event!.detail.cancelledLinks).toBeGreaterThanOrEqual(1);
   });
 
@@ -72,7 +80,9 @@ describe('ending every session cancels the mailed links those sessions asked for
     expect(reset.data).toEqual({ removed: 3 });
     await expectLinkCancelled('ended0003', 'ended3@example.jp', attacker, link);
     const event = await t.idp.sql.one<{ detail: { cancelledLinks: number; revoked: number } }>(
-      `select detail from member_event where member_id = $1 and type = 'admin.mfa_reset'`, [(await memberRow('ended0003'))!.id]);
+      `select detail from member_event where member_id = $1 and type = 'admin.mfa_reset'`,
+      [(await memberRow('ended0003'))!.id],
+    );
     expect(event!.detail.cancelledLinks).toBeGreaterThanOrEqual(1);
     expect(event!.detail.revoked).toBeGreaterThanOrEqual(1);
   });

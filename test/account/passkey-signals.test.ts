@@ -5,13 +5,20 @@ import { decodeEntities } from '../support/browser-client.js';
 /** The console tells the browser's passkey manager which passkeys still count and the current user ID. */
 describe('passkey signals on the console pages', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it('carry the relying party, the user handle, the accepted credential IDs and the current user ID', async () => {
     await t.addMember({ userId: 'signal001', name: '信号 花子' }, { password: 'Signal-pass-1', onboarded: true });
     const { id } = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['signal001']))!;
-    await t.idp.sql.run(`insert into credential (id, member_id, kind, label, webauthn_id, public_key) values (gen_random_uuid(), $1, 'passkey', 'iPhone', 'cred-id-one', 'pk')`, [id]);
+    await t.idp.sql.run(
+      `insert into credential (id, member_id, kind, label, webauthn_id, public_key) values (gen_random_uuid(), $1, 'passkey', 'iPhone', 'cred-id-one', 'pk')`,
+      [id],
+    );
     const browser = new BrowserClient();
     await loginThroughPortal(t.url, browser, 'signal001', 'Signal-pass-1');
     for (const path of ['/account', '/account/login-methods']) {

@@ -8,8 +8,12 @@ import { startTestIdp, type TestIdp, loginThroughPortal, isPortal, BrowserClient
  */
 describe('a change waiting for re-authentication', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   const userIdOf = async (memberId: string) => (await t.idp.sql.one<{ user_id: string }>('select user_id from member where id = $1', [memberId]))!.user_id;
 
@@ -34,7 +38,11 @@ describe('a change waiting for re-authentication', () => {
       // Later the member logs in again for something else (パスワードの更新), and is recent now.
       const passwordLogin = await browser.go(`${t.url}/account/password`);
       expect(passwordLogin.url).toContain('/interaction/');
-      const password = await completeTotp(browser, await browser.submit(passwordLogin, '/login', { user_id: 'pending01', password: 'Pending-pass-1' }), 'pending01');
+      const password = await completeTotp(
+        browser,
+        await browser.submit(passwordLogin, '/login', { user_id: 'pending01', password: 'Pending-pass-1' }),
+        'pending01',
+      );
       expect(password.url).toBe(`${t.url}/account/password`);
       t.config.union.account.reauthSeconds = original;
       for (const url of [`${t.url}/account/apply`, `${t.url}/account/apply?login=guessed-state-value`]) {

@@ -4,8 +4,12 @@ import { pageErrors } from '../support/browser-client.js';
 
 describe('a password changed in the account console', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it('ends a login elsewhere that passed the old password and has not finished', async () => {
     await t.addMember({ userId: 'pending01', email: 'pending01@example.jp' }, { password: 'Old-pass-0001', onboarded: true });

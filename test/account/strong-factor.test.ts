@@ -15,7 +15,9 @@ describe('changes that need more than an email code', () => {
   beforeAll(async () => {
     t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   const PASSWORD = 'Strong-pass-01';
 
@@ -32,7 +34,12 @@ describe('changes that need more than an email code', () => {
     const browser = new BrowserClient();
     const rp = await testRelyingParty(t.url);
     const request = await rp.authorizationRequest();
-    const page = await browser.submit(await browser.go(request.url, { stopAt: isPortal }), '/login', { user_id: userId, password: PASSWORD }, { stopAt: isPortal });
+    const page = await browser.submit(
+      await browser.go(request.url, { stopAt: isPortal }),
+      '/login',
+      { user_id: userId, password: PASSWORD },
+      { stopAt: isPortal },
+    );
     const back = via === 'totp' ? await completeTotp(browser, page, userId) : await enterMailedCode(browser, page, email);
     expect(isPortal(back.url)).toBe(true);
     // The member's own choice is back: the next login asks for the mailed code again.
@@ -89,7 +96,9 @@ describe('changes that need more than an email code', () => {
     expect((await browser.go(`${t.url}/account/factors/passkey/setup`)).url).toContain('/interaction/');
     const row = await t.idp.sql.one<{ chosen_factor: string; email: string; devices: string; codes: string }>(
       `select chosen_factor, email, (select count(*) from credential c where c.member_id = m.id and c.kind in ('totp', 'passkey')) as devices,
-        (select count(*) from recovery_code r where r.member_id = m.id) as codes from member m where id = $1`, [memberId]);
+        (select count(*) from recovery_code r where r.member_id = m.id) as codes from member m where id = $1`,
+      [memberId],
+    );
     expect(row).toEqual({ chosen_factor: 'email', email: 'strong002@example.jp', devices: '3', codes: '0' });
     expect(t.smtp.messages.some((m) => m.to.includes('thief@example.jp'))).toBe(false);
   });
@@ -106,25 +115,35 @@ describe('changes that need more than an email code', () => {
     const done = await browser.submit(setup, '/account/factors/totp/setup?choose=1', { code: await app.nextCode(), device_name: '新しい端末' });
     expect(new URL(done.url).pathname).toBe('/account');
     const device = await t.idp.sql.one<{ id: string; trust_acr: string }>(
-      `select c.id, c.trust_acr from credential c join member m on m.id = c.member_id where m.user_id = 'strong003' and c.kind = 'totp'`);
+      `select c.id, c.trust_acr from credential c join member m on m.id = c.member_id where m.user_id = 'strong003' and c.kind = 'totp'`,
+    );
     expect(device!.trust_acr).toBe('urn:kosmo:acr:email');
     // Both the new device and the new login method are told to the confirmed address.
-    const notices = async () => (await Promise.all([
-      t.smtp.waitFor((m) => m.to.includes('strong003@example.jp') && m.text.includes('多要素認証のデバイスが追加されました')),
-      t.smtp.waitFor((m) => m.to.includes('strong003@example.jp') && m.text.includes('ログイン時の認証方法が変更されました')),
-    ])).length;
+    const notices = async () =>
+      (
+        await Promise.all([
+          t.smtp.waitFor((m) => m.to.includes('strong003@example.jp') && m.text.includes('多要素認証のデバイスが追加されました')),
+          t.smtp.waitFor((m) => m.to.includes('strong003@example.jp') && m.text.includes('ログイン時の認証方法が変更されました')),
+        ])
+      ).length;
     expect(await notices()).toBe(2);
     // Recovery codes issued from that session, likewise (a code is otherwise worth an app: acr mfa).
     expect((await consolePost(browser, '/account/recovery-codes', {})).html).toContain('リカバリーコードを発行しました');
-    expect(await t.idp.sql.rows(`select distinct r.trust_acr from recovery_code r join member m on m.id = r.member_id where m.user_id = 'strong003'`))
-      .toEqual([{ trust_acr: 'urn:kosmo:acr:email' }]);
+    expect(await t.idp.sql.rows(`select distinct r.trust_acr from recovery_code r join member m on m.id = r.member_id where m.user_id = 'strong003'`)).toEqual([
+      { trust_acr: 'urn:kosmo:acr:email' },
+    ]);
 
     // A login with that device: one-time password proved, but no stronger than the mailed code it came from.
     t.smtp.clear();
     const rp = await testRelyingParty(t.url);
     const request = await rp.authorizationRequest();
     const fresh = new BrowserClient();
-    const code = await fresh.submit(await fresh.go(request.url, { stopAt: isPortal }), '/login', { user_id: 'strong003', password: PASSWORD }, { stopAt: isPortal });
+    const code = await fresh.submit(
+      await fresh.go(request.url, { stopAt: isPortal }),
+      '/login',
+      { user_id: 'strong003', password: PASSWORD },
+      { stopAt: isPortal },
+    );
     const back = await fresh.submit(code, '/factor', { device: device!.id, code: await app.nextCode() }, { stopAt: isPortal });
     expect(isPortal(back.url)).toBe(true);
     const claims = (await rp.exchange(back.url, request)).claims()!;

@@ -19,8 +19,12 @@ export async function openAdminTestDatabase(): Promise<AdminTestDatabase> {
   const db = await createTestDatabase();
   const orm = await openOrm(db.url, 4);
   const config = loadConfig({
-    NODE_ENV: 'test', DATABASE_URL: db.url, DATA_DIR: '.data/test', LOG_LEVEL: 'silent',
-    COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop', SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    DATA_DIR: '.data/test',
+    LOG_LEVEL: 'silent',
+    COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop',
+    SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
   });
   return {
     url: db.url,

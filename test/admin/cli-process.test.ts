@@ -16,8 +16,12 @@ function runCli(args: string[], databaseUrl: string) {
 
 describe('the admin CLI as a process', () => {
   let db: AdminTestDatabase;
-  beforeAll(async () => { db = await openAdminTestDatabase(); });
-  afterAll(async () => { await db.close(); });
+  beforeAll(async () => {
+    db = await openAdminTestDatabase();
+  });
+  afterAll(async () => {
+    await db.close();
+  });
 
   it('exits 1 with one line and no stack trace for an unknown member, and 2 for a usage error', () => {
     const notFound = runCli(['member', 'show', 'nobody'], db.url);

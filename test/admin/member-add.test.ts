@@ -7,8 +7,12 @@ const taro = { userId: 'Add00001', symbol: '12', number: '3456789', birthdate: '
 
 describe('member add', () => {
   let db: AdminTestDatabase;
-  beforeAll(async () => { db = await openAdminTestDatabase(); });
-  afterAll(async () => { await db.close(); });
+  beforeAll(async () => {
+    db = await openAdminTestDatabase();
+  });
+  afterAll(async () => {
+    await db.close();
+  });
 
   it('registers a member owing the first-login steps, with an audit event, and prints only the password hint', async () => {
     const result = await addMember(db.deps, taro);
@@ -51,8 +55,14 @@ describe('member add', () => {
   });
 
   it('reads its options and calls a missing one a usage error', () => {
-    expect(parseMemberAddArgs(['--user-id', 'u1', '--symbol', '1', '--number', '2', '--birthdate', '1990-01-01', '--name', 'N']))
-      .toEqual({ userId: 'u1', symbol: '1', number: '2', birthdate: '1990-01-01', name: 'N', email: undefined });
+    expect(parseMemberAddArgs(['--user-id', 'u1', '--symbol', '1', '--number', '2', '--birthdate', '1990-01-01', '--name', 'N'])).toEqual({
+      userId: 'u1',
+      symbol: '1',
+      number: '2',
+      birthdate: '1990-01-01',
+      name: 'N',
+      email: undefined,
+    });
     expect(() => parseMemberAddArgs(['--user-id', 'u1'])).toThrow(UsageError);
     expect(() => parseMemberAddArgs(['--user-id', 'u1', '--colour', 'x'])).toThrow('unknown option --colour');
   });

@@ -17,7 +17,9 @@ function generatedRow(i: number): string {
 describe('importing 100,000 members', () => {
   let db: AdminTestDatabase;
   let t: TestIdp | undefined;
-  beforeAll(async () => { db = await openAdminTestDatabase(); });
+  beforeAll(async () => {
+    db = await openAdminTestDatabase();
+  });
   afterAll(async () => {
     await t?.close();
     await db.close();
@@ -35,10 +37,18 @@ describe('importing 100,000 members', () => {
 
     const [userId, symbol, number, birthdate] = generatedRow(54_321).split(',');
     t = await startTestIdp({ databaseUrl: db.url });
-    const { after } = await loginThroughPortal(t.url, new BrowserClient(), userId!.toUpperCase(), deriveInitialPassword({ insuranceSymbol: symbol!, insuranceNumber: number!, birthdate: birthdate! }));
+    const { after } = await loginThroughPortal(
+      t.url,
+      new BrowserClient(),
+      userId!.toUpperCase(),
+      deriveInitialPassword({ insuranceSymbol: symbol!, insuranceNumber: number!, birthdate: birthdate! }),
+    );
     expect(pageErrors(after.html)).toEqual([]);
     // The password was accepted (the login now goes on with the first-login steps).
-    const accepted = await db.deps.sql.one<{ n: string }>(`select count(*) as n from member_event e join member m on m.id = e.member_id where m.user_id = $1 and e.type = 'login.password_ok'`, [userId]);
+    const accepted = await db.deps.sql.one<{ n: string }>(
+      `select count(*) as n from member_event e join member m on m.id = e.member_id where m.user_id = $1 and e.type = 'login.password_ok'`,
+      [userId],
+    );
     expect(Number(accepted!.n)).toBe(1);
   }, 180_000);
 });

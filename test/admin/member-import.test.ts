@@ -5,13 +5,25 @@ import { openAdminTestDatabase, writeCsv, CSV_HEADER, type AdminTestDatabase } f
 
 describe('member import', () => {
   let db: AdminTestDatabase;
-  beforeAll(async () => { db = await openAdminTestDatabase(); });
-  afterAll(async () => { await db.close(); });
+  beforeAll(async () => {
+    db = await openAdminTestDatabase();
+  });
+  afterAll(async () => {
+    await db.close();
+  });
 
-  const count = async (prefix: string) => Number((await db.deps.sql.one<{ n: string }>(`select count(*) as n from member where user_id like $1`, [`${prefix}%`]))!.n);
+  const count = async (prefix: string) =>
+    Number((await db.deps.sql.one<{ n: string }>(`select count(*) as n from member where user_id like $1`, [`${prefix}%`]))!.n);
 
   it('imports a good file (BOM, CRLF, empty email, quoted name) and records an event per member', async () => {
-    const file = writeCsv([`\uFEFF${CSV_HEADER}`, 'good0001,12,1000001,1980-12-01,健保 一郎,ichiro@example.jp', 'GOOD0002,12,1000002,1981-01-02,"健保, 二郎",', 'good0003,12,1000003,1982-03-04,健保 三郎,saburo@example.jp'].map((l) => `${l}\r`));
+    const file = writeCsv(
+      [
+        `\uFEFF${CSV_HEADER}`,
+        'good0001,12,1000001,1980-12-01,健保 一郎,ichiro@example.jp',
+        'GOOD0002,12,1000002,1981-01-02,"健保, 二郎",',
+        'good0003,12,1000003,1982-03-04,健保 三郎,saburo@example.jp',
+      ].map((l) => `${l}\r`),
+    );
     const result = await importMembers(db.deps, { file });
     expect(result.errors).toEqual([]);
     expect(result.exitCode).toBe(ExitCode.ok);
@@ -19,12 +31,21 @@ describe('member import', () => {
     expect(await count('good')).toBe(3);
     const second = await db.deps.sql.one<{ display_name: string; email: string | null }>(`select display_name, email from member where user_id = 'good0002'`);
     expect(second).toEqual({ display_name: '健保, 二郎', email: null });
-    const events = await db.deps.sql.one<{ n: string }>(`select count(*) as n from member_event e join member m on m.id = e.member_id where m.user_id like 'good%' and e.type = 'admin.member_imported'`);
+    const events = await db.deps.sql.one<{ n: string }>(
+      `select count(*) as n from member_event e join member m on m.id = e.member_id where m.user_id like 'good%' and e.type = 'admin.member_imported'`,
+    );
     expect(Number(events!.n)).toBe(3);
   });
 
   it('reports the file lines of every bad row and imports nothing', async () => {
-    const file = writeCsv([CSV_HEADER, 'line0002,12,2000002,1980-12-01,a,', 'line0003,12,2000003,1980-13-01,b,', 'line0004,12,2000004,1980-12-01,c,', 'line0005,12,2000005,1980-12-01,d,not-an-address', 'line0006,12,2000006,1980-12-01,e,']);
+    const file = writeCsv([
+      CSV_HEADER,
+      'line0002,12,2000002,1980-12-01,a,',
+      'line0003,12,2000003,1980-13-01,b,',
+      'line0004,12,2000004,1980-12-01,c,',
+      'line0005,12,2000005,1980-12-01,d,not-an-address',
+      'line0006,12,2000006,1980-12-01,e,',
+    ]);
     const result = await importMembers(db.deps, { file });
     expect(result.exitCode).toBe(ExitCode.inputData);
     expect(result.errors).toEqual([
@@ -56,7 +77,12 @@ describe('member import', () => {
   });
 
   it('refuses user IDs and addresses the database already holds', async () => {
-    const file = writeCsv([CSV_HEADER, 'good0001,12,4000001,1980-12-01,a,', 'dbdup002,12,4000002,1980-12-01,b,ichiro@example.jp', 'dbdup003,12,4000003,1980-12-01,c,']);
+    const file = writeCsv([
+      CSV_HEADER,
+      'good0001,12,4000001,1980-12-01,a,',
+      'dbdup002,12,4000002,1980-12-01,b,ichiro@example.jp',
+      'dbdup003,12,4000003,1980-12-01,c,',
+    ]);
     const result = await importMembers(db.deps, { file });
     expect(result.exitCode).toBe(ExitCode.inputData);
     expect(result.errors).toEqual([

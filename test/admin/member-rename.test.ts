@@ -10,7 +10,9 @@ describe('member rename', () => {
     db = await openAdminTestDatabase();
     await addMember(db.deps, { userId: 'name0001', symbol: '12', number: '200', birthdate: '1980-12-01', name: '旧姓 花子' });
   });
-  afterAll(async () => { await db.close(); });
+  afterAll(async () => {
+    await db.close();
+  });
 
   it('changes the display name and records an event without the names', async () => {
     const result = await renameMember(db.deps, { userId: 'name0001', name: '  新姓 花子 ' });

@@ -16,14 +16,30 @@ describe('member show and member events', () => {
     for (let i = 1; i <= 12; i++) await recordMemberEvent(db.deps.sql, memberId, `test.event_${String(i).padStart(2, '0')}`, { n: i }, '192.0.2.1');
     await db.deps.sql.run(`update member set failed_logins = 2, lock_count = 1, locked_until = now() + interval '5 minutes' where id = $1`, [memberId]);
   });
-  afterAll(async () => { await db.close(); });
+  afterAll(async () => {
+    await db.close();
+  });
 
   it('shows the record, login state and the last 10 events, but not the birth date', async () => {
     const result = await showMember(db.deps, { userId: 'Show0001' });
     expect(result.exitCode).toBe(ExitCode.ok);
     const text = result.output.join('\n');
-    for (const expected of ['show0001', '表示 太郎', 'AB12', '3456789', 'show@example.jp  (not verified)', 'initial (記号+番号+生年月日)',
-      'temporary ID', 'birthdate, terms', 'none accepted', 'not chosen', 'LOCKED until', '2 failed logins', 'last login', 'never']) {
+    for (const expected of [
+      'show0001',
+      '表示 太郎',
+      'AB12',
+      '3456789',
+      'show@example.jp  (not verified)',
+      'initial (記号+番号+生年月日)',
+      'temporary ID',
+      'birthdate, terms',
+      'none accepted',
+      'not chosen',
+      'LOCKED until',
+      '2 failed logins',
+      'last login',
+      'never',
+    ]) {
       expect(text).toContain(expected);
     }
     expect(text).not.toContain('1980');

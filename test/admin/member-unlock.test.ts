@@ -10,10 +10,14 @@ describe('member unlock', () => {
     db = await openAdminTestDatabase();
     await addMember(db.deps, { userId: 'lock0001', symbol: '12', number: '100', birthdate: '1980-12-01', name: '施錠 太郎' });
   });
-  afterAll(async () => { await db.close(); });
+  afterAll(async () => {
+    await db.close();
+  });
 
   it('clears a permanent lock and the failure counters, and records who was unlocked', async () => {
-    await db.deps.sql.run(`update member set failed_logins = 3, lock_count = 3, locked_until = now() + interval '1 hour', locked_permanently = true where user_id = 'lock0001'`);
+    await db.deps.sql.run(
+      `update member set failed_logins = 3, lock_count = 3, locked_until = now() + interval '1 hour', locked_permanently = true where user_id = 'lock0001'`,
+    );
     const result = await unlockMember(db.deps, { userId: 'LOCK0001' });
     expect(result.exitCode).toBe(ExitCode.ok);
     expect(result.output).toEqual(['unlocked lock0001 (was locked permanently)']);

@@ -35,13 +35,21 @@ describe('secrets rotate', () => {
   const appSecret = (n: number) => `JBSWY3DPEHPK3PX${'ABCDEFGH'[n]}`;
 
   async function device(userId: string, label: string, sealed: (memberId: string) => string, id = randomUUID()): Promise<void> {
-    await db.deps.sql.run(`insert into credential (id, member_id, kind, label, secret, last_time_step) values ($1, $2, 'totp', $3, $4, 12345)`,
-      [id, ids[userId], label, sealed(ids[userId]!)]);
+    await db.deps.sql.run(`insert into credential (id, member_id, kind, label, secret, last_time_step) values ($1, $2, 'totp', $3, $4, 12345)`, [
+      id,
+      ids[userId],
+      label,
+      sealed(ids[userId]!),
+    ]);
   }
-  const storedSecrets = () => db.deps.sql.rows<{ userId: string; memberId: string; label: string; secret: string; lastTimeStep: string }>(
-    `select m.user_id as "userId", m.id as "memberId", c.label, c.secret, c.last_time_step as "lastTimeStep" from credential c join member m on m.id = c.member_id where c.kind = 'totp' order by m.user_id, c.label`);
-  const rotationEvents = () => db.deps.sql.rows<{ member_id: string | null; detail: { via: string; secrets: string; resealed: number; keyId: string } }>(
-    `select member_id, detail from member_event where type = 'admin.secrets_rotated' order by id`);
+  const storedSecrets = () =>
+    db.deps.sql.rows<{ userId: string; memberId: string; label: string; secret: string; lastTimeStep: string }>(
+      `select m.user_id as "userId", m.id as "memberId", c.label, c.secret, c.last_time_step as "lastTimeStep" from credential c join member m on m.id = c.member_id where c.kind = 'totp' order by m.user_id, c.label`,
+    );
+  const rotationEvents = () =>
+    db.deps.sql.rows<{ member_id: string | null; detail: { via: string; secrets: string; resealed: number; keyId: string } }>(
+      `select member_id, detail from member_event where type = 'admin.secrets_rotated' order by id`,
+    );
 
   beforeAll(async () => {
     db = await openAdminTestDatabase();
@@ -63,7 +71,9 @@ describe('secrets rotate', () => {
     await inTransaction(db.orm, (work) => issueRecoveryCodes(work, keys(A), ids.rot00002!, '127.0.0.1'));
     await db.deps.sql.run('update recovery_code set key_id = null where member_id = $1', [ids.rot00002]);
   });
-  afterAll(async () => { await db.close(); });
+  afterAll(async () => {
+    await db.close();
+  });
 
   it('encrypts every readable secret again under SECRETS_KEY, a batch per transaction with its audit event, and names what it cannot read', async () => {
     const before = await storedSecrets();
@@ -122,7 +132,9 @@ describe('secrets rotate', () => {
     // Once both members have issued new codes (under B), nothing needs A any more.
     for (const id of [ids.rot00001!, ids.rot00002!]) await inTransaction(db.orm, (work) => issueRecoveryCodes(work, keys(B, A), id, '127.0.0.1'));
     const done = await rotateSecrets(rotated, { batchSize: 500 });
-    expect(done.output.at(-1)).toBe('every stored secret is under SECRETS_KEY: SECRETS_KEY_PREVIOUS can be removed 30 minutes after every instance runs with this SECRETS_KEY (logins and codes begun before then may use the old key)');
+    expect(done.output.at(-1)).toBe(
+      'every stored secret is under SECRETS_KEY: SECRETS_KEY_PREVIOUS can be removed 30 minutes after every instance runs with this SECRETS_KEY (logins and codes begun before then may use the old key)',
+    );
   });
 
   it('takes a batch size from 1 to 10000', () => {

@@ -11,15 +11,17 @@ const port = Number(process.env.BENCH_PORT);
 const issuer = `http://127.0.0.1:${port}`;
 
 const provider = new Provider(issuer, {
-  clients: [{
-    client_id: BENCH_CLIENT.id,
-    client_secret: BENCH_CLIENT.secret,
-    token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    redirect_uris: [BENCH_CLIENT.redirect],
-    scope: BENCH_CLIENT.scope,
-  }],
+  clients: [
+    {
+      client_id: BENCH_CLIENT.id,
+      client_secret: BENCH_CLIENT.secret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [BENCH_CLIENT.redirect],
+      scope: BENCH_CLIENT.scope,
+    },
+  ],
   // The same claims and scopes kosmo-idp serves, so both sign comparable ID tokens.
   claims: {
     openid: ['sub'],

@@ -64,7 +64,9 @@ export async function startChild(name: string, script: string, env: Record<strin
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
-  const keep = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-8000); };
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   if (process.env.BENCH_CHILD_STDERR === '1') child.stderr!.pipe(process.stderr);
@@ -84,9 +86,17 @@ export async function startChild(name: string, script: string, env: Record<strin
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs / 1000} s\n${output}`)), timeoutMs);
     child.on('message', (m: ChildMessage) => {
       // The peak counts from here: the server is set up (members, their TOTP devices) and serving.
-      if (m.type === 'ready') { clearTimeout(timer); polledPeakKb = 0; hwmKb = 0; resolve(m.url); }
+      if (m.type === 'ready') {
+        clearTimeout(timer);
+        polledPeakKb = 0;
+        hwmKb = 0;
+        resolve(m.url);
+      }
     });
-    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? signal}) before it was ready\n${output}`)); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? signal}) before it was ready\n${output}`));
+    });
   }).catch(async (err) => {
     clearInterval(poller);
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -94,8 +104,13 @@ export async function startChild(name: string, script: string, env: Record<strin
   });
 
   return {
-    name, url, process: child,
-    peakRss() { poll(); return Math.max(polledPeakKb, hwmKb) * 1024; },
+    name,
+    url,
+    process: child,
+    peakRss() {
+      poll();
+      return Math.max(polledPeakKb, hwmKb) * 1024;
+    },
     sqlCount: () => ask(child, name, 'sqlCount', (m) => (m.type === 'sqlCount' ? m.count : undefined)),
     memoryUsage: () => ask(child, name, 'memory', (m) => (m.type === 'memory' ? { usage: m.usage, spaces: m.spaces } : undefined)),
     async stop() {

@@ -61,19 +61,38 @@ const config = loadConfig({
 // bench after 100 logins. The counter query still runs on every login.
 config.union.loginRateLimit.perIp = 1_000_000_000;
 config.clients.push({
-  client_id: BENCH_CLIENT.id, client_secret: BENCH_CLIENT.secret, public: false, client_name: 'Bench portal',
-  redirect_uris: [BENCH_CLIENT.redirect], post_logout_redirect_uris: ['http://127.0.0.1:3999/'], scope: BENCH_CLIENT.scope,
+  client_id: BENCH_CLIENT.id,
+  client_secret: BENCH_CLIENT.secret,
+  public: false,
+  client_name: 'Bench portal',
+  redirect_uris: [BENCH_CLIENT.redirect],
+  post_logout_redirect_uris: ['http://127.0.0.1:3999/'],
+  scope: BENCH_CLIENT.scope,
 });
 const idp = await createIdp(config, createLogger('silent'), orm);
 
 const totpCount = Number(env.BENCH_TOTP_MEMBERS ?? 150);
 const members = [
-  ...Array.from({ length: memberCount }, (_, i) => memberInputSchema.parse({
-    userId: benchUserId(i), symbol: '77', number: String(1_000_000 + i), birthdate: '1980-12-01', name: `ベンチ ${i}`, email: `${benchUserId(i)}@example.jp`,
-  })),
-  ...Array.from({ length: totpCount }, (_, i) => memberInputSchema.parse({
-    userId: benchTotpUserId(i), symbol: '78', number: String(1_000_000 + i), birthdate: '1980-12-01', name: `ベンチ ${i}`, email: `${benchTotpUserId(i)}@example.jp`,
-  })),
+  ...Array.from({ length: memberCount }, (_, i) =>
+    memberInputSchema.parse({
+      userId: benchUserId(i),
+      symbol: '77',
+      number: String(1_000_000 + i),
+      birthdate: '1980-12-01',
+      name: `ベンチ ${i}`,
+      email: `${benchUserId(i)}@example.jp`,
+    }),
+  ),
+  ...Array.from({ length: totpCount }, (_, i) =>
+    memberInputSchema.parse({
+      userId: benchTotpUserId(i),
+      symbol: '78',
+      number: String(1_000_000 + i),
+      birthdate: '1980-12-01',
+      name: `ベンチ ${i}`,
+      email: `${benchTotpUserId(i)}@example.jp`,
+    }),
+  ),
 ];
 await idp.sql.transaction(async (tx) => {
   await insertMembers(tx, members);
@@ -97,15 +116,31 @@ for (let i = 0; i < totpCount; i++) {
   const member = await orm.em.fork().findOneOrFail(Member, { userId: benchTotpUserId(i) });
   const scratch = new Map<string, unknown>();
   const host: Host = {
-    flow: 'console', member, locale: 'ja', t: (k) => k, ip: '127.0.0.1', actionUrl: '/bench', unionName: config.union.name.ja, query: {}, attempt: proofAttempts({ config, sql: idp.sql }, '127.0.0.1'),
-    scratch: { get: <T>(k: string) => scratch.get(k) as T | undefined, async set(k, v) { scratch.set(k, v); } },
+    flow: 'console',
+    member,
+    locale: 'ja',
+    t: (k) => k,
+    ip: '127.0.0.1',
+    actionUrl: '/bench',
+    unionName: config.union.name.ja,
+    query: {},
+    attempt: proofAttempts({ config, sql: idp.sql }, '127.0.0.1'),
+    scratch: {
+      get: <T>(k: string) => scratch.get(k) as T | undefined,
+      async set(k, v) {
+        scratch.set(k, v);
+      },
+    },
     deps: { config, orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: createLogger('silent') },
   };
   await totpFactor.startSetup(host);
   const secret = openTotpSecret(config, member.id, scratch.get('totp.pendingSecret') as string);
   // The step before this one: this step and the next stay free for the first logins.
   const outcome = await totpFactor.finishSetup(host, { code: await totpCodeAt(secret, Date.now() / 1000 - 30), device_name: 'ベンチ端末' });
-  const done = outcome.kind === 'verified' ? outcome : await totpFactor.finishSetup(host, { code: await totpCodeAt(secret, Date.now() / 1000), device_name: 'ベンチ端末' });
+  const done =
+    outcome.kind === 'verified'
+      ? outcome
+      : await totpFactor.finishSetup(host, { code: await totpCodeAt(secret, Date.now() / 1000), device_name: 'ベンチ端末' });
   if (done.kind !== 'verified') throw new Error(`TOTP setup failed for ${benchTotpUserId(i)}`);
   totpSecrets.push(secret);
 }

@@ -43,7 +43,10 @@ export async function runLoad(op: (worker: number) => Promise<void>, options: { 
   return { completed, seconds, perSecond: completed / seconds, errors, firstError };
 }
 
-export interface Endpoints { authorization: string; token: string }
+export interface Endpoints {
+  authorization: string;
+  token: string;
+}
 
 export async function discover(issuer: string): Promise<Endpoints> {
   const response = await fetch(`${issuer}/.well-known/openid-configuration`);
@@ -52,7 +55,11 @@ export async function discover(issuer: string): Promise<Endpoints> {
   return { authorization: doc.authorization_endpoint, token: doc.token_endpoint };
 }
 
-export interface TokenSet { access_token: string; id_token?: string; refresh_token?: string }
+export interface TokenSet {
+  access_token: string;
+  id_token?: string;
+  refresh_token?: string;
+}
 
 const basicAuth = `Basic ${Buffer.from(`${encodeURIComponent(BENCH_CLIENT.id)}:${encodeURIComponent(BENCH_CLIENT.secret)}`).toString('base64')}`;
 
@@ -78,14 +85,24 @@ const atCallback = (url: string) => url.startsWith(BENCH_CLIENT.redirect);
  * `prompt=consent` only for the bare provider: it drops offline_access (no refresh token) without
  * it, while kosmo-idp issues session-bound refresh tokens to its portals on the plain request.
  */
-export async function codeFlowLogin(endpoints: Endpoints, fillForms: (page: Page, browser: BrowserClient) => Promise<Page>, extra: Record<string, string> = {}): Promise<TokenSet> {
+export async function codeFlowLogin(
+  endpoints: Endpoints,
+  fillForms: (page: Page, browser: BrowserClient) => Promise<Page>,
+  extra: Record<string, string> = {},
+): Promise<TokenSet> {
   const browser = new BrowserClient();
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(12).toString('base64url');
   const nonce = randomBytes(12).toString('base64url');
   const url = `${endpoints.authorization}?${new URLSearchParams({
-    client_id: BENCH_CLIENT.id, response_type: 'code', redirect_uri: BENCH_CLIENT.redirect, scope: BENCH_CLIENT.scope, state, nonce,
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    client_id: BENCH_CLIENT.id,
+    response_type: 'code',
+    redirect_uri: BENCH_CLIENT.redirect,
+    scope: BENCH_CLIENT.scope,
+    state,
+    nonce,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
     ...extra,
   })}`;
   let page = await browser.go(url, { stopAt: atCallback });
@@ -95,25 +112,30 @@ export async function codeFlowLogin(endpoints: Endpoints, fillForms: (page: Page
   const code = callback.searchParams.get('code');
   if (!code || callback.searchParams.get('state') !== state) throw new Error(`callback without code: ${page.url}`);
   const tokens = await tokenRequest(endpoints, { grant_type: 'authorization_code', code, redirect_uri: BENCH_CLIENT.redirect, code_verifier: verifier });
-  if (!tokens.id_token || !tokens.refresh_token) throw new Error(`code exchange without id_token or refresh_token: ${JSON.stringify({ ...tokens, access_token: undefined, id_token: undefined })}`);
+  if (!tokens.id_token || !tokens.refresh_token)
+    throw new Error(`code exchange without id_token or refresh_token: ${JSON.stringify({ ...tokens, access_token: undefined, id_token: undefined })}`);
   return tokens;
 }
 
 /** kosmo-idp: the login page's user ID + password form, then straight back to the portal. */
-export const kosmoPasswordForm = (userId: string, password: string) => async (page: Page, browser: BrowserClient): Promise<Page> => {
-  if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
-  return browser.submit(page, '/login', { user_id: userId, password }, { stopAt: atCallback });
-};
+export const kosmoPasswordForm =
+  (userId: string, password: string) =>
+  async (page: Page, browser: BrowserClient): Promise<Page> => {
+    if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
+    return browser.submit(page, '/login', { user_id: userId, password }, { stopAt: atCallback });
+  };
 
 /**
  * kosmo-idp with a TOTP app: the password, then ワンタイムパスワードの入力 with the code the app
  * shows now (`code()` is asked only when the page asks for it).
  */
-export const kosmoTotpForms = (userId: string, password: string, code: () => Promise<string>) => async (page: Page, browser: BrowserClient): Promise<Page> => {
-  if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
-  if (/\/factor$/.test(new URL(page.url).pathname)) return browser.submit(page, '/factor', { code: await code() }, { stopAt: atCallback });
-  return browser.submit(page, '/login', { user_id: userId, password }, { stopAt: atCallback });
-};
+export const kosmoTotpForms =
+  (userId: string, password: string, code: () => Promise<string>) =>
+  async (page: Page, browser: BrowserClient): Promise<Page> => {
+    if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
+    if (/\/factor$/.test(new URL(page.url).pathname)) return browser.submit(page, '/factor', { code: await code() }, { stopAt: atCallback });
+    return browser.submit(page, '/login', { user_id: userId, password }, { stopAt: atCallback });
+  };
 
 /**
  * (d) Complete TOTP logins over the members the kosmo-idp child set up (their secrets are in
@@ -130,19 +152,24 @@ export function totpLoginOp(endpoints: Endpoints, dir: string): () => Promise<To
       const step = Math.max(lastStep[i]! + 1, timeStepAt(Date.now() / 1000));
       if (step > timeStepAt(Date.now() / 1000) + 1) continue;
       lastStep[i] = step;
-      return codeFlowLogin(endpoints, kosmoTotpForms(benchTotpUserId(i), BENCH_PASSWORD, () => totpCodeAt(secrets[i]!, step * 30)));
+      return codeFlowLogin(
+        endpoints,
+        kosmoTotpForms(benchTotpUserId(i), BENCH_PASSWORD, () => totpCodeAt(secrets[i]!, step * 30)),
+      );
     }
     throw new Error('every TOTP member has used its codes for this step');
   };
 }
 
 /** Bare oidc-provider: its development login form, then its consent form. */
-export const devInteractionForms = (login: string) => async (page: Page, browser: BrowserClient): Promise<Page> => {
-  if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
-  const form = findForm(page.html, '/interaction/');
-  const fields: Record<string, string> = form.hidden.prompt === 'login' ? { login, password: 'any' } : {};
-  return browser.submit(page, '/interaction/', fields, { stopAt: atCallback });
-};
+export const devInteractionForms =
+  (login: string) =>
+  async (page: Page, browser: BrowserClient): Promise<Page> => {
+    if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
+    const form = findForm(page.html, '/interaction/');
+    const fields: Record<string, string> = form.hidden.prompt === 'login' ? { login, password: 'any' } : {};
+    return browser.submit(page, '/interaction/', fields, { stopAt: atCallback });
+  };
 
 /** Refresh-token chains, one per worker: each grant rotates the token, the next uses the new one. */
 export function refreshOp(endpoints: Endpoints, chains: string[]) {

@@ -40,13 +40,16 @@ function postgresPids(pgdata: string): number[] {
   const pidFile = path.join(pgdata, 'postmaster.pid');
   if (!existsSync(pidFile)) return [];
   const postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  const children = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === postmaster;
-    } catch {
-      return false;
-    }
-  });
+  const children = readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    });
   return [postmaster, ...children];
 }
 
@@ -61,21 +64,35 @@ const nodeOptions = [productionNodeOptions(), env.BENCH_CHILD_NODE_OPTIONS ?? ''
 console.log(`servers: ${kosmoScript}, ${bareScript}; NODE_OPTIONS="${nodeOptions}"`);
 const kosmo = await startChild('kosmo-idp', kosmoScript, {
   NODE_OPTIONS: nodeOptions,
-  BENCH_DIR: dir, BENCH_PORT: String(await freePort()), BENCH_PG_PORT: String(await freePort()), BENCH_MEMBERS: String(members),
-  BENCH_PASSWORD_HASH: hash, BENCH_BCRYPT_COST: String(cost),
+  BENCH_DIR: dir,
+  BENCH_PORT: String(await freePort()),
+  BENCH_PG_PORT: String(await freePort()),
+  BENCH_MEMBERS: String(members),
+  BENCH_PASSWORD_HASH: hash,
+  BENCH_BCRYPT_COST: String(cost),
 });
 const bare = await startChild('bare oidc-provider', bareScript, { NODE_OPTIONS: nodeOptions, BENCH_PORT: String(await freePort()) });
 try {
   const memory = async (label: string) => {
     const { usage: m, spaces } = await kosmo.memoryUsage();
-    console.log(`${label}: rss ${mb(m.rss)}, heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}, array buffers ${mb(m.arrayBuffers)}; peak rss so far ${mb(kosmo.peakRss())}`);
-    console.log(`  heap spaces (MB): ${Object.entries(spaces).map(([k, v]) => `${k.replace('_space', '')} ${v}`).join(', ')}`);
+    console.log(
+      `${label}: rss ${mb(m.rss)}, heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}, array buffers ${mb(m.arrayBuffers)}; peak rss so far ${mb(kosmo.peakRss())}`,
+    );
+    console.log(
+      `  heap spaces (MB): ${Object.entries(spaces)
+        .map(([k, v]) => `${k.replace('_space', '')} ${v}`)
+        .join(', ')}`,
+    );
   };
   await memory('ready');
   const endpoints = await discover(kosmo.url);
   let next = 0;
   const login = () => codeFlowLogin(endpoints, kosmoPasswordForm(benchUserId(next++ % members), BENCH_PASSWORD)).then(() => {});
-  const chains = (await Promise.all(Array.from({ length: refreshConcurrency }, () => codeFlowLogin(endpoints, kosmoPasswordForm(benchUserId(next++ % members), BENCH_PASSWORD))))).map((t) => t.refresh_token!);
+  const chains = (
+    await Promise.all(
+      Array.from({ length: refreshConcurrency }, () => codeFlowLogin(endpoints, kosmoPasswordForm(benchUserId(next++ % members), BENCH_PASSWORD))),
+    )
+  ).map((t) => t.refresh_token!);
   const refresh = refreshOp(endpoints, chains);
   await runLoad(login, { concurrency: 6, rampMs: 0, windowMs: 2000 });
   await runLoad(refresh, { concurrency: 8, rampMs: 0, windowMs: 2000 });
@@ -92,7 +109,9 @@ try {
     const self = process.cpuUsage(selfBefore);
     const per = (ms: number) => (ms / r.completed).toFixed(2);
     const pgPart = server === kosmo ? `, postgres ${per(pg)}` : '';
-    console.log(`${name} (c=${concurrency}): ${r.perSecond.toFixed(1)}/s, ${r.errors} errors${r.firstError ? ` (${r.firstError})` : ''}; CPU ms per operation: ${server.name} ${per(k)}${pgPart}, load generator ${per((self.user + self.system) / 1000)}`);
+    console.log(
+      `${name} (c=${concurrency}): ${r.perSecond.toFixed(1)}/s, ${r.errors} errors${r.firstError ? ` (${r.firstError})` : ''}; CPU ms per operation: ${server.name} ${per(k)}${pgPart}, load generator ${per((self.user + self.system) / 1000)}`,
+    );
     if (server === kosmo) await memory(`after ${name}`);
   };
   const only = (name: string) => env.BENCH_PROFILE === undefined || env.BENCH_PROFILE === name;
@@ -105,7 +124,11 @@ try {
   if (only('refresh')) await measure('refresh grants', refresh, refreshConcurrency);
   if (only('refresh')) {
     const bareEndpoints = await discover(bare.url);
-    const bareChains = (await Promise.all(Array.from({ length: refreshConcurrency }, () => codeFlowLogin(bareEndpoints, devInteractionForms('bench-account'), { prompt: 'consent' })))).map((t) => t.refresh_token!);
+    const bareChains = (
+      await Promise.all(
+        Array.from({ length: refreshConcurrency }, () => codeFlowLogin(bareEndpoints, devInteractionForms('bench-account'), { prompt: 'consent' })),
+      )
+    ).map((t) => t.refresh_token!);
     const bareRefresh = refreshOp(bareEndpoints, bareChains);
     await runLoad(bareRefresh, { concurrency: 8, rampMs: 0, windowMs: 2000 });
     await measure('bare refresh grants', bareRefresh, refreshConcurrency, bare);
@@ -121,7 +144,13 @@ try {
   }
   const byName = new Map<string, number>();
   for (const m of mappings) byName.set(m.name, (byName.get(m.name) ?? 0) + m.rssKb);
-  console.log(`resident memory by mapping: ${[...byName].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, kb]) => `${path.basename(n)} ${(kb / 1024).toFixed(0)} MB`).join(', ')}`);
+  console.log(
+    `resident memory by mapping: ${[...byName]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([n, kb]) => `${path.basename(n)} ${(kb / 1024).toFixed(0)} MB`)
+      .join(', ')}`,
+  );
 } finally {
   await bare.stop();
   await kosmo.stop();

@@ -23,7 +23,14 @@ export interface Report {
   durationSeconds: number;
 }
 
-interface Row { measurement: string; kosmo: string; reference: string; ratio: string; target: string; result: 'PASS' | 'FAIL' }
+interface Row {
+  measurement: string;
+  kosmo: string;
+  reference: string;
+  ratio: string;
+  target: string;
+  result: 'PASS' | 'FAIL';
+}
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
 const rate = (r: LoadResult) => `${r.perSecond.toFixed(r.perSecond < 100 ? 2 : 0)}/s`;
@@ -35,22 +42,34 @@ function rows(r: Report): Row[] {
   return [
     {
       measurement: `(a) password logins (cost ${r.settings.bcryptCost}, c=${r.settings.loginConcurrency}) vs raw bcrypt.compare`,
-      kosmo: rate(r.login), reference: rate(r.raw), ratio: loginRatio.toFixed(2), target: `>= ${TARGETS.loginRatio}`,
+      kosmo: rate(r.login),
+      reference: rate(r.raw),
+      ratio: loginRatio.toFixed(2),
+      target: `>= ${TARGETS.loginRatio}`,
       result: clean(r.login, r.raw) && loginRatio >= TARGETS.loginRatio ? 'PASS' : 'FAIL',
     },
     {
       measurement: `(b) refresh-token grants (c=${r.settings.refreshConcurrency}) vs bare oidc-provider`,
-      kosmo: rate(r.refresh), reference: rate(r.bare), ratio: refreshRatio.toFixed(2), target: `>= ${TARGETS.refreshRatio}`,
+      kosmo: rate(r.refresh),
+      reference: rate(r.bare),
+      ratio: refreshRatio.toFixed(2),
+      target: `>= ${TARGETS.refreshRatio}`,
       result: clean(r.refresh, r.bare) && refreshRatio >= TARGETS.refreshRatio ? 'PASS' : 'FAIL',
     },
     {
       measurement: `(d) logins with a TOTP second factor (c=${r.settings.loginConcurrency}) vs raw bcrypt.compare`,
-      kosmo: rate(r.totp), reference: rate(r.raw), ratio: (r.totp.perSecond / r.raw.perSecond).toFixed(2), target: `>= ${TARGETS.totpLoginRatio}`,
+      kosmo: rate(r.totp),
+      reference: rate(r.raw),
+      ratio: (r.totp.perSecond / r.raw.perSecond).toFixed(2),
+      target: `>= ${TARGETS.totpLoginRatio}`,
       result: clean(r.totp, r.raw) && r.totp.perSecond / r.raw.perSecond >= TARGETS.totpLoginRatio ? 'PASS' : 'FAIL',
     },
     {
       measurement: '(c) peak RSS of the kosmo-idp server process',
-      kosmo: `${mb(r.kosmoPeakRss).toFixed(0)} MB`, reference: `(bare: ${mb(r.barePeakRss).toFixed(0)} MB)`, ratio: '-', target: `< ${TARGETS.peakRssMb} MB`,
+      kosmo: `${mb(r.kosmoPeakRss).toFixed(0)} MB`,
+      reference: `(bare: ${mb(r.barePeakRss).toFixed(0)} MB)`,
+      ratio: '-',
+      target: `< ${TARGETS.peakRssMb} MB`,
       result: r.kosmoPeakRss > 0 && mb(r.kosmoPeakRss) < TARGETS.peakRssMb ? 'PASS' : 'FAIL',
     },
   ];
@@ -61,8 +80,18 @@ function machine(): string {
 }
 
 function command(): string {
-  const vars = ['BENCH_BCRYPT_COST', 'BENCH_LOGIN_CONCURRENCY', 'BENCH_REFRESH_CONCURRENCY', 'BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_MEMBERS', 'BENCH_TOTP_MEMBERS', 'BENCH_SERVER_NODE_OPTIONS']
-    .filter((v) => process.env[v] !== undefined).map((v) => `${v}=${JSON.stringify(process.env[v])}`);
+  const vars = [
+    'BENCH_BCRYPT_COST',
+    'BENCH_LOGIN_CONCURRENCY',
+    'BENCH_REFRESH_CONCURRENCY',
+    'BENCH_SECONDS',
+    'BENCH_ROUNDS',
+    'BENCH_MEMBERS',
+    'BENCH_TOTP_MEMBERS',
+    'BENCH_SERVER_NODE_OPTIONS',
+  ]
+    .filter((v) => process.env[v] !== undefined)
+    .map((v) => `${v}=${JSON.stringify(process.env[v])}`);
   return [...vars, 'npm run bench'].join(' ');
 }
 
@@ -120,16 +149,16 @@ export function writeBenchmarksFile(r: Report, file: string): void {
     '- (a) One login = authorize, login page, POST user ID + password, resume, code at the redirect URI, code exchange at the token',
     '  endpoint (client_secret_basic, PKCE). The reference is `bcrypt.compare` on the same hash, at the same concurrency, in the bench process.',
     '- (b) Each worker keeps one refresh-token chain: every grant rotates the token and the next grant uses the new one. Each measurement starts new chains',
-    '  (new grants) on both servers: the bare provider\'s in-memory adapter walks all of a grant\'s tokens on every write, so old chains slow it down round after round.',
+    "  (new grants) on both servers: the bare provider's in-memory adapter walks all of a grant's tokens on every write, so old chains slow it down round after round.",
     '- Only operations completing inside each measured window count (a ramp before it is not counted).',
     '- (d) The same complete login for members whose chosen second factor is a TOTP app (set up through the factor, as at a first',
     '  login): after the password, ワンタイムパスワードの入力 with the code the app shows, checked and its time step stored, then',
     '  resume, code and exchange. Compared with the same raw bcrypt.compare figures as (a); target 0.85 (issue 8). BENCH_TOTP_MEMBERS',
     '  (default 150) members are set up at the start of the server process.',
-    '- (c) The kernel\'s peak resident set size (VmHWM in /proc/<pid>/status) of the kosmo-idp node process while it serves; PostgreSQL is not included.',
-    '  The peak counts from when the server says it is ready: the bench\'s own fixtures (members, their TOTP devices set up through the factor) come before, and the server resets its kernel peak then (`/proc/self/clear_refs`), as does the bare provider.',
+    "- (c) The kernel's peak resident set size (VmHWM in /proc/<pid>/status) of the kosmo-idp node process while it serves; PostgreSQL is not included.",
+    "  The peak counts from when the server says it is ready: the bench's own fixtures (members, their TOTP devices set up through the factor) come before, and the server resets its kernel peak then (`/proc/self/clear_refs`), as does the bare provider.",
     '- The per-IP login rate limit is raised for the run (all logins come from 127.0.0.1); its counter query still runs on every login.',
-    '- The bare provider\'s authorization requests carry `prompt=consent`: it drops `offline_access` (no refresh token) without it. kosmo-idp gets the plain request a portal sends.',
+    "- The bare provider's authorization requests carry `prompt=consent`: it drops `offline_access` (no refresh token) without it. kosmo-idp gets the plain request a portal sends.",
     '- Both servers run compiled by tsc (.data/bench/dist) with the NODE_OPTIONS of the Dockerfile; `BENCH_SERVER_NODE_OPTIONS` replaces them',
     '  (e.g. to try a V8 flag). Knobs: `BENCH_BCRYPT_COST`, `BENCH_LOGIN_CONCURRENCY`, `BENCH_REFRESH_CONCURRENCY`, `BENCH_SECONDS`, `BENCH_ROUNDS`, `BENCH_MEMBERS`.',
     '- To see where the time goes: `npx tsx test/bench/profile.ts` (CPU per operation by process, heap, resident memory by mapping; see its header).',

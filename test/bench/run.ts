@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   const children: Child[] = [];
   let server = { script: '', nodeOptions: '' };
   let interrupted = false;
-  const onSignal = () => { interrupted = true; };
+  const onSignal = () => {
+    interrupted = true;
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -59,13 +61,19 @@ async function main(): Promise<void> {
     const [kosmoScript, bareScript] = compileForBench(['test/bench/kosmo-server.ts', 'test/bench/bare-provider.ts']) as [string, string];
     const nodeOptions = productionNodeOptions();
     server = { script: kosmoScript, nodeOptions };
-    log(`${elapsed()}  starting kosmo-idp (${kosmoScript}, NODE_OPTIONS="${nodeOptions}", embedded PostgreSQL, ${settings.members} members) and a bare oidc-provider`);
+    log(
+      `${elapsed()}  starting kosmo-idp (${kosmoScript}, NODE_OPTIONS="${nodeOptions}", embedded PostgreSQL, ${settings.members} members) and a bare oidc-provider`,
+    );
     const [kosmoPort, barePort, pgPort] = [await freePort(), await freePort(), await freePort()];
     const starting = [
       startChild('kosmo-idp', kosmoScript, {
         NODE_OPTIONS: nodeOptions,
-        BENCH_DIR: dir, BENCH_PORT: String(kosmoPort), BENCH_PG_PORT: String(pgPort), BENCH_MEMBERS: String(settings.members),
-        BENCH_PASSWORD_HASH: hash, BENCH_BCRYPT_COST: String(settings.bcryptCost),
+        BENCH_DIR: dir,
+        BENCH_PORT: String(kosmoPort),
+        BENCH_PG_PORT: String(pgPort),
+        BENCH_MEMBERS: String(settings.members),
+        BENCH_PASSWORD_HASH: hash,
+        BENCH_BCRYPT_COST: String(settings.bcryptCost),
       }),
       startChild('bare oidc-provider', bareScript, { NODE_OPTIONS: nodeOptions, BENCH_PORT: String(barePort) }),
     ];
@@ -94,9 +102,11 @@ async function main(): Promise<void> {
     const warmLogins = { concurrency: settings.loginConcurrency, rampMs: 0, windowMs: 4000 };
     const warmRefresh = { concurrency: settings.refreshConcurrency, rampMs: 0, windowMs: 2000 };
     for (const r of [
-      await runLoad(() => kosmoLogin().then(() => {}), warmLogins), await runLoad(rawCompare, warmLogins),
+      await runLoad(() => kosmoLogin().then(() => {}), warmLogins),
+      await runLoad(rawCompare, warmLogins),
       await runLoad(() => totpLogin().then(() => {}), warmLogins),
-      await runLoad(kosmoRefresh, warmRefresh), await runLoad(bareRefresh, warmRefresh),
+      await runLoad(kosmoRefresh, warmRefresh),
+      await runLoad(bareRefresh, warmRefresh),
     ]) {
       if (r.errors) throw new Error(`warm-up failed: ${r.firstError}`);
     }
@@ -122,23 +132,39 @@ async function main(): Promise<void> {
     // over 36 s in one test), which flattered the ratio. The logins are not measured.
     const restartChains = async (chains: string[], login: () => Promise<{ refresh_token?: string }>) => {
       const fresh = await Promise.all(chains.map(() => login()));
-      fresh.forEach((tokens, i) => { chains[i] = tokens.refresh_token!; });
+      fresh.forEach((tokens, i) => {
+        chains[i] = tokens.refresh_token!;
+      });
     };
     const steps = {
       raw: async () => results.raw.push(await runLoad(rawCompare, loginLoad)),
       login: async () => results.login.push(await runLoad(() => kosmoLogin().then(() => {}), loginLoad)),
       totp: async () => results.totp.push(await runLoad(() => totpLogin().then(() => {}), loginLoad)),
-      bare: async () => { await restartChains(bareChains, bareLogin); results.bare.push(await runLoad(bareRefresh, refreshLoad)); },
-      refresh: async () => { await restartChains(kosmoChains, kosmoLogin); results.refresh.push(await runLoad(kosmoRefresh, refreshLoad)); },
+      bare: async () => {
+        await restartChains(bareChains, bareLogin);
+        results.bare.push(await runLoad(bareRefresh, refreshLoad));
+      },
+      refresh: async () => {
+        await restartChains(kosmoChains, kosmoLogin);
+        results.refresh.push(await runLoad(kosmoRefresh, refreshLoad));
+      },
     };
-    const labels = { raw: 'raw bcrypt.compare', login: 'kosmo-idp logins', totp: 'kosmo-idp TOTP logins', bare: 'bare refresh grants', refresh: 'kosmo-idp refresh grants' };
+    const labels = {
+      raw: 'raw bcrypt.compare',
+      login: 'kosmo-idp logins',
+      totp: 'kosmo-idp TOTP logins',
+      bare: 'bare refresh grants',
+      refresh: 'kosmo-idp refresh grants',
+    };
     for (let round = 0; round < settings.rounds; round++) {
       const order = (round % 2 === 0 ? ['raw', 'login', 'totp', 'bare', 'refresh'] : ['totp', 'login', 'raw', 'refresh', 'bare']) as (keyof typeof steps)[];
       for (const step of order) {
         if (interrupted) throw new Error('interrupted');
         await steps[step]();
         const r = results[step].at(-1)!;
-        log(`${elapsed()}  round ${round + 1}/${settings.rounds}  ${labels[step].padEnd(26)} ${r.perSecond.toFixed(1).padStart(8)}/s${r.errors ? `  (${r.errors} errors: ${r.firstError})` : ''}`);
+        log(
+          `${elapsed()}  round ${round + 1}/${settings.rounds}  ${labels[step].padEnd(26)} ${r.perSecond.toFixed(1).padStart(8)}/s${r.errors ? `  (${r.errors} errors: ${r.firstError})` : ''}`,
+        );
       }
     }
 
@@ -146,11 +172,17 @@ async function main(): Promise<void> {
       date: new Date(),
       settings,
       server,
-      raw: sum(results.raw), login: sum(results.login), totp: sum(results.totp), bare: sum(results.bare), refresh: sum(results.refresh),
+      raw: sum(results.raw),
+      login: sum(results.login),
+      totp: sum(results.totp),
+      bare: sum(results.bare),
+      refresh: sum(results.refresh),
       rounds: results,
       kosmoPeakRss: kosmo.peakRss(),
       barePeakRss: bare.peakRss(),
-      sqlPerLogin, sqlPerRefresh, sqlPerTotpLogin,
+      sqlPerLogin,
+      sqlPerRefresh,
+      sqlPerTotpLogin,
       durationSeconds: (Date.now() - startedAt) / 1000,
     };
     printTable(report, log);

@@ -4,8 +4,12 @@ import { startBrowserWorld, newPage, loginAtPortal, eventually, screenshot, PC, 
 
 describe('the account console in Chromium, from the demo portal', () => {
   let w: BrowserWorld;
-  beforeAll(async () => { w = await startBrowserWorld({ accountLinks: true }); });
-  afterAll(async () => { await w?.close(); });
+  beforeAll(async () => {
+    w = await startBrowserWorld({ accountLinks: true });
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
 
   it('on a phone: プロフィール変更 from the portal, the ☰ menu, a new user ID and English, ポータルに戻る', async () => {
     await w.t.addMember({ userId: 'phone0001', name: '電話 花子', email: 'phone0001@example.jp' }, { password: 'Phone-pass-01', onboarded: true });
@@ -39,7 +43,9 @@ describe('the account console in Chromium, from the demo portal', () => {
     const { context, page } = await newPage(w, PC, { locale: null });
     await loginAtPortal(w, page, 'pc000001', 'Desk-pass-001');
     // The password was made a year and a half ago.
-    await w.t.idp.sql.run(`update credential set created_at = '2025-04-01T03:00:00Z' where kind = 'password' and member_id = (select id from member where user_id = 'pc000001')`);
+    await w.t.idp.sql.run(
+      `update credential set created_at = '2025-04-01T03:00:00Z' where kind = 'password' and member_id = (select id from member where user_id = 'pc000001')`,
+    );
     await page.goto((await page.locator('a', { hasText: 'ログイン方法変更' }).first().getAttribute('href'))!);
     await eventually(page.getByRole('heading', { name: 'ログイン方法変更', level: 1 })).toBeVisible();
     await eventually(page.getByText('作成日 2025年4月1日 12:00')).toBeVisible();
@@ -61,7 +67,7 @@ describe('the account console in Chromium, from the demo portal', () => {
     await context.close();
   });
 
-  it('on a PC: the portal\'s header links are at least 44 px tall, and both sites answer /favicon.ico with the icon', async () => {
+  it("on a PC: the portal's header links are at least 44 px tall, and both sites answer /favicon.ico with the icon", async () => {
     await w.t.addMember({ userId: 'header01', name: '見出 花子', email: 'header01@example.jp' }, { password: 'Header-pass-01', onboarded: true });
     const { context, page } = await newPage(w, PC);
     await loginAtPortal(w, page, 'header01', 'Header-pass-01');
@@ -98,7 +104,7 @@ describe('the account console in Chromium, from the demo portal', () => {
       await page.getByRole('button', { name: 'OK' }).click();
       await eventually(page.getByText('認証方法を登録しました。')).toBeVisible();
       await eventually(page.locator('#method-passkey')).toContainText('わたしのスマホ');
-      expect((await authenticator.credentials())).toHaveLength(1);
+      expect(await authenticator.credentials()).toHaveLength(1);
       await screenshot(page, `console-passkey-added-${size.width}`);
 
       await page.locator('#method-passkey').getByRole('link', { name: '名前の変更' }).click();

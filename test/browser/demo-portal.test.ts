@@ -5,8 +5,12 @@ import { startBrowserWorld, newPage, submitPassword, eventually as expect, PHONE
 
 describe('a member in Chromium, through the demo portal', () => {
   let w: BrowserWorld;
-  beforeAll(async () => { w = await startBrowserWorld(); });
-  afterAll(async () => { await w?.close(); });
+  beforeAll(async () => {
+    w = await startBrowserWorld();
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
 
   it('logs in with the user ID and password and logs out through the confirmation screen', async () => {
     await w.t.addMember({ userId: 'chrome001', name: '画面 花子', email: 'chrome@example.jp' }, { password: 'Chrome-pass-1', onboarded: true });
@@ -69,4 +73,3 @@ describe('a member in Chromium, through the demo portal', () => {
     await context.close();
   });
 });
-

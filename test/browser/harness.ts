@@ -40,7 +40,10 @@ export async function startBrowserWorld(options: BrowserWorldOptions = {}): Prom
   const started: { close(): Promise<void> }[] = [];
   const closeAll = async () => {
     let failure: unknown;
-    for (const part of started.splice(0).reverse()) await part.close().catch((e: unknown) => { failure ??= e; });
+    for (const part of started.splice(0).reverse())
+      await part.close().catch((e: unknown) => {
+        failure ??= e;
+      });
     if (failure) throw failure;
   };
   try {
@@ -49,8 +52,12 @@ export async function startBrowserWorld(options: BrowserWorldOptions = {}): Prom
     const t = await startMailedTestIdp({
       configure: (c) => {
         c.clients.push({
-          client_id: 'browser-portal', client_secret: 'browser-portal-secret-0123456789', public: false,
-          redirect_uris: [`${portalUrl}/callback`], post_logout_redirect_uris: [`${portalUrl}/`], initiate_login_uri: `${portalUrl}/login`,
+          client_id: 'browser-portal',
+          client_secret: 'browser-portal-secret-0123456789',
+          public: false,
+          redirect_uris: [`${portalUrl}/callback`],
+          post_logout_redirect_uris: [`${portalUrl}/`],
+          initiate_login_uri: `${portalUrl}/login`,
           scope: 'openid offline_access profile email',
         });
         options.configure?.(c);
@@ -58,7 +65,12 @@ export async function startBrowserWorld(options: BrowserWorldOptions = {}): Prom
     });
     started.push(t);
     const portal = await startDemoPortal({
-      issuer: t.config.issuer, clientId: 'browser-portal', clientSecret: 'browser-portal-secret-0123456789', portalUrl, port: portalPort, host: '127.0.0.1',
+      issuer: t.config.issuer,
+      clientId: 'browser-portal',
+      clientSecret: 'browser-portal-secret-0123456789',
+      portalUrl,
+      port: portalPort,
+      host: '127.0.0.1',
       accountLinks: options.accountLinks ? accountConsoleLinks(t.config.issuer, 'browser-portal') : undefined,
     });
     started.push(portal);
@@ -78,15 +90,26 @@ export interface PageOptions {
   authenticator?: boolean;
 }
 
-export interface OpenedPage { context: BrowserContext; page: Page }
+export interface OpenedPage {
+  context: BrowserContext;
+  page: Page;
+}
 
 /**
  * A fresh context (no cookies) at `viewport`, in Japanese unless told otherwise, and its first page.
  * With DEBUG_PAGES set, the page's console, errors and navigations are logged.
  */
 export async function newPage(world: BrowserWorld, viewport?: typeof PHONE, options?: PageOptions & { authenticator?: false }): Promise<OpenedPage>;
-export async function newPage(world: BrowserWorld, viewport: typeof PHONE, options: PageOptions & { authenticator: true }): Promise<OpenedPage & { authenticator: VirtualAuthenticator }>;
-export async function newPage(world: BrowserWorld, viewport = PHONE, options: PageOptions = {}): Promise<OpenedPage & { authenticator?: VirtualAuthenticator }> {
+export async function newPage(
+  world: BrowserWorld,
+  viewport: typeof PHONE,
+  options: PageOptions & { authenticator: true },
+): Promise<OpenedPage & { authenticator: VirtualAuthenticator }>;
+export async function newPage(
+  world: BrowserWorld,
+  viewport = PHONE,
+  options: PageOptions = {},
+): Promise<OpenedPage & { authenticator?: VirtualAuthenticator }> {
   const locale = options.locale === undefined ? 'ja-JP' : options.locale;
   const context = await world.browser.newContext({ viewport, ...(locale === null ? {} : { locale }) });
   const page = await context.newPage();
@@ -172,13 +195,15 @@ export async function shot(page: Page, name: string): Promise<void> {
 
 /** Every visible interactive element whose box is less than `min` px tall (or wide), as lines. */
 export async function smallTargets(page: Page, min = 44): Promise<string[]> {
-  const targets = page.locator('a[href], button, input:not([type=hidden]), select, textarea, summary, label:has(input[type=checkbox]), label:has(input[type=radio])');
+  const targets = page.locator(
+    'a[href], button, input:not([type=hidden]), select, textarea, summary, label:has(input[type=checkbox]), label:has(input[type=radio])',
+  );
   const small: string[] = [];
   for (const target of await targets.all()) {
     if (!(await target.isVisible())) continue;
     // A checkbox or radio is tapped through its label, which is measured instead.
     const type = await target.getAttribute('type');
-    if ((type === 'checkbox' || type === 'radio') && await target.evaluate((el) => !!el.closest('label'))) continue;
+    if ((type === 'checkbox' || type === 'radio') && (await target.evaluate((el) => !!el.closest('label')))) continue;
     const box = await target.boundingBox();
     if (!box) continue;
     if (box.height < min || box.width < min) small.push(`${await describe(target)}: ${Math.round(box.width)}x${Math.round(box.height)}`);

@@ -1,14 +1,32 @@
 import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
-import { startBrowserWorld, newPage, loginAtPortal, logoutAtPortal, seriousA11yViolations, shot, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import {
+  startBrowserWorld,
+  newPage,
+  loginAtPortal,
+  logoutAtPortal,
+  seriousA11yViolations,
+  shot,
+  expectLocator,
+  PHONE,
+  PC,
+  type BrowserWorld,
+} from './harness.js';
 
 describe('logging out at the demo portal, in Chromium', () => {
   let w: BrowserWorld;
-  beforeAll(async () => { w = await startBrowserWorld(); });
-  afterAll(async () => { await w?.close(); });
+  beforeAll(async () => {
+    w = await startBrowserWorld();
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
 
   for (const viewport of [PHONE, PC]) {
     it(`「ポータルに戻る」 on the confirmation keeps the member logged in, at the portal and at the provider (${viewport.width} px)`, async () => {
-      const userId = await w.t.addMember({ userId: `stay${viewport.width}`, name: '継続 花子', email: `stay${viewport.width}@example.jp` }, { password: 'Stay-pass-1', onboarded: true });
+      const userId = await w.t.addMember(
+        { userId: `stay${viewport.width}`, name: '継続 花子', email: `stay${viewport.width}@example.jp` },
+        { password: 'Stay-pass-1', onboarded: true },
+      );
       const { context, page } = await newPage(w, viewport);
       await loginAtPortal(w, page, userId, 'Stay-pass-1');
       await page.locator('.account__name').click();
@@ -31,7 +49,10 @@ describe('logging out at the demo portal, in Chromium', () => {
     });
 
     it(`「ログアウトする」 logs the member out everywhere: the next 「ログイン」 asks for the password (${viewport.width} px)`, async () => {
-      const userId = await w.t.addMember({ userId: `leave${viewport.width}`, name: '退出 太郎', email: `leave${viewport.width}@example.jp` }, { password: 'Leave-pass-1', onboarded: true });
+      const userId = await w.t.addMember(
+        { userId: `leave${viewport.width}`, name: '退出 太郎', email: `leave${viewport.width}@example.jp` },
+        { password: 'Leave-pass-1', onboarded: true },
+      );
       const { context, page } = await newPage(w, viewport);
       await loginAtPortal(w, page, userId, 'Leave-pass-1');
       await logoutAtPortal(w, page);

@@ -1,11 +1,26 @@
 import { describe, it, beforeAll, afterAll, expect as jestExpect } from '@jest/globals';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startBrowserWorld, newPage, submitPassword, openLoginFromPortal, logoutAtPortal, shot, eventually as expect, PHONE, PC, type BrowserWorld } from './harness.js';
+import {
+  startBrowserWorld,
+  newPage,
+  submitPassword,
+  openLoginFromPortal,
+  logoutAtPortal,
+  shot,
+  eventually as expect,
+  PHONE,
+  PC,
+  type BrowserWorld,
+} from './harness.js';
 
 describe('passkeys (生体認証) in Chromium with a virtual platform authenticator', () => {
   let w: BrowserWorld;
-  beforeAll(async () => { w = await startBrowserWorld(); });
-  afterAll(async () => { await w?.close(); });
+  beforeAll(async () => {
+    w = await startBrowserWorld();
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
 
   /** A member who chose 生体認証 and has no passkey yet (a first login, or after 初期化). */
   async function passkeyMember(userId: string, password: string, name = '生体 花子') {
@@ -20,8 +35,11 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
     await page.waitForURL(`${w.portal.url}/`);
     await context.clearCookies();
   }
-  const passkeysOf = (userId: string) => w.t.idp.sql.rows<{ label: string; sign_count: string; transports: string[]; backed_up: boolean | null; last_used_at: string | null; webauthn_id: string }>(
-    `select c.label, c.sign_count, c.transports, c.backed_up, c.last_used_at, c.webauthn_id from credential c join member m on m.id = c.member_id where m.user_id = $1 and c.kind = 'passkey' order by c.created_at`, [userId]);
+  const passkeysOf = (userId: string) =>
+    w.t.idp.sql.rows<{ label: string; sign_count: string; transports: string[]; backed_up: boolean | null; last_used_at: string | null; webauthn_id: string }>(
+      `select c.label, c.sign_count, c.transports, c.backed_up, c.last_used_at, c.webauthn_id from credential c join member m on m.id = c.member_id where m.user_id = $1 and c.kind = 'passkey' order by c.created_at`,
+      [userId],
+    );
 
   for (const size of [PHONE, PC]) {
     it(`registers a passkey inside the first login, names it, and logs in with it after the password (${size.width}x${size.height})`, async () => {
@@ -83,13 +101,18 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
         const b64 = (text: string) => btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
         const clientDataJSON = b64(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: location.origin }));
         (form.elements.namedItem('response') as HTMLInputElement).value = JSON.stringify({
-          id: 'dW5rbm93bg', rawId: 'dW5rbm93bg', type: 'public-key', clientExtensionResults: {},
+          id: 'dW5rbm93bg',
+          rawId: 'dW5rbm93bg',
+          type: 'public-key',
+          clientExtensionResults: {},
           response: { clientDataJSON, authenticatorData: 'AAAA', signature: 'AAAA' },
         });
         form.submit();
       });
       await expect(page.getByRole('heading', { name: 'セキュリティキーの登録が無効です' })).toBeVisible();
-      await expect(page.getByText('端末にパスワード管理アプリ（iCloudキーチェーン、Googleパスワードマネージャーなど）が入っているか確認してください。')).toBeVisible();
+      await expect(
+        page.getByText('端末にパスワード管理アプリ（iCloudキーチェーン、Googleパスワードマネージャーなど）が入っているか確認してください。'),
+      ).toBeVisible();
       await shot(page, 'passkey-7-invalid');
       // 「再試行してください」 goes back to the passkey page, and the real passkey still works.
       await page.getByRole('link', { name: '再試行してください' }).click();
@@ -119,7 +142,7 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
     await context.close();
   });
 
-  it('logs in with the passkey alone from the user-ID field\'s autofill (conditional mediation)', async () => {
+  it("logs in with the passkey alone from the user-ID field's autofill (conditional mediation)", async () => {
     await passkeyMember('pkfill001', 'Passkey-pass-4', '自動 三郎');
     const { context, page } = await open(PHONE);
     await registeredPasskey(context, page, 'pkfill001', 'Passkey-pass-4');
@@ -133,7 +156,9 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
     await page.getByRole('button', { name: '同意する' }).click();
     await page.waitForURL(`${w.portal.url}/`);
     await expect(page.locator('.account__name')).toHaveText('自動 三郎');
-    const events = await w.t.idp.sql.rows<{ type: string }>(`select type from member_event e join member m on m.id = e.member_id where m.user_id = 'pkfill001' order by e.id desc limit 3`);
+    const events = await w.t.idp.sql.rows<{ type: string }>(
+      `select type from member_event e join member m on m.id = e.member_id where m.user_id = 'pkfill001' order by e.id desc limit 3`,
+    );
     // No password in this login: the passkey alone, then the re-consent.
     jestExpect(events.map((e) => e.type)).toEqual(['login.completed', 'terms.accepted', 'login.passkey_ok']);
     await context.close();
@@ -143,7 +168,11 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
     await passkeyMember('pkalone01', 'Passkey-pass-3', '単独 次郎');
     const { context, page } = await open(PC);
     // A browser without passkey autofill: only the button offers the passkey.
-    await context.addInitScript(() => { (window as unknown as { PublicKeyCredential: { isConditionalMediationAvailable: () => Promise<boolean> } }).PublicKeyCredential.isConditionalMediationAvailable = async () => false; });
+    await context.addInitScript(() => {
+      (
+        window as unknown as { PublicKeyCredential: { isConditionalMediationAvailable: () => Promise<boolean> } }
+      ).PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    });
     await registeredPasskey(context, page, 'pkalone01', 'Passkey-pass-3');
 
     await openLoginFromPortal(w, page);
@@ -153,7 +182,9 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
     await page.getByRole('button', { name: '生体認証でログイン' }).click();
     await page.waitForURL(`${w.portal.url}/`);
     await expect(page.locator('.account__name')).toHaveText('単独 次郎');
-    const events = await w.t.idp.sql.rows<{ type: string }>(`select type from member_event e join member m on m.id = e.member_id where m.user_id = 'pkalone01' order by e.id desc limit 2`);
+    const events = await w.t.idp.sql.rows<{ type: string }>(
+      `select type from member_event e join member m on m.id = e.member_id where m.user_id = 'pkalone01' order by e.id desc limit 2`,
+    );
     jestExpect(events.map((e) => e.type)).toEqual(['login.completed', 'login.passkey_ok']);
 
     // 初期化 by an administrator: the authenticator still holds the passkey, we no longer do.
@@ -171,11 +202,18 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
       const userId = `pkcount${size.width}`;
       await passkeyMember(userId, 'Passkey-pass-7', '回数 三郎');
       const { context, page, authenticator } = await open(size);
-      await context.addInitScript(() => { (window as unknown as { PublicKeyCredential: { isConditionalMediationAvailable: () => Promise<boolean> } }).PublicKeyCredential.isConditionalMediationAvailable = async () => false; });
+      await context.addInitScript(() => {
+        (
+          window as unknown as { PublicKeyCredential: { isConditionalMediationAvailable: () => Promise<boolean> } }
+        ).PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+      });
       await registeredPasskey(context, page, userId, 'Passkey-pass-7');
       // The stored counter is ahead of what this authenticator will say: as if a copy of it had signed meanwhile.
       const ahead = (await authenticator.credentials())[0]!.signCount + 1000;
-      await w.t.idp.sql.run(`update credential set sign_count = $2 where kind = 'passkey' and member_id = (select id from member where user_id = $1)`, [userId, ahead]);
+      await w.t.idp.sql.run(`update credential set sign_count = $2 where kind = 'passkey' and member_id = (select id from member where user_id = $1)`, [
+        userId,
+        ahead,
+      ]);
 
       w.t.config.union.passkeys.passkeyOnlyLogin = false;
       try {

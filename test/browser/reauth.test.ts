@@ -9,8 +9,12 @@ import { startBrowserWorld, newPage, loginAtPortal, answerTotpChallenge, checkSc
  */
 describe('re-authentication and a device registered twice, in Chromium', () => {
   let w: BrowserWorld;
-  beforeAll(async () => { w = await startBrowserWorld({ accountLinks: true }); });
-  afterAll(async () => { await w?.close(); });
+  beforeAll(async () => {
+    w = await startBrowserWorld({ accountLinks: true });
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
 
   /** The last login is older than the console allows while `run` asks for a change (one second). */
   async function loginGetsOld<T>(run: () => Promise<T>): Promise<T> {

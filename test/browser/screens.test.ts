@@ -7,10 +7,14 @@ import { startBrowserWorld, loginAtPortal, newPage, checkScreen as check, expect
  * critical axe-core violation, every tap target at least 44 px on a phone, errors tied to their
  * fields, a show-password button, and 生体認証 offered wherever the browser can use passkeys.
  */
-describe('the member\'s screens in Chromium', () => {
+describe("the member's screens in Chromium", () => {
   let w: BrowserWorld;
-  beforeAll(async () => { w = await startBrowserWorld(); });
-  afterAll(async () => { await w?.close(); });
+  beforeAll(async () => {
+    w = await startBrowserWorld();
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
 
   async function loginPage(page: Page): Promise<void> {
     await page.goto(`${w.portal.url}/login`);
@@ -19,7 +23,14 @@ describe('the member\'s screens in Chromium', () => {
 
   for (const viewport of [PHONE, PC]) {
     it(`a first login, screen by screen (${viewport.width} px)`, async () => {
-      const userId = await w.t.addMember({ userId: `walk${viewport.width}`, symbol: '12', number: '3456789', birthdate: '1980-12-01', name: '初回 歩', email: `walk${viewport.width}@example.jp` });
+      const userId = await w.t.addMember({
+        userId: `walk${viewport.width}`,
+        symbol: '12',
+        number: '3456789',
+        birthdate: '1980-12-01',
+        name: '初回 歩',
+        email: `walk${viewport.width}@example.jp`,
+      });
       // This device's Face ID or fingerprint, for the 生体認証 chosen below.
       const { context, page } = await newPage(w, viewport, { authenticator: true });
       await loginPage(page);
@@ -93,7 +104,9 @@ describe('the member\'s screens in Chromium', () => {
       await page.getByLabel('ユーザID').fill(`taken${viewport.width}x`);
       await page.getByRole('button', { name: '実行' }).click();
       await expectLocator(page.locator('#form-errors')).toContainText('このユーザIDは既に使用されています。');
-      expect((await page.locator('#form-errors li').allTextContents()).sort()).toEqual(['このユーザIDは既に使用されています。別のユーザIDを入力してください。', '認証方法を選択してください。'].sort());
+      expect((await page.locator('#form-errors li').allTextContents()).sort()).toEqual(
+        ['このユーザIDは既に使用されています。別のユーザIDを入力してください。', '認証方法を選択してください。'].sort(),
+      );
       expect(await page.locator('#user_id').getAttribute('aria-invalid')).toBe('true');
       expect((await page.locator('#user_id').getAttribute('aria-describedby'))?.split(' ')).toEqual(['form-errors', 'user_id-rules', 'user_id-optional']);
       expect(await page.locator('fieldset.choices').getAttribute('aria-invalid')).toBe('true');
@@ -139,7 +152,9 @@ describe('the member\'s screens in Chromium', () => {
       await page.getByRole('link', { name: 'ポータルに戻る' }).click();
       await page.waitForURL(`${w.portal.url}/`);
       await expectLocator(page.locator('.account__name')).toHaveText('初回 歩');
-      expect((await w.t.idp.sql.one<{ chosen_factor: string }>('select chosen_factor from member where user_id = $1', [`walker${viewport.width}`]))?.chosen_factor).toBe('passkey');
+      expect(
+        (await w.t.idp.sql.one<{ chosen_factor: string }>('select chosen_factor from member where user_id = $1', [`walker${viewport.width}`]))?.chosen_factor,
+      ).toBe('passkey');
       await context.close();
     });
 
@@ -175,7 +190,10 @@ describe('the member\'s screens in Chromium', () => {
     });
 
     it(`the account console pages (${viewport.width} px)`, async () => {
-      const userId = await w.t.addMember({ userId: `console${viewport.width}`, name: '設定 花子', email: `console${viewport.width}@example.jp` }, { password: 'Console-pass-1', onboarded: true });
+      const userId = await w.t.addMember(
+        { userId: `console${viewport.width}`, name: '設定 花子', email: `console${viewport.width}@example.jp` },
+        { password: 'Console-pass-1', onboarded: true },
+      );
       const { context, page } = await newPage(w, viewport);
       await loginAtPortal(w, page, userId, 'Console-pass-1');
       await page.goto(`${w.t.url}/account`);

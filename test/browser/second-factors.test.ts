@@ -7,8 +7,12 @@ import { totpCodeAt } from '../../src/factors/totp/codes.js';
 /** Each second factor from the portal's 「ログイン」 to the portal, at a phone size and a PC size. */
 describe('second factors in Chromium, from the demo portal', () => {
   let w: BrowserWorld;
-  beforeAll(async () => { w = await startBrowserWorld(); });
-  afterAll(async () => { await w?.close(); });
+  beforeAll(async () => {
+    w = await startBrowserWorld();
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
 
   /** A member who chose `factor` and has nothing set up yet (the first login, or after 初期化). */
   async function member(userId: string, factor: 'totp' | 'email', name: string) {

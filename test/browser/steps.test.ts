@@ -6,8 +6,12 @@ import { startBrowserWorld, newPage, submitPassword, checkScreen as check, expec
 /** Where a first login used to strand members: the birth-date lock, 「更新」 too early, declining the terms. */
 describe('the first-login steps in Chromium', () => {
   let w: BrowserWorld;
-  beforeAll(async () => { w = await startBrowserWorld(); });
-  afterAll(async () => { await w?.close(); });
+  beforeAll(async () => {
+    w = await startBrowserWorld();
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
 
   async function startFirstLogin(page: Page, userId: string): Promise<void> {
     await submitPassword(w, page, userId, '12345678919801201');
@@ -39,7 +43,9 @@ describe('the first-login steps in Chromium', () => {
       await check(page, 'step-birthdate-last-try');
       await wrongBirthdate(page);
       await expectLocator(page.getByRole('heading', { name: 'ログイン' })).toBeVisible();
-      await expectLocator(page.locator('#form-errors')).toHaveText('アカウントがロックされているため、ログインできません。ロックは約5分後に解除されますので、時間をおいてから再度お試しください。お急ぎの場合は、コスモ健康保険組合までお問い合わせください。');
+      await expectLocator(page.locator('#form-errors')).toHaveText(
+        'アカウントがロックされているため、ログインできません。ロックは約5分後に解除されますので、時間をおいてから再度お試しください。お急ぎの場合は、コスモ健康保険組合までお問い合わせください。',
+      );
       await check(page, 'login-locked');
       // The password again while locked: the same message, with the time that is left.
       await page.getByLabel('パスワード', { exact: true }).fill('12345678919801201');

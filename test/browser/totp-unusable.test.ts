@@ -11,8 +11,12 @@ import { totpApp } from '../support/factors.js';
 describe('an authenticator-app device whose key was lost, in Chromium', () => {
   let w: BrowserWorld;
   const lostKey = { secretsKey: Buffer.alloc(32, 0x5a), previousSecretsKeys: [] };
-  beforeAll(async () => { w = await startBrowserWorld(); });
-  afterAll(async () => { await w?.close(); });
+  beforeAll(async () => {
+    w = await startBrowserWorld();
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
 
   /** An onboarded member; the devices named in `lost` are sealed again under a key the provider does not have. */
   async function member(userId: string, devices: string[], lost: string[]) {
@@ -55,7 +59,11 @@ describe('an authenticator-app device whose key was lost, in Chromium', () => {
       await check(page, 'factor-totp-unusable-other-device');
       await page.getByRole('link', { name: '別のデバイスを選択する' }).click();
       await expectLocator(page.getByRole('heading', { name: 'ワンタイムパスワードの入力' })).toBeVisible();
-      await page.getByLabel('ワンタイムパスワード').fill(await totpApp(userId)!.devices.find((d) => d.label === '個人用')!.nextCode());
+      await page.getByLabel('ワンタイムパスワード').fill(
+        await totpApp(userId)!
+          .devices.find((d) => d.label === '個人用')!
+          .nextCode(),
+      );
       await page.getByRole('button', { name: 'トップページへ' }).click();
       await page.waitForURL(`${w.portal.url}/`);
       await context.close();

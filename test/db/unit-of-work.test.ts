@@ -4,8 +4,12 @@ import { startTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, 
 /** A change of several writes (the member, its owed steps, the audit event) lands whole or not at all. */
 describe('one unit of work', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   async function atTermsStep(userId: string) {
     await t.addMember({ userId, email: `${userId}@example.jp` }, { password: 'Unit-of-work-1', onboarded: true });
@@ -20,9 +24,12 @@ describe('one unit of work', () => {
     return { browser, terms };
   }
 
-  const memberRow = (userId: string) => t.idp.sql.one<{ terms_version: string; pending_steps: string[]; events: string }>(
-    `select terms_version, pending_steps, (select count(*) from member_event e where e.member_id = m.id and e.type = 'terms.accepted') as events
-     from member m where user_id = $1`, [userId]);
+  const memberRow = (userId: string) =>
+    t.idp.sql.one<{ terms_version: string; pending_steps: string[]; events: string }>(
+      `select terms_version, pending_steps, (select count(*) from member_event e where e.member_id = m.id and e.type = 'terms.accepted') as events
+     from member m where user_id = $1`,
+      [userId],
+    );
 
   it('leaves nothing changed when the audit event after the member update fails', async () => {
     const { browser, terms } = await atTermsStep('uow00001');

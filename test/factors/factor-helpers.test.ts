@@ -16,7 +16,7 @@ describe('passkey challenges bound to one flow', () => {
     expect(challengeValid([key], 'register', 'uid-1', c, 360, now)).toBe(false);
     expect(challengeValid([Buffer.alloc(32, 4)], 'authenticate', 'uid-1', c, 360, now)).toBe(false);
     expect(challengeValid([key], 'authenticate', 'uid-1', c, 360, now + 361_000)).toBe(false);
-    const flipped = (c[10] === 'A' ? 'B' : 'A');
+    const flipped = c[10] === 'A' ? 'B' : 'A';
     expect(challengeValid([key], 'authenticate', 'uid-1', c.slice(0, 10) + flipped + c.slice(11), 360, now)).toBe(false);
     for (const bad of ['', 'x', c + 'A', '\u0000'.repeat(72)]) expect(challengeValid([key], 'authenticate', 'uid-1', bad, 360, now)).toBe(false);
   });
@@ -40,17 +40,34 @@ describe('passkey names', () => {
     expect(authenticatorName('00000000-0000-0000-0000-000000000000', true)).toBe('iCloud Keychain');
     expect(authenticatorName('00000000-0000-0000-0000-000000000000', false)).toBeUndefined();
     expect(defaultPasskeyLabel('01020304-0506-0708-0102-030405060708', false, 'パスキー', [])).toBe('パスキー');
-    expect(defaultPasskeyLabel('fbfc3007-154e-4ecc-8c0b-6e020557d7bd', true, 'パスキー', ['iCloud Keychain', 'icloud keychain (2)'])).toBe('iCloud Keychain (3)');
+    expect(defaultPasskeyLabel('fbfc3007-154e-4ecc-8c0b-6e020557d7bd', true, 'パスキー', ['iCloud Keychain', 'icloud keychain (2)'])).toBe(
+      'iCloud Keychain (3)',
+    );
   });
 });
 
 describe('browser answers parsed at the boundary', () => {
   it('refuses anything that is not a WebAuthn response', () => {
-    for (const bad of [undefined, '', 'null', '[]', '{"id":"a"}', '{'.repeat(10), 'x'.repeat(70000), JSON.stringify({ id: 'a b', rawId: 'a', type: 'public-key', response: {} })]) {
+    for (const bad of [
+      undefined,
+      '',
+      'null',
+      '[]',
+      '{"id":"a"}',
+      '{'.repeat(10),
+      'x'.repeat(70000),
+      JSON.stringify({ id: 'a b', rawId: 'a', type: 'public-key', response: {} }),
+    ]) {
       expect(parseRegistrationResponse(bad)).toBeUndefined();
       expect(parseAuthenticationResponse(bad)).toBeUndefined();
     }
-    const ok = { id: 'abc', rawId: 'abc', type: 'public-key', response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' }, clientExtensionResults: {} };
+    const ok = {
+      id: 'abc',
+      rawId: 'abc',
+      type: 'public-key',
+      response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' },
+      clientExtensionResults: {},
+    };
     expect(parseAuthenticationResponse(JSON.stringify(ok))?.id).toBe('abc');
   });
 });

@@ -20,7 +20,9 @@ describe('a passkey registration challenge is bound to the member and the sessio
       ids[userId] = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', [userId]))!.id;
     }
   });
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   async function consoleHost(userId: string, sessionId: string): Promise<Host> {
     const host = await testHost(t.idp, ids[userId]!, '/account/factors/passkey/setup');

@@ -7,8 +7,12 @@ import { otpauthUri, qrCodeSvg } from '../../src/factors/totp/enrolment.js';
 // 8 digits; a 6-digit code is the same truncated value modulo 10^6, i.e. its last six digits.
 const RFC_SEED = new ScureBase32Plugin().encode(new TextEncoder().encode('12345678901234567890'), { padding: false });
 const RFC_VECTORS: [number, string][] = [
-  [59, '94287082'], [1111111109, '07081804'], [1111111111, '14050471'],
-  [1234567890, '89005924'], [2000000000, '69279037'], [20000000000, '65353130'],
+  [59, '94287082'],
+  [1111111109, '07081804'],
+  [1111111111, '14050471'],
+  [1234567890, '89005924'],
+  [2000000000, '69279037'],
+  [20000000000, '65353130'],
 ];
 
 describe('TOTP codes (RFC 6238, SHA-1, 6 digits, 30 s)', () => {
@@ -29,7 +33,13 @@ describe('TOTP codes (RFC 6238, SHA-1, 6 digits, 30 s)', () => {
   it('accepts one step of drift either way and refuses two', async () => {
     const secret = newTotpSecret();
     const now = 1_800_000_015;
-    for (const [offset, ok] of [[-60, false], [-30, true], [0, true], [30, true], [60, false]] as const) {
+    for (const [offset, ok] of [
+      [-60, false],
+      [-30, true],
+      [0, true],
+      [30, true],
+      [60, false],
+    ] as const) {
       const code = await totpCodeAt(secret, now + offset);
       expect((await verifyTotpCode(secret, code, null, now)).valid).toBe(ok);
     }
@@ -67,7 +77,13 @@ describe('TOTP codes (RFC 6238, SHA-1, 6 digits, 30 s)', () => {
     expect(parsed.protocol).toBe('otpauth:');
     expect(parsed.host).toBe('totp');
     expect(decodeURIComponent(parsed.pathname)).toBe('/コスモ健康保険組合:kosmo001');
-    expect(Object.fromEntries(parsed.searchParams)).toEqual({ secret: 'JBSWY3DPEHPK3PXP', issuer: 'コスモ健康保険組合', algorithm: 'SHA1', digits: '6', period: '30' });
+    expect(Object.fromEntries(parsed.searchParams)).toEqual({
+      secret: 'JBSWY3DPEHPK3PXP',
+      issuer: 'コスモ健康保険組合',
+      algorithm: 'SHA1',
+      digits: '6',
+      period: '30',
+    });
     expect(uri).not.toContain('+');
     const svg = await qrCodeSvg(uri, 'QR "code" <for> setup');
     expect(svg).toMatch(/^<svg class="qr" role="img" aria-label="QR &quot;code&quot; &lt;for&gt; setup"/);

@@ -6,7 +6,14 @@ import { issueRecoveryCodes } from '../../src/members/recovery-codes.js';
 import { loginStore } from '../../src/members/login-store.js';
 import { proofAttempts, type ProofAttempt } from '../../src/flow/attempt.js';
 import {
-  afterAddressProof, afterSecondFactor, factorAt, finishLogin, identifiedByPassword, nextPlace, openLogin, type LoginRun,
+  afterAddressProof,
+  afterSecondFactor,
+  factorAt,
+  finishLogin,
+  identifiedByPassword,
+  nextPlace,
+  openLogin,
+  type LoginRun,
 } from '../../src/flow/login.js';
 import { recoveryCodeFactor } from '../../src/factors/index.js';
 import type { Host } from '../../src/flow/host.js';
@@ -15,8 +22,12 @@ import { totpCodeAt, TOTP_PERIOD_SECONDS } from '../../src/factors/totp/codes.js
 /** The login flow driven through a Host, without HTTP: its order, what it finishes with, and the failures it counts. */
 describe('the login flow (src/flow/login.ts)', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   const idOf = async (userId: string) => (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', [userId]))!.id;
 
@@ -52,7 +63,10 @@ describe('the login flow (src/flow/login.ts)', () => {
   }
 
   it('asks the second factor first when the member has one set up, then the owed steps (re-consent to new terms)', async () => {
-    const userId = await t.addMember({ userId: 'flow.order1', email: 'flow.order1@example.jp' }, { password: 'Flow-order-01', onboarded: true, totpDevices: ['会社用'] });
+    const userId = await t.addMember(
+      { userId: 'flow.order1', email: 'flow.order1@example.jp' },
+      { password: 'Flow-order-01', onboarded: true, totpDevices: ['会社用'] },
+    );
     await t.idp.sql.run(`update member set terms_version = 'old' where user_id = $1`, [userId]);
     let run = await loginAfterPassword(userId);
     expect(await nextPlace(run)).toBe('factor');
@@ -66,7 +80,10 @@ describe('the login flow (src/flow/login.ts)', () => {
   });
 
   it('asks a mailed code to the confirmed address before a device is set up, then the setup', async () => {
-    const userId = await t.addMember({ userId: 'flow.setup1', email: 'flow.setup1@example.jp' }, { password: 'Flow-setup-01', onboarded: true, totpDevices: [] });
+    const userId = await t.addMember(
+      { userId: 'flow.setup1', email: 'flow.setup1@example.jp' },
+      { password: 'Flow-setup-01', onboarded: true, totpDevices: [] },
+    );
     let run = await loginAfterPassword(userId);
     expect(await nextPlace(run)).toBe('factor/address');
     expect((await factorAt(run, 'factor/address')).kind).toBe('email');
@@ -76,7 +93,10 @@ describe('the login flow (src/flow/login.ts)', () => {
   });
 
   it('asks the strongest held device when acr_values ask above the chosen method', async () => {
-    const userId = await t.addMember({ userId: 'flow.stepup1', email: 'flow.stepup1@example.jp' }, { password: 'Flow-stepup-01', onboarded: true, totpDevices: ['会社用'] });
+    const userId = await t.addMember(
+      { userId: 'flow.stepup1', email: 'flow.stepup1@example.jp' },
+      { password: 'Flow-stepup-01', onboarded: true, totpDevices: ['会社用'] },
+    );
     await t.idp.sql.run(`update member set chosen_factor = 'email' where user_id = $1`, [userId]);
     expect((await factorAt(await loginAfterPassword(userId), 'factor')).kind).toBe('email');
     expect((await factorAt(await loginAfterPassword(userId, ['urn:kosmo:acr:mfa']), 'factor')).kind).toBe('totp');
@@ -86,7 +106,13 @@ describe('the login flow (src/flow/login.ts)', () => {
     const userId = await t.addMember({ userId: 'flow.pwd1' }, { password: 'Flow-pwd-0001', onboarded: true, factor: null });
     const run = await loginAfterPassword(userId);
     expect(await nextPlace(run)).toBeUndefined();
-    expect(await finishLogin(run, '127.0.0.1')).toEqual({ kind: 'finished', accountId: run.member.id, remember: false, amr: ['pwd'], acr: 'urn:kosmo:acr:pwd' });
+    expect(await finishLogin(run, '127.0.0.1')).toEqual({
+      kind: 'finished',
+      accountId: run.member.id,
+      remember: false,
+      amr: ['pwd'],
+      acr: 'urn:kosmo:acr:pwd',
+    });
   });
 
   it('finishes with amr and acr from what was proved: the password and an authenticator app', async () => {
@@ -103,7 +129,10 @@ describe('the login flow (src/flow/login.ts)', () => {
     const run = await loginAfterPassword(userId);
     const outcome = await recoveryCodeFactor.verify(await loginHost(run), { code: codes[0]! });
     if (outcome.kind !== 'verified') throw new Error(`not verified: ${outcome.kind}`);
-    const after = await reopened({ ...run, state: afterSecondFactor(run.state, { kind: recoveryCodeFactor.kind, amr: outcome.amr, deviceId: outcome.credentialId }) });
+    const after = await reopened({
+      ...run,
+      state: afterSecondFactor(run.state, { kind: recoveryCodeFactor.kind, amr: outcome.amr, deviceId: outcome.credentialId }),
+    });
     expect(await nextPlace(after)).toBeUndefined();
     expect(await finishLogin(after, '127.0.0.1')).toMatchObject({ kind: 'finished', amr: ['pwd', 'rc', 'mfa'], acr: 'urn:kosmo:acr:email' });
   });
@@ -113,7 +142,10 @@ describe('the login flow (src/flow/login.ts)', () => {
     const run = await loginAfterPassword(userId);
     const counted = proofAttempts(t.idp, '127.0.0.1');
     let attempts = 0;
-    const attempt: ProofAttempt = (memberId, wrong, check) => { attempts += 1; return counted(memberId, wrong, check); };
+    const attempt: ProofAttempt = (memberId, wrong, check) => {
+      attempts += 1;
+      return counted(memberId, wrong, check);
+    };
     const factor = await factorAt(run, 'factor');
     const device = totpApp(userId)!.pick();
     const now = Date.now() / 1000;
@@ -122,8 +154,11 @@ describe('the login flow (src/flow/login.ts)', () => {
     const outcome = await factor.verify(await loginHost(run, attempt), { device: device.credentialId!, code: wrong });
     expect(outcome.kind).toBe('show');
     expect(attempts).toBe(1);
-    const state = async () => t.idp.sql.one<{ failed: number; wrongs: string }>(
-      `select failed_logins as failed, (select count(*) from member_event e where e.member_id = m.id and e.type = 'login.totp_wrong') as wrongs from member m where m.id = $1`, [run.member.id]);
+    const state = async () =>
+      t.idp.sql.one<{ failed: number; wrongs: string }>(
+        `select failed_logins as failed, (select count(*) from member_event e where e.member_id = m.id and e.type = 'login.totp_wrong') as wrongs from member m where m.id = $1`,
+        [run.member.id],
+      );
     expect(await state()).toEqual({ failed: 1, wrongs: '1' });
     const done = await proveTotp(await reopened(run));
     expect(await finishLogin(done, '127.0.0.1')).toMatchObject({ kind: 'finished' });

@@ -19,7 +19,12 @@ describe('configuration read at start', () => {
   const good = JSON.parse(readFileSync('config/clients.json', 'utf8'));
 
   function errorOf(fn: () => unknown): ConfigError {
-    try { fn(); } catch (err) { if (err instanceof ConfigError) return err; throw err; }
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof ConfigError) return err;
+      throw err;
+    }
     throw new Error('no ConfigError');
   }
 
@@ -33,19 +38,61 @@ describe('configuration read at start', () => {
   });
 
   it.each([
-    ['a misspelt field', { client_id: 'typo-portal', client_secret: 'a-long-enough-secret-value', redirect_uri: ['https://p.example.jp/cb'], redirect_uris: ['https://p.example.jp/cb'] }, 'typo-portal', 'redirect_uri'],
-    ['a secret that is too short', { client_id: 'short-secret', client_secret: 'short', redirect_uris: ['https://p.example.jp/cb'] }, 'short-secret', 'client_secret'],
+    [
+      'a misspelt field',
+      {
+        client_id: 'typo-portal',
+        client_secret: 'a-long-enough-secret-value',
+        redirect_uri: ['https://p.example.jp/cb'],
+        redirect_uris: ['https://p.example.jp/cb'],
+      },
+      'typo-portal',
+      'redirect_uri',
+    ],
+    [
+      'a secret that is too short',
+      { client_id: 'short-secret', client_secret: 'short', redirect_uris: ['https://p.example.jp/cb'] },
+      'short-secret',
+      'client_secret',
+    ],
     ['no redirect_uris', { client_id: 'no-redirect', client_secret: 'a-long-enough-secret-value' }, 'no-redirect', 'redirect_uris'],
-    ['an empty redirect_uris', { client_id: 'empty-redirect', client_secret: 'a-long-enough-secret-value', redirect_uris: [] }, 'empty-redirect', 'redirect_uris'],
-    ['a post-logout URI that is not a list', { client_id: 'bad-logout', client_secret: 'a-long-enough-secret-value', redirect_uris: ['https://p.example.jp/cb'], post_logout_redirect_uris: 'https://p.example.jp/' }, 'bad-logout', 'post_logout_redirect_uris'],
-    ['a bad initiate_login_uri', { client_id: 'bad-initiate', client_secret: 'a-long-enough-secret-value', redirect_uris: ['https://p.example.jp/cb'], initiate_login_uri: 'login' }, 'bad-initiate', 'initiate_login_uri'],
-    ['a secret from an unset variable', { client_id: 'env-secret', client_secret_env: 'KOSMO_TEST_UNSET_SECRET', redirect_uris: ['https://p.example.jp/cb'] }, 'env-secret', 'client_secret_env'],
+    [
+      'an empty redirect_uris',
+      { client_id: 'empty-redirect', client_secret: 'a-long-enough-secret-value', redirect_uris: [] },
+      'empty-redirect',
+      'redirect_uris',
+    ],
+    [
+      'a post-logout URI that is not a list',
+      {
+        client_id: 'bad-logout',
+        client_secret: 'a-long-enough-secret-value',
+        redirect_uris: ['https://p.example.jp/cb'],
+        post_logout_redirect_uris: 'https://p.example.jp/',
+      },
+      'bad-logout',
+      'post_logout_redirect_uris',
+    ],
+    [
+      'a bad initiate_login_uri',
+      { client_id: 'bad-initiate', client_secret: 'a-long-enough-secret-value', redirect_uris: ['https://p.example.jp/cb'], initiate_login_uri: 'login' },
+      'bad-initiate',
+      'initiate_login_uri',
+    ],
+    [
+      'a secret from an unset variable',
+      { client_id: 'env-secret', client_secret_env: 'KOSMO_TEST_UNSET_SECRET', redirect_uris: ['https://p.example.jp/cb'] },
+      'env-secret',
+      'client_secret_env',
+    ],
     ['no client_id (named by position)', { client_secret: 'a-long-enough-secret-value', redirect_uris: ['https://p.example.jp/cb'] }, '#2', 'client_id'],
   ])('names the file, the client and the field for %s', (_what, entry, clientId, field) => {
     writeClients([...good, entry]);
     const err = errorOf(() => loadConfig(env()));
     writeClients(good);
-    expect(err.message).toMatch(new RegExp(`^${path.join(dir, 'clients.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: client "${clientId}": field "${field}": \\S`));
+    expect(err.message).toMatch(
+      new RegExp(`^${path.join(dir, 'clients.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: client "${clientId}": field "${field}": \\S`),
+    );
     expect(err.message).not.toContain('\n');
   });
 
@@ -81,11 +128,20 @@ describe('configuration read at start', () => {
     const jwks = path.join(dir, 'jwks-check.json');
     writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'k1' }] }));
     const complete = {
-      NODE_ENV: 'production', ISSUER: 'https://idp.example.jp', COOKIE_KEYS: 'k'.repeat(40), SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
-      JWKS_FILE: jwks, DATABASE_URL: 'postgres://u:p@db/kosmo', SMTP_URL: 'smtp://mail:25',
+      NODE_ENV: 'production',
+      ISSUER: 'https://idp.example.jp',
+      COOKIE_KEYS: 'k'.repeat(40),
+      SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
+      JWKS_FILE: jwks,
+      DATABASE_URL: 'postgres://u:p@db/kosmo',
+      SMTP_URL: 'smtp://mail:25',
     };
-    expect(errorOf(() => loadConfig(env({ ...complete, ISSUER: 'http://idp.example.jp' }))).message).toBe('environment: ISSUER: must be https:// in production');
-    expect(errorOf(() => loadConfig(env({ ...complete, COOKIE_KEYS: 'too-short' }))).message).toBe('environment: COOKIE_KEYS: each key needs at least 32 characters');
+    expect(errorOf(() => loadConfig(env({ ...complete, ISSUER: 'http://idp.example.jp' }))).message).toBe(
+      'environment: ISSUER: must be https:// in production',
+    );
+    expect(errorOf(() => loadConfig(env({ ...complete, COOKIE_KEYS: 'too-short' }))).message).toBe(
+      'environment: COOKIE_KEYS: each key needs at least 32 characters',
+    );
     const onlyCookies = errorOf(() => loadConfig(env({ ...complete, COOKIE_KEYS: '' })));
     expect(onlyCookies.message).toMatch(/^NODE_ENV=production refuses development defaults; set COOKIE_KEYS \(/);
     expect(onlyCookies.message).not.toMatch(/SECRETS_KEY|JWKS_FILE|SMTP_URL|DATABASE_URL/);
@@ -95,18 +151,25 @@ describe('configuration read at start', () => {
     writeClients(good);
     const derived = loadConfig(env({ ISSUER: 'http://localhost:4100/' })).webauthn;
     expect(derived).toEqual({ rpId: 'localhost', rpName: 'KOSMO Web', origins: ['http://localhost:4100'] });
-    const shared = loadConfig(env({ ISSUER: 'https://login.kosmo-web.jp', WEBAUTHN_RP_ID: 'kosmo-web.jp', WEBAUTHN_ORIGINS: 'https://login.kosmo-web.jp, https://www.kosmo-web.jp' })).webauthn;
+    const shared = loadConfig(
+      env({ ISSUER: 'https://login.kosmo-web.jp', WEBAUTHN_RP_ID: 'kosmo-web.jp', WEBAUTHN_ORIGINS: 'https://login.kosmo-web.jp, https://www.kosmo-web.jp' }),
+    ).webauthn;
     expect(shared.origins).toEqual(['https://login.kosmo-web.jp', 'https://www.kosmo-web.jp']);
-    expect(errorOf(() => loadConfig(env({ ISSUER: 'https://login.kosmo-web.jp', WEBAUTHN_RP_ID: 'example.jp' }))).message)
-      .toBe('environment: WEBAUTHN_RP_ID: "example.jp" is not the host of https://login.kosmo-web.jp nor a domain it belongs to');
-    expect(errorOf(() => loadConfig(env({ WEBAUTHN_ORIGINS: 'http://localhost:3000/login' }))).message).toMatch(/^environment: WEBAUTHN_ORIGINS: .* without a path$/);
+    expect(errorOf(() => loadConfig(env({ ISSUER: 'https://login.kosmo-web.jp', WEBAUTHN_RP_ID: 'example.jp' }))).message).toBe(
+      'environment: WEBAUTHN_RP_ID: "example.jp" is not the host of https://login.kosmo-web.jp nor a domain it belongs to',
+    );
+    expect(errorOf(() => loadConfig(env({ WEBAUTHN_ORIGINS: 'http://localhost:3000/login' }))).message).toMatch(
+      /^environment: WEBAUTHN_ORIGINS: .* without a path$/,
+    );
     expect(errorOf(() => loadConfig(env({ WEBAUTHN_RP_ID: 'Kosmo Web' }))).message).toMatch(/^environment: WEBAUTHN_RP_ID: /);
   });
 
   it('reads SECRETS_KEY_PREVIOUS as comma-separated keys, and refuses a malformed one without printing it', () => {
     const current = Buffer.alloc(32, 1).toString('base64');
     const older = [Buffer.alloc(32, 2), Buffer.alloc(32, 3)];
-    const config = loadConfig(env({ SECRETS_KEY: current, SECRETS_KEY_PREVIOUS: ` ${older[0]!.toString('base64')}, ${older[1]!.toString('base64')},${current}` }));
+    const config = loadConfig(
+      env({ SECRETS_KEY: current, SECRETS_KEY_PREVIOUS: ` ${older[0]!.toString('base64')}, ${older[1]!.toString('base64')},${current}` }),
+    );
     // The current key is not a previous one; the order is kept.
     expect(config.previousSecretsKeys).toEqual(older);
     expect(loadConfig(env({ SECRETS_KEY: current })).previousSecretsKeys).toEqual([]);
@@ -115,12 +178,13 @@ describe('configuration read at start', () => {
     expect(twoKeys.message).toBe('environment: SECRETS_KEY_PREVIOUS: key 2 of 2 must be 32 bytes, base64-encoded (comma-separated keys)');
     expect(twoKeys.message).not.toContain(truncated);
     for (const bad of ['not-a-key', 'a'.repeat(64), `${older[0]!.toString('base64')}!`]) {
-      expect(errorOf(() => loadConfig(env({ SECRETS_KEY: current, SECRETS_KEY_PREVIOUS: bad }))).message)
-        .toBe('environment: SECRETS_KEY_PREVIOUS: the key must be 32 bytes, base64-encoded (comma-separated keys)');
+      expect(errorOf(() => loadConfig(env({ SECRETS_KEY: current, SECRETS_KEY_PREVIOUS: bad }))).message).toBe(
+        'environment: SECRETS_KEY_PREVIOUS: the key must be 32 bytes, base64-encoded (comma-separated keys)',
+      );
     }
   });
 
-  it('derives the demo portal\'s redirect URIs from DEMO_PORTAL_PORT (${DEMO_PORTAL_URL} in clients.json)', () => {
+  it("derives the demo portal's redirect URIs from DEMO_PORTAL_PORT (${DEMO_PORTAL_URL} in clients.json)", () => {
     writeClients(good);
     const config = loadConfig(env({ DEMO_PORTAL_PORT: '3456' }));
     const demo = config.clients.find((c) => c.client_id === 'kosmo-demo-portal')!;
@@ -138,17 +202,26 @@ describe('configuration read at start', () => {
   it('starts in production once everything is set', () => {
     const jwks = path.join(dir, 'jwks.json');
     writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'k1' }] }));
-    const config = loadConfig(env({
-      NODE_ENV: 'production', ISSUER: 'https://idp.example.jp', COOKIE_KEYS: 'k'.repeat(40), SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
-      JWKS_FILE: jwks, DATABASE_URL: 'postgres://u:p@db/kosmo', SMTP_URL: 'smtp://mail:25',
-    }));
+    const config = loadConfig(
+      env({
+        NODE_ENV: 'production',
+        ISSUER: 'https://idp.example.jp',
+        COOKIE_KEYS: 'k'.repeat(40),
+        SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
+        JWKS_FILE: jwks,
+        DATABASE_URL: 'postgres://u:p@db/kosmo',
+        SMTP_URL: 'smtp://mail:25',
+      }),
+    );
     expect(config.production).toBe(true);
     expect(config.demoPortal.enabled).toBe(false);
   });
 
   it('stops `npm start` with one line and no stack trace', async () => {
     writeClients([{ client_id: 'bad', public: true, client_secret: 'should-not-be-here-0000', redirect_uris: ['https://x.example.jp/cb'] }]);
-    const result = await promisify(execFile)(path.resolve('node_modules/.bin/tsx'), ['src/main.ts'], { env: { ...process.env, ...env(), NODE_OPTIONS: '' } }).catch((e) => e as { code: number; stderr: string });
+    const result = await promisify(execFile)(path.resolve('node_modules/.bin/tsx'), ['src/main.ts'], {
+      env: { ...process.env, ...env(), NODE_OPTIONS: '' },
+    }).catch((e) => e as { code: number; stderr: string });
     writeClients(good);
     expect((result as { code: number }).code).toBe(78);
     const lines = (result as { stderr: string }).stderr.trim().split('\n');

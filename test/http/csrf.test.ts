@@ -45,7 +45,9 @@ describe('CSRF tokens (the middleware)', () => {
       expect(pair!.startsWith('__host-kosmo.csrf=')).toBe(true);
       expect(attributes).toEqual(expect.arrayContaining(['path=/', 'secure', 'httponly', 'samesite=lax']));
       expect(attributes.some((a) => a.startsWith('domain='))).toBe(false);
-    } finally { await server.close(); }
+    } finally {
+      await server.close();
+    }
   });
 
   it('binds a token to the browser and its session: another browser, or another session, is refused', async () => {
@@ -65,7 +67,9 @@ describe('CSRF tokens (the middleware)', () => {
       // A cookie this server did not write is ignored, whatever it holds.
       const forged = aCsrfCookie.replace(/\.[^.]+$/, '.not-our-mac');
       expect(await check(server.url, a.token, `kosmo.session=session-of-a; ${forged}`)).toBe('refused');
-    } finally { await server.close(); }
+    } finally {
+      await server.close();
+    }
   });
 
   it('keeps working across a key change: the first key makes tokens, any key verifies', async () => {
@@ -80,7 +84,9 @@ describe('CSRF tokens (the middleware)', () => {
       const fresh = await tokenFrom(after.url, old.cookie);
       expect(fresh.token).not.toBe(old.token);
       expect(await check(after.url, fresh.token, old.cookie)).toBe('valid');
-    } finally { await Promise.all([before.close(), after.close(), newOnly.close()]); }
+    } finally {
+      await Promise.all([before.close(), after.close(), newOnly.close()]);
+    }
   });
 
   it('under plain http uses kosmo.csrf without Secure', async () => {
@@ -90,16 +96,22 @@ describe('CSRF tokens (the middleware)', () => {
       const line = response.headers.getSetCookie()[0]!.toLowerCase();
       expect(line.startsWith('kosmo.csrf=')).toBe(true);
       expect(line).not.toContain('secure');
-    } finally { await server.close(); }
+    } finally {
+      await server.close();
+    }
   });
 });
 
 describe('CSRF tokens on the console', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
-  it('refuses a token taken from browser A, even with A\'s CSRF cookie planted, in browser B\'s session', async () => {
+  it("refuses a token taken from browser A, even with A's CSRF cookie planted, in browser B's session", async () => {
     await t.addMember({ userId: 'csrfbind1' }, { password: 'Csrf-bind-1', onboarded: true });
     const a = new BrowserClient();
     const b = new BrowserClient();
@@ -107,13 +119,15 @@ describe('CSRF tokens on the console', () => {
     const pageA = await a.go(`${t.url}/account`);
     const pageB = await b.go(`${t.url}/account`);
     const tokenA = findForm(pageA.html, '/account').hidden._csrf!;
-    const post = (browser: BrowserClient, token: string) => browser.request(`${t.url}/account`, { form: { _csrf: token, locale: 'en', user_id: 'csrfbind1', method: 'totp' } });
+    const post = (browser: BrowserClient, token: string) =>
+      browser.request(`${t.url}/account`, { form: { _csrf: token, locale: 'en', user_id: 'csrfbind1', method: 'totp' } });
 
     expect((await post(b, tokenA)).status).toBe(400);
     // Cookie tossing: B is given A's CSRF cookie, as a sibling host or a network attacker could.
     const sessionOfB = ['kosmo.session', 'kosmo.session.sig'].map((n) => `${n}=${b.cookie(n)!.value}`).join('; ');
     const planted = await fetch(`${t.url}/account`, {
-      method: 'POST', redirect: 'manual',
+      method: 'POST',
+      redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `${sessionOfB}; kosmo.csrf=${a.cookie('kosmo.csrf')!.value}` },
       body: new URLSearchParams({ _csrf: tokenA, locale: 'en', user_id: 'csrfbind1', method: 'totp' }).toString(),
     });

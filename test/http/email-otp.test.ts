@@ -17,7 +17,9 @@ describe('one-time codes by email, through a real SMTP server', () => {
       },
     });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   /** A member who chose メール認証, with a confirmed address. */
   async function emailMember(userId: string, password: string, email: string) {
@@ -34,7 +36,8 @@ describe('one-time codes by email, through a real SMTP server', () => {
     const at = page.html.lastIndexOf('<form');
     return browser.submit({ ...page, html: page.html.slice(at) }, 'factor', {}, { stopAt: isPortal });
   };
-  const failures = async (userId: string) => (await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where user_id = $1', [userId]))!.failed_logins;
+  const failures = async (userId: string) =>
+    (await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where user_id = $1', [userId]))!.failed_logins;
   const expireRateLimits = () => t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-otp-send:%'`);
 
   it('mails six digits from the no-reply sender at the first login, and the code completes the login (amr, acr)', async () => {
@@ -55,9 +58,13 @@ describe('one-time codes by email, through a real SMTP server', () => {
     const claims = (await rp.exchange(done.url, request)).claims()!;
     expect(claims.amr).toEqual(['pwd', 'email-otp', 'mfa']);
     expect(claims.acr).toBe('urn:kosmo:acr:email');
-    const stored = await t.idp.sql.rows<{ kind: string }>(`select c.kind from credential c join member m on m.id = c.member_id where m.user_id = 'mail00001' and c.kind = 'email'`);
+    const stored = await t.idp.sql.rows<{ kind: string }>(
+      `select c.kind from credential c join member m on m.id = c.member_id where m.user_id = 'mail00001' and c.kind = 'email'`,
+    );
     expect(stored).toHaveLength(1);
-    const codes = await t.idp.sql.rows<{ code_hash: string; used_at: string | null }>(`select code_hash, used_at from one_time_code o join member m on m.id = o.member_id where m.user_id = 'mail00001'`);
+    const codes = await t.idp.sql.rows<{ code_hash: string; used_at: string | null }>(
+      `select code_hash, used_at from one_time_code o join member m on m.id = o.member_id where m.user_id = 'mail00001'`,
+    );
     expect(codes).toHaveLength(1);
     expect(codes[0]!.code_hash).not.toContain(mailedCode(mail.text));
     expect(codes[0]!.used_at).not.toBeNull();
@@ -78,9 +85,13 @@ describe('one-time codes by email, through a real SMTP server', () => {
     await emailMember('mail00003', 'Mail-pass-3', 'late@example.jp');
     const { browser, page } = await login('mail00003', 'Mail-pass-3');
     const code = mailedCode((await t.smtp.waitFor((m) => m.to.includes('late@example.jp'))).text);
-    await t.idp.sql.run(`update one_time_code set expires_at = now() - interval '1 second' where member_id = (select id from member where user_id = 'mail00003')`);
+    await t.idp.sql.run(
+      `update one_time_code set expires_at = now() - interval '1 second' where member_id = (select id from member where user_id = 'mail00003')`,
+    );
     const late = await enter(browser, page, code);
-    expect(pageErrors(late.html)).toEqual(['ワンタイムパスワードの有効時間が過ぎました。「再送信」を選択して、新しいワンタイムパスワードを受け取ってください。']);
+    expect(pageErrors(late.html)).toEqual([
+      'ワンタイムパスワードの有効時間が過ぎました。「再送信」を選択して、新しいワンタイムパスワードを受け取ってください。',
+    ]);
     expect(isPortal(late.url)).toBe(false);
   });
 
@@ -93,7 +104,9 @@ describe('one-time codes by email, through a real SMTP server', () => {
     expect(pageErrors(first.html)).toEqual(['ワンタイムパスワードが正しくありません。']);
     const second = await enter(browser, first, wrongCode);
     const third = await enter(browser, second, wrongCode);
-    expect(pageErrors(third.html)).toEqual(['入力の誤りが続いたため、このワンタイムパスワードは無効になりました。「再送信」を選択して、新しいワンタイムパスワードを受け取ってください。']);
+    expect(pageErrors(third.html)).toEqual([
+      '入力の誤りが続いたため、このワンタイムパスワードは無効になりました。「再送信」を選択して、新しいワンタイムパスワードを受け取ってください。',
+    ]);
     const right = await enter(browser, third, code);
     expect(isPortal(right.url)).toBe(false);
     expect(await failures('mail00004')).toBe(4);
@@ -171,7 +184,9 @@ describe('one-time codes by email, through a real SMTP server', () => {
     await expireRateLimits();
     const capped = await resend(browser, page);
     expect(capped.status).toBe(429);
-    expect(pageNotice(capped.html)).toMatch(/^短い時間に多くのメールを送信したため、再送信は(60|59)分後にできます。届いているメールのワンタイムパスワードは入力できます。$/);
+    expect(pageNotice(capped.html)).toMatch(
+      /^短い時間に多くのメールを送信したため、再送信は(60|59)分後にできます。届いているメールのワンタイムパスワードは入力できます。$/,
+    );
     expect(pageErrors(capped.html)).toEqual([]);
     expect(mailsTo('often@example.jp')).toHaveLength(10);
     // The last code mailed still completes the login.
@@ -191,14 +206,21 @@ describe('one-time codes by email, through a real SMTP server', () => {
 describe('emailOtp.maxMailsPerHour, the hourly ceiling on mailed codes', () => {
   let t: MailedTestIdp;
   beforeAll(async () => {
-    t = await startMailedTestIdp({ configure: (c) => { c.union.emailOtp = { codeSeconds: 600, maxAttempts: 5, resendCooldownSeconds: 10, maxMailsPerHour: 3 }; } });
+    t = await startMailedTestIdp({
+      configure: (c) => {
+        c.union.emailOtp = { codeSeconds: 600, maxAttempts: 5, resendCooldownSeconds: 10, maxMailsPerHour: 3 };
+      },
+    });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   const mailsTo = (address: string) => t.smtp.messages.filter((m) => m.to.includes(address));
   const latestCode = (address: string) => mailedCode(mailsTo(address).at(-1)!.text);
   const enter = (browser: BrowserClient, page: Page, code: string) => browser.submit(page, 'factor', { code }, { stopAt: isPortal });
-  const resend = (browser: BrowserClient, page: Page) => browser.submit({ ...page, html: page.html.slice(page.html.lastIndexOf('<form')) }, 'factor', {}, { stopAt: isPortal });
+  const resend = (browser: BrowserClient, page: Page) =>
+    browser.submit({ ...page, html: page.html.slice(page.html.lastIndexOf('<form')) }, 'factor', {}, { stopAt: isPortal });
   const expireCooldowns = () => t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-otp-send:%'`);
   const HOURLY = /^短い時間に多くのメールを送信したため、再送信は(60|59)分後にできます。届いているメールのワンタイムパスワードは入力できます。$/;
 
@@ -216,7 +238,12 @@ describe('emailOtp.maxMailsPerHour, the hourly ceiling on mailed codes', () => {
       for (const bad of [0, 2.5, 'ten']) {
         writeFileSync(path.join(dir, 'union.json'), JSON.stringify({ ...union, emailOtp: { ...union.emailOtp, maxMailsPerHour: bad } }));
         let message = '';
-        try { loadConfig(env); } catch (err) { if (err instanceof ConfigError) message = err.message; else throw err; }
+        try {
+          loadConfig(env);
+        } catch (err) {
+          if (err instanceof ConfigError) message = err.message;
+          else throw err;
+        }
         expect(message).toMatch(/union\.json: field "emailOtp\.maxMailsPerHour": /);
         expect(message).not.toContain('\n');
       }

@@ -7,22 +7,28 @@ const TRIALS = 6;
 
 describe('two members confirming one address at the same moment', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
 
   const memberId = async (userId: string) => (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', [userId]))!.id;
 
   it('verifies it for exactly one; the other sees the "address in use" page, never a 500', async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
       const address = `shared${trial}@example.jp`;
-      const links = await Promise.all([`a`, `b`].map(async (side) => {
-        const userId = await t.addMember({ userId: `same${side}${trial}00` });
-        const token = await issueEmailVerification(t.idp.sql, await memberId(userId), address, 1800);
-        const browser = new BrowserClient();
-        const page = await browser.go(`${t.url}/verify-email/${token}`);
-        expect(page.status).toBe(200);
-        return { browser, page };
-      }));
+      const links = await Promise.all(
+        [`a`, `b`].map(async (side) => {
+          const userId = await t.addMember({ userId: `same${side}${trial}00` });
+          const token = await issueEmailVerification(t.idp.sql, await memberId(userId), address, 1800);
+          const browser = new BrowserClient();
+          const page = await browser.go(`${t.url}/verify-email/${token}`);
+          expect(page.status).toBe(200);
+          return { browser, page };
+        }),
+      );
       const answers = await Promise.all(links.map(({ browser, page }) => browser.submit(page, '/verify-email/', {})));
       const statuses = answers.map((a) => a.status).sort();
       expect({ trial, statuses }).toEqual({ trial, statuses: [200, 409] });

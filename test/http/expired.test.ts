@@ -21,14 +21,20 @@ describe('a login that waited too long', () => {
     t = await startTestIdp({
       configure: (c) => {
         c.clients.push({
-          client_id: 'home-portal', client_secret: 'home-portal-secret-0123456789', public: false,
-          redirect_uris: ['http://localhost:3998/cb'], post_logout_redirect_uris: ['http://localhost:3998/bye'], scope: 'openid profile',
+          client_id: 'home-portal',
+          client_secret: 'home-portal-secret-0123456789',
+          public: false,
+          redirect_uris: ['http://localhost:3998/cb'],
+          post_logout_redirect_uris: ['http://localhost:3998/bye'],
+          scope: 'openid profile',
         });
       },
     });
     await t.addMember({ userId: 'expire001' }, { password: 'Expire-pass-1', onboarded: true });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function openLogin(browser = new BrowserClient(), extra: Record<string, string> = {}) {
     const rp = await testRelyingParty(t.url);
@@ -72,10 +78,14 @@ describe('a login that waited too long', () => {
   it('shows it when the resume step (/auth/:uid) finds the interaction gone', async () => {
     const { browser, page, uid } = await openLogin();
     const form = findForm(page.html, '/login');
-    const posted = await browser.request(new URL(form.action, page.url).toString(), { form: { ...form.hidden, user_id: 'expire001', password: 'Expire-pass-1' } });
+    const posted = await browser.request(new URL(form.action, page.url).toString(), {
+      form: { ...form.hidden, user_id: 'expire001', password: 'Expire-pass-1' },
+    });
     const factorPage = await browser.go(new URL(posted.headers.get('location')!, t.url).toString());
     const codeForm = findForm(factorPage.html, '/factor');
-    const coded = await browser.request(new URL(codeForm.action, factorPage.url).toString(), { form: { ...codeForm.hidden, ...(await totpFields(totpApp('expire001')!)) } });
+    const coded = await browser.request(new URL(codeForm.action, factorPage.url).toString(), {
+      form: { ...codeForm.hidden, ...(await totpFields(totpApp('expire001')!)) },
+    });
     const resumeUrl = new URL(coded.headers.get('location')!, t.url).toString();
     expect(new URL(resumeUrl).pathname).toBe(`/auth/${uid}`);
     await forget(uid);
@@ -105,8 +115,10 @@ describe('a login that waited too long', () => {
     expect(again.html).not.toMatch(RAW_PROTOCOL);
   });
 
-  it('links to the portal\'s home when the portal has no initiate_login_uri', async () => {
-    const home = await oidc.discovery(new URL(t.url), 'home-portal', undefined, oidc.ClientSecretBasic('home-portal-secret-0123456789'), { execute: [oidc.allowInsecureRequests] });
+  it("links to the portal's home when the portal has no initiate_login_uri", async () => {
+    const home = await oidc.discovery(new URL(t.url), 'home-portal', undefined, oidc.ClientSecretBasic('home-portal-secret-0123456789'), {
+      execute: [oidc.allowInsecureRequests],
+    });
     const browser = new BrowserClient();
     const url = oidc.buildAuthorizationUrl(home, { redirect_uri: 'http://localhost:3998/cb', scope: 'openid', state: 'home-state-1' });
     const page = await browser.go(url.toString(), { stopAt: (u) => u.startsWith('http://localhost:3998/') });
@@ -133,10 +145,16 @@ describe('a login that waited too long', () => {
 describe('a login left open longer than the configured interaction time', () => {
   let t: TestIdp;
   beforeAll(async () => {
-    t = await startTestIdp({ configure: (c) => { c.union.ttl.interactionSeconds = 1; } });
+    t = await startTestIdp({
+      configure: (c) => {
+        c.union.ttl.interactionSeconds = 1;
+      },
+    });
     await t.addMember({ userId: 'expire002' }, { password: 'Expire-pass-2', onboarded: true });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('answers the password, typed too late, with the friendly page instead of logging in', async () => {
     const browser = new BrowserClient();

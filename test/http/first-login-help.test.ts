@@ -12,7 +12,9 @@ describe('members who have never logged in, at the login and recovery pages', ()
     // As on launch day: the society's address is on file but not confirmed.
     await t.addMember({ userId: 'newcomer1', email: 'newcomer@example.jp', birthdate: '1980-12-01' });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function loginScreen() {
     const browser = new BrowserClient();
@@ -55,7 +57,9 @@ describe('members who have never logged in, at the login and recovery pages', ()
     const page = await browser.go(`${t.url}/recovery/user-id`);
     const answer = await browser.submit(page, '/recovery/user-id', { birthdate: '19801201', email: 'newcomer@example.jp' });
     expect(form.status).toBe(200);
-    expect(answer.html).toContain('このメールアドレスが確認済みのアドレスとして登録され、生年月日が一致する場合は、以下のメールアドレスにメールを送信しました。');
+    expect(answer.html).toContain(
+      'このメールアドレスが確認済みのアドレスとして登録され、生年月日が一致する場合は、以下のメールアドレスにメールを送信しました。',
+    );
     expect(answer.html).toContain(HOW_THE_FIRST_PASSWORD_IS_MADE);
     expect(answer.html).not.toMatch(/<div class="alert alert--info" role="status">以下のメールアドレスにメールを送信しました。/);
     await new Promise((r) => setTimeout(r, 300));

@@ -16,7 +16,11 @@ describe('a frozen PostgreSQL', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     proxy = await startFreezableProxy(db.url);
-    const log = createLogger('warn', { write: (line: string) => { lines.push(JSON.parse(line) as { level: number; msg: string }); } });
+    const log = createLogger('warn', {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as { level: number; msg: string });
+      },
+    });
     t = await startTestIdp({ databaseUrl: proxy.url, log });
     await t.addMember({ userId: 'frozen001' }, { password: 'Frozen-pass-1', onboarded: true });
   });
@@ -71,7 +75,11 @@ describe('a frozen PostgreSQL', () => {
     }
     expect(status).toBe(200);
     const again = await loginScreen();
-    const after = await completeTotp(again.browser, await again.browser.submit(again.page, '/login', { user_id: 'frozen001', password: 'Frozen-pass-1' }, { stopAt: isPortal }), 'frozen001');
+    const after = await completeTotp(
+      again.browser,
+      await again.browser.submit(again.page, '/login', { user_id: 'frozen001', password: 'Frozen-pass-1' }, { stopAt: isPortal }),
+      'frozen001',
+    );
     expect(isPortal(after.url)).toBe(true);
   });
 });

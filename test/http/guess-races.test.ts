@@ -31,17 +31,23 @@ describe('fifty guesses at once on one login', () => {
   let t: MailedTestIdp;
   beforeAll(async () => {
     t = await startMailedTestIdp({
-      configure: (c) => { c.union.lockout = { maxFailures: MAX_FAILURES, lockSeconds: 300, lockGrowthFactor: 2, locksBeforePermanent: 3 }; },
+      configure: (c) => {
+        c.union.lockout = { maxFailures: MAX_FAILURES, lockSeconds: 300, lockGrowthFactor: 2, locksBeforePermanent: 3 };
+      },
     });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   const memberId = async (userId: string) => (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', [userId]))!.id;
   const eventCount = async (id: string, type: string) =>
     Number((await t.idp.sql.one<{ n: string }>('select count(*) as n from member_event where member_id = $1 and type = $2', [id, type]))!.n);
   const lockState = async (id: string) =>
     (await t.idp.sql.one<{ lock_count: number; locked: boolean; failed_logins: number }>(
-      'select lock_count, failed_logins, locked_permanently or coalesce(locked_until > now(), false) as locked from member where id = $1', [id]))!;
+      'select lock_count, failed_logins, locked_permanently or coalesce(locked_until > now(), false) as locked from member where id = $1',
+      [id],
+    ))!;
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,7 +87,7 @@ describe('fifty guesses at once on one login', () => {
       rightAnswer = opts.post(opts.right);
       await sleep(300);
     });
-    const answers = [...await burst, await rightAnswer];
+    const answers = [...(await burst), await rightAnswer];
 
     expect(answers.filter((a) => isPortal(a.url))).toEqual([]);
     expect(answers.filter((a) => a.status >= 500).map((a) => a.status)).toEqual([]);
@@ -90,8 +96,12 @@ describe('fifty guesses at once on one login', () => {
     expect((await rightAnswer).html).toContain('name="password"');
     const wrong = await eventCount(id, opts.wrongType);
     const locked = await eventCount(id, 'login.locked');
-    const checkedWhileLocked = Number((await t.idp.sql.one<{ n: string }>(
-      `select count(*) as n from member_event where member_id = $1 and type = 'login.refused_locked' and not (detail ? 'via')`, [id]))!.n);
+    const checkedWhileLocked = Number(
+      (await t.idp.sql.one<{ n: string }>(
+        `select count(*) as n from member_event where member_id = $1 and type = 'login.refused_locked' and not (detail ? 'via')`,
+        [id],
+      ))!.n,
+    );
     expect({ checksCounted: wrong + locked, locks: locked, checkedWhileLocked }).toEqual({ checksCounted: MAX_FAILURES, locks: 1, checkedWhileLocked: 0 });
     expect(await lockState(id)).toMatchObject({ lock_count: 1, locked: true });
     // Another login with the right password meets the lock too.
@@ -119,7 +129,10 @@ describe('fifty guesses at once on one login', () => {
     const stepBefore = (await t.idp.sql.one<{ s: string | null }>('select last_time_step as s from credential where id = $1', [device.credentialId]))!.s;
     const right = await device.nextCode();
     await race({
-      userId: 'guess.totp', wrongType: 'login.totp_wrong', guesses: wrongCodes(valid), right,
+      userId: 'guess.totp',
+      wrongType: 'login.totp_wrong',
+      guesses: wrongCodes(valid),
+      right,
       post: (code) => browser.submit(page, '/factor', { device: device.credentialId!, code }, { stopAt: isPortal }),
     });
     // The right code was not spent.
@@ -131,7 +144,10 @@ describe('fifty guesses at once on one login', () => {
     const { browser, page } = await passwordAtPortal(t.url, 'guess.mail', PASSWORD);
     const right = mailedCode((await t.smtp.waitFor((m) => m.to.includes('guess.mail@example.jp'))).text);
     const id = await race({
-      userId: 'guess.mail', wrongType: 'login.email_otp_wrong', guesses: wrongCodes(new Set([right])), right,
+      userId: 'guess.mail',
+      wrongType: 'login.email_otp_wrong',
+      guesses: wrongCodes(new Set([right])),
+      right,
       post: (code) => browser.submit(page, 'factor', { code }, { stopAt: isPortal }),
     });
     expect(await t.idp.sql.rows('select 1 from one_time_code where member_id = $1 and used_at is not null', [id])).toEqual([]);
@@ -145,7 +161,10 @@ describe('fifty guesses at once on one login', () => {
     const codePage = await browser.go(page.url.replace(/\/factor$/, '/factor/recovery-code'));
     const guesses = Array.from({ length: GUESSES }, (_, i) => `ZZZZ-ZZZZ-ZZZZ-${String(1000 + i)}`);
     await race({
-      userId: 'guess.rc', wrongType: 'login.recovery_code_wrong', guesses, right: codes[0]!,
+      userId: 'guess.rc',
+      wrongType: 'login.recovery_code_wrong',
+      guesses,
+      right: codes[0]!,
       post: (code) => browser.submit(codePage, '/factor/recovery-code', { code }, { stopAt: isPortal }),
     });
     expect(await t.idp.sql.rows('select 1 from recovery_code where member_id = $1 and used_at is not null', [id])).toEqual([]);
@@ -157,7 +176,10 @@ describe('fifty guesses at once on one login', () => {
     expect(new URL(page.url).pathname).toMatch(/\/step\/birthdate$/);
     const guesses = Array.from({ length: GUESSES }, (_, i) => new Date(Date.UTC(1970, 0, 1 + i)).toISOString().slice(0, 10).replace(/-/g, ''));
     const id = await race({
-      userId: 'guess.birth', wrongType: 'onboarding.birthdate_wrong', guesses, right: '19801201',
+      userId: 'guess.birth',
+      wrongType: 'onboarding.birthdate_wrong',
+      guesses,
+      right: '19801201',
       post: (birthdate) => browser.submit(page, '/step/birthdate', { birthdate }, { stopAt: isPortal }),
     });
     expect((await t.idp.sql.one<{ pending_steps: string[] }>('select pending_steps from member where id = $1', [id]))!.pending_steps).toContain('birthdate');
@@ -167,8 +189,12 @@ describe('fifty guesses at once on one login', () => {
 
 describe('a proof checked after the member was locked by another request', () => {
   let t: MailedTestIdp;
-  beforeAll(async () => { t = await startMailedTestIdp(); });
-  afterAll(async () => { await t.close(); });
+  beforeAll(async () => {
+    t = await startMailedTestIdp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
 
   const memberId = async (userId: string) => (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', [userId]))!.id;
   /** What a parallel request's fifth wrong guess does: locks the member, after this request read it. */

@@ -4,8 +4,12 @@ import { asDatabaseAdmin } from '../support/database.js';
 
 describe('health endpoints for the load balancer', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
 
   const databaseName = () => new URL(t.databaseUrl).pathname.slice(1);
 

@@ -32,7 +32,9 @@ interface Route {
 }
 
 function encodeForm(base: Record<string, string>, field: string, encoded: string): string {
-  const parts = Object.entries(base).filter(([k]) => k !== field).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+  const parts = Object.entries(base)
+    .filter(([k]) => k !== field)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
   if (encoded === 'ARRAY') parts.push(`${field}=one`, `${field}=two`);
   else parts.push(`${field}=${encoded}`);
   return parts.join('&');
@@ -60,65 +62,182 @@ describe('hostile values at every route', () => {
     recoveryPasswordPage = await recoveryBrowser.go(`${t.url}/recovery/password`);
     recoveryUserIdPage = await recoveryBrowser.go(`${t.url}/recovery/user-id`);
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   const csrf = (page: Page, action: string) => findForm(page.html, action).hidden;
   const routes: Route[] = [
     {
-      name: 'GET /auth', method: 'GET', url: () => `${t.url}/auth`,
-      base: () => ({ client_id: TEST_CLIENT.id, response_type: 'code', scope: 'openid', redirect_uri: TEST_CLIENT.redirect, state: 's', nonce: 'n', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }),
-      fields: ['client_id', 'state', 'nonce', 'login_hint', 'ui_locales', 'acr_values', 'display', 'claims_locales', 'redirect_uri', 'scope', 'prompt', 'max_age', 'response_type', 'code_challenge'],
+      name: 'GET /auth',
+      method: 'GET',
+      url: () => `${t.url}/auth`,
+      base: () => ({
+        client_id: TEST_CLIENT.id,
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: TEST_CLIENT.redirect,
+        state: 's',
+        nonce: 'n',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      }),
+      fields: [
+        'client_id',
+        'state',
+        'nonce',
+        'login_hint',
+        'ui_locales',
+        'acr_values',
+        'display',
+        'claims_locales',
+        'redirect_uri',
+        'scope',
+        'prompt',
+        'max_age',
+        'response_type',
+        'code_challenge',
+      ],
     },
-    { name: 'GET /session/end', method: 'GET', url: () => `${t.url}/session/end`, base: () => ({}), fields: ['state', 'id_token_hint', 'post_logout_redirect_uri', 'client_id', 'ui_locales'] },
+    {
+      name: 'GET /session/end',
+      method: 'GET',
+      url: () => `${t.url}/session/end`,
+      base: () => ({}),
+      fields: ['state', 'id_token_hint', 'post_logout_redirect_uri', 'client_id', 'ui_locales'],
+    },
     { name: 'GET /.well-known/openid-configuration', method: 'GET', url: () => `${t.url}/.well-known/openid-configuration`, base: () => ({}), fields: ['x'] },
     { name: 'GET /me', method: 'GET', url: () => `${t.url}/me`, base: () => ({}), fields: ['access_token'] },
     {
-      name: 'POST /token (code)', method: 'POST', url: () => `${t.url}/token`, headers: portalBackEnd,
+      name: 'POST /token (code)',
+      method: 'POST',
+      url: () => `${t.url}/token`,
+      headers: portalBackEnd,
       base: () => ({ grant_type: 'authorization_code', code: 'no-such-code', redirect_uri: TEST_CLIENT.redirect, code_verifier: 'v'.repeat(43) }),
       fields: ['code', 'redirect_uri', 'code_verifier', 'grant_type', 'client_id'],
     },
-    { name: 'POST /token (refresh)', method: 'POST', url: () => `${t.url}/token`, headers: portalBackEnd, base: () => ({ grant_type: 'refresh_token', refresh_token: 'no-such-token' }), fields: ['refresh_token', 'scope'] },
-    { name: 'POST /token/introspection', method: 'POST', url: () => `${t.url}/token/introspection`, headers: portalBackEnd, base: () => ({ token: 'no-such-token' }), fields: ['token', 'token_type_hint'] },
-    { name: 'POST /token/revocation', method: 'POST', url: () => `${t.url}/token/revocation`, headers: portalBackEnd, base: () => ({ token: 'no-such-token' }), fields: ['token', 'token_type_hint'] },
     {
-      name: 'POST /interaction/:uid/login', method: 'POST', url: () => `${t.url}/interaction/${uid}/login`, browser: () => loginBrowser,
-      base: () => ({ ...csrf(loginPage, '/login'), user_id: 'nobody01', password: 'Some-pass-1' }), fields: ['user_id', 'password', 'remember', '_csrf'],
+      name: 'POST /token (refresh)',
+      method: 'POST',
+      url: () => `${t.url}/token`,
+      headers: portalBackEnd,
+      base: () => ({ grant_type: 'refresh_token', refresh_token: 'no-such-token' }),
+      fields: ['refresh_token', 'scope'],
     },
     {
-      name: 'POST /interaction/:uid/forgot-password', method: 'POST', url: () => `${t.url}/interaction/${uid}/forgot-password`, browser: () => loginBrowser,
-      base: () => ({ ...csrf(loginPage, '/login'), user_id: 'nobody01' }), fields: ['user_id'],
+      name: 'POST /token/introspection',
+      method: 'POST',
+      url: () => `${t.url}/token/introspection`,
+      headers: portalBackEnd,
+      base: () => ({ token: 'no-such-token' }),
+      fields: ['token', 'token_type_hint'],
     },
     {
-      name: 'POST /interaction/:uid/forgot-user-id', method: 'POST', url: () => `${t.url}/interaction/${uid}/forgot-user-id`, browser: () => loginBrowser,
-      base: () => ({ ...csrf(loginPage, '/login'), email: 'nobody@example.jp', birthdate: '19800101' }), fields: ['email', 'birthdate'],
+      name: 'POST /token/revocation',
+      method: 'POST',
+      url: () => `${t.url}/token/revocation`,
+      headers: portalBackEnd,
+      base: () => ({ token: 'no-such-token' }),
+      fields: ['token', 'token_type_hint'],
     },
     {
-      name: 'POST /recovery/password', method: 'POST', url: () => `${t.url}/recovery/password`, browser: () => recoveryBrowser,
-      base: () => ({ ...csrf(recoveryPasswordPage, '/recovery/password'), user_id: 'nobody01' }), fields: ['user_id', '_csrf'],
+      name: 'POST /interaction/:uid/login',
+      method: 'POST',
+      url: () => `${t.url}/interaction/${uid}/login`,
+      browser: () => loginBrowser,
+      base: () => ({ ...csrf(loginPage, '/login'), user_id: 'nobody01', password: 'Some-pass-1' }),
+      fields: ['user_id', 'password', 'remember', '_csrf'],
     },
     {
-      name: 'POST /recovery/user-id', method: 'POST', url: () => `${t.url}/recovery/user-id`, browser: () => recoveryBrowser,
-      base: () => ({ ...csrf(recoveryUserIdPage, '/recovery/user-id'), email: 'nobody@example.jp', birthdate: '19800101' }), fields: ['email', 'birthdate'],
+      name: 'POST /interaction/:uid/forgot-password',
+      method: 'POST',
+      url: () => `${t.url}/interaction/${uid}/forgot-password`,
+      browser: () => loginBrowser,
+      base: () => ({ ...csrf(loginPage, '/login'), user_id: 'nobody01' }),
+      fields: ['user_id'],
     },
     {
-      name: 'POST /recovery/password/reset/:token', method: 'POST', url: () => `${t.url}/recovery/password/reset/${'t'.repeat(43)}`, browser: () => recoveryBrowser,
-      base: () => ({ password: 'New-pass-1', password_confirmation: 'New-pass-1' }), fields: ['password', 'password_confirmation'],
+      name: 'POST /interaction/:uid/forgot-user-id',
+      method: 'POST',
+      url: () => `${t.url}/interaction/${uid}/forgot-user-id`,
+      browser: () => loginBrowser,
+      base: () => ({ ...csrf(loginPage, '/login'), email: 'nobody@example.jp', birthdate: '19800101' }),
+      fields: ['email', 'birthdate'],
     },
-    { name: 'POST /verify-email/:token', method: 'POST', url: () => `${t.url}/verify-email/${'t'.repeat(43)}`, browser: () => recoveryBrowser, base: () => ({}), fields: ['_csrf'] },
+    {
+      name: 'POST /recovery/password',
+      method: 'POST',
+      url: () => `${t.url}/recovery/password`,
+      browser: () => recoveryBrowser,
+      base: () => ({ ...csrf(recoveryPasswordPage, '/recovery/password'), user_id: 'nobody01' }),
+      fields: ['user_id', '_csrf'],
+    },
+    {
+      name: 'POST /recovery/user-id',
+      method: 'POST',
+      url: () => `${t.url}/recovery/user-id`,
+      browser: () => recoveryBrowser,
+      base: () => ({ ...csrf(recoveryUserIdPage, '/recovery/user-id'), email: 'nobody@example.jp', birthdate: '19800101' }),
+      fields: ['email', 'birthdate'],
+    },
+    {
+      name: 'POST /recovery/password/reset/:token',
+      method: 'POST',
+      url: () => `${t.url}/recovery/password/reset/${'t'.repeat(43)}`,
+      browser: () => recoveryBrowser,
+      base: () => ({ password: 'New-pass-1', password_confirmation: 'New-pass-1' }),
+      fields: ['password', 'password_confirmation'],
+    },
+    {
+      name: 'POST /verify-email/:token',
+      method: 'POST',
+      url: () => `${t.url}/verify-email/${'t'.repeat(43)}`,
+      browser: () => recoveryBrowser,
+      base: () => ({}),
+      fields: ['_csrf'],
+    },
     // The account console, signed out: refused values never reach it, others are sent to log in.
     { name: 'GET /account', method: 'GET', url: () => `${t.url}/account`, base: () => ({}), fields: ['referrer'] },
-    { name: 'POST /account', method: 'POST', url: () => `${t.url}/account`, base: () => ({ locale: 'ja', user_id: 'someone01', method: 'email' }), fields: ['locale', 'user_id', 'method', '_csrf'] },
-    { name: 'POST /account/password', method: 'POST', url: () => `${t.url}/account/password`, base: () => ({ password: 'New-pass-1', password_confirmation: 'New-pass-1' }), fields: ['password', 'current_password'] },
-    { name: 'POST /interaction/:uid/factor/recovery-code', method: 'POST', url: () => `${t.url}/interaction/${uid}/factor/recovery-code`, browser: () => loginBrowser, base: () => ({ ...csrf(loginPage, '/login') }), fields: ['code'] },
+    {
+      name: 'POST /account',
+      method: 'POST',
+      url: () => `${t.url}/account`,
+      base: () => ({ locale: 'ja', user_id: 'someone01', method: 'email' }),
+      fields: ['locale', 'user_id', 'method', '_csrf'],
+    },
+    {
+      name: 'POST /account/password',
+      method: 'POST',
+      url: () => `${t.url}/account/password`,
+      base: () => ({ password: 'New-pass-1', password_confirmation: 'New-pass-1' }),
+      fields: ['password', 'current_password'],
+    },
+    {
+      name: 'POST /interaction/:uid/factor/recovery-code',
+      method: 'POST',
+      url: () => `${t.url}/interaction/${uid}/factor/recovery-code`,
+      browser: () => loginBrowser,
+      base: () => ({ ...csrf(loginPage, '/login') }),
+      fields: ['code'],
+    },
   ];
-  const pathRoutes = ['/interaction/', '/verify-email/', '/recovery/password/reset/', '/recovery/password?uid=', '/account/credentials/', '/account/sessions/', '/account/factors/'];
+  const pathRoutes = [
+    '/interaction/',
+    '/verify-email/',
+    '/recovery/password/reset/',
+    '/recovery/password?uid=',
+    '/account/credentials/',
+    '/account/sessions/',
+    '/account/factors/',
+  ];
 
   async function send(route: Route, field: string, encoded: string): Promise<{ status: number; text: string; type: string }> {
     const browser = route.browser?.() ?? new BrowserClient();
     const payload = encodeForm(route.base(), field, encoded);
-    const response = route.method === 'GET'
-      ? await browser.request(`${route.url()}?${payload}`, { headers: route.headers })
-      : await browser.request(route.url(), { body: payload, headers: route.headers });
+    const response =
+      route.method === 'GET'
+        ? await browser.request(`${route.url()}?${payload}`, { headers: route.headers })
+        : await browser.request(route.url(), { body: payload, headers: route.headers });
     return { status: response.status, text: await response.text(), type: response.headers.get('content-type') ?? '' };
   }
 
@@ -142,7 +261,7 @@ describe('hostile values at every route', () => {
     });
   }
 
-  it('explains a refused value on a clear page, in the member\'s language', async () => {
+  it("explains a refused value on a clear page, in the member's language", async () => {
     const { status, text } = await send(routes.find((r) => r.name === 'POST /interaction/:uid/login')!, 'user_id', 'a%00b');
     expect(status).toBe(400);
     expect(text).toContain('使用できない文字');
@@ -173,7 +292,11 @@ describe('hostile values at every route', () => {
     const rp = await testRelyingParty(t.url);
     const browser = new BrowserClient();
     const page = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
-    const after = await completeTotp(browser, await browser.submit(page, '/login', { user_id: 'calm00001', password: 'Calm-pass-1' }, { stopAt: isPortal }), 'calm00001');
+    const after = await completeTotp(
+      browser,
+      await browser.submit(page, '/login', { user_id: 'calm00001', password: 'Calm-pass-1' }, { stopAt: isPortal }),
+      'calm00001',
+    );
     expect(isPortal(after.url)).toBe(true);
   });
 });

@@ -23,7 +23,9 @@ describe('brute-force protection', () => {
       },
     });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function attempt(userId: string, password: string): Promise<{ status: number; errors: string[]; portal: boolean }> {
     const browser = new BrowserClient();
@@ -36,17 +38,24 @@ describe('brute-force protection', () => {
   }
   const lockState = async (userId: string) => {
     const row = await t.idp.sql.one<{ failed_logins: number; lock_count: number; locked_until: string | null; locked_permanently: boolean }>(
-      'select failed_logins, lock_count, locked_until, locked_permanently from member where user_id = $1', [userId]);
+      'select failed_logins, lock_count, locked_until, locked_permanently from member where user_id = $1',
+      [userId],
+    );
     return { ...row!, lockedSeconds: row!.locked_until ? (Date.parse(row!.locked_until) - Date.now()) / 1000 : null };
   };
   /** Lets the current temporary lock run out without waiting. */
-  const expireLock = (userId: string) => t.idp.sql.run(`update member set locked_until = now() - interval '1 second' where user_id = $1 and locked_until is not null`, [userId]);
+  const expireLock = (userId: string) =>
+    t.idp.sql.run(`update member set locked_until = now() - interval '1 second' where user_id = $1 and locked_until is not null`, [userId]);
   /** The same for every unknown user ID's counter (kept under an opaque subject). */
   const expireUnknownLocks = () => t.idp.sql.run(`update login_lockout set locked_until = now() - interval '1 second' where locked_until is not null`);
 
   it('locks after the configured consecutive failures and tells the member to wait or contact the 健保組合', async () => {
-    expect(LOCKED).toBe('アカウントがロックされているため、ログインできません。ロックは約1分後に解除されますので、時間をおいてから再度お試しください。お急ぎの場合は、コスモ健康保険組合までお問い合わせください。');
-    expect(LOCKED_FOR_GOOD).toBe('アカウントがロックされているため、ログインできません。ロックの解除は、コスモ健康保険組合までお問い合わせください。なお、「パスワードを忘れた方はこちら」からパスワードを再設定した場合も、ロックは解除されます。');
+    expect(LOCKED).toBe(
+      'アカウントがロックされているため、ログインできません。ロックは約1分後に解除されますので、時間をおいてから再度お試しください。お急ぎの場合は、コスモ健康保険組合までお問い合わせください。',
+    );
+    expect(LOCKED_FOR_GOOD).toBe(
+      'アカウントがロックされているため、ログインできません。ロックの解除は、コスモ健康保険組合までお問い合わせください。なお、「パスワードを忘れた方はこちら」からパスワードを再設定した場合も、ロックは解除されます。',
+    );
     await t.addMember({ userId: 'lock00001' }, { password: 'Right-pass-1', onboarded: true });
     expect(await attempt('lock00001', 'wrong-1')).toEqual({ status: 401, errors: [INVALID], portal: false });
     expect(await attempt('lock00001', 'wrong-2')).toEqual({ status: 401, errors: [INVALID], portal: false });
@@ -118,11 +127,13 @@ describe('brute-force protection', () => {
 
   it('counts simultaneous wrong passwords once: none slips past the lock, none climbs past it', async () => {
     await t.addMember({ userId: 'lock00007' }, { password: 'Right-pass-7', onboarded: true });
-    const opened = await Promise.all(Array.from({ length: 9 }, async () => {
-      const browser = new BrowserClient();
-      const rp = await testRelyingParty(t.url);
-      return { browser, page: await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal }) };
-    }));
+    const opened = await Promise.all(
+      Array.from({ length: 9 }, async () => {
+        const browser = new BrowserClient();
+        const rp = await testRelyingParty(t.url);
+        return { browser, page: await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal }) };
+      }),
+    );
     const answers = await Promise.all(opened.map(({ browser, page }) => browser.submit(page, '/login', { user_id: 'lock00007', password: 'wrong' })));
     expect(answers.map((a) => pageErrors(a.html)).filter(([e]) => e === LOCKED).length).toBeGreaterThanOrEqual(1);
     const state = await lockState('lock00007');
@@ -159,10 +170,16 @@ describe('brute-force protection', () => {
 describe('the per-IP limit on login attempts', () => {
   let t: TestIdp;
   beforeAll(async () => {
-    t = await startTestIdp({ configure: (c) => { c.union.loginRateLimit = { perIp: 3, windowSeconds: 60 }; } });
+    t = await startTestIdp({
+      configure: (c) => {
+        c.union.loginRateLimit = { perIp: 3, windowSeconds: 60 };
+      },
+    });
     await t.addMember({ userId: 'ratelimit1' }, { password: 'Rate-pass-1', onboarded: true });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function attempt(userId: string, password: string) {
     const browser = new BrowserClient();

@@ -13,7 +13,9 @@ describe('login hardening', () => {
       },
     });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
   beforeEach(async () => {
     t.smtp.clear();
     await t.idp.sql.run('delete from rate_limit');
@@ -43,8 +45,13 @@ describe('login hardening', () => {
     const form = await browser.go(await resetLink(userId, address));
     return browser.submit(form, '/recovery/password/reset/', { password, password_confirmation: password });
   }
-  const events = async (userId: string, type: string) => Number((await t.idp.sql.one<{ n: string }>(
-    'select count(*) as n from member_event e join member m on m.id = e.member_id where m.user_id = $1 and e.type = $2', [userId, type]))!.n);
+  const events = async (userId: string, type: string) =>
+    Number(
+      (await t.idp.sql.one<{ n: string }>('select count(*) as n from member_event e join member m on m.id = e.member_id where m.user_id = $1 and e.type = $2', [
+        userId,
+        type,
+      ]))!.n,
+    );
 
   it('item 1: a password reset ends a login that passed the old password but has not finished', async () => {
     await t.addMember({ userId: 'pend00001', email: 'pend@example.jp' }, { password: 'Old-pass-001', onboarded: true });
@@ -69,7 +76,10 @@ describe('login hardening', () => {
     expect((await attempt('perm00001', 'Old-pass-001')).portal).toBe(false);
     expect((await resetPassword('perm00001', 'perm@example.jp', 'New-pass-001')).html).toContain('パスワードを更新しました');
     expect((await attempt('perm00001', 'New-pass-001')).portal).toBe(true);
-    expect(await t.idp.sql.one('select locked_permanently, lock_count from member where user_id = $1', ['perm00001'])).toEqual({ locked_permanently: false, lock_count: 0 });
+    expect(await t.idp.sql.one('select locked_permanently, lock_count from member where user_id = $1', ['perm00001'])).toEqual({
+      locked_permanently: false,
+      lock_count: 0,
+    });
   });
 
   it('item 4: successful logins from one address never use up its limit; failures do', async () => {
@@ -81,7 +91,7 @@ describe('login hardening', () => {
     expect((await attempt('share0001', 'Share-pass-1')).status).toBe(429);
   });
 
-  it('item 5: a password over bcrypt\'s 72 bytes is refused with the policy message, and cannot be matched by its prefix', async () => {
+  it("item 5: a password over bcrypt's 72 bytes is refused with the policy message, and cannot be matched by its prefix", async () => {
     await t.addMember({ userId: 'long00001', email: 'long@example.jp' }, { password: 'Old-pass-001', onboarded: true });
     const long = `${'¥'.repeat(36)}Abc1`;
     expect(Buffer.byteLength(long)).toBe(76);
@@ -89,7 +99,10 @@ describe('login hardening', () => {
     expect(refused.status).toBe(400);
     expect(pageErrors(refused.html)).toEqual(['パスワードは64文字以内で入力してください。']);
     // A hash made before the fix from such a password: the first 72 bytes with any ending do not log in.
-    await t.idp.sql.run(`update credential set secret = $2 where kind = 'password' and member_id = (select id from member where user_id = $1)`, ['long00001', await t.idp.hasher.hash(long)]);
+    await t.idp.sql.run(`update credential set secret = $2 where kind = 'password' and member_id = (select id from member where user_id = $1)`, [
+      'long00001',
+      await t.idp.hasher.hash(long),
+    ]);
     expect((await attempt('long00001', `${'¥'.repeat(36)}XYZ9`)).portal).toBe(false);
   });
 

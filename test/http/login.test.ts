@@ -11,7 +11,9 @@ describe('the login screen', () => {
     t = await startTestIdp();
     await t.addMember({ userId: 'login0001', email: 'login@example.jp' }, { password: 'Login-pass-1', onboarded: true });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function openLogin(extra: Record<string, string> = {}) {
     const browser = new BrowserClient();
@@ -39,7 +41,8 @@ describe('the login screen', () => {
   it('speaks English when the portal sends ui_locales=en', async () => {
     const { page } = await openLogin({ ui_locales: 'en' });
     expect(page.html).toContain('<html lang="en">');
-    for (const text of ['>User ID</label>', '>Password</label>', 'Keep me logged in', '>Log in</button>', '>Back to the portal</button>']) expect(page.html).toContain(text);
+    for (const text of ['>User ID</label>', '>Password</label>', 'Keep me logged in', '>Log in</button>', '>Back to the portal</button>'])
+      expect(page.html).toContain(text);
     expect(page.html).not.toContain('ユーザID');
   });
 
@@ -103,7 +106,10 @@ describe('the login screen', () => {
 
   it('refuses a post without a CSRF token, and one without the CSRF cookie, without logging in', async () => {
     await t.addMember({ userId: 'csrf00001' }, { password: 'Csrf-pass-1', onboarded: true });
-    const memberRow = () => t.idp.sql.one<{ failed_logins: number; last_login_at: string | null }>('select failed_logins, last_login_at from member where user_id = $1', ['csrf00001']);
+    const memberRow = () =>
+      t.idp.sql.one<{ failed_logins: number; last_login_at: string | null }>('select failed_logins, last_login_at from member where user_id = $1', [
+        'csrf00001',
+      ]);
     const before = await memberRow();
     const { browser, page } = await openLogin();
     const noToken = await browser.request(loginAction(page), { form: { user_id: 'csrf00001', password: 'Csrf-pass-1' } });
@@ -122,7 +128,10 @@ describe('the login screen', () => {
 
   it('logs a provisioned member in with the initial password 記号+番号+生年月日, which is never stored', async () => {
     await t.addMember({ userId: 'initial01', symbol: '12', number: '3456789', birthdate: '1980-12-01' });
-    const row = await t.idp.sql.one<{ credentials: string }>(`select count(c.id) as credentials from member m left join credential c on c.member_id = m.id where user_id = $1`, ['initial01']);
+    const row = await t.idp.sql.one<{ credentials: string }>(
+      `select count(c.id) as credentials from member m left join credential c on c.member_id = m.id where user_id = $1`,
+      ['initial01'],
+    );
     expect(Number(row!.credentials)).toBe(0);
     const { after } = await loginThroughPortal(t.url, new BrowserClient(), 'initial01', '12345678919801201');
     expect(after.status).toBe(200);
@@ -132,7 +141,7 @@ describe('the login screen', () => {
     expect(pageErrors(wrong.after.html)).toEqual([INVALID]);
   });
 
-  it('sends the member back to the portal\'s redirect_uri with error=access_denied from ポータルに戻る', async () => {
+  it("sends the member back to the portal's redirect_uri with error=access_denied from ポータルに戻る", async () => {
     const { browser, page, request } = await openLogin();
     const back = await browser.submit(page, '/abort', {}, { stopAt: isPortal });
     const url = new URL(back.url);
@@ -157,7 +166,9 @@ describe('ログイン状態の保存', () => {
     t = await startTestIdp();
     await t.addMember({ userId: 'remember01' }, { password: 'Remember-pass-1', onboarded: true });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   /**
    * Posts the login and the TOTP code, then follows /continue to the /auth/:uid resume step, the
@@ -177,7 +188,9 @@ describe('ログイン状態の保存', () => {
     const factorPage = await browser.go(new URL(posted.headers.get('location')!, t.url).toString());
     expect(new URL(factorPage.url).pathname).toBe(`/interaction/${uid}/factor`);
     const codeForm = findForm(factorPage.html, '/factor');
-    const coded = await browser.request(new URL(codeForm.action, factorPage.url).toString(), { form: { ...codeForm.hidden, ...(await totpFields(totpApp('remember01')!)) } });
+    const coded = await browser.request(new URL(codeForm.action, factorPage.url).toString(), {
+      form: { ...codeForm.hidden, ...(await totpFields(totpApp('remember01')!)) },
+    });
     expect(coded.status).toBe(303);
     expect(coded.headers.getSetCookie().filter((c) => c.startsWith('kosmo.session'))).toEqual([]);
     const resume = new URL(coded.headers.get('location')!, t.url);
@@ -188,7 +201,9 @@ describe('ログイン状態の保存', () => {
     expect(cookie).toBeDefined();
     const sessionId = /^kosmo\.session=([^;]+)/.exec(cookie)![1]!;
     const row = await t.idp.sql.one<{ seconds: number }>(
-      `select extract(epoch from (expires_at - now()))::int as seconds from oidc_payload where model = 'Session' and id = $1`, [sessionId]);
+      `select extract(epoch from (expires_at - now()))::int as seconds from oidc_payload where model = 'Session' and id = $1`,
+      [sessionId],
+    );
     return { cookie, storedSeconds: Number(row!.seconds) };
   }
 
@@ -217,7 +232,9 @@ describe('the answer to a wrong user ID takes as long as to a wrong password', (
     await t.addMember({ userId: 'timing001' }, { password: 'Timing-pass-1', onboarded: true });
     await t.addMember({ userId: 'timing002' });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function timeWrongLogin(userId: string): Promise<number> {
     const browser = new BrowserClient();
@@ -225,7 +242,9 @@ describe('the answer to a wrong user ID takes as long as to a wrong password', (
     const page = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
     const form = findForm(page.html, '/login');
     const started = performance.now();
-    const response = await browser.request(new URL(form.action, page.url).toString(), { form: { ...form.hidden, user_id: userId, password: 'wrong-password' } });
+    const response = await browser.request(new URL(form.action, page.url).toString(), {
+      form: { ...form.hidden, user_id: userId, password: 'wrong-password' },
+    });
     await response.text();
     expect(response.status).toBe(401);
     return performance.now() - started;

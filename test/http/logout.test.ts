@@ -3,13 +3,15 @@ import * as oidc from 'openid-client';
 import { startTestIdp, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp } from '../support/idp.js';
 import { findForm } from '../support/browser-client.js';
 
-describe('RP-initiated logout from the portal\'s ログアウト', () => {
+describe("RP-initiated logout from the portal's ログアウト", () => {
   let t: TestIdp;
   beforeAll(async () => {
     t = await startTestIdp();
     await t.addMember({ userId: 'logout001' }, { password: 'Logout-pass-1', onboarded: true });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function loggedIn() {
     const browser = new BrowserClient();
@@ -22,7 +24,7 @@ describe('RP-initiated logout from the portal\'s ログアウト', () => {
   const endSessionUrl = (rp: Awaited<ReturnType<typeof loggedIn>>['rp'], idToken: string, extra: Record<string, string> = {}) =>
     oidc.buildEndSessionUrl(rp.configuration, { id_token_hint: idToken, post_logout_redirect_uri: TEST_CLIENT.postLogout, ...extra }).toString();
 
-  it('shows 「ログアウトしてもよろしいですか？」 with 「ログアウトする」 and the provider\'s form', async () => {
+  it("shows 「ログアウトしてもよろしいですか？」 with 「ログアウトする」 and the provider's form", async () => {
     const { browser, rp, tokens } = await loggedIn();
     const confirm = await browser.go(endSessionUrl(rp, tokens.id_token!), { stopAt: isPortal });
     expect(confirm.status).toBe(200);
@@ -99,8 +101,13 @@ describe('RP-initiated logout from the portal\'s ログアウト', () => {
 
 describe('switching language on the logout confirmation', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); await t.addMember({ userId: 'langout01' }, { password: 'Lang-out-1', onboarded: true }); });
-  afterAll(async () => { await t.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+    await t.addMember({ userId: 'langout01' }, { password: 'Lang-out-1', onboarded: true });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('keeps the logout request, so ログアウトする still returns to the portal', async () => {
     const browser = new BrowserClient();

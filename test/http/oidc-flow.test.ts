@@ -1,7 +1,17 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp, completeTotp, totpApp } from '../support/idp.js';
+import {
+  startTestIdp,
+  testRelyingParty,
+  loginThroughPortal,
+  isPortal,
+  BrowserClient,
+  TEST_CLIENT,
+  type TestIdp,
+  completeTotp,
+  totpApp,
+} from '../support/idp.js';
 import { registerTotpApp } from '../support/factors.js';
 
 const PUBLIC_CLIENT = { id: 'public-spa', redirect: 'http://localhost:3999/spa' };
@@ -10,12 +20,17 @@ const PUBLIC_CLIENT = { id: 'public-spa', redirect: 'http://localhost:3999/spa' 
 async function verifiedPayload(issuer: string, jws: string): Promise<Record<string, unknown>> {
   const [header, payload, signature] = jws.split('.') as [string, string, string];
   const { kid, alg } = JSON.parse(Buffer.from(header, 'base64url').toString()) as { kid: string; alg: string };
-  const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json() as { jwks_uri: string };
-  const { keys } = await (await fetch(discovery.jwks_uri)).json() as { keys: (JsonWebKey & { kid: string })[] };
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+  const { keys } = (await (await fetch(discovery.jwks_uri)).json()) as { keys: (JsonWebKey & { kid: string })[] };
   const jwk = keys.find((k) => k.kid === kid);
   if (!jwk) throw new Error(`no published key ${kid}`);
   const key = createPublicKey({ key: jwk, format: 'jwk' });
-  const ok = verify('sha256', Buffer.from(`${header}.${payload}`), alg.startsWith('ES') ? { key, dsaEncoding: 'ieee-p1363' } : key, Buffer.from(signature, 'base64url'));
+  const ok = verify(
+    'sha256',
+    Buffer.from(`${header}.${payload}`),
+    alg.startsWith('ES') ? { key, dsaEncoding: 'ieee-p1363' } : key,
+    Buffer.from(signature, 'base64url'),
+  );
   if (!ok) throw new Error('signature does not verify');
   return JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
 }
@@ -26,13 +41,24 @@ describe('OpenID Connect with a real client (openid-client)', () => {
   beforeAll(async () => {
     t = await startTestIdp({
       configure: (c) => {
-        c.clients.push({ client_id: PUBLIC_CLIENT.id, public: true, redirect_uris: [PUBLIC_CLIENT.redirect], post_logout_redirect_uris: [], scope: 'openid offline_access profile email' });
+        c.clients.push({
+          client_id: PUBLIC_CLIENT.id,
+          public: true,
+          redirect_uris: [PUBLIC_CLIENT.redirect],
+          post_logout_redirect_uris: [],
+          scope: 'openid offline_access profile email',
+        });
       },
     });
-    await t.addMember({ userId: 'flow00001', name: '流れ 一郎', email: 'flow@example.jp', birthdate: '1979-08-22' }, { password: 'Flow-pass-1', onboarded: true });
+    await t.addMember(
+      { userId: 'flow00001', name: '流れ 一郎', email: 'flow@example.jp', birthdate: '1979-08-22' },
+      { password: 'Flow-pass-1', onboarded: true },
+    );
     memberId = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['flow00001']))!.id;
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function login(extra: Record<string, string> = {}, userId = 'flow00001', password = 'Flow-pass-1') {
     const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), userId, password, extra);
@@ -43,7 +69,7 @@ describe('OpenID Connect with a real client (openid-client)', () => {
   it('publishes a discovery document for the code flow with PKCE, refresh, revocation, userinfo and logout', async () => {
     const response = await fetch(`${t.url}/.well-known/openid-configuration`);
     expect(response.status).toBe(200);
-    const d = await response.json() as Record<string, unknown>;
+    const d = (await response.json()) as Record<string, unknown>;
     expect(d).toMatchObject({
       issuer: t.url,
       authorization_endpoint: `${t.url}/auth`,
@@ -64,7 +90,7 @@ describe('OpenID Connect with a real client (openid-client)', () => {
   it('publishes a JWKS of public signing keys only', async () => {
     const response = await fetch(`${t.url}/jwks`);
     expect(response.status).toBe(200);
-    const { keys } = await response.json() as { keys: Record<string, unknown>[] };
+    const { keys } = (await response.json()) as { keys: Record<string, unknown>[] };
     expect(keys.map((k) => k.kty).sort()).toEqual(['EC', 'RSA']);
     for (const key of keys) {
       expect(typeof key.kid).toBe('string');
@@ -88,14 +114,27 @@ describe('OpenID Connect with a real client (openid-client)', () => {
     expect(payload).toMatchObject({ iss: t.url, aud: TEST_CLIENT.id, sub: memberId, nonce: request.nonce });
   });
 
-  it('gives sub as the member\'s stable uuid, not the user ID, and the claims of profile and email', async () => {
+  it("gives sub as the member's stable uuid, not the user ID, and the claims of profile and email", async () => {
     const { rp, tokens } = await login();
     const claims = tokens.claims()!;
     expect(claims.sub).toBe(memberId);
     expect(claims.sub).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(claims).toMatchObject({ preferred_username: 'flow00001', name: '流れ 一郎', email: 'flow@example.jp', email_verified: true, birthdate: '1979-08-22' });
+    expect(claims).toMatchObject({
+      preferred_username: 'flow00001',
+      name: '流れ 一郎',
+      email: 'flow@example.jp',
+      email_verified: true,
+      birthdate: '1979-08-22',
+    });
     const userinfo = await oidc.fetchUserInfo(rp.configuration, tokens.access_token, claims.sub);
-    expect(userinfo).toMatchObject({ sub: memberId, preferred_username: 'flow00001', name: '流れ 一郎', email: 'flow@example.jp', email_verified: true, birthdate: '1979-08-22' });
+    expect(userinfo).toMatchObject({
+      sub: memberId,
+      preferred_username: 'flow00001',
+      name: '流れ 一郎',
+      email: 'flow@example.jp',
+      email_verified: true,
+      birthdate: '1979-08-22',
+    });
   });
 
   it('gives only the sub for the openid scope alone, in the ID token and from userinfo', async () => {
@@ -207,12 +246,21 @@ describe('OpenID Connect with a real client (openid-client)', () => {
       const browser = new BrowserClient();
       async function codeFor(verifier: string, state: string) {
         const url = oidc.buildAuthorizationUrl(spa, {
-          redirect_uri: PUBLIC_CLIENT.redirect, scope: 'openid offline_access', state,
-          code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+          redirect_uri: PUBLIC_CLIENT.redirect,
+          scope: 'openid offline_access',
+          state,
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
         });
         const page = await browser.go(url.toString(), { stopAt: isPortal });
         if (isPortal(page.url)) return page.url;
-        return (await completeTotp(browser, await browser.submit(page, '/login', { user_id: 'flow00001', password: 'Flow-pass-1' }, { stopAt: isPortal }), 'flow00001')).url;
+        return (
+          await completeTotp(
+            browser,
+            await browser.submit(page, '/login', { user_id: 'flow00001', password: 'Flow-pass-1' }, { stopAt: isPortal }),
+            'flow00001',
+          )
+        ).url;
       }
       const verifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
@@ -223,8 +271,9 @@ describe('OpenID Connect with a real client (openid-client)', () => {
 
       const state2 = oidc.randomState();
       const back2 = await codeFor(oidc.randomPKCECodeVerifier(), state2);
-      await expect(oidc.authorizationCodeGrant(spa, new URL(back2), { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: state2 }))
-        .rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(
+        oidc.authorizationCodeGrant(spa, new URL(back2), { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: state2 }),
+      ).rejects.toMatchObject({ error: 'invalid_grant' });
     });
   });
 });
@@ -234,17 +283,28 @@ describe('token endpoints between portals', () => {
   beforeAll(async () => {
     t = await startTestIdp({
       configure: (c) => {
-        c.clients.push({ client_id: 'other-portal', client_secret: 'other-portal-secret-0123456789', public: false, redirect_uris: ['http://localhost:3998/cb'], post_logout_redirect_uris: [], scope: 'openid offline_access profile email' });
+        c.clients.push({
+          client_id: 'other-portal',
+          client_secret: 'other-portal-secret-0123456789',
+          public: false,
+          redirect_uris: ['http://localhost:3998/cb'],
+          post_logout_redirect_uris: [],
+          scope: 'openid offline_access profile email',
+        });
       },
     });
     await t.addMember({ userId: 'between01' }, { password: 'Between-pass-1', onboarded: true });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('lets a portal revoke or inspect only its own tokens', async () => {
     const { rp, request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'between01', 'Between-pass-1');
     const tokens = await rp.exchange(after.url, request);
-    const other = await oidc.discovery(new URL(t.url), 'other-portal', undefined, oidc.ClientSecretBasic('other-portal-secret-0123456789'), { execute: [oidc.allowInsecureRequests] });
+    const other = await oidc.discovery(new URL(t.url), 'other-portal', undefined, oidc.ClientSecretBasic('other-portal-secret-0123456789'), {
+      execute: [oidc.allowInsecureRequests],
+    });
     const introspected = await oidc.tokenIntrospection(other, tokens.access_token);
     expect(introspected.active).toBe(false);
     await oidc.tokenRevocation(other, tokens.refresh_token!);
@@ -254,12 +314,20 @@ describe('token endpoints between portals', () => {
     expect((await oidc.tokenIntrospection(rp.configuration, refreshed.access_token)).active).toBe(true);
   });
 
-  it('refuses a portal\'s wrong secret at the token endpoint', async () => {
+  it("refuses a portal's wrong secret at the token endpoint", async () => {
     const { request, after } = await loginThroughPortal(t.url, new BrowserClient(), 'between01', 'Between-pass-1');
     const response = await fetch(`${t.url}/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${TEST_CLIENT.id}:not-the-secret`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: new URL(after.url).searchParams.get('code')!, redirect_uri: TEST_CLIENT.redirect, code_verifier: request.verifier }),
+      headers: {
+        authorization: `Basic ${Buffer.from(`${TEST_CLIENT.id}:not-the-secret`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: new URL(after.url).searchParams.get('code')!,
+        redirect_uri: TEST_CLIENT.redirect,
+        code_verifier: request.verifier,
+      }),
     });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ error: 'invalid_client' });

@@ -22,7 +22,10 @@ const loginPageOptions = (page: Page) => JSON.parse(decodeEntities(/data-passkey
 const factorPageOptions = (page: Page) => JSON.parse(decodeEntities(/data-passkey="authenticate" data-options="([^"]*)"/.exec(page.html)![1]!));
 function post(browser: BrowserClient, page: Page, actionPart: string, assertion: unknown): Promise<Page> {
   const form = findForm(page.html, actionPart);
-  return browser.go(new URL(decodeEntities(form.action), page.url).toString(), { form: { ...form.hidden, response: JSON.stringify(assertion) }, stopAt: isPortal });
+  return browser.go(new URL(decodeEntities(form.action), page.url).toString(), {
+    form: { ...form.hidden, response: JSON.stringify(assertion) },
+    stopAt: isPortal,
+  });
 }
 
 describe('passkey-only login and the per-IP budget: only failures count (issue 17, item 5)', () => {
@@ -31,15 +34,23 @@ describe('passkey-only login and the per-IP budget: only failures count (issue 1
   let memberId: string;
   const PER_IP = 3;
   beforeAll(async () => {
-    t = await startTestIdp({ configure: (c) => { c.union.loginRateLimit = { perIp: PER_IP, windowSeconds: 900 }; } });
+    t = await startTestIdp({
+      configure: (c) => {
+        c.union.loginRateLimit = { perIp: PER_IP, windowSeconds: 900 };
+      },
+    });
     await t.addMember({ userId: 'office.key1' }, { password: PASSWORD, onboarded: true, factor: 'passkey' });
     await t.addMember({ userId: 'office.pwd1' }, { password: PASSWORD, onboarded: true });
     memberId = (await t.idp.sql.one<{ id: string }>(`select id from member where user_id = 'office.key1'`))!.id;
     passkey = SoftwarePasskey.forIdp(t.idp);
     await passkey.enrol(t.idp, memberId);
   });
-  afterAll(async () => { await t.close(); });
-  beforeEach(async () => { await t.idp.sql.run('delete from rate_limit'); });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    await t.idp.sql.run('delete from rate_limit');
+  });
 
   const passkeyLogin = async (key = passkey) => {
     const { browser, loginPage } = await openLogin(t.url);
@@ -85,8 +96,12 @@ describe('passkey-only login and the per-IP budget: only failures count (issue 1
 
 describe('the sign counter, the same rule after the password and alone (issue 17, item 12)', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function memberWithPasskey(userId: string): Promise<{ id: string; passkey: SoftwarePasskey }> {
     await t.addMember({ userId }, { password: PASSWORD, onboarded: true, factor: 'passkey' });
@@ -105,8 +120,14 @@ describe('the sign counter, the same rule after the password and alone (issue 17
     expect(new URL(factor.url).pathname).toMatch(/\/factor$/);
     return post(browser, factor, '/factor', m.passkey.assert(factorPageOptions(factor), m.id));
   };
-  const stored = async (id: string) => Number((await t.idp.sql.one<{ sign_count: string }>(`select sign_count from credential where member_id = $1 and kind = 'passkey'`, [id]))!.sign_count);
-  const events = async (id: string) => Number((await t.idp.sql.one<{ n: string }>(`select count(*) as n from member_event where member_id = $1 and type = 'login.passkey_counter_not_increased'`, [id]))!.n);
+  const stored = async (id: string) =>
+    Number((await t.idp.sql.one<{ sign_count: string }>(`select sign_count from credential where member_id = $1 and kind = 'passkey'`, [id]))!.sign_count);
+  const events = async (id: string) =>
+    Number(
+      (await t.idp.sql.one<{ n: string }>(`select count(*) as n from member_event where member_id = $1 and type = 'login.passkey_counter_not_increased'`, [
+        id,
+      ]))!.n,
+    );
 
   it('accepts a counter of 0 on both sides (synced passkeys) in both paths, again and again', async () => {
     const m = await memberWithPasskey('counter.zero');
@@ -143,7 +164,10 @@ describe('the sign counter, the same rule after the password and alone (issue 17
     }
     expect(await stored(m.id)).toBe(7);
     expect(await events(m.id)).toBe(6);
-    const event = await t.idp.sql.one<{ detail: Record<string, unknown> }>(`select detail from member_event where member_id = $1 and type = 'login.passkey_counter_not_increased' order by created_at desc limit 1`, [m.id]);
+    const event = await t.idp.sql.one<{ detail: Record<string, unknown> }>(
+      `select detail from member_event where member_id = $1 and type = 'login.passkey_counter_not_increased' order by created_at desc limit 1`,
+      [m.id],
+    );
     expect(event!.detail).toMatchObject({ stored: 7, received: 0 });
     expect((await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where id = $1', [m.id]))!.failed_logins).toBe(0);
 

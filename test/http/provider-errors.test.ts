@@ -9,7 +9,9 @@ function getWithHost(url: string, host: string, headers: Record<string, string> 
     const req = request(url, { headers: { host, ...headers } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, body }));
     });
     req.on('error', reject);
@@ -17,15 +19,21 @@ function getWithHost(url: string, host: string, headers: Record<string, string> 
   });
 }
 
-describe('the provider\'s own endpoints', () => {
+describe("the provider's own endpoints", () => {
   let t: TestIdp;
   const lines: Record<string, unknown>[] = [];
   beforeAll(async () => {
-    const log = createLogger('info', { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>); } });
+    const log = createLogger('info', {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    });
     t = await startTestIdp({ log, env: { TRUST_PROXY: 'true' } });
     await t.addMember({ userId: 'perr00001' }, { password: 'Perr-pass-1', onboarded: true });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   // Issue 11, item 6.
   it('builds the discovery document from the issuer, whatever Host or X-Forwarded-Host says', async () => {
@@ -34,7 +42,15 @@ describe('the provider\'s own endpoints', () => {
       expect(status).toBe(200);
       const d = JSON.parse(body) as Record<string, string>;
       expect(d.issuer).toBe(t.url);
-      for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint', 'revocation_endpoint', 'introspection_endpoint']) {
+      for (const key of [
+        'authorization_endpoint',
+        'token_endpoint',
+        'userinfo_endpoint',
+        'jwks_uri',
+        'end_session_endpoint',
+        'revocation_endpoint',
+        'introspection_endpoint',
+      ]) {
         expect({ key, url: d[key]!.startsWith(`${t.url}/`) }).toEqual({ key, url: true });
       }
       expect(body).not.toContain('evil.example');
@@ -51,8 +67,16 @@ describe('the provider\'s own endpoints', () => {
     try {
       const response = await fetch(`${t.url}/token`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${TEST_CLIENT.id}:${TEST_CLIENT.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: TEST_CLIENT.redirect, code_verifier: authRequest.verifier }).toString(),
+        headers: {
+          authorization: `Basic ${Buffer.from(`${TEST_CLIENT.id}:${TEST_CLIENT.secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: TEST_CLIENT.redirect,
+          code_verifier: authRequest.verifier,
+        }).toString(),
       });
       expect(response.status).toBe(500);
     } finally {

@@ -11,12 +11,22 @@ import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/serv
  */
 describe('re-authentication of a logged-in member', () => {
   let t: MailedTestIdp;
-  beforeAll(async () => { t = await startMailedTestIdp(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startMailedTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
-  const memberRow = (userId: string) => t.idp.sql.one<{ id: string; user_id: string; chosen_factor: string }>('select id, user_id, chosen_factor from member where user_id = $1', [userId]);
-  const loginsOf = async (userId: string) => (await t.idp.sql.rows<{ type: string }>(
-    `select e.type from member_event e join member m on m.id = e.member_id where m.user_id = $1 and e.type in ('login.password_ok', 'login.completed') order by e.id`, [userId])).length;
+  const memberRow = (userId: string) =>
+    t.idp.sql.one<{ id: string; user_id: string; chosen_factor: string }>('select id, user_id, chosen_factor from member where user_id = $1', [userId]);
+  const loginsOf = async (userId: string) =>
+    (
+      await t.idp.sql.rows<{ type: string }>(
+        `select e.type from member_event e join member m on m.id = e.member_id where m.user_id = $1 and e.type in ('login.password_ok', 'login.completed') order by e.id`,
+        [userId],
+      )
+    ).length;
 
   /** The console's re-authentication page of `userId`: logged in, the last login too old, a change asked. */
   async function reauthPage(userId: string, password: string): Promise<{ browser: BrowserClient; page: Page }> {
@@ -31,8 +41,13 @@ describe('re-authentication of a logged-in member', () => {
   }
 
   const original = { reauthSeconds: 0 };
-  beforeAll(() => { original.reauthSeconds = t.config.union.account.reauthSeconds; t.config.union.account.reauthSeconds = 1; });
-  afterAll(() => { if (t) t.config.union.account.reauthSeconds = original.reauthSeconds; });
+  beforeAll(() => {
+    original.reauthSeconds = t.config.union.account.reauthSeconds;
+    t.config.union.account.reauthSeconds = 1;
+  });
+  afterAll(() => {
+    if (t) t.config.union.account.reauthSeconds = original.reauthSeconds;
+  });
 
   it('shows 「続行するには再度認証してください」 with the user ID fixed, no first-time help and no passkey autofill', async () => {
     const { page } = await reauthPage('reauth01', 'Reauth-pass-01');
@@ -45,14 +60,14 @@ describe('re-authentication of a logged-in member', () => {
     expect(page.html).toContain('/session/end?client_id=kosmo-account');
   });
 
-  it('ログアウト there leads to the provider\'s logout confirmation', async () => {
+  it("ログアウト there leads to the provider's logout confirmation", async () => {
     const { browser } = await reauthPage('reauth04', 'Reauth-pass-04');
     const confirm = await browser.go(`${t.url}/session/end?client_id=kosmo-account`);
     expect(confirm.status).toBe(200);
     expect(confirm.html).toContain('ログアウトしてもよろしいですか');
   });
 
-  it('refuses another member\'s user ID and password there: the session stays the first member\'s', async () => {
+  it("refuses another member's user ID and password there: the session stays the first member's", async () => {
     await t.addMember({ userId: 'intruder01', email: 'intruder01@example.jp', name: '他人 太郎' }, { password: 'Intruder-pass-1', onboarded: true });
     const { browser, page } = await reauthPage('reauth02', 'Reauth-pass-02');
     const before = await loginsOf('intruder01');
@@ -74,7 +89,7 @@ describe('re-authentication of a logged-in member', () => {
     expect(await memberRow('reauth02.new')).toBeDefined();
   });
 
-  it('a portal\'s prompt=login asks the logged-in member only, and another member\'s password logs nobody in', async () => {
+  it("a portal's prompt=login asks the logged-in member only, and another member's password logs nobody in", async () => {
     await t.addMember({ userId: 'portal0001', email: 'portal0001@example.jp', name: '窓口 花子' }, { password: 'Portal-pass-01', onboarded: true });
     await t.addMember({ userId: 'portal0002', email: 'portal0002@example.jp', name: '他人 次郎' }, { password: 'Portal-pass-02', onboarded: true });
     const browser = new BrowserClient();
@@ -90,7 +105,7 @@ describe('re-authentication of a logged-in member', () => {
     expect(await loginsOf('portal0002')).toBe(before);
   });
 
-  it('refuses a passkey that identifies another member there, and takes the member\'s own', async () => {
+  it("refuses a passkey that identifies another member there, and takes the member's own", async () => {
     const idOf = async (userId: string) => (await memberRow(userId))!.id;
     await t.addMember({ userId: 'keyowner1', email: 'keyowner1@example.jp', name: '本人 三郎' }, { password: 'Keyowner-pass-1', onboarded: true });
     await t.addMember({ userId: 'keythief1', email: 'keythief1@example.jp', name: '他人 四郎' }, { password: 'Keythief-pass-1', onboarded: true });
@@ -101,10 +116,13 @@ describe('re-authentication of a logged-in member', () => {
     const browser = new BrowserClient();
     const first = await loginThroughPortal(t.url, browser, 'keyowner1', 'Keyowner-pass-1');
     const reauth = async () => browser.go((await first.rp.authorizationRequest({ prompt: 'login' })).url, { stopAt: isPortal });
-    const options = (page: Page) => JSON.parse(decodeEntities(/data-passkey-login[^>]*data-options="([^"]*)"/.exec(page.html)![1]!)) as PublicKeyCredentialRequestOptionsJSON;
-    const post = (page: Page, response: unknown) => browser.go(new URL(findForm(page.html, '/passkey').action, page.url).toString(), {
-      form: { ...findForm(page.html, '/passkey').hidden, response: JSON.stringify(response) }, stopAt: isPortal,
-    });
+    const options = (page: Page) =>
+      JSON.parse(decodeEntities(/data-passkey-login[^>]*data-options="([^"]*)"/.exec(page.html)![1]!)) as PublicKeyCredentialRequestOptionsJSON;
+    const post = (page: Page, response: unknown) =>
+      browser.go(new URL(findForm(page.html, '/passkey').action, page.url).toString(), {
+        form: { ...findForm(page.html, '/passkey').hidden, response: JSON.stringify(response) },
+        stopAt: isPortal,
+      });
 
     const page = await reauth();
     // Only the member's own passkey is offered.
@@ -113,7 +131,10 @@ describe('re-authentication of a logged-in member', () => {
     expect(refused.status).toBe(401);
     expect(refused.html).toContain('続行するには再度認証してください');
     expect(refused.html).toContain('value="keyowner1"');
-    const events = await t.idp.sql.rows<{ type: string }>(`select type from member_event where member_id = $1 and type in ('login.passkey_ok', 'login.completed')`, [await idOf('keythief1')]);
+    const events = await t.idp.sql.rows<{ type: string }>(
+      `select type from member_event where member_id = $1 and type in ('login.passkey_ok', 'login.completed')`,
+      [await idOf('keythief1')],
+    );
     expect(events).toEqual([]);
 
     const again = await reauth();
@@ -121,7 +142,7 @@ describe('re-authentication of a logged-in member', () => {
     expect(isPortal(accepted.url)).toBe(true);
   });
 
-  it('「戻る」 from the console\'s re-authentication goes back to the console without the change', async () => {
+  it("「戻る」 from the console's re-authentication goes back to the console without the change", async () => {
     const { browser, page } = await reauthPage('reauth03', 'Reauth-pass-03');
     expect(page.html).toContain('>戻る<');
     const back = await browser.submit(page, '/abort', {});

@@ -10,7 +10,9 @@ describe('logging in with a recovery code', () => {
   beforeAll(async () => {
     t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   async function atSecondFactor(userId: string, password: string) {
     const { browser, rp, request, page: factor } = await passwordAtPortal(t.url, userId, password);
@@ -29,8 +31,9 @@ describe('logging in with a recovery code', () => {
     const page = await browser.go(new URL(href, factor.url).toString(), { stopAt: isPortal });
     expect(page.html).toContain('リカバリーコードの入力');
 
-    expect(pageErrors((await browser.submit(page, '/factor/recovery-code', { code: 'AAAA-BBBB-CCCC-DDDD' })).html))
-      .toEqual(['リカバリーコードが正しくないか、すでに使用されています。']);
+    expect(pageErrors((await browser.submit(page, '/factor/recovery-code', { code: 'AAAA-BBBB-CCCC-DDDD' })).html)).toEqual([
+      'リカバリーコードが正しくないか、すでに使用されています。',
+    ]);
     const wrongs = await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where id = $1', [id]);
     expect(wrongs!.failed_logins).toBe(1);
 
@@ -53,9 +56,12 @@ describe('logging in with a recovery code', () => {
 
     // The same code does not work a second time.
     const again = await atSecondFactor('lostphone1', 'Lost-phone-01');
-    const page2 = await again.browser.go(new URL(/href="([^"]*factor\/recovery-code)"/.exec(again.factor.html)![1]!, again.factor.url).toString(), { stopAt: isPortal });
-    expect(pageErrors((await again.browser.submit(page2, '/factor/recovery-code', { code: codes[3]! })).html))
-      .toEqual(['リカバリーコードが正しくないか、すでに使用されています。']);
+    const page2 = await again.browser.go(new URL(/href="([^"]*factor\/recovery-code)"/.exec(again.factor.html)![1]!, again.factor.url).toString(), {
+      stopAt: isPortal,
+    });
+    expect(pageErrors((await again.browser.submit(page2, '/factor/recovery-code', { code: codes[3]! })).html)).toEqual([
+      'リカバリーコードが正しくないか、すでに使用されています。',
+    ]);
   });
 
   it('is not reachable before the password, nor for a member still setting a device up', async () => {

@@ -6,17 +6,21 @@ import { deriveInitialPassword } from '../../src/members/initial-password.js';
 
 const SENT = '詳細な手順を記載したメールをすぐに受信してください。';
 
-
 describe('recovery by email', () => {
   let t: MailedTestIdp;
   beforeAll(async () => {
     t = await startMailedTestIdp();
-    await t.addMember({ userId: 'forgot001', email: 'forgot@example.jp', name: '忘れ 太郎', birthdate: '1979-08-22' }, { password: 'Old-pass-001', onboarded: true });
+    await t.addMember(
+      { userId: 'forgot001', email: 'forgot@example.jp', name: '忘れ 太郎', birthdate: '1979-08-22' },
+      { password: 'Old-pass-001', onboarded: true },
+    );
     await t.addMember({ userId: 'unverif01', email: 'unverified@example.jp', birthdate: '1979-08-22' }, { password: 'Old-pass-002' });
     await t.addMember({ userId: 'initial01', email: 'initial@example.jp', symbol: '12', number: '3456789', birthdate: '1980-12-01' }, { onboarded: true });
     await t.addMember({ userId: 'locked001', email: 'locked@example.jp' }, { password: 'Old-pass-003', onboarded: true });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
   beforeEach(async () => {
     t.smtp.clear();
     await t.idp.sql.run('delete from rate_limit');
@@ -82,7 +86,9 @@ describe('recovery by email', () => {
     expect(again.html).toContain('このリンクは使用できません');
     expect(again.html).toContain('href="/recovery/password"');
 
-    expect(pageErrors((await loginThroughPortal(t.url, new BrowserClient(), 'forgot001', 'Old-pass-001')).after.html)).toEqual(['無効なユーザIDまたはパスワードです。']);
+    expect(pageErrors((await loginThroughPortal(t.url, new BrowserClient(), 'forgot001', 'Old-pass-001')).after.html)).toEqual([
+      '無効なユーザIDまたはパスワードです。',
+    ]);
     expect(isPortal((await loginThroughPortal(t.url, new BrowserClient(), 'forgot001', 'New-pass-001')).after.url)).toBe(true);
     await expect(oidc.refreshTokenGrant(first.rp.configuration, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     // Only the session of the login just made above is left: every earlier one is gone.
@@ -131,7 +137,10 @@ describe('recovery by email', () => {
       [{ password: '', password_confirmation: '' }, ['パスワードを入力してください。']],
       [{ password: 'forgot001', password_confirmation: 'forgot001' }, ['ユーザIDと同じパスワードは設定できません。']],
       [{ password: 'Valid-pass-9', password_confirmation: 'Other-pass-9' }, ['パスワードとパスワード確認用が一致しません。']],
-      [{ password: 'パスワード12345', password_confirmation: 'パスワード12345' }, ['パスワードに利用できない文字が含まれています。半角英数字と記号 !"#$%&\'()*~`{+}<>?_^-¥@[;:],./|=\\ が使えます。']],
+      [
+        { password: 'パスワード12345', password_confirmation: 'パスワード12345' },
+        ['パスワードに利用できない文字が含まれています。半角英数字と記号 !"#$%&\'()*~`{+}<>?_^-¥@[;:],./|=\\ が使えます。'],
+      ],
       [{ password: 'x'.repeat(65), password_confirmation: 'x'.repeat(65) }, ['パスワードは64文字以内で入力してください。']],
     ];
     for (const [fields, expected] of cases) {
@@ -140,7 +149,6 @@ describe('recovery by email', () => {
       expect(pageErrors(answer.html)).toEqual(expected);
     }
   });
-
 
   it('replaces the initial derived password too, and drops a pending password step', async () => {
     const initial = deriveInitialPassword({ insuranceSymbol: '12', insuranceNumber: '3456789', birthdate: '1980-12-01' });
@@ -155,9 +163,13 @@ describe('recovery by email', () => {
     expect(done.html).toContain('パスワードを更新しました');
     const row = await t.idp.sql.one<{ pending_steps: string[] }>(`select pending_steps from member where user_id = 'initial01'`);
     expect(row!.pending_steps).toEqual([]);
-    expect(pageErrors((await loginThroughPortal(t.url, new BrowserClient(), 'initial01', initial)).after.html)).toEqual(['無効なユーザIDまたはパスワードです。']);
+    expect(pageErrors((await loginThroughPortal(t.url, new BrowserClient(), 'initial01', initial)).after.html)).toEqual([
+      '無効なユーザIDまたはパスワードです。',
+    ]);
     expect(isPortal((await loginThroughPortal(t.url, new BrowserClient(), 'initial01', 'Fresh-pass-01')).after.url)).toBe(true);
-    const events = await t.idp.sql.rows<{ type: string }>(`select type from member_event e join member m on m.id = e.member_id where m.user_id = 'initial01' order by e.created_at`);
+    const events = await t.idp.sql.rows<{ type: string }>(
+      `select type from member_event e join member m on m.id = e.member_id where m.user_id = 'initial01' order by e.created_at`,
+    );
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['recovery.password_link_sent', 'password.changed']));
   });
 
@@ -168,18 +180,25 @@ describe('recovery by email', () => {
     const browser = new BrowserClient();
     const form = await browser.go(mail.links.find((l) => l.includes('/reset/'))!);
     await browser.submit(form, '/recovery/password/reset/', { password: 'Fresh-pass-02', password_confirmation: 'Fresh-pass-02' });
-    const row = await t.idp.sql.one<{ failed_logins: number; locked_permanently: boolean }>(`select failed_logins, locked_permanently from member where user_id = 'locked001'`);
+    const row = await t.idp.sql.one<{ failed_logins: number; locked_permanently: boolean }>(
+      `select failed_logins, locked_permanently from member where user_id = 'locked001'`,
+    );
     expect(row).toEqual({ failed_logins: 0, locked_permanently: false });
   });
 
-  it('does not use the link on GET and refuses a POST without the form\'s CSRF token', async () => {
+  it("does not use the link on GET and refuses a POST without the form's CSRF token", async () => {
     await requestReset('forgot001');
     const mail = await t.smtp.waitFor((m) => m.to.includes('forgot@example.jp'));
     const link = mail.links.find((l) => l.includes('/reset/'))!;
     const scanner = new BrowserClient();
     expect((await scanner.go(link)).status).toBe(200);
     expect((await scanner.go(link)).status).toBe(200);
-    const forged = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'password=Evil-pass-01&password_confirmation=Evil-pass-01', redirect: 'manual' });
+    const forged = await fetch(link, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'password=Evil-pass-01&password_confirmation=Evil-pass-01',
+      redirect: 'manual',
+    });
     expect(forged.status).toBe(400);
     expect((await new BrowserClient().go(link)).status).toBe(200);
     expect((await fetch(`${t.url}/recovery/password/reset/not-a-token`)).status).toBe(410);
@@ -187,7 +206,12 @@ describe('recovery by email', () => {
 
   it('never fails on a tampered form body', async () => {
     for (const path of ['/recovery/password', '/recovery/user-id', '/recovery/password/reset/abcdefghijklmnopqrstuvwxyz']) {
-      const res = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'user_id[]=a&user_id[]=b&email[x]=1&password[]=1&birthdate=' + '9'.repeat(500), redirect: 'manual' });
+      const res = await fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'user_id[]=a&user_id[]=b&email[x]=1&password[]=1&birthdate=' + '9'.repeat(500),
+        redirect: 'manual',
+      });
       expect(res.status).toBeLessThan(500);
     }
   });
@@ -253,7 +277,10 @@ describe('recovery by email', () => {
     it('keeps what was typed and explains a wrong format on the same page', async () => {
       const answer = await requestUserId('1979/8/22x', 'not-an-address');
       expect(answer.status).toBe(400);
-      expect(pageErrors(answer.html)).toEqual(['生年月日は半角数字8桁（例:19790822）で入力してください。', '無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。']);
+      expect(pageErrors(answer.html)).toEqual([
+        '生年月日は半角数字8桁（例:19790822）で入力してください。',
+        '無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。',
+      ]);
       expect(answer.html).toContain('value="not-an-address"');
     });
 

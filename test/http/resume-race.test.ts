@@ -1,5 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, totpApp, totpFields, type TestIdp, type Page } from '../support/idp.js';
+import {
+  startTestIdp,
+  startMailedTestIdp,
+  type MailedTestIdp,
+  testRelyingParty,
+  isPortal,
+  BrowserClient,
+  totpApp,
+  totpFields,
+  type TestIdp,
+  type Page,
+} from '../support/idp.js';
 import { decodeEntities, findForm } from '../support/browser-client.js';
 import { mailedCode } from '../support/factors.js';
 import { SoftwarePasskey } from '../support/software-passkey.js';
@@ -31,7 +42,9 @@ describe('a finished login resumed several times at the same moment', () => {
     // Enough authenticator devices for every login of this file within one 30-second step.
     await t.addMember({ userId: 'resume001' }, { password: PASSWORD, onboarded: true, totpDevices: ['一', '二', '三', '四', '五', '六'] });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   /** Authorize -> password -> TOTP code, stopping where the browser is sent to resume the authorization. */
   async function atResume(userId: string) {
@@ -57,8 +70,11 @@ describe('a finished login resumed several times at the same moment', () => {
       const { browser, rp, request, resumeUrl } = await atResume('resume001');
       const answers = await Promise.all(Array.from({ length: RACERS }, () => browser.request(resumeUrl)));
       const callbacks = answers.map((r) => callbackWithCode(r.headers.get('location'))).filter((c): c is string => c !== null);
-      const others = await Promise.all(answers.filter((r) => callbackWithCode(r.headers.get('location')) === null)
-        .map(async (r) => ({ status: r.status, finished: (await r.text()).includes(FINISHED) })));
+      const others = await Promise.all(
+        answers
+          .filter((r) => callbackWithCode(r.headers.get('location')) === null)
+          .map(async (r) => ({ status: r.status, finished: (await r.text()).includes(FINISHED) })),
+      );
       trials.push({ trial, codes: callbacks.length, tokens: await redeemed(rp, request, callbacks), others });
     }
     const others = Array.from({ length: RACERS - 1 }, () => ({ status: 400, finished: true }));
@@ -68,12 +84,18 @@ describe('a finished login resumed several times at the same moment', () => {
   it('resumes a single request as before; the same resume replayed later with copied cookies gets the finished page', async () => {
     const { browser, rp, request, resumeUrl } = await atResume('resume001');
     // Someone kept a copy of the cookies the browser sends to the resume URL.
-    const copied = browser.cookieNames().map((name) => browser.cookie(name)!).filter((c) => new URL(resumeUrl).pathname.startsWith(c.path));
+    const copied = browser
+      .cookieNames()
+      .map((name) => browser.cookie(name)!)
+      .filter((c) => new URL(resumeUrl).pathname.startsWith(c.path));
     expect(copied.map((c) => c.name)).toContain('kosmo.resume');
     const back = await browser.go(resumeUrl, { stopAt: isPortal });
     expect(callbackWithCode(back.url)).not.toBeNull();
     expect(await redeemed(rp, request, [back.url])).toBe(1);
-    const replay = await fetch(resumeUrl, { redirect: 'manual', headers: { accept: 'text/html', cookie: copied.map((c) => `${c.name}=${c.value}`).join('; ') } });
+    const replay = await fetch(resumeUrl, {
+      redirect: 'manual',
+      headers: { accept: 'text/html', cookie: copied.map((c) => `${c.name}=${c.value}`).join('; ') },
+    });
     expect(callbackWithCode(replay.headers.get('location'))).toBeNull();
     expect(replay.status).toBe(400);
     expect(await replay.text()).toContain(FINISHED);
@@ -111,7 +133,9 @@ describe('the last form of a login posted twice at the same moment', () => {
     passkey = SoftwarePasskey.forIdp(t.idp);
     await passkey.enrol(t.idp, passkeyMember);
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function openLogin() {
     const browser = new BrowserClient();
@@ -140,7 +164,9 @@ describe('the last form of a login posted twice at the same moment', () => {
   it('the password of a member without a second factor', async () => {
     for (let trial = 0; trial < FORM_TRIALS; trial++) {
       const login = await openLogin();
-      const outcome = await twice(login, () => login.browser.submit(login.loginPage, '/login', { user_id: 'race.pwd01', password: PASSWORD }, { stopAt: isPortal }));
+      const outcome = await twice(login, () =>
+        login.browser.submit(login.loginPage, '/login', { user_id: 'race.pwd01', password: PASSWORD }, { stopAt: isPortal }),
+      );
       expect({ trial, ...outcome }).toEqual({ trial, ...once, other: 'finished' });
     }
   });
@@ -191,7 +217,10 @@ describe('the last form of a login posted twice at the same moment', () => {
       const pages = [login.loginPage, again];
       const assertions = pages.map((p) => passkey.assert(passkeyOptions(p), passkeyMember));
       let turn = 0;
-      const outcome = await twice(login, () => { const i = turn++; return postAssertion(login.browser, pages[i]!, assertions[i]); });
+      const outcome = await twice(login, () => {
+        const i = turn++;
+        return postAssertion(login.browser, pages[i]!, assertions[i]);
+      });
       expect({ trial, ...outcome }).toEqual({ trial, ...once, other: 'finished' });
     }
   });

@@ -20,7 +20,11 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
   const keyB = Buffer.alloc(32, 0x0b).toString('base64');
   /** What the provider logs at level error, one parsed line each. */
   const logged: Record<string, unknown>[] = [];
-  const log = createLogger('error', { write: (line: string) => { logged.push(JSON.parse(line) as Record<string, unknown>); } });
+  const log = createLogger('error', {
+    write: (line: string) => {
+      logged.push(JSON.parse(line) as Record<string, unknown>);
+    },
+  });
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let running: TestIdp | undefined;
   let recoveryCodes: string[];
@@ -32,7 +36,8 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
     running = await startTestIdp({ databaseUrl: db.url, env, log });
     return running;
   }
-  const logsIn = async (t: TestIdp, userId: string, password: string) => isPortal((await loginThroughPortal(t.url, new BrowserClient(), userId, password)).after.url);
+  const logsIn = async (t: TestIdp, userId: string, password: string) =>
+    isPortal((await loginThroughPortal(t.url, new BrowserClient(), userId, password)).after.url);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -47,7 +52,9 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
   });
 
   it('seals new secrets with the key id of SECRETS_KEY', async () => {
-    const row = await running!.idp.sql.one<{ secret: string }>(`select c.secret from credential c join member m on m.id = c.member_id where m.user_id = 'rotate0001' and c.kind = 'totp'`);
+    const row = await running!.idp.sql.one<{ secret: string }>(
+      `select c.secret from credential c join member m on m.id = c.member_id where m.user_id = 'rotate0001' and c.kind = 'totp'`,
+    );
     expect(row!.secret.startsWith(`v2.${secretsKeyId(Buffer.from(keyA, 'base64'))}.`)).toBe(true);
     const codes = await running!.idp.sql.rows<{ key_id: string }>(`select distinct key_id from recovery_code`);
     expect(codes).toEqual([{ key_id: secretsKeyId(Buffer.from(keyA, 'base64')) }]);
@@ -58,7 +65,9 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
     expect(await logsIn(t, 'rotate0001', 'Rotate-pass-1')).toBe(true);
     // Recovery codes are hashes that cannot be made again under B: they keep working while A is listed.
     expect(await useRecoveryCode(t.idp.sql, t.config, await memberId('rotate0001'), recoveryCodes[0]!)).toEqual(expect.any(String));
-    expect(await useRecoveryCode(t.idp.sql, { secretsKey: t.config.secretsKey, previousSecretsKeys: [] }, await memberId('rotate0001'), recoveryCodes[1]!)).toBeUndefined();
+    expect(
+      await useRecoveryCode(t.idp.sql, { secretsKey: t.config.secretsKey, previousSecretsKeys: [] }, await memberId('rotate0001'), recoveryCodes[1]!),
+    ).toBeUndefined();
   });
 
   it('after `secrets rotate`, logs the member in with SECRETS_KEY=B alone (signing keys included)', async () => {
@@ -84,7 +93,8 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
     async function toFactor(userId: string, password: string): Promise<{ browser: BrowserClient; page: Page }> {
       return passwordAtPortal(running!.url, userId, password);
     }
-    const failures = async (userId: string) => (await running!.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where user_id = $1', [userId]))!.failed_logins;
+    const failures = async (userId: string) =>
+      (await running!.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where user_id = $1', [userId]))!.failed_logins;
 
     it('tells the member at the code page that the device can no longer be used and what to do, without a 5xx; the log has one line without secrets or personal data', async () => {
       logged.length = 0;
@@ -103,19 +113,28 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
       expect(logged).toHaveLength(1);
       const line = JSON.stringify(logged[0]);
       expect(logged[0]).toMatchObject({ level: 50, keyIds: [secretsKeyId(Buffer.from(keyA, 'base64'))] });
-      expect(String(logged[0]!.msg)).toMatch(/^TOTP device secret cannot be decrypted: sealed with a key that is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS/);
+      expect(String(logged[0]!.msg)).toMatch(
+        /^TOTP device secret cannot be decrypted: sealed with a key that is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS/,
+      );
       for (const personalData of ['lost00001', 'iPhone', 'example.jp', totpApp('lost00001')!.devices[0]!.secret]) expect(line).not.toContain(personalData);
 
       // A code sent anyway (a page opened before the change) gets the same page, and is not counted as a wrong one.
-      const device = (await running!.idp.sql.one<{ id: string }>(`select c.id from credential c join member m on m.id = c.member_id where m.user_id = 'lost00001' and c.kind = 'totp'`))!.id;
+      const device = (await running!.idp.sql.one<{ id: string }>(
+        `select c.id from credential c join member m on m.id = c.member_id where m.user_id = 'lost00001' and c.kind = 'totp'`,
+      ))!.id;
       const answer = await browser.go(page.url, { form: { _csrf: findForm(page.html, '/abort').hidden._csrf!, device, code: '123456' }, stopAt: isPortal });
       expect(answer.status).toBe(200);
       expect(answer.html).toContain('<h1>ワンタイムパスワードのデバイスを使用できません</h1>');
       expect(await failures('lost00001')).toBe(0);
       expect(logged).toHaveLength(2);
       // The help desk sees it in the member's trail (`member events`).
-      const events = await running!.idp.sql.rows<{ type: string; detail: unknown }>(`select type, detail from member_event e join member m on m.id = e.member_id where m.user_id = 'lost00001' and type like 'login.totp%' order by e.id`);
-      expect(events).toEqual([{ type: 'login.totp_unreadable', detail: { devices: ['iPhone'] } }, { type: 'login.totp_unreadable', detail: { devices: ['iPhone'] } }]);
+      const events = await running!.idp.sql.rows<{ type: string; detail: unknown }>(
+        `select type, detail from member_event e join member m on m.id = e.member_id where m.user_id = 'lost00001' and type like 'login.totp%' order by e.id`,
+      );
+      expect(events).toEqual([
+        { type: 'login.totp_unreadable', detail: { devices: ['iPhone'] } },
+        { type: 'login.totp_unreadable', detail: { devices: ['iPhone'] } },
+      ]);
     });
 
     it('offers ポータルに戻る, which hands the portal access_denied', async () => {
@@ -136,8 +155,15 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
       expect(chosen.html).toContain('<li>会社用</li>');
       expect(chosen.html).not.toContain('ワンタイムパスワードが正しくありません。');
       expect(await failures('lost00002')).toBe(0);
-      const other = await browser.go(new URL(/<a class="btn" href="([^"]+)">別のデバイスを選択する<\/a>/.exec(chosen.html)![1]!, chosen.url).toString(), { stopAt: isPortal });
-      const done = await browser.submit(other, '/factor', { device: personal.credentialId, code: await totpCodeAt(personal.secret, Date.now() / 1000 + 30) }, { stopAt: isPortal });
+      const other = await browser.go(new URL(/<a class="btn" href="([^"]+)">別のデバイスを選択する<\/a>/.exec(chosen.html)![1]!, chosen.url).toString(), {
+        stopAt: isPortal,
+      });
+      const done = await browser.submit(
+        other,
+        '/factor',
+        { device: personal.credentialId, code: await totpCodeAt(personal.secret, Date.now() / 1000 + 30) },
+        { stopAt: isPortal },
+      );
       expect(isPortal(done.url)).toBe(true);
     });
   });

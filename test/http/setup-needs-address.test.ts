@@ -12,8 +12,12 @@ import { resetMemberMfa } from '../../src/admin/member-reset-mfa.js';
  */
 describe('a device set up after the first login needs the confirmed address first', () => {
   let t: MailedTestIdp;
-  beforeAll(async () => { t = await startMailedTestIdp(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startMailedTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   const PASSWORD = 'Address-pass-1';
   const codeMailedTo = async (email: string) => mailedCode((await t.smtp.waitFor((m) => m.to.includes(email) && /\d{6}/.test(m.text))).text);
@@ -39,7 +43,12 @@ describe('a device set up after the first login needs the confirmed address firs
     const setup = await browser.submit(wrong, '/factor/address', { code });
     expect(setup.html).toContain('ワンタイムパスワードの設定');
     const secret = secretOnSetupPage(setup.html);
-    const done = await browser.submit(setup, '/factor/setup', { code: await totpCodeAt(secret, Date.now() / 1000), device_name: '新しい端末' }, { stopAt: isPortal });
+    const done = await browser.submit(
+      setup,
+      '/factor/setup',
+      { code: await totpCodeAt(secret, Date.now() / 1000), device_name: '新しい端末' },
+      { stopAt: isPortal },
+    );
     // Not a first login: straight back to the portal.
     expect(isPortal(done.url)).toBe(true);
     const claims = (await rp.exchange(done.url, request)).claims()!;
@@ -58,7 +67,12 @@ describe('a device set up after the first login needs the confirmed address firs
     expect(new URL(page.url).pathname).toMatch(/\/factor\/address$/);
     const setup = await browser.submit(page, '/factor/address', { code: await codeMailedTo('address02@example.jp') });
     const secret = secretOnSetupPage(setup.html);
-    const complete = await browser.submit(setup, '/factor/setup', { code: await totpCodeAt(secret, Date.now() / 1000), device_name: '個人用' }, { stopAt: isPortal });
+    const complete = await browser.submit(
+      setup,
+      '/factor/setup',
+      { code: await totpCodeAt(secret, Date.now() / 1000), device_name: '個人用' },
+      { stopAt: isPortal },
+    );
     expect(complete.html).toContain('<h1>初回ログインが完了しました</h1>');
   });
 

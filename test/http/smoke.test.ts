@@ -3,8 +3,12 @@ import { startTestIdp, loginThroughPortal, BrowserClient, isPortal, type TestIdp
 
 describe('a member logs in through a portal', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('gets tokens for the right member after the password', async () => {
     const userId = await t.addMember({ userId: 'smoke0001', email: 'smoke@example.jp' }, { password: 'Sm0ke-pass!', onboarded: true });

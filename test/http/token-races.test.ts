@@ -15,13 +15,16 @@ describe('simultaneous redemption of one code or refresh token', () => {
     t = await startTestIdp();
     await t.addMember({ userId: 'race00001' }, { password: 'Race-pass-1', onboarded: true });
   });
-  afterAll(async () => { await t.close(); });
-
-  const token = (form: Record<string, string>) => fetch(`${t.url}/token`, {
-    method: 'POST',
-    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(form).toString(),
+  afterAll(async () => {
+    await t.close();
   });
+
+  const token = (form: Record<string, string>) =>
+    fetch(`${t.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+    });
   const userinfo = (accessToken: string) => fetch(`${t.url}/me`, { headers: { authorization: `Bearer ${accessToken}` } });
 
   async function codeAtPortal() {
@@ -49,7 +52,7 @@ describe('simultaneous redemption of one code or refresh token', () => {
 
   it('rotates a refresh token for exactly one of two simultaneous requests, and revokes the grant', async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
-      const first = await (await token(await codeAtPortal())).json() as Record<string, string>;
+      const first = (await (await token(await codeAtPortal())).json()) as Record<string, string>;
       const form = { grant_type: 'refresh_token', refresh_token: first.refresh_token! };
       const responses = await Promise.all([token(form), token(form)]);
       const bodies = await Promise.all(responses.map((r) => r.json() as Promise<Record<string, string>>));
@@ -66,12 +69,12 @@ describe('simultaneous redemption of one code or refresh token', () => {
   });
 
   it('still refreshes normally, and a narrower scope leaves the token usable when refused', async () => {
-    const first = await (await token(await codeAtPortal())).json() as Record<string, string>;
+    const first = (await (await token(await codeAtPortal())).json()) as Record<string, string>;
     const refused = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token!, scope: 'openid admin' });
     expect(refused.status).toBe(400);
     const next = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token! });
     expect(next.status).toBe(200);
-    const body = await next.json() as Record<string, string>;
+    const body = (await next.json()) as Record<string, string>;
     expect((await userinfo(body.access_token!)).status).toBe(200);
     const narrower = await token({ grant_type: 'refresh_token', refresh_token: body.refresh_token!, scope: 'openid' });
     expect(narrower.status).toBe(200);

@@ -1,16 +1,35 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, testRelyingParty, loginThroughPortal, isPortal, BrowserClient, totpApp, type TestIdp, type Page, passwordAtPortal } from '../support/idp.js';
+import {
+  startTestIdp,
+  testRelyingParty,
+  loginThroughPortal,
+  isPortal,
+  BrowserClient,
+  totpApp,
+  type TestIdp,
+  type Page,
+  passwordAtPortal,
+} from '../support/idp.js';
 import { pageErrors, findForm } from '../support/browser-client.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
 
-const WRONG = ['ワンタイムパスワードが正しくありません。', '最新のワンタイムパスワードを入力してください。複数台で設定している方は、選択したデバイスをご確認ください。'];
+const WRONG = [
+  'ワンタイムパスワードが正しくありません。',
+  '最新のワンタイムパスワードを入力してください。複数台で設定している方は、選択したデバイスをご確認ください。',
+];
 
 describe('TOTP authenticator apps at login', () => {
   let t: TestIdp;
   beforeAll(async () => {
-    t = await startTestIdp({ configure: (c) => { c.union.lockout = { maxFailures: 3, lockSeconds: 60, lockGrowthFactor: 2, locksBeforePermanent: 3 }; } });
+    t = await startTestIdp({
+      configure: (c) => {
+        c.union.lockout = { maxFailures: 3, lockSeconds: 60, lockGrowthFactor: 2, locksBeforePermanent: 3 };
+      },
+    });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   /** Authorize -> password -> the ワンタイムパスワードの入力 page. */
   async function toCodePage(userId: string, password: string, extra: Record<string, string> = {}) {
@@ -19,7 +38,8 @@ describe('TOTP authenticator apps at login', () => {
     return { browser, rp, request, page };
   }
   const codeAt = (userId: string, offsetSeconds: number) => totpCodeAt(totpApp(userId)!.devices[0]!.secret, Date.now() / 1000 + offsetSeconds);
-  const failures = async (userId: string) => (await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where user_id = $1', [userId]))!.failed_logins;
+  const failures = async (userId: string) =>
+    (await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where user_id = $1', [userId]))!.failed_logins;
   const submitCode = (browser: BrowserClient, page: Page, fields: Record<string, string>) => browser.submit(page, '/factor', fields, { stopAt: isPortal });
 
   it('asks for the code after the password, and the ID token says how the member logged in (amr, acr)', async () => {
@@ -35,15 +55,24 @@ describe('TOTP authenticator apps at login', () => {
     const claims = (await rp.exchange(back.url, request)).claims()!;
     expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
     expect(claims.acr).toBe('urn:kosmo:acr:mfa');
-    const row = await t.idp.sql.one<{ last_used_at: string | null; last_time_step: string }>(`select c.last_used_at, c.last_time_step from credential c join member m on m.id = c.member_id where m.user_id = 'totp00001' and c.kind = 'totp'`);
+    const row = await t.idp.sql.one<{ last_used_at: string | null; last_time_step: string }>(
+      `select c.last_used_at, c.last_time_step from credential c join member m on m.id = c.member_id where m.user_id = 'totp00001' and c.kind = 'totp'`,
+    );
     expect(row!.last_used_at).not.toBeNull();
   });
 
   it('accepts one step of clock drift either way and refuses codes further off, counting them', async () => {
     await t.addMember({ userId: 'totp00002' }, { password: 'Totp-pass-2', onboarded: true, totpDevices: ['iPhone'] });
     // As if the device was set up a while ago, so that the step before this one is still unused.
-    await t.idp.sql.run(`update credential set last_time_step = last_time_step - 10 where member_id = (select id from member where user_id = 'totp00002') and kind = 'totp'`);
-    for (const [offset, ok] of [[-90, false], [90, false], [-30, true], [30, true]] as const) {
+    await t.idp.sql.run(
+      `update credential set last_time_step = last_time_step - 10 where member_id = (select id from member where user_id = 'totp00002') and kind = 'totp'`,
+    );
+    for (const [offset, ok] of [
+      [-90, false],
+      [90, false],
+      [-30, true],
+      [30, true],
+    ] as const) {
       const { browser, page } = await toCodePage('totp00002', 'Totp-pass-2');
       const answer = await submitCode(browser, page, { code: await codeAt('totp00002', offset) });
       expect(isPortal(answer.url)).toBe(ok);
@@ -72,13 +101,20 @@ describe('TOTP authenticator apps at login', () => {
     expect(answers.filter((p) => isPortal(p.url))).toHaveLength(1);
     // The accepted code is in the member's trail once, with the device's name; the other is a wrong try.
     const events = await t.idp.sql.rows<{ type: string; detail: { device?: string } }>(
-      `select type, detail from member_event e join member m on m.id = e.member_id where m.user_id = 'totp00004' and type like 'login.totp%' order by e.id`);
-    expect(events).toEqual([{ type: 'login.totp_ok', detail: { device: 'iPhone' } }, { type: 'login.totp_wrong', detail: expect.anything() }]);
+      `select type, detail from member_event e join member m on m.id = e.member_id where m.user_id = 'totp00004' and type like 'login.totp%' order by e.id`,
+    );
+    expect(events).toEqual([
+      { type: 'login.totp_ok', detail: { device: 'iPhone' } },
+      { type: 'login.totp_wrong', detail: expect.anything() },
+    ]);
   });
 
   it('lets a member with several devices choose one by name, and checks the code against that device', async () => {
     await t.addMember({ userId: 'totp00005' }, { password: 'Totp-pass-5', onboarded: true, totpDevices: ['会社用', '個人用'] });
-    const [work, personal] = totpApp('totp00005')!.devices as [NonNullable<ReturnType<typeof totpApp>>['devices'][0], NonNullable<ReturnType<typeof totpApp>>['devices'][0]];
+    const [work, personal] = totpApp('totp00005')!.devices as [
+      NonNullable<ReturnType<typeof totpApp>>['devices'][0],
+      NonNullable<ReturnType<typeof totpApp>>['devices'][0],
+    ];
     const { browser, page } = await toCodePage('totp00005', 'Totp-pass-5');
     expect(page.html).toContain('デバイスの選択');
     expect(page.html.match(/type="radio" name="device"/g)).toHaveLength(2);
@@ -114,7 +150,9 @@ describe('TOTP authenticator apps at login', () => {
     // While locked, even the right password and code do not get in.
     const login = await new BrowserClient().go((await (await testRelyingParty(t.url)).authorizationRequest()).url, { stopAt: isPortal });
     expect(pageErrors(login.html)).toEqual([]);
-    const events = await t.idp.sql.rows<{ type: string }>(`select type from member_event e join member m on m.id = e.member_id where m.user_id = 'totp00006' order by e.id`);
+    const events = await t.idp.sql.rows<{ type: string }>(
+      `select type from member_event e join member m on m.id = e.member_id where m.user_id = 'totp00006' order by e.id`,
+    );
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['login.totp_wrong', 'login.locked']));
   });
 
@@ -147,7 +185,7 @@ describe('TOTP authenticator apps at login', () => {
     expect(stronger.html).toContain('name="password"');
     const sameLevel = await browser.go((await first.rp.authorizationRequest({ acr_values: 'urn:kosmo:acr:mfa' })).url, { stopAt: isPortal });
     expect(isPortal(sameLevel.url)).toBe(true);
-    const discovery = await (await fetch(`${t.url}/.well-known/openid-configuration`)).json() as { acr_values_supported: string[] };
+    const discovery = (await (await fetch(`${t.url}/.well-known/openid-configuration`)).json()) as { acr_values_supported: string[] };
     expect(discovery.acr_values_supported).toEqual(['urn:kosmo:acr:pwd', 'urn:kosmo:acr:email', 'urn:kosmo:acr:mfa', 'urn:kosmo:acr:phr']);
   });
 });

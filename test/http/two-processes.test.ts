@@ -5,7 +5,10 @@ import { createTestDatabase } from '../support/database.js';
 import { findForm } from '../support/browser-client.js';
 
 /** The same path on another instance, as a load balancer in front of both would send it. */
-const on = (instance: TestIdp, url: string) => { const u = new URL(url); return `${instance.url}${u.pathname}${u.search}`; };
+const on = (instance: TestIdp, url: string) => {
+  const u = new URL(url);
+  return `${instance.url}${u.pathname}${u.search}`;
+};
 
 describe('two processes on one database', () => {
   let a: TestIdp;
@@ -16,15 +19,25 @@ describe('two processes on one database', () => {
     b = await startTestIdp({ databaseUrl: a.databaseUrl, env: { ISSUER: a.url } });
     await a.addMember({ userId: 'twoproc01', name: '二重 花子' }, { password: 'Two-procs-1', onboarded: true });
   });
-  afterAll(async () => { await b.close(); await a.close(); });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
 
   /** The portal's client, with the token endpoint of the given instance. */
   function portalVia(instance: TestIdp, rp: Awaited<ReturnType<typeof testRelyingParty>>): oidc.Configuration {
     const { supportsPKCE: _method, ...metadata } = rp.configuration.serverMetadata();
     const path = (endpoint: string | undefined) => on(instance, endpoint!);
     const configuration = new oidc.Configuration(
-      { ...metadata, token_endpoint: path(metadata.token_endpoint), userinfo_endpoint: path(metadata.userinfo_endpoint), revocation_endpoint: path(metadata.revocation_endpoint) },
-      TEST_CLIENT.id, undefined, oidc.ClientSecretBasic(TEST_CLIENT.secret),
+      {
+        ...metadata,
+        token_endpoint: path(metadata.token_endpoint),
+        userinfo_endpoint: path(metadata.userinfo_endpoint),
+        revocation_endpoint: path(metadata.revocation_endpoint),
+      },
+      TEST_CLIENT.id,
+      undefined,
+      oidc.ClientSecretBasic(TEST_CLIENT.secret),
     );
     oidc.allowInsecureRequests(configuration);
     return configuration;
@@ -49,13 +62,17 @@ describe('two processes on one database', () => {
     expect(loginPage.html).toContain('ログイン状態の保存');
 
     const form = findForm(loginPage.html, '/login');
-    const posted = await browser.request(on(b, new URL(form.action, loginPage.url).toString()), { form: { ...form.hidden, user_id: 'TWOPROC01', password: 'Two-procs-1' } });
+    const posted = await browser.request(on(b, new URL(form.action, loginPage.url).toString()), {
+      form: { ...form.hidden, user_id: 'TWOPROC01', password: 'Two-procs-1' },
+    });
     expect(posted.status).toBe(303);
     // The TOTP code page on A, the code posted to B.
     const factorPage = await browser.go(on(a, new URL(posted.headers.get('location')!, a.url).toString()));
     expect(factorPage.html).toContain('ワンタイムパスワードの入力');
     const codeForm = findForm(factorPage.html, '/factor');
-    const coded = await browser.request(on(b, new URL(codeForm.action, factorPage.url).toString()), { form: { ...codeForm.hidden, ...(await totpFields(totpApp('twoproc01')!)) } });
+    const coded = await browser.request(on(b, new URL(codeForm.action, factorPage.url).toString()), {
+      form: { ...codeForm.hidden, ...(await totpFields(totpApp('twoproc01')!)) },
+    });
     expect(coded.status).toBe(303);
     // B, which checked the code, sends the browser on to the provider's resume; A resumes it.
     const resume = new URL(coded.headers.get('location')!, b.url).toString();
@@ -64,7 +81,9 @@ describe('two processes on one database', () => {
     expect(isPortal(back.url)).toBe(true);
 
     const tokens = await oidc.authorizationCodeGrant(portalVia(b, rp), new URL(back.url), {
-      pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce,
+      pkceCodeVerifier: request.verifier,
+      expectedState: request.state,
+      expectedNonce: request.nonce,
     });
     const claims = tokens.claims()!;
     expect(claims.iss).toBe(a.url);
@@ -86,7 +105,11 @@ describe('two processes on one database', () => {
     const rp = await testRelyingParty(a.url);
     const request = await rp.authorizationRequest();
     const page = await browser.go(request.url, { stopAt: isPortal });
-    const back = await completeTotp(browser, await browser.submit(page, '/login', { user_id: 'twoproc01', password: 'Two-procs-1' }, { stopAt: isPortal }), 'twoproc01');
+    const back = await completeTotp(
+      browser,
+      await browser.submit(page, '/login', { user_id: 'twoproc01', password: 'Two-procs-1' }, { stopAt: isPortal }),
+      'twoproc01',
+    );
     const tokens = await rp.exchange(back.url, request);
     const endSession = oidc.buildEndSessionUrl(rp.configuration, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: TEST_CLIENT.postLogout });
     const confirm = await browser.go(on(b, endSession.toString()), { stopAt: isPortal });
@@ -111,7 +134,9 @@ describe('two processes on one database', () => {
       expect(isResume(resume.url)).toBe(true);
       const answers = await Promise.all([a, b, a, b].map((instance) => browser.request(on(instance, resume.url))));
       const codes = answers.filter((r) => new URL(r.headers.get('location') ?? '/', a.url).searchParams.has('code'));
-      const others = await Promise.all(answers.filter((r) => !codes.includes(r)).map(async (r) => r.status === 400 && (await r.text()).includes('<h1>ログインは完了しています</h1>')));
+      const others = await Promise.all(
+        answers.filter((r) => !codes.includes(r)).map(async (r) => r.status === 400 && (await r.text()).includes('<h1>ログインは完了しています</h1>')),
+      );
       outcomes.push({ trial, codes: codes.length, others });
     }
     expect(outcomes).toEqual(outcomes.map((_, trial) => ({ trial, codes: 1, others: [true, true, true] })));

@@ -3,10 +3,14 @@ import { startTestIdp, type TestIdp, BrowserClient } from '../support/idp.js';
 import { issueEmailVerification } from '../../src/members/email-verification.js';
 
 /** The 「メールアドレスの確認」 link speaks the member's saved language, opened in any browser. */
-describe('the email verification pages in the member\'s language', () => {
+describe("the email verification pages in the member's language", () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   async function linkOf(userId: string, locale: 'ja' | 'en'): Promise<string> {
     await t.addMember({ userId, email: `${userId}@example.jp` }, { password: 'Verify-pass-01', onboarded: true });

@@ -38,8 +38,13 @@ describe('the development mailbox', () => {
     const logger = pino({ level: 'silent' });
     smtp = await startDevSmtpServer({ port: 0, sql, logger });
     mailer = new Mailer({
-      transport: createSmtpTransport(smtp.url), messages, viewsDir: 'views', from: 'no-reply@kosmo-web.jp', logger,
-      unionName: { ja: 'コスモ健康保険組合', en: 'Kosmo Health Insurance Society' }, retryDelaysMs: [10, 10],
+      transport: createSmtpTransport(smtp.url),
+      messages,
+      viewsDir: 'views',
+      from: 'no-reply@kosmo-web.jp',
+      logger,
+      unionName: { ja: 'コスモ健康保険組合', en: 'Kosmo Health Insurance Society' },
+      retryDelaysMs: [10, 10],
     });
 
     createViewEnvironment('views');

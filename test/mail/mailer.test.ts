@@ -34,8 +34,13 @@ describe('the mailer, through a real SMTP server', () => {
     capture.clear();
     log = recordingLogger();
     mailer = new Mailer({
-      transport: createSmtpTransport(capture.url), messages, viewsDir: 'views', from: 'no-reply@kosmo-web.jp',
-      logger: log.logger, unionName: UNION, retryDelaysMs: [20, 50],
+      transport: createSmtpTransport(capture.url),
+      messages,
+      viewsDir: 'views',
+      from: 'no-reply@kosmo-web.jp',
+      logger: log.logger,
+      unionName: UNION,
+      retryDelaysMs: [20, 50],
     });
   });
 
@@ -118,7 +123,9 @@ describe('the mailer, through a real SMTP server', () => {
     expect(capture.rejected).toBe(1);
     expect(capture.messages).toHaveLength(1);
     const lines = log.lines();
-    expect(lines.filter((l) => l.msg === 'mail delivery attempt failed')).toEqual([expect.objectContaining({ attempt: 1, responseCode: 451, mail: 'verify_email' })]);
+    expect(lines.filter((l) => l.msg === 'mail delivery attempt failed')).toEqual([
+      expect.objectContaining({ attempt: 1, responseCode: 451, mail: 'verify_email' }),
+    ]);
     expect(lines.find((l) => l.msg === 'mail sent')).toEqual(expect.objectContaining({ attempt: 2 }));
   });
 
@@ -130,7 +137,9 @@ describe('the mailer, through a real SMTP server', () => {
     expect(capture.messages).toHaveLength(0);
     const lines = log.lines();
     expect(lines.filter((l) => l.msg === 'mail delivery attempt failed')).toHaveLength(3);
-    expect(lines.find((l) => l.msg === 'mail not delivered')).toEqual(expect.objectContaining({ level: 50, attempts: 3, mail: 'verify_email', recipient: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/) }));
+    expect(lines.find((l) => l.msg === 'mail not delivered')).toEqual(
+      expect.objectContaining({ level: 50, attempts: 3, mail: 'verify_email', recipient: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/) }),
+    );
     const raw = log.raw();
     for (const secret of [ADDRESS, 'hanako', 'example.jp', LINK, 'Zx9_tok', '健保 花子']) expect(raw).not.toContain(secret);
   });
@@ -155,10 +164,17 @@ describe('the mailer, through a real SMTP server', () => {
     const closed = await startSmtpCapture();
     await closed.close();
     const down = new Mailer({
-      transport: createSmtpTransport(closed.url), messages, viewsDir: 'views', from: 'no-reply@kosmo-web.jp',
-      logger: log.logger, unionName: UNION, retryDelaysMs: [10, 10],
+      transport: createSmtpTransport(closed.url),
+      messages,
+      viewsDir: 'views',
+      from: 'no-reply@kosmo-web.jp',
+      logger: log.logger,
+      unionName: UNION,
+      retryDelaysMs: [10, 10],
     });
-    await expect(down.send({ to: ADDRESS, template: 'user_id_reminder', locale: 'en', vars: { name: 'H', userId: 'user0001' } })).resolves.toEqual({ ok: false });
+    await expect(down.send({ to: ADDRESS, template: 'user_id_reminder', locale: 'en', vars: { name: 'H', userId: 'user0001' } })).resolves.toEqual({
+      ok: false,
+    });
     expect(log.lines().filter((l) => l.msg === 'mail delivery attempt failed')).toHaveLength(3);
     down.close();
   });

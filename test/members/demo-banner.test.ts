@@ -5,8 +5,12 @@ import { seedDemoMembers, demoMembersWithPrintedPassword } from '../../src/membe
 /** `npm start` prints a demo member's password only while that password still logs them in. */
 describe('the demo passwords the start banner prints', () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   const printed = async () => (await demoMembersWithPrintedPassword(t.idp.sql, t.idp.hasher)).map((m) => m.userId);
 

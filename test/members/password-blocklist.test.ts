@@ -24,10 +24,19 @@ describe('the password blocklist (NIST SP 800-63B-4 §3.1.1.2)', () => {
     }
   });
 
-  it('is one of the policy\'s rules, reported with the others', () => {
-    expect(checkNewPassword(policy, { password: 'Password1!', confirmation: 'Password1', userId: 'hanako.s', isCurrentPassword: false }))
-      .toEqual(['common', 'mismatch']);
-    expect(checkNewPassword(policy, { password: 'Hanako19801201', confirmation: 'Hanako19801201', userId: 'hanako.s', isCurrentPassword: false, birthdate: '1980-12-01' }))
-      .toEqual(['personal']);
+  it("is one of the policy's rules, reported with the others", () => {
+    expect(checkNewPassword(policy, { password: 'Password1!', confirmation: 'Password1', userId: 'hanako.s', isCurrentPassword: false })).toEqual([
+      'common',
+      'mismatch',
+    ]);
+    expect(
+      checkNewPassword(policy, {
+        password: 'Hanako19801201',
+        confirmation: 'Hanako19801201',
+        userId: 'hanako.s',
+        isCurrentPassword: false,
+        birthdate: '1980-12-01',
+      }),
+    ).toEqual(['personal']);
   });
 });

@@ -1,5 +1,15 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startTestIdp, startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp, passwordAtPortal } from '../support/idp.js';
+import {
+  startTestIdp,
+  startMailedTestIdp,
+  type MailedTestIdp,
+  testRelyingParty,
+  isPortal,
+  BrowserClient,
+  completeTotp,
+  type TestIdp,
+  passwordAtPortal,
+} from '../support/idp.js';
 import { secretOnSetupPage, TotpApp } from '../support/factors.js';
 import { timeStepAt, totpCodeAt } from '../../src/factors/totp/codes.js';
 import { pageErrors, type Page } from '../support/browser-client.js';
@@ -9,7 +19,9 @@ describe('first login of a provisioned member', () => {
   beforeAll(async () => {
     t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function startFirstLogin(userId: string, password: string) {
     return passwordAtPortal(t.url, userId, password);
@@ -48,12 +60,22 @@ describe('first login of a provisioned member', () => {
     expect(passwordPage.html).toContain('パスワードの変更');
 
     // The chosen method is set up right there, inside this login (manual 2-4-1 steps 8-13).
-    const setup = await browser.submit(passwordPage, '/step/password', { password: 'New-pass-2026', password_confirmation: 'New-pass-2026' }, { stopAt: isPortal });
+    const setup = await browser.submit(
+      passwordPage,
+      '/step/password',
+      { password: 'New-pass-2026', password_confirmation: 'New-pass-2026' },
+      { stopAt: isPortal },
+    );
     expect(setup.html).toContain('ワンタイムパスワードの設定');
     const secret = secretOnSetupPage(setup.html);
     const app = new TotpApp(secret, timeStepAt(Date.now() / 1000));
     // 「初回ログインが完了しました」 (login manual ⑧), then on to the portal.
-    const complete = await browser.submit(setup, '/factor/setup', { code: await totpCodeAt(secret, Date.now() / 1000), device_name: '個人用' }, { stopAt: isPortal });
+    const complete = await browser.submit(
+      setup,
+      '/factor/setup',
+      { code: await totpCodeAt(secret, Date.now() / 1000), device_name: '個人用' },
+      { stopAt: isPortal },
+    );
     expect(complete.html).toContain('<h1>初回ログインが完了しました</h1>');
     const next = /<a class="btn" href="([^"]+)">ポータルへ進む<\/a>/.exec(complete.html)![1]!;
     const done = await browser.go(new URL(next.replace(/&amp;/g, '&'), complete.url).toString(), { stopAt: isPortal });
@@ -64,9 +86,17 @@ describe('first login of a provisioned member', () => {
     expect(claims.email).toBe('walk.new@example.jp');
     expect(claims.email_verified).toBe(true);
 
-    const row = await t.idp.sql.one<{ pending_steps: string[]; password_hash: string | null; temporary_id: boolean; chosen_factor: string; terms_version: string }>(
+    const row = await t.idp.sql.one<{
+      pending_steps: string[];
+      password_hash: string | null;
+      temporary_id: boolean;
+      chosen_factor: string;
+      terms_version: string;
+    }>(
       `select pending_steps, c.secret as password_hash, temporary_id, chosen_factor, terms_version
-       from member m left join credential c on c.member_id = m.id and c.kind = 'password' where user_id = $1`, ['walker.2026']);
+       from member m left join credential c on c.member_id = m.id and c.kind = 'password' where user_id = $1`,
+      ['walker.2026'],
+    );
     expect(row).toMatchObject({ pending_steps: [], temporary_id: false, chosen_factor: 'totp', terms_version: t.config.terms.version });
     expect(row!.password_hash).toMatch(/^\$2[aby]\$/);
 
@@ -90,7 +120,7 @@ describe('first login of a provisioned member', () => {
     expect(second.page.html).not.toContain('生年月日の入力');
   });
 
-  it('shows the manual\'s email errors on the same page', async () => {
+  it("shows the manual's email errors on the same page", async () => {
     await t.addMember({ userId: 'mailerr01', symbol: '56', number: '2222222', birthdate: '1975-05-05', email: 'mailerr@example.jp' });
     const { browser, page } = await startFirstLogin('mailerr01', '56222222219750505');
     const terms = await browser.submit(page, '/step/birthdate', { birthdate: '19750505' });
@@ -99,7 +129,10 @@ describe('first login of a provisioned member', () => {
       ['', ['メールアドレスを入力してください。']],
       ['a?b@example.jp', ['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。']],
       ['name.@example.jp', ['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。']],
-      [`${'a'.repeat(250)}@example.jp`, ['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。', '設定可能なメールアドレスの最大文字数は255文字です。']],
+      [
+        `${'a'.repeat(250)}@example.jp`,
+        ['無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。', '設定可能なメールアドレスの最大文字数は255文字です。'],
+      ],
     ];
     for (const [value, expected] of cases) {
       const answer = await browser.submit(email, '/step/email', { email: value });
@@ -116,7 +149,9 @@ describe('first login of a provisioned member', () => {
     for (let i = 1; i < max; i++) {
       current = await browser.submit(current, '/step/birthdate', { birthdate: '19600607' });
       // Once few tries are left, the page says how many.
-      expect(pageErrors(current.html)).toEqual([max - i <= 2 ? `生年月日が正しくありません。あと${max - i}回間違えると、アカウントがロックされます。` : '生年月日が正しくありません。']);
+      expect(pageErrors(current.html)).toEqual([
+        max - i <= 2 ? `生年月日が正しくありません。あと${max - i}回間違えると、アカウントがロックされます。` : '生年月日が正しくありません。',
+      ]);
     }
     const locked = await browser.submit(current, '/step/birthdate', { birthdate: '19600607' });
     expect(pageErrors(locked.html)[0]).toContain('アカウントがロックされている');
@@ -136,7 +171,9 @@ describe('terms of use updated after onboarding', () => {
   beforeAll(async () => {
     t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('asks an onboarded member to re-consent once, after the password and the second factor, before the portal', async () => {
     await t.addMember({ userId: 'reconsent', email: 're@example.jp' }, { password: 'Re-consent-1', onboarded: true });
@@ -162,7 +199,11 @@ describe('terms of use updated after onboarding', () => {
     const req2 = await again.authorizationRequest();
     const fresh = new BrowserClient();
     const page = await fresh.go(req2.url, { stopAt: isPortal });
-    const done = await completeTotp(fresh, await fresh.submit(page, '/login', { user_id: 'reconsent', password: 'Re-consent-1' }, { stopAt: isPortal }), 'reconsent');
+    const done = await completeTotp(
+      fresh,
+      await fresh.submit(page, '/login', { user_id: 'reconsent', password: 'Re-consent-1' }, { stopAt: isPortal }),
+      'reconsent',
+    );
     expect(isPortal(done.url)).toBe(true);
   });
 
@@ -180,12 +221,16 @@ describe('terms of use updated after onboarding', () => {
   });
 });
 
-describe('the member\'s own language', () => {
+describe("the member's own language", () => {
   let t: TestIdp;
-  beforeAll(async () => { t = await startTestIdp(); });
-  afterAll(async () => { await t.close(); });
+  beforeAll(async () => {
+    t = await startTestIdp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
 
-  it('shows the steps in the member\'s saved language once they are identified', async () => {
+  it("shows the steps in the member's saved language once they are identified", async () => {
     await t.addMember({ userId: 'english01', symbol: '44', number: '6666666', birthdate: '1977-07-07' });
     await t.idp.sql.run(`update member set locale = 'en' where user_id = 'english01'`);
     const browser = new BrowserClient();

@@ -8,7 +8,9 @@ describe('each onboarding step answers bad input on the same page', () => {
   beforeAll(async () => {
     t = await startMailedTestIdp();
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
   beforeEach(() => t.smtp.clear());
 
   /** A new provisioned member, logged in with the initial password, at the birth date step. */
@@ -19,7 +21,11 @@ describe('each onboarding step answers bad input on the same page', () => {
     await t.addMember({ userId, symbol: '12', number: String(3000000 + seq), birthdate: '1980-12-01', email });
     if (pendingFrom) {
       const steps = ['birthdate', 'terms', 'email', 'user_id_and_method', 'password'];
-      await t.idp.sql.run(`update member set pending_steps = $2, terms_version = $3, email_verified = true where user_id = $1`, [userId, steps.slice(steps.indexOf(pendingFrom)), t.config.terms.version]);
+      await t.idp.sql.run(`update member set pending_steps = $2, terms_version = $3, email_verified = true where user_id = $1`, [
+        userId,
+        steps.slice(steps.indexOf(pendingFrom)),
+        t.config.terms.version,
+      ]);
     }
     const browser = new BrowserClient();
     const rp = await testRelyingParty(t.url);
@@ -31,7 +37,9 @@ describe('each onboarding step answers bad input on the same page', () => {
   it('birth date: empty and malformed input get their own messages, and nothing is counted', async () => {
     const { browser, page, userId } = await newMember();
     expect(pageErrors((await browser.submit(page, '/step/birthdate', { birthdate: '' })).html)).toEqual(['生年月日を入力してください。']);
-    expect(pageErrors((await browser.submit(page, '/step/birthdate', { birthdate: '1980121' })).html)).toEqual(['生年月日は半角数字8桁（例:19790822）で入力してください。']);
+    expect(pageErrors((await browser.submit(page, '/step/birthdate', { birthdate: '1980121' })).html)).toEqual([
+      '生年月日は半角数字8桁（例:19790822）で入力してください。',
+    ]);
     const row = await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where user_id = $1', [userId]);
     expect(row!.failed_logins).toBe(0);
     // Full-width digits, as a Japanese keyboard may type them, are accepted.
@@ -92,7 +100,9 @@ describe('each onboarding step answers bad input on the same page', () => {
     expect(t.config.union.mail.emailVerificationSeconds).toBe(1800);
     const { browser, page } = await newMember('email');
     await browser.submit(page, '/step/email', { email: 'ttl@example.jp' });
-    const row = await t.idp.sql.one<{ minutes: number }>(`select round(extract(epoch from expires_at - created_at) / 60)::int as minutes from email_verification where email = 'ttl@example.jp'`);
+    const row = await t.idp.sql.one<{ minutes: number }>(
+      `select round(extract(epoch from expires_at - created_at) / 60)::int as minutes from email_verification where email = 'ttl@example.jp'`,
+    );
     expect(row!.minutes).toBe(30);
   });
 
@@ -108,14 +118,20 @@ describe('each onboarding step answers bad input on the same page', () => {
     const errorsFor = async (fields: Record<string, string>) => pageErrors((await browser.submit(page, '/step/user_id_and_method', fields)).html);
     expect(await errorsFor({ user_id: 'short', method: 'totp' })).toEqual(['ユーザIDは8文字以上、13文字以内で入力してください。']);
     expect(await errorsFor({ user_id: 'much-too-long-id', method: 'totp' })).toEqual(['ユーザIDは8文字以上、13文字以内で入力してください。']);
-    expect(await errorsFor({ user_id: 'bad id#1', method: 'totp' })).toEqual(['ユーザIDに利用できない文字が含まれています。「利用不可文字一覧を見る」をご確認ください。']);
-    expect(await errorsFor({ user_id: 'ユーザー12345', method: 'totp' })).toEqual(['ユーザIDに利用できない文字が含まれています。「利用不可文字一覧を見る」をご確認ください。']);
+    expect(await errorsFor({ user_id: 'bad id#1', method: 'totp' })).toEqual([
+      'ユーザIDに利用できない文字が含まれています。「利用不可文字一覧を見る」をご確認ください。',
+    ]);
+    expect(await errorsFor({ user_id: 'ユーザー12345', method: 'totp' })).toEqual([
+      'ユーザIDに利用できない文字が含まれています。「利用不可文字一覧を見る」をご確認ください。',
+    ]);
     expect(await errorsFor({ user_id: 'TAKENID01', method: 'totp' })).toEqual(['このユーザIDは既に使用されています。別のユーザIDを入力してください。']);
     expect(await errorsFor({ user_id: 'fine.id-01', method: '' })).toEqual(['認証方法を選択してください。']);
     expect(await errorsFor({ user_id: 'fine.id-01', method: 'passkey' })).toEqual(['この端末では生体認証を選択できません。別の認証方法を選択してください。']);
     const answer = await browser.submit(page, '/step/user_id_and_method', { user_id: 'Fine.ID-01', method: 'passkey', platform_authenticator: 'yes' });
     expect(answer.html).toContain('パスワードの変更');
-    const row = await t.idp.sql.one<{ user_id: string; chosen_factor: string; temporary_id: boolean }>(`select user_id, chosen_factor, temporary_id from member where user_id = 'fine.id-01'`);
+    const row = await t.idp.sql.one<{ user_id: string; chosen_factor: string; temporary_id: boolean }>(
+      `select user_id, chosen_factor, temporary_id from member where user_id = 'fine.id-01'`,
+    );
     expect(row).toEqual({ user_id: 'fine.id-01', chosen_factor: 'passkey', temporary_id: false });
   });
 
@@ -140,7 +156,8 @@ describe('each onboarding step answers bad input on the same page', () => {
 
   it('password: one message per broken rule, and the initial password cannot be reused', async () => {
     const { browser, page, userId } = await newMember('password');
-    const errorsFor = async (password: string, confirmation = password) => pageErrors((await browser.submit(page, '/step/password', { password, password_confirmation: confirmation })).html);
+    const errorsFor = async (password: string, confirmation = password) =>
+      pageErrors((await browser.submit(page, '/step/password', { password, password_confirmation: confirmation })).html);
     expect(await errorsFor('')).toEqual(['パスワードを入力してください。']);
     expect(await errorsFor('Ab1!')).toEqual(['パスワードは8文字以上で入力してください。']);
     expect(await errorsFor(userId)).toEqual(['ユーザIDと同じパスワードは設定できません。']);
@@ -149,6 +166,9 @@ describe('each onboarding step answers bad input on the same page', () => {
     // The blocklist (NIST SP 800-63B-4): common passwords, and the member's own words.
     expect(await errorsFor('Password123!')).toEqual(['よく使われていて推測されやすいパスワードは設定できません。別のパスワードを入力してください。']);
     expect(await errorsFor('Taro-19801201')).toEqual(['ユーザID、生年月日、サービス名を含むパスワードは設定できません。別のパスワードを入力してください。']);
-    expect(await errorsFor('ab c', 'ab c')).toEqual(['パスワードは8文字以上で入力してください。', 'パスワードに利用できない文字が含まれています。半角英数字と記号 !"#$%&\'()*~`{+}<>?_^-¥@[;:],./|=\\ が使えます。']);
+    expect(await errorsFor('ab c', 'ab c')).toEqual([
+      'パスワードは8文字以上で入力してください。',
+      'パスワードに利用できない文字が含まれています。半角英数字と記号 !"#$%&\'()*~`{+}<>?_^-¥@[;:],./|=\\ が使えます。',
+    ]);
   });
 });

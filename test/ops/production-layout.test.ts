@@ -18,7 +18,12 @@ const CLIENT = { id: 'prod-portal', secret: 'prod-portal-secret-0123456789abcdef
 
 /** The browser of a member behind the proxy: https URLs of the issuer reach the server over http. */
 class ProxiedBrowser extends BrowserClient {
-  constructor(private readonly issuer: string, private readonly local: string) { super({ 'x-forwarded-proto': 'https' }); }
+  constructor(
+    private readonly issuer: string,
+    private readonly local: string,
+  ) {
+    super({ 'x-forwarded-proto': 'https' });
+  }
   override request(url: string, init: Parameters<BrowserClient['request']>[1] = {}): Promise<Response> {
     return super.request(url.startsWith(this.issuer) ? this.local + url.slice(this.issuer.length) : url, init);
   }
@@ -41,12 +46,23 @@ describe('the production layout', () => {
     cpSync(path.join(REPO, 'package-lock.json'), path.join(dir, 'package-lock.json'));
     execFileSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'pipe' });
     for (const entry of ['views', 'locales', 'static', 'config']) cpSync(path.join(REPO, entry), path.join(dir, entry), { recursive: true });
-    writeFileSync(path.join(dir, 'config', 'clients.json'), JSON.stringify([{
-      client_id: CLIENT.id, client_name: 'Production portal', client_secret: CLIENT.secret,
-      redirect_uris: [CLIENT.redirect], post_logout_redirect_uris: ['http://localhost:3999/'],
-    }]));
+    writeFileSync(
+      path.join(dir, 'config', 'clients.json'),
+      JSON.stringify([
+        {
+          client_id: CLIENT.id,
+          client_name: 'Production portal',
+          client_secret: CLIENT.secret,
+          redirect_uris: [CLIENT.redirect],
+          post_logout_redirect_uris: ['http://localhost:3999/'],
+        },
+      ]),
+    );
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'prod-1', use: 'sig', alg: 'RS256' }] }));
+    writeFileSync(
+      path.join(dir, 'jwks.json'),
+      JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'prod-1', use: 'sig', alg: 'RS256' }] }),
+    );
 
     db = await createTestDatabase();
     const seed = await startTestIdp({ databaseUrl: db.url });
@@ -64,7 +80,12 @@ describe('the production layout', () => {
   });
 
   it('has no development dependency (mailparser) installed', () => {
-    expect(() => execFileSync(path.join(REPO, 'node_modules/.bin/node'), ['-e', "import('mailparser').then(() => process.exit(0), () => process.exit(3))"], { cwd: dir, stdio: 'pipe' })).toThrow();
+    expect(() =>
+      execFileSync(path.join(REPO, 'node_modules/.bin/node'), ['-e', "import('mailparser').then(() => process.exit(0), () => process.exit(3))"], {
+        cwd: dir,
+        stdio: 'pipe',
+      }),
+    ).toThrow();
   });
 
   it('starts with NODE_ENV=production from dist/ and logs a member in through it', async () => {
@@ -74,14 +95,28 @@ describe('the production layout', () => {
     server = spawn(path.join(REPO, 'node_modules/.bin/node'), ['dist/src/main.js'], {
       cwd: dir,
       env: {
-        PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', ISSUER: issuer, TRUST_PROXY: 'true',
-        DATABASE_URL: db.url, COOKIE_KEYS: randomBytes(24).toString('base64url'), SECRETS_KEY: Buffer.alloc(32, 7).toString('base64') /* the seeding test provider's: it sealed the member's TOTP secret */,
-        JWKS_FILE: path.join(dir, 'jwks.json'), SMTP_URL: 'smtp://127.0.0.1:1', LOG_LEVEL: 'warn', BCRYPT_COST: '4',
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ISSUER: issuer,
+        TRUST_PROXY: 'true',
+        DATABASE_URL: db.url,
+        COOKIE_KEYS: randomBytes(24).toString('base64url'),
+        SECRETS_KEY: Buffer.alloc(32, 7).toString('base64') /* the seeding test provider's: it sealed the member's TOTP secret */,
+        JWKS_FILE: path.join(dir, 'jwks.json'),
+        SMTP_URL: 'smtp://127.0.0.1:1',
+        LOG_LEVEL: 'warn',
+        BCRYPT_COST: '4',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    server.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
-    server.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
+    server.stdout!.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    server.stderr!.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
     for (let i = 0; i < 300 && !output.includes('kosmo-idp (OpenID Connect provider)'); i++) {
       if (server.exitCode !== null) throw new Error(`exited ${server.exitCode}:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -98,22 +133,36 @@ describe('the production layout', () => {
     const verifier = randomBytes(32).toString('base64url');
     const auth = new URL(`${issuer}/auth`);
     auth.search = new URLSearchParams({
-      client_id: CLIENT.id, response_type: 'code', scope: 'openid profile', redirect_uri: CLIENT.redirect, state: 'st', nonce: 'no',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      client_id: CLIENT.id,
+      response_type: 'code',
+      scope: 'openid profile',
+      redirect_uri: CLIENT.redirect,
+      state: 'st',
+      nonce: 'no',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
     }).toString();
     const browser = new ProxiedBrowser(issuer, local);
     const page = await browser.go(auth.toString(), { stopAt: isPortal });
     expect(page.status).toBe(200);
-    const after = await completeTotp(browser, await browser.submit(page, '/login', { user_id: 'prod00001', password: 'Prod-pass-001' }, { stopAt: isPortal }), 'prod00001');
+    const after = await completeTotp(
+      browser,
+      await browser.submit(page, '/login', { user_id: 'prod00001', password: 'Prod-pass-001' }, { stopAt: isPortal }),
+      'prod00001',
+    );
     expect(isPortal(after.url)).toBe(true);
     const code = new URL(after.url).searchParams.get('code')!;
     const token = await fetch(`${local}/token`, {
       method: 'POST',
-      headers: { 'x-forwarded-proto': 'https', authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        'x-forwarded-proto': 'https',
+        authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: CLIENT.redirect, code_verifier: verifier }).toString(),
     });
     expect(token.status).toBe(200);
-    const tokens = await token.json() as { id_token: string; access_token: string };
+    const tokens = (await token.json()) as { id_token: string; access_token: string };
     const claims = JSON.parse(Buffer.from(tokens.id_token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
     expect(claims).toMatchObject({ iss: issuer, aud: CLIENT.id, preferred_username: 'prod00001' });
     mkdirSync(path.join(dir, 'done'), { recursive: true });

@@ -32,16 +32,26 @@ describe('the lockout rule', () => {
 
 describe('the lock message', () => {
   it('says how long a lock lasts in whole minutes, or that it is for good', () => {
-    expect(lockedError({ lockedUntil: new Date(NOW.getTime() + 61_000), lockedPermanently: false }, NOW)).toEqual({ key: 'login.error_locked_for', vars: { minutes: 2 } });
-    expect(lockedError({ lockedUntil: new Date(NOW.getTime() + 1_000), lockedPermanently: false }, NOW)).toEqual({ key: 'login.error_locked_for', vars: { minutes: 1 } });
+    expect(lockedError({ lockedUntil: new Date(NOW.getTime() + 61_000), lockedPermanently: false }, NOW)).toEqual({
+      key: 'login.error_locked_for',
+      vars: { minutes: 2 },
+    });
+    expect(lockedError({ lockedUntil: new Date(NOW.getTime() + 1_000), lockedPermanently: false }, NOW)).toEqual({
+      key: 'login.error_locked_for',
+      vars: { minutes: 1 },
+    });
     expect(lockedError({ lockedUntil: null, lockedPermanently: true }, NOW)).toBe('login.error_locked_permanent');
     expect(lockedError(undefined, NOW)).toBe('login.error_locked');
   });
 });
 
 describe('owed steps', () => {
-  it('keeps the manual\'s order, and adds re-consent when the terms are newer', () => {
-    expect(owedSteps({ pendingSteps: ['password', 'birthdate', 'email'], termsVersion: '2026-01-01' }, '2026-01-01')).toEqual(['birthdate', 'email', 'password']);
+  it("keeps the manual's order, and adds re-consent when the terms are newer", () => {
+    expect(owedSteps({ pendingSteps: ['password', 'birthdate', 'email'], termsVersion: '2026-01-01' }, '2026-01-01')).toEqual([
+      'birthdate',
+      'email',
+      'password',
+    ]);
     expect(owedSteps({ pendingSteps: [], termsVersion: '2025-01-01' }, '2026-01-01')).toEqual(['terms']);
     expect(owedSteps({ pendingSteps: [], termsVersion: '2026-01-01' }, '2026-01-01')).toEqual([]);
   });
@@ -49,8 +59,13 @@ describe('owed steps', () => {
 
 describe('acr', () => {
   it('orders the levels: password, mailed code, app or recovery code, passkey', () => {
-    expect(['email', 'totp', 'recovery_code', 'passkey', undefined].map(acrFor))
-      .toEqual(['urn:kosmo:acr:email', 'urn:kosmo:acr:mfa', 'urn:kosmo:acr:mfa', 'urn:kosmo:acr:phr', ACR_PASSWORD_ONLY]);
+    expect(['email', 'totp', 'recovery_code', 'passkey', undefined].map(acrFor)).toEqual([
+      'urn:kosmo:acr:email',
+      'urn:kosmo:acr:mfa',
+      'urn:kosmo:acr:mfa',
+      'urn:kosmo:acr:phr',
+      ACR_PASSWORD_ONLY,
+    ]);
     expect(acrSatisfies('urn:kosmo:acr:mfa', ['urn:kosmo:acr:email'])).toBe(true);
     expect(acrSatisfies('urn:kosmo:acr:email', ['urn:kosmo:acr:mfa', 'urn:kosmo:acr:phr'])).toBe(false);
     expect(acrSatisfies('urn:kosmo:acr:email', ['unknown'])).toBe(true);

@@ -2,9 +2,19 @@
  * A minimal browser for HTTP tests: a cookie jar (name + path, expiry honoured), manual redirect
  * following, and helpers to read and submit the forms our pages render.
  */
-interface StoredCookie { name: string; value: string; path: string; expires?: number }
+interface StoredCookie {
+  name: string;
+  value: string;
+  path: string;
+  expires?: number;
+}
 
-export interface Page { status: number; url: string; html: string; headers: Headers }
+export interface Page {
+  status: number;
+  url: string;
+  html: string;
+  headers: Headers;
+}
 
 /** What a real browser sends when it follows a link or posts a form: it asks for HTML. */
 const BROWSER_HEADERS = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
@@ -12,12 +22,17 @@ const BROWSER_HEADERS = { accept: 'text/html,application/xhtml+xml,application/x
 export class BrowserClient {
   private cookies: StoredCookie[] = [];
   private readonly headers: Record<string, string>;
-  constructor(headers: Record<string, string> = {}) { this.headers = { ...BROWSER_HEADERS, ...headers }; }
+  constructor(headers: Record<string, string> = {}) {
+    this.headers = { ...BROWSER_HEADERS, ...headers };
+  }
 
   private cookieHeader(url: URL): string {
     const now = Date.now();
     this.cookies = this.cookies.filter((c) => c.expires === undefined || c.expires > now);
-    return this.cookies.filter((c) => url.pathname.startsWith(c.path)).map((c) => `${c.name}=${c.value}`).join('; ');
+    return this.cookies
+      .filter((c) => url.pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
   }
 
   private store(url: URL, response: Response): void {
@@ -45,12 +60,21 @@ export class BrowserClient {
   /** Every Set-Cookie header this browser has received, in order, to check their attributes. */
   readonly setCookieHeaders: string[] = [];
 
-  cookieNames(): string[] { return this.cookies.map((c) => c.name); }
-  cookie(name: string): StoredCookie | undefined { return this.cookies.find((c) => c.name === name); }
-  dropCookies(predicate: (name: string) => boolean): void { this.cookies = this.cookies.filter((c) => !predicate(c.name)); }
+  cookieNames(): string[] {
+    return this.cookies.map((c) => c.name);
+  }
+  cookie(name: string): StoredCookie | undefined {
+    return this.cookies.find((c) => c.name === name);
+  }
+  dropCookies(predicate: (name: string) => boolean): void {
+    this.cookies = this.cookies.filter((c) => !predicate(c.name));
+  }
 
   /** One request, no redirect following. */
-  async request(url: string, init: { method?: string; form?: Record<string, string>; body?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    url: string,
+    init: { method?: string; form?: Record<string, string>; body?: string | Uint8Array; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const target = new URL(url);
     const headers: Record<string, string> = { ...this.headers, ...init.headers };
     const cookie = this.cookieHeader(target);
@@ -63,7 +87,12 @@ export class BrowserClient {
       body = new URLSearchParams(init.form).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
-    const response = await fetch(target, { method: init.method ?? (init.form || init.body !== undefined ? 'POST' : 'GET'), headers, body: body as BodyInit | undefined, redirect: 'manual' });
+    const response = await fetch(target, {
+      method: init.method ?? (init.form || init.body !== undefined ? 'POST' : 'GET'),
+      headers,
+      body: body as BodyInit | undefined,
+      redirect: 'manual',
+    });
     this.store(target, response);
     return response;
   }
@@ -90,7 +119,13 @@ export class BrowserClient {
 }
 
 export function decodeEntities(s: string): string {
-  return s.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return s
+    .replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)))
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }
 
 export function findForm(html: string, actionPart: string): { action: string; hidden: Record<string, string> } {

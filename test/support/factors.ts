@@ -12,9 +12,22 @@ export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/fa
   const scratch = new Map<string, unknown>();
   const translator = idp.messages.translator('ja');
   return {
-    flow: 'console', member, locale: 'ja', t: translator.t, ip: '127.0.0.1', actionUrl,
-    unionName: idp.config.union.name.ja, query: {}, attempt: proofAttempts(idp, '127.0.0.1'),
-    scratch: { get: <T>(k: string) => scratch.get(k) as T | undefined, async set(k, v) { if (v === undefined) scratch.delete(k); else scratch.set(k, v); } },
+    flow: 'console',
+    member,
+    locale: 'ja',
+    t: translator.t,
+    ip: '127.0.0.1',
+    actionUrl,
+    unionName: idp.config.union.name.ja,
+    query: {},
+    attempt: proofAttempts(idp, '127.0.0.1'),
+    scratch: {
+      get: <T>(k: string) => scratch.get(k) as T | undefined,
+      async set(k, v) {
+        if (v === undefined) scratch.delete(k);
+        else scratch.set(k, v);
+      },
+    },
     deps: { config: idp.config, orm: idp.orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: undefined as never },
   };
 }
@@ -45,7 +58,12 @@ export async function enrolTotpDevice(idp: Idp, memberId: string, label = 'ãƒ†ã‚
  * the current step and the one ahead (both accepted, even if the step turns in flight) are used in turn, then it waits for the next.
  */
 export class TotpApp {
-  constructor(readonly secret: string, private lastStep: number, readonly credentialId?: string, readonly label?: string) {}
+  constructor(
+    readonly secret: string,
+    private lastStep: number,
+    readonly credentialId?: string,
+    readonly label?: string,
+  ) {}
 
   /** Whether a code not yet used is accepted now (without waiting). */
   get ready(): boolean {

@@ -18,16 +18,22 @@ export async function startFreezableProxy(databaseUrl: string): Promise<Freezabl
   let frozen = false;
   const held: { to: Socket; chunk: Buffer }[] = [];
   const sockets = new Set<Socket>();
-  const forward = (from: Socket, to: Socket) => from.on('data', (chunk: Buffer) => {
-    if (frozen) held.push({ to, chunk });
-    else to.write(chunk);
-  });
+  const forward = (from: Socket, to: Socket) =>
+    from.on('data', (chunk: Buffer) => {
+      if (frozen) held.push({ to, chunk });
+      else to.write(chunk);
+    });
   const server: Server = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname);
     sockets.add(client).add(upstream);
     forward(client, upstream);
     forward(upstream, client);
-    const end = () => { sockets.delete(client); sockets.delete(upstream); client.destroy(); upstream.destroy(); };
+    const end = () => {
+      sockets.delete(client);
+      sockets.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+    };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
   });
@@ -38,7 +44,9 @@ export async function startFreezableProxy(databaseUrl: string): Promise<Freezabl
   url.port = String(port);
   return {
     url: url.toString(),
-    freeze() { frozen = true; },
+    freeze() {
+      frozen = true;
+    },
     unfreeze() {
       frozen = false;
       for (const { to, chunk } of held.splice(0)) if (!to.destroyed) to.write(chunk);

@@ -27,7 +27,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export const TEST_CLIENT = { id: 'test-portal', secret: 'test-portal-secret-0123456789', redirect: 'http://localhost:3999/callback', postLogout: 'http://localhost:3999/' };
+export const TEST_CLIENT = {
+  id: 'test-portal',
+  secret: 'test-portal-secret-0123456789',
+  redirect: 'http://localhost:3999/callback',
+  postLogout: 'http://localhost:3999/',
+};
 
 export interface TestIdp {
   url: string;
@@ -41,7 +46,10 @@ export interface TestIdp {
    * 初期化), set up through the factor's own setup code; the devices' codes are then at
    * `totpApp(userId)`, and `loginThroughPortal` enters them. Other methods start with nothing set up.
    */
-  addMember(input: Partial<MemberInput> & { userId: string }, extra?: { password?: string; onboarded?: boolean; factor?: SecondFactorKind | null; totpDevices?: string[] }): Promise<string>;
+  addMember(
+    input: Partial<MemberInput> & { userId: string },
+    extra?: { password?: string; onboarded?: boolean; factor?: SecondFactorKind | null; totpDevices?: string[] },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -72,19 +80,31 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     ...options.env,
   });
   config.clients.push({
-    client_id: TEST_CLIENT.id, client_secret: TEST_CLIENT.secret, public: false, client_name: 'Test portal',
-    redirect_uris: [TEST_CLIENT.redirect], post_logout_redirect_uris: [TEST_CLIENT.postLogout],
-    initiate_login_uri: 'http://localhost:3999/login', scope: 'openid offline_access profile email',
+    client_id: TEST_CLIENT.id,
+    client_secret: TEST_CLIENT.secret,
+    public: false,
+    client_name: 'Test portal',
+    redirect_uris: [TEST_CLIENT.redirect],
+    post_logout_redirect_uris: [TEST_CLIENT.postLogout],
+    initiate_login_uri: 'http://localhost:3999/login',
+    scope: 'openid offline_access profile email',
   });
   options.configure?.(config);
   const orm = await openOrm(databaseUrl, 5);
   const idp = await createIdp(config, options.log ?? createLogger('silent'), orm);
   const { url } = await idp.listen(port, '127.0.0.1');
   return {
-    url, idp, config, databaseUrl,
+    url,
+    idp,
+    config,
+    databaseUrl,
     async addMember(input, extra = {}) {
       const valid = memberInputSchema.parse({
-        symbol: '12', number: String(1000000 + Math.floor(Math.random() * 8999999)), birthdate: '1980-12-01', name: '試験 太郎', ...input,
+        symbol: '12',
+        number: String(1000000 + Math.floor(Math.random() * 8999999)),
+        birthdate: '1980-12-01',
+        name: '試験 太郎',
+        ...input,
       });
       const hash = extra.password ? await idp.hasher.hash(extra.password) : undefined;
       await idp.sql.transaction(async (tx, em) => {
@@ -93,8 +113,10 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
         if (hash) await storeNewPassword({ em, sql: tx }, id, hash);
         await em.flush();
         if (extra.onboarded) {
-          await tx.run(`update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), chosen_factor = $3, last_login_at = now() where id = $1`,
-            [id, config.terms.version, extra.factor === undefined ? 'totp' : extra.factor]);
+          await tx.run(
+            `update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), chosen_factor = $3, last_login_at = now() where id = $1`,
+            [id, config.terms.version, extra.factor === undefined ? 'totp' : extra.factor],
+          );
         }
       });
       if (extra.onboarded && (extra.factor ?? 'totp') === 'totp') {
@@ -117,14 +139,23 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
 }
 
 /** A provider whose mail goes to a real SMTP server that catches it (`smtp`). */
-export interface MailedTestIdp extends TestIdp { smtp: SmtpCapture }
+export interface MailedTestIdp extends TestIdp {
+  smtp: SmtpCapture;
+}
 
 /** `startTestIdp` with its mail caught by a real SMTP server; `close()` closes both. */
 export async function startMailedTestIdp(options: TestIdpOptions = {}): Promise<MailedTestIdp> {
   const smtp = await startSmtpCapture();
   try {
     const t = await startTestIdp({ ...options, env: { ...options.env, SMTP_URL: smtp.url } });
-    return { ...t, smtp, async close() { await t.close(); await smtp.close(); } };
+    return {
+      ...t,
+      smtp,
+      async close() {
+        await t.close();
+        await smtp.close();
+      },
+    };
   } catch (err) {
     await smtp.close();
     throw err;
@@ -133,7 +164,9 @@ export async function startMailedTestIdp(options: TestIdpOptions = {}): Promise<
 
 /** The portal side of a test: a real OpenID Connect client (openid-client) for TEST_CLIENT. */
 export async function testRelyingParty(issuer: string) {
-  const configuration = await oidc.discovery(new URL(issuer), TEST_CLIENT.id, undefined, oidc.ClientSecretBasic(TEST_CLIENT.secret), { execute: [oidc.allowInsecureRequests] });
+  const configuration = await oidc.discovery(new URL(issuer), TEST_CLIENT.id, undefined, oidc.ClientSecretBasic(TEST_CLIENT.secret), {
+    execute: [oidc.allowInsecureRequests],
+  });
   return {
     configuration,
     async authorizationRequest(extra: Record<string, string> = {}) {
@@ -141,14 +174,21 @@ export async function testRelyingParty(issuer: string) {
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();
       const url = oidc.buildAuthorizationUrl(configuration, {
-        redirect_uri: TEST_CLIENT.redirect, scope: 'openid profile email offline_access', state, nonce,
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
+        redirect_uri: TEST_CLIENT.redirect,
+        scope: 'openid profile email offline_access',
+        state,
+        nonce,
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        ...extra,
       });
       return { url: url.toString(), verifier, state, nonce };
     },
     async exchange(callbackUrl: string, request: { verifier: string; state: string; nonce: string }) {
       return oidc.authorizationCodeGrant(configuration, new URL(callbackUrl), {
-        pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce,
+        pkceCodeVerifier: request.verifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
       });
     },
   };

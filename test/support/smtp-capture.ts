@@ -46,7 +46,15 @@ export async function startSmtpCapture(): Promise<SmtpCapture> {
   const receiver = await startSmtpReceiver({
     port: 0,
     async receive(mail) {
-      const captured: CapturedMail = { to: mail.recipients, from: mail.from, sender: mail.sender, subject: mail.subject, text: mail.text, html: mail.html, links: extractLinks(mail.text) };
+      const captured: CapturedMail = {
+        to: mail.recipients,
+        from: mail.from,
+        sender: mail.sender,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        links: extractLinks(mail.text),
+      };
       messages.push(captured);
       const matched = waiters.filter((w) => w.predicate(captured));
       waiters = waiters.filter((w) => !matched.includes(w));

@@ -1,5 +1,10 @@
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/server';
 import { passkeyFactor } from '../../src/factors/passkey/index.js';
 import type { Idp } from '../../src/idp.js';
 import { testHost } from './factors.js';
@@ -20,7 +25,10 @@ export class SoftwarePasskey {
    */
   signCount = 0;
 
-  constructor(private readonly rpId: string, private readonly origin: string) {}
+  constructor(
+    private readonly rpId: string,
+    private readonly origin: string,
+  ) {}
 
   static forIdp(idp: Idp): SoftwarePasskey {
     return new SoftwarePasskey(idp.config.webauthn.rpId, idp.config.webauthn.origins[0]!);
@@ -32,14 +40,23 @@ export class SoftwarePasskey {
     const page = await passkeyFactor.startSetup(host);
     const options = JSON.parse(String(page.vars.optionsJson)) as PublicKeyCredentialCreationOptionsJSON;
     const registered = await passkeyFactor.finishSetup(host, { response: JSON.stringify(this.register(options)) });
-    if (registered.kind !== 'show' || registered.view.view !== 'factor-passkey-label') throw new Error(`passkey registration refused: ${JSON.stringify(registered)}`);
+    if (registered.kind !== 'show' || registered.view.view !== 'factor-passkey-label')
+      throw new Error(`passkey registration refused: ${JSON.stringify(registered)}`);
     const named = await passkeyFactor.finishSetup(host, { step: 'label', label });
     if (named.kind !== 'verified') throw new Error(`passkey not stored: ${JSON.stringify(named)}`);
   }
 
   register(options: PublicKeyCredentialCreationOptionsJSON): RegistrationResponseJSON {
     const jwk = this.keys.publicKey.export({ format: 'jwk' });
-    const coseKey = cbor(new Map<number, unknown>([[1, 2], [3, -7], [-1, 1], [-2, Buffer.from(jwk.x!, 'base64url')], [-3, Buffer.from(jwk.y!, 'base64url')]]));
+    const coseKey = cbor(
+      new Map<number, unknown>([
+        [1, 2],
+        [3, -7],
+        [-1, 1],
+        [-2, Buffer.from(jwk.x!, 'base64url')],
+        [-3, Buffer.from(jwk.y!, 'base64url')],
+      ]),
+    );
     const length = Buffer.alloc(2);
     length.writeUInt16BE(this.credentialId.length);
     // Flags: user present, user verified, attested credential data.
@@ -50,7 +67,13 @@ export class SoftwarePasskey {
       type: 'public-key',
       response: {
         clientDataJSON: this.clientData('webauthn.create', options.challenge).toString('base64url'),
-        attestationObject: cbor(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]])).toString('base64url'),
+        attestationObject: cbor(
+          new Map<string, unknown>([
+            ['fmt', 'none'],
+            ['attStmt', new Map()],
+            ['authData', authData],
+          ]),
+        ).toString('base64url'),
         transports: ['internal'],
       },
       clientExtensionResults: {},

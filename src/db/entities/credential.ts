@@ -13,7 +13,10 @@ export const CredentialSchema = defineEntity({
   name: 'Credential',
   tableName: 'credential',
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
     member: p.manyToOne(MemberSchema).deleteRule('cascade').foreignKeyName('credential_member_id_fkey'),
     kind: p.enum(CREDENTIAL_KINDS).columnType('varchar(16)'),
     /** The member's name for it (会社用, iPhone …); '' for the password and the email method. */
@@ -35,7 +38,10 @@ export const CredentialSchema = defineEntity({
      * `trustOfNewDevice`); a login with it reaches no more. Null: it counts as what it is.
      */
     trustAcr: p.string().length(32).nullable(),
-    createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
+    createdAt: p
+      .datetime()
+      .defaultRaw('now()')
+      .onCreate(() => new Date()),
     lastUsedAt: p.datetime().nullable(),
   },
   uniques: [{ name: 'credential_label_unique', properties: ['member', 'kind', 'label'] }],

@@ -11,7 +11,10 @@ export const MemberEventSchema = defineEntity({
     type: p.string().length(64),
     detail: p.json<Record<string, unknown>>().default('{}'),
     ip: p.string().length(64).nullable(),
-    createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
+    createdAt: p
+      .datetime()
+      .defaultRaw('now()')
+      .onCreate(() => new Date()),
   },
   indexes: [{ name: 'member_event_member_id', properties: ['member', 'createdAt'] }],
 });

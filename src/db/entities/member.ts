@@ -9,7 +9,10 @@ export const MemberSchema = defineEntity({
   name: 'Member',
   tableName: 'member',
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
     userId: p.string().length(64).unique('member_user_id_unique'),
     displayName: p.string().length(200),
     insuranceSymbol: p.string().length(32),
@@ -29,7 +32,10 @@ export const MemberSchema = defineEntity({
     termsVersion: p.string().length(64).nullable(),
     termsAcceptedAt: p.datetime().nullable(),
     /** The second factor the member chose (a credential kind); null until the first login chooses one. */
-    chosenFactor: p.enum(['totp', 'passkey', 'email'] as const).columnType('varchar(16)').nullable(),
+    chosenFactor: p
+      .enum(['totp', 'passkey', 'email'] as const)
+      .columnType('varchar(16)')
+      .nullable(),
     failedLogins: p.integer().default(0),
     lockCount: p.integer().default(0),
     lockedUntil: p.datetime().nullable(),
@@ -37,8 +43,15 @@ export const MemberSchema = defineEntity({
     /** Raised by every credential reset; a login in progress from before cannot finish (issue 11). */
     authEpoch: p.integer().default(0),
     lastLoginAt: p.datetime().nullable(),
-    createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
-    updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),
+    createdAt: p
+      .datetime()
+      .defaultRaw('now()')
+      .onCreate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .defaultRaw('now()')
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
   uniques: [{ name: 'member_email_unique', expression: 'create unique index member_email_unique on member (email) where email is not null' }],
   checks: [{ name: 'member_user_id_lowercase', expression: 'user_id = lower(user_id)' }],

@@ -7,14 +7,20 @@ export const OneTimeCodeSchema = defineEntity({
   name: 'OneTimeCode',
   tableName: 'one_time_code',
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
     member: p.manyToOne(MemberSchema).deleteRule('cascade').foreignKeyName('one_time_code_member_id_fkey'),
     purpose: p.string().length(32),
     codeHash: p.string().length(64),
     attempts: p.integer().default(0),
     expiresAt: p.datetime(),
     usedAt: p.datetime().nullable(),
-    createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
+    createdAt: p
+      .datetime()
+      .defaultRaw('now()')
+      .onCreate(() => new Date()),
   },
   indexes: [{ name: 'one_time_code_member', properties: ['member', 'purpose', 'createdAt'] }],
 });

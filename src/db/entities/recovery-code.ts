@@ -7,7 +7,10 @@ export const RecoveryCodeSchema = defineEntity({
   name: 'RecoveryCode',
   tableName: 'recovery_code',
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
     member: p.manyToOne(MemberSchema).deleteRule('cascade').foreignKeyName('recovery_code_member_id_fkey'),
     codeHash: p.string().length(64),
     /** The id of the SECRETS_KEY the HMAC was made with; null for codes issued before ids were kept. */
@@ -15,7 +18,10 @@ export const RecoveryCodeSchema = defineEntity({
     /** The acr of the session that issued it, when weaker than a code is worth (factors/acr.ts); null: worth what it is. */
     trustAcr: p.string().length(32).nullable(),
     usedAt: p.datetime().nullable(),
-    createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
+    createdAt: p
+      .datetime()
+      .defaultRaw('now()')
+      .onCreate(() => new Date()),
   },
   uniques: [{ name: 'recovery_code_hash_unique', properties: ['member', 'codeHash'] }],
 });

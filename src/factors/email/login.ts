@@ -30,7 +30,8 @@ function codePage(host: Host, vars: { errors?: string[]; notice?: string; codeIn
  */
 function notSentPage(host: Host, result: Exclude<IssueResult, { ok: true }>, cooldownStatus: number): View {
   if (result.reason === 'cooldown') return codePage(host, { notice: host.t('factor_email.cooldown', { seconds: result.seconds }) }, cooldownStatus);
-  if (result.reason === 'hourly_limit') return codePage(host, { notice: host.t('factor_email.hourly_limit', { minutes: Math.ceil(result.seconds / 60) }) }, cooldownStatus);
+  if (result.reason === 'hourly_limit')
+    return codePage(host, { notice: host.t('factor_email.hourly_limit', { minutes: Math.ceil(result.seconds / 60) }) }, cooldownStatus);
   const error = result.reason === 'no_address' ? 'factor_email.error_no_address' : 'factor_email.error_send_failed';
   return codePage(host, { errors: [host.t(error)] }, 503);
 }
@@ -68,19 +69,18 @@ export async function emailVerify(host: Host, input: Record<string, unknown>, fi
   }
   const typed = normaliseEmailCodeInput(input.code);
   if (!typed) return showView(codePage(host, { errors: [t('factor_email.error_code_required')], codeInvalid: true }, 400));
-  const attempt = await host.attempt(host.member.id, 'login.email_otp_wrong',
-    async (sql, em) => {
-      const result = await checkEmailCode(host, em, typed);
-      if (result === 'accepted') {
-        if (firstUse && (await listCredentials(em, host.member.id, 'email')).length === 0) {
-          addCredential(em, host.member.id, { kind: 'email', label: '', lastUsedAt: new Date() });
-          await em.flush();
-          await recordMemberEvent(sql, host.member.id, 'factor.email_added', { flow: host.flow }, host.ip);
-        }
-        await recordMemberEvent(sql, host.member.id, 'login.email_otp_ok', {}, host.ip);
+  const attempt = await host.attempt(host.member.id, 'login.email_otp_wrong', async (sql, em) => {
+    const result = await checkEmailCode(host, em, typed);
+    if (result === 'accepted') {
+      if (firstUse && (await listCredentials(em, host.member.id, 'email')).length === 0) {
+        addCredential(em, host.member.id, { kind: 'email', label: '', lastUsedAt: new Date() });
+        await em.flush();
+        await recordMemberEvent(sql, host.member.id, 'factor.email_added', { flow: host.flow }, host.ip);
       }
-      return { failed: result === 'wrong' || result === 'used_up', value: result };
-    });
+      await recordMemberEvent(sql, host.member.id, 'login.email_otp_ok', {}, host.ip);
+    }
+    return { failed: result === 'wrong' || result === 'used_up', value: result };
+  });
   if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
   const result = attempt.value;
   if (result === 'accepted') return { kind: 'verified', amr: EMAIL_AMR };

@@ -8,7 +8,10 @@ import { emailCodeMatches, hashEmailCode, newEmailCode } from './codes.js';
 /** How the codes' rows are marked in one_time_code (a stored value, spelled as when it was first written). */
 export const EMAIL_CODE_PURPOSE = 'email_otp';
 
-export type IssueResult = { ok: true } | { ok: false; reason: 'cooldown' | 'hourly_limit'; seconds: number } | { ok: false; reason: 'send_failed' | 'no_address' };
+export type IssueResult =
+  | { ok: true }
+  | { ok: false; reason: 'cooldown' | 'hourly_limit'; seconds: number }
+  | { ok: false; reason: 'send_failed' | 'no_address' };
 
 /**
  * Mails a new code to the member's confirmed address. Any earlier code stops working (one live
@@ -33,15 +36,24 @@ export async function issueEmailCode(host: Host, { firstOfLogin = false } = {}):
 
   const code = newEmailCode();
   await inTransaction(deps.orm, async ({ em }) => {
-    await em.nativeUpdate(OneTimeCode, { member: member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: null, expiresAt: { $gt: new Date() } }, { expiresAt: new Date() });
+    await em.nativeUpdate(
+      OneTimeCode,
+      { member: member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: null, expiresAt: { $gt: new Date() } },
+      { expiresAt: new Date() },
+    );
     em.create(OneTimeCode, {
-      member: em.getReference(Member, member.id), purpose: EMAIL_CODE_PURPOSE, codeHash: hashEmailCode(deps.config.secretsKey, member.id, code),
-      attempts: 0, expiresAt: new Date(Date.now() + policy.codeSeconds * 1000),
+      member: em.getReference(Member, member.id),
+      purpose: EMAIL_CODE_PURPOSE,
+      codeHash: hashEmailCode(deps.config.secretsKey, member.id, code),
+      attempts: 0,
+      expiresAt: new Date(Date.now() + policy.codeSeconds * 1000),
     } as never);
     await em.flush();
   });
   const sent = await deps.mail.send({
-    to: member.email, template: 'email_otp', locale: host.locale,
+    to: member.email,
+    template: 'email_otp',
+    locale: host.locale,
     vars: { name: member.displayName, code, minutes: Math.round(policy.codeSeconds / 60) },
   });
   return sent.ok ? { ok: true } : { ok: false, reason: 'send_failed' };
@@ -64,7 +76,11 @@ const USED_CODES_REMEMBERED_SECONDS = 3600;
 export async function checkEmailCode(host: Host, em: EntityManager, typed: string): Promise<CodeCheck> {
   const { member, deps } = host;
   const max = deps.config.union.emailOtp.maxAttempts;
-  const live = await em.findOne(OneTimeCode, { member: member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: null }, { orderBy: { createdAt: 'desc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
+  const live = await em.findOne(
+    OneTimeCode,
+    { member: member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: null },
+    { orderBy: { createdAt: 'desc' }, lockMode: LockMode.PESSIMISTIC_WRITE },
+  );
   const usable = live !== null && live.expiresAt > new Date() && live.attempts < max;
   if (usable && emailCodeMatches(deps.config, member.id, typed, live.codeHash)) {
     live.usedAt = new Date();
@@ -81,14 +97,18 @@ export async function checkEmailCode(host: Host, em: EntityManager, typed: strin
 
 async function matchesSpentCode(host: Host, em: EntityManager, typed: string): Promise<boolean> {
   const { member, deps } = host;
-  const spent = await em.find(OneTimeCode,
+  const spent = await em.find(
+    OneTimeCode,
     { member: member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: { $ne: null, $gt: new Date(Date.now() - USED_CODES_REMEMBERED_SECONDS * 1000) } },
-    { orderBy: { usedAt: 'desc' }, limit: 5 });
+    { orderBy: { usedAt: 'desc' }, limit: 5 },
+  );
   return spent.some((c) => emailCodeMatches(deps.config, member.id, typed, c.codeHash));
 }
 
 /** Whether the member has a code that can still be entered (then a reload does not mail another). */
 export async function hasLiveEmailCode(host: Host): Promise<boolean> {
-  const live = await host.deps.orm.em.fork().findOne(OneTimeCode, { member: host.member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: null, expiresAt: { $gt: new Date() } });
+  const live = await host.deps.orm.em
+    .fork()
+    .findOne(OneTimeCode, { member: host.member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: null, expiresAt: { $gt: new Date() } });
   return live !== null && live.attempts < host.deps.config.union.emailOtp.maxAttempts;
 }

@@ -20,7 +20,10 @@ export type PasskeyLoginResult =
  * (password/login.ts): the members behind one office address who log in with their passkeys never
  * use up each other's attempts.
  */
-export async function authenticateWithPasskey(deps: { config: Config; sql: Sql; orm: Orm }, input: { flowId: string; response: unknown; memberId?: string; ip: string }): Promise<PasskeyLoginResult> {
+export async function authenticateWithPasskey(
+  deps: { config: Config; sql: Sql; orm: Orm },
+  input: { flowId: string; response: unknown; memberId?: string; ip: string },
+): Promise<PasskeyLoginResult> {
   const policy = deps.config.union.loginRateLimit;
   const ipBucket = `login-ip:${input.ip}`;
   if (!(await underRateLimit(deps.sql, ipBucket, policy.perIp))) return { ok: false, reason: 'rate_limited' };
@@ -29,7 +32,10 @@ export async function authenticateWithPasskey(deps: { config: Config; sql: Sql; 
   return result;
 }
 
-async function identify(deps: { config: Config; sql: Sql; orm: Orm }, input: { flowId: string; response: unknown; memberId?: string; ip: string }): Promise<PasskeyLoginResult> {
+async function identify(
+  deps: { config: Config; sql: Sql; orm: Orm },
+  input: { flowId: string; response: unknown; memberId?: string; ip: string },
+): Promise<PasskeyLoginResult> {
   const response = parseAuthenticationResponse(input.response);
   const check = response ? await checkAssertion(deps, proofAttempts(deps, input.ip), input.flowId, response, input.memberId, input.ip) : undefined;
   if (!check) return { ok: false, reason: 'invalid' };

@@ -1,8 +1,14 @@
 import { z } from 'zod';
 import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON, type AuthenticatorTransport,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+  type AuthenticatorTransport,
 } from '@simplewebauthn/server';
 import type { Config } from '../../config/index.js';
 import { challengeValid, issueChallenge } from './challenge.js';
@@ -36,35 +42,46 @@ export interface StoredPasskey {
 }
 
 const TRANSPORTS = ['ble', 'hybrid', 'internal', 'nfc', 'usb'] as const;
-const b64url = z.string().min(1).max(16384).regex(/^[A-Za-z0-9_-]+$/);
+const b64url = z
+  .string()
+  .min(1)
+  .max(16384)
+  .regex(/^[A-Za-z0-9_-]+$/);
 
+const registrationResponseSchema = z
+  .object({
+    id: b64url.max(1024),
+    rawId: b64url.max(1024),
+    type: z.literal('public-key'),
+    response: z
+      .object({
+        clientDataJSON: b64url,
+        attestationObject: b64url,
+        transports: z.array(z.string().max(32)).max(8).optional(),
+      })
+      .passthrough(),
+    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  })
+  .passthrough();
 
-const registrationResponseSchema = z.object({
-  id: b64url.max(1024),
-  rawId: b64url.max(1024),
-  type: z.literal('public-key'),
-  response: z.object({
-    clientDataJSON: b64url,
-    attestationObject: b64url,
-    transports: z.array(z.string().max(32)).max(8).optional(),
-  }).passthrough(),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-}).passthrough();
-
-const authenticationResponseSchema = z.object({
-  id: b64url.max(1024),
-  rawId: b64url.max(1024),
-  type: z.literal('public-key'),
-  response: z.object({
-    clientDataJSON: b64url,
-    authenticatorData: b64url,
-    signature: b64url,
-    userHandle: z.string().max(512).optional(),
-  }).passthrough(),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-}).passthrough();
+const authenticationResponseSchema = z
+  .object({
+    id: b64url.max(1024),
+    rawId: b64url.max(1024),
+    type: z.literal('public-key'),
+    response: z
+      .object({
+        clientDataJSON: b64url,
+        authenticatorData: b64url,
+        signature: b64url,
+        userHandle: z.string().max(512).optional(),
+      })
+      .passthrough(),
+    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  })
+  .passthrough();
 
 function parseJson(text: unknown): unknown {
   if (typeof text !== 'string' || text.length === 0 || text.length > 64 * 1024) return undefined;
@@ -157,7 +174,11 @@ export async function passkeyAuthenticationOptions(ctx: PasskeyContext, allow?: 
   });
 }
 
-export interface PasskeyUse { newSignCount: number; backedUp: boolean; deviceType: 'singleDevice' | 'multiDevice' }
+export interface PasskeyUse {
+  newSignCount: number;
+  backedUp: boolean;
+  deviceType: 'singleDevice' | 'multiDevice';
+}
 
 export type PasskeyAssertionResult =
   | { ok: true; use: PasskeyUse }
@@ -173,7 +194,11 @@ export type PasskeyAssertionResult =
  * then the sign counter. Synced passkeys report 0 every time: 0 stored and 0 received is fine; a
  * non-zero counter that did not grow is refused as `counter`, so the caller can tell it apart.
  */
-export async function verifyPasskeyAuthentication(ctx: PasskeyContext, response: AuthenticationResponseJSON, stored: StoredPasskey): Promise<PasskeyAssertionResult> {
+export async function verifyPasskeyAuthentication(
+  ctx: PasskeyContext,
+  response: AuthenticationResponseJSON,
+  stored: StoredPasskey,
+): Promise<PasskeyAssertionResult> {
   if (response.id !== stored.webauthnId) return { ok: false, reason: 'invalid' };
   let use: PasskeyUse;
   try {
@@ -197,7 +222,8 @@ export async function verifyPasskeyAuthentication(ctx: PasskeyContext, response:
   } catch {
     return { ok: false, reason: 'invalid' };
   }
-  if ((use.newSignCount > 0 || stored.signCount > 0) && use.newSignCount <= stored.signCount) return { ok: false, reason: 'counter', received: use.newSignCount };
+  if ((use.newSignCount > 0 || stored.signCount > 0) && use.newSignCount <= stored.signCount)
+    return { ok: false, reason: 'counter', received: use.newSignCount };
   return { ok: true, use };
 }
 

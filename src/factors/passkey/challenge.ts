@@ -21,7 +21,14 @@ export function issueChallenge(key: Buffer, purpose: ChallengePurpose, flowId: s
 }
 
 /** Whether `challenge` was issued by one of `keys` for this purpose and flow, less than `maxAgeSeconds` ago. */
-export function challengeValid(keys: readonly Buffer[], purpose: ChallengePurpose, flowId: string, challenge: string, maxAgeSeconds: number, now = Date.now()): boolean {
+export function challengeValid(
+  keys: readonly Buffer[],
+  purpose: ChallengePurpose,
+  flowId: string,
+  challenge: string,
+  maxAgeSeconds: number,
+  now = Date.now(),
+): boolean {
   if (typeof challenge !== 'string' || !/^[A-Za-z0-9_-]{72}$/.test(challenge)) return false;
   const raw = Buffer.from(challenge, 'base64url');
   if (raw.length !== 54) return false;

@@ -13,7 +13,11 @@ export const passkeyFactor: Factor = {
   startSetup: (host) => startPasskeySetup(host),
   finishSetup: finishPasskeySetup,
   summary: (c) => ({
-    id: c.id, kind: 'passkey', label: c.label, createdAt: c.createdAt, lastUsedAt: c.lastUsedAt ?? null,
+    id: c.id,
+    kind: 'passkey',
+    label: c.label,
+    createdAt: c.createdAt,
+    lastUsedAt: c.lastUsedAt ?? null,
     detail: { synced: c.backedUp ?? false, transports: c.transports, aaguid: c.aaguid },
   }),
 };

@@ -35,7 +35,12 @@ export type AssertionCheck =
  * lockout (the passkey step after the password).
  */
 export async function checkAssertion(
-  deps: { config: Config; sql: Sql; orm: Orm }, attempt: ProofAttempt, flowId: string, response: AuthenticationResponseJSON, memberId: string | undefined, ip: string,
+  deps: { config: Config; sql: Sql; orm: Orm },
+  attempt: ProofAttempt,
+  flowId: string,
+  response: AuthenticationResponseJSON,
+  memberId: string | undefined,
+  ip: string,
   { countFailure = false } = {},
 ): Promise<AssertionCheck> {
   const challenge = challengeOf(response);
@@ -50,14 +55,23 @@ export async function checkAssertion(
     if (!credential) return { failed: false, value: { ok: false, reason: 'unknown_credential' } as AssertionCheck };
     const result = await verifyPasskeyAuthentication(passkeyContext(deps.config, flowId), response, storedPasskey(credential));
     if (!result.ok && result.reason === 'counter') {
-      await recordMemberEvent(sql, owner, 'login.passkey_counter_not_increased', { label: credential.label, stored: Number(credential.signCount ?? 0), received: result.received }, ip);
+      await recordMemberEvent(
+        sql,
+        owner,
+        'login.passkey_counter_not_increased',
+        { label: credential.label, stored: Number(credential.signCount ?? 0), received: result.received },
+        ip,
+      );
       return { failed: false, value: { ok: false, reason: 'counter', memberId: owner } as AssertionCheck };
     }
     if (!result.ok) return { failed: countFailure, value: { ok: false, reason: 'invalid' } as AssertionCheck };
     touchCredential(credential, { signCount: result.use.newSignCount, backedUp: result.use.backedUp });
     await em.flush();
     await recordMemberEvent(sql, owner, 'login.passkey_ok', { label: credential.label }, ip);
-    return { failed: false, value: { ok: true, memberId: owner, credentialId: credential.id, amr: passkeyAmr(credential), label: credential.label } as AssertionCheck };
+    return {
+      failed: false,
+      value: { ok: true, memberId: owner, credentialId: credential.id, amr: passkeyAmr(credential), label: credential.label } as AssertionCheck,
+    };
   });
   if (checked.outcome === 'locked' || checked.failure?.lockedNow) return { ok: false, reason: 'locked', memberId: owner };
   return checked.value;

@@ -51,7 +51,12 @@ export async function finishPasskeySetup(host: Host, input: Record<string, unkno
   const registered = await verifyPasskeyRegistration(passkeyContext(host.deps.config, registrationFlowId(host)), response);
   if (!registered) return showView(retryView(host));
   const existing = await memberPasskeys(host);
-  const label = defaultPasskeyLabel(registered.aaguid, registered.deviceType === 'multiDevice', host.t('factor_passkey.default_label'), existing.map((c) => c.label));
+  const label = defaultPasskeyLabel(
+    registered.aaguid,
+    registered.deviceType === 'multiDevice',
+    host.t('factor_passkey.default_label'),
+    existing.map((c) => c.label),
+  );
   await host.scratch.set(REGISTERED, registered);
   return showView(labelPage(host, label));
 }
@@ -62,17 +67,39 @@ async function saveLabelled(host: Host, input: Record<string, unknown>): Promise
   if (!registered) return showView(await startPasskeySetup(host));
   const label = normaliseLabel(input.label);
   const problem = labelProblem(label);
-  if (problem) return showView(labelPage(host, label, [problem === 'required' ? t('factor_passkey.error_label_required') : t('factor_passkey.error_label_long', { max: LABEL_MAX })], 400));
+  if (problem)
+    return showView(
+      labelPage(
+        host,
+        label,
+        [problem === 'required' ? t('factor_passkey.error_label_required') : t('factor_passkey.error_label_long', { max: LABEL_MAX })],
+        400,
+      ),
+    );
   const existing = await memberPasskeys(host);
-  if (labelTaken(label, existing.map((c) => c.label))) return showView(labelPage(host, label, [t('factor_passkey.error_label_taken')], 409));
+  if (
+    labelTaken(
+      label,
+      existing.map((c) => c.label),
+    )
+  )
+    return showView(labelPage(host, label, [t('factor_passkey.error_label_taken')], 409));
   const member = host.member;
   let credentialId: string;
   try {
     credentialId = await inTransaction(host.deps.orm, async ({ em, sql }) => {
       if (await labelIsTaken(em, member.id, 'passkey', label)) throw new UniqueLabel();
       const credential = addCredential(em, member.id, {
-        kind: 'passkey', label, webauthnId: registered.webauthnId, publicKey: registered.publicKey, signCount: registered.signCount,
-        transports: registered.transports, backedUp: registered.backedUp, deviceType: registered.deviceType, aaguid: registered.aaguid, lastUsedAt: new Date(),
+        kind: 'passkey',
+        label,
+        webauthnId: registered.webauthnId,
+        publicKey: registered.publicKey,
+        signCount: registered.signCount,
+        transports: registered.transports,
+        backedUp: registered.backedUp,
+        deviceType: registered.deviceType,
+        aaguid: registered.aaguid,
+        lastUsedAt: new Date(),
         trustAcr: trustOfNewDevice('passkey', host.sessionAcr),
       });
       await em.flush();

@@ -24,5 +24,9 @@ export function counterView(host: Host, retryUrl = host.actionUrl): View {
  * with the two ways on: another device (a phone through the QR code), or delete the old one first.
  */
 export function alreadyRegisteredView(host: Host, retryUrl = host.actionUrl): View {
-  return { view: 'factor-passkey-registered', status: 409, vars: { retryUrl, loginMethodsUrl: host.flow === 'console' ? '/account/login-methods' : undefined } };
+  return {
+    view: 'factor-passkey-registered',
+    status: 409,
+    vars: { retryUrl, loginMethodsUrl: host.flow === 'console' ? '/account/login-methods' : undefined },
+  };
 }

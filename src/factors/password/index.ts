@@ -12,9 +12,13 @@ export const passwordFactor: Factor = {
   kind: 'password',
   amr: ['pwd'],
   acr: ACR_PASSWORD_ONLY,
-  async challenge(host) { return passwordChallengePage(host); },
+  async challenge(host) {
+    return passwordChallengePage(host);
+  },
   verify: verifyMemberPassword,
-  async startSetup(host) { return newPasswordPage(host); },
+  async startSetup(host) {
+    return newPasswordPage(host);
+  },
   finishSetup: setNewPassword,
   summary(credential) {
     return { id: credential.id, kind: 'password', label: '', createdAt: credential.createdAt, lastUsedAt: credential.lastUsedAt ?? null };

@@ -46,7 +46,7 @@ export async function authenticateWithPassword(deps: PasswordLoginDeps, input: {
   const member = row ? { ...row, lockedUntil: toDate(row.lockedUntil) } : undefined;
   const phantomSubject = hmac(config.secretsKey, `login:${userId}`);
 
-  const before: LockoutState = member ?? await unknownIdLockout(sql, phantomSubject);
+  const before: LockoutState = member ?? (await unknownIdLockout(sql, phantomSubject));
   if (isLocked(before, new Date())) {
     await hasher.equaliseTiming(input.password);
     if (member) await recordMemberEvent(sql, member.id, 'login.refused_locked', {}, input.ip);
@@ -69,7 +69,12 @@ export async function authenticateWithPassword(deps: PasswordLoginDeps, input: {
 }
 
 /** A wrong password of a member: counted by the flow; a member locked meanwhile answers as locked, with the lock as it is now. */
-async function countWrongPassword(deps: PasswordLoginDeps, memberId: string, userId: string, ip: string): Promise<Pick<LockoutState, 'lockedUntil' | 'lockedPermanently'> & { lockedNow: boolean }> {
+async function countWrongPassword(
+  deps: PasswordLoginDeps,
+  memberId: string,
+  userId: string,
+  ip: string,
+): Promise<Pick<LockoutState, 'lockedUntil' | 'lockedPermanently'> & { lockedNow: boolean }> {
   const attempt = await proofAttempts(deps, ip)(memberId, 'login.password_wrong', failedProof);
   if (attempt.outcome === 'checked') return attempt.failure!;
   const now = await deps.sql.one<MemberRow>(MEMBER_BY_USER_ID, [userId]);

@@ -22,13 +22,18 @@ export const PASSWORD_ERRORS: Record<PasswordProblem, string> = {
 /** The member's current password as the hasher checks it (their own hash, or the initial one). */
 export async function loadPasswordHolder(sql: Sql, memberId: string): Promise<(PasswordHolder & { userId: string }) | undefined> {
   return sql.one<PasswordHolder & { userId: string }>(
-    `select m.user_id as "userId", ${PASSWORD_HOLDER_COLUMNS} from member m ${PASSWORD_CREDENTIAL_JOIN} where m.id = $1`, [memberId],
+    `select m.user_id as "userId", ${PASSWORD_HOLDER_COLUMNS} from member m ${PASSWORD_CREDENTIAL_JOIN} where m.id = $1`,
+    [memberId],
   );
 }
 
 export function newPasswordPage(host: Host, errors: string[] = [], status = 200): View {
   const policy = passwordPolicyVars(host.deps.config);
-  return { view: 'step-password', vars: { actionUrl: host.actionUrl, policy, userId: host.member.userId, errors: errors.map((k) => host.t(k, policy)) }, status };
+  return {
+    view: 'step-password',
+    vars: { actionUrl: host.actionUrl, policy, userId: host.member.userId, errors: errors.map((k) => host.t(k, policy)) },
+    status,
+  };
 }
 
 /** パスワード and パスワード確認用: checked against the policy, then stored with its event in one change. */
@@ -37,7 +42,14 @@ export async function setNewPassword(host: Host, input: Record<string, unknown>)
   const confirmation = typeof input.password_confirmation === 'string' ? input.password_confirmation.slice(0, 1024) : '';
   const holder = (await loadPasswordHolder(host.deps.sql, host.member.id))!;
   const problems = await newPasswordProblems(host.deps, holder, password, confirmation);
-  if (problems.length) return showView(newPasswordPage(host, problems.map((p) => PASSWORD_ERRORS[p]), 400));
+  if (problems.length)
+    return showView(
+      newPasswordPage(
+        host,
+        problems.map((p) => PASSWORD_ERRORS[p]),
+        400,
+      ),
+    );
   const hash = await host.deps.hasher.hash(password);
   await inTransaction(host.deps.orm, async (work) => {
     await storeNewPassword(work, host.member.id, hash);

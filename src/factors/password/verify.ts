@@ -14,7 +14,7 @@ export async function verifyMemberPassword(host: Host, input: Record<string, unk
   const { member, deps } = host;
   if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) return { kind: 'locked' };
   const holder = await loadPasswordHolder(deps.sql, member.id);
-  if (password && await deps.hasher.verify(holder, password)) return { kind: 'verified', amr: ['pwd'] };
+  if (password && (await deps.hasher.verify(holder, password))) return { kind: 'verified', amr: ['pwd'] };
   // Compared before the row lock (bcrypt is too slow to hold it); the flow counts the failure.
   const after = await host.attempt(member.id, 'reauth.password_wrong', failedProof);
   if (after.outcome === 'locked' || after.failure?.lockedNow) return { kind: 'locked' };

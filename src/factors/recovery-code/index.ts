@@ -10,6 +10,8 @@ export const recoveryCodeFactor: ProofFactor = {
   kind: 'recovery_code',
   amr: [RECOVERY_CODE_AMR],
   acr: ACR_RECOVERY_CODE,
-  async challenge(host) { return recoveryCodePage(host); },
+  async challenge(host) {
+    return recoveryCodePage(host);
+  },
   verify: verifyRecoveryCode,
 };

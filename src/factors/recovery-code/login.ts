@@ -19,12 +19,11 @@ export async function verifyRecoveryCode(host: Host, input: Record<string, unkno
   const typed = typeof input.code === 'string' ? input.code.slice(0, 64) : '';
   if (!typed.trim()) return showView(recoveryCodePage(host, ['factor_recovery_code.error_required'], 400));
   // Checked and spent under the member's row lock; nothing is checked while the member is locked.
-  const attempt = await host.attempt(member.id, 'login.recovery_code_wrong',
-    async (tx) => {
-      const used = await useRecoveryCode(tx, deps.config, member.id, typed);
-      if (used) await recordMemberEvent(tx, member.id, 'login.recovery_code_used', {}, host.ip);
-      return { failed: !used, value: used };
-    });
+  const attempt = await host.attempt(member.id, 'login.recovery_code_wrong', async (tx) => {
+    const used = await useRecoveryCode(tx, deps.config, member.id, typed);
+    if (used) await recordMemberEvent(tx, member.id, 'login.recovery_code_used', {}, host.ip);
+    return { failed: !used, value: used };
+  });
   if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
   if (attempt.value) {
     await sendSecurityNotice(deps, member, 'recovery_code_used');

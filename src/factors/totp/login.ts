@@ -8,7 +8,12 @@ import { verifyTotpCode } from './codes.js';
 import { openTotpSecret, TOTP_AMR } from './secret.js';
 
 /** A device to choose; `usable` is false when no configured key opens its secret any more (its SECRETS_KEY was lost). */
-interface Device { id: string; label: string; usable: boolean; keyId?: string }
+interface Device {
+  id: string;
+  label: string;
+  usable: boolean;
+  keyId?: string;
+}
 
 async function devices(host: Host): Promise<Device[]> {
   const list = await credentialsWithSecrets(host.deps.sql, host.member.id, 'totp');
@@ -27,13 +32,16 @@ function opens(host: Host, sealed: string | null | undefined): boolean {
 }
 
 async function codePage(host: Host, vars: { selected?: string; errors?: string[]; codeInvalid?: boolean } = {}, status = 200, list?: Device[]): Promise<View> {
-  const choices = list ?? await devices(host);
+  const choices = list ?? (await devices(host));
   return {
     view: 'factor-totp-login',
     status,
     vars: {
-      actionUrl: host.actionUrl, devices: choices.map(({ id, label, usable }) => ({ id, label, usable })), selected: vars.selected ?? (choices.find((d) => d.usable) ?? choices[0])?.id,
-      errors: vars.errors ?? [], codeInvalid: vars.codeInvalid,
+      actionUrl: host.actionUrl,
+      devices: choices.map(({ id, label, usable }) => ({ id, label, usable })),
+      selected: vars.selected ?? (choices.find((d) => d.usable) ?? choices[0])?.id,
+      errors: vars.errors ?? [],
+      codeInvalid: vars.codeInvalid,
     },
   };
 }
@@ -77,7 +85,9 @@ type Check = 'accepted' | 'wrong' | 'no_device' | { unusable: Device };
 async function checkCode(host: Host, tx: Sql, deviceId: string, typed: string): Promise<Check> {
   const { config } = host.deps;
   const device = await tx.one<{ secret: string | null; lastTimeStep: string | null; label: string }>(
-    `select secret, last_time_step as "lastTimeStep", label from credential where id = $1 and member_id = $2 and kind = 'totp'`, [deviceId, host.member.id]);
+    `select secret, last_time_step as "lastTimeStep", label from credential where id = $1 and member_id = $2 and kind = 'totp'`,
+    [deviceId, host.member.id],
+  );
   if (!device?.secret) return 'no_device';
   let secret: string;
   try {
@@ -87,7 +97,7 @@ async function checkCode(host: Host, tx: Sql, deviceId: string, typed: string): 
     return { unusable: { id: deviceId, label: device.label, usable: false, keyId: err.keyId } };
   }
   const check = await verifyTotpCode(secret, typed, device.lastTimeStep === null ? null : Number(device.lastTimeStep));
-  const accepted = check.valid && await acceptTotpTimeStep(tx, deviceId, check.timeStep, { detail: { device: device.label }, ip: host.ip });
+  const accepted = check.valid && (await acceptTotpTimeStep(tx, deviceId, check.timeStep, { detail: { device: device.label }, ip: host.ip }));
   return accepted ? 'accepted' : 'wrong';
 }
 
@@ -103,16 +113,17 @@ export async function totpVerify(host: Host, input: Record<string, unknown>): Pr
 
   // A wrong (or replayed) code counts toward the account's lockout, like a wrong password; no code
   // is checked while the member is locked.
-  const attempt = await host.attempt(host.member.id, 'login.totp_wrong',
-    async (tx) => {
-      const value = await checkCode(host, tx, deviceId, typed);
-      return { failed: value === 'wrong', value };
-    });
+  const attempt = await host.attempt(host.member.id, 'login.totp_wrong', async (tx) => {
+    const value = await checkCode(host, tx, deviceId, typed);
+    return { failed: value === 'wrong', value };
+  });
   if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
   const result = attempt.value;
   if (result === 'accepted') return { kind: 'verified', amr: TOTP_AMR, credentialId: deviceId };
   if (result === 'no_device') return showView(await codePage(host, { errors: [t('factor_totp.error_device_choice')] }, 400));
   // Not the member's doing: no code was checked, so nothing counts toward the lockout.
   if (typeof result === 'object') return showView(await unusablePage(host, [result.unusable], await devices(host)));
-  return showView(await codePage(host, { selected: deviceId, errors: [t('factor_totp.error_code'), t('factor_totp.error_code_hint')], codeInvalid: true }, 401));
+  return showView(
+    await codePage(host, { selected: deviceId, errors: [t('factor_totp.error_code'), t('factor_totp.error_code_hint')], codeInvalid: true }, 401),
+  );
 }

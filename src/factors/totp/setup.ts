@@ -34,7 +34,11 @@ async function pendingSecret(host: Host): Promise<string> {
   return secret;
 }
 
-async function setupPage(host: Host, vars: { deviceName?: string; errors?: string[]; codeInvalid?: boolean; deviceInvalid?: boolean } = {}, status = 200): Promise<View> {
+async function setupPage(
+  host: Host,
+  vars: { deviceName?: string; errors?: string[]; codeInvalid?: boolean; deviceInvalid?: boolean } = {},
+  status = 200,
+): Promise<View> {
   const secret = await pendingSecret(host);
   const uri = otpauthUri({ issuer: host.unionName, account: host.member.userId, secret });
   return {
@@ -104,7 +108,11 @@ export async function finishTotpSetup(host: Host, input: Record<string, unknown>
     credentialId = await inTransaction(host.deps.orm, async ({ em, sql }) => {
       if (await labelIsTaken(em, member.id, 'totp', label)) throw new LabelTaken();
       const credential = addCredential(em, member.id, {
-        kind: 'totp', label, secret: sealTotpSecret(host.deps.config, member.id, secret), lastTimeStep: step, lastUsedAt: new Date(),
+        kind: 'totp',
+        label,
+        secret: sealTotpSecret(host.deps.config, member.id, secret),
+        lastTimeStep: step,
+        lastUsedAt: new Date(),
         trustAcr: trustOfNewDevice('totp', host.sessionAcr),
       });
       await em.flush();

@@ -27,14 +27,20 @@ export async function accountRequest(ctx: Context, deps: AccountDeps): Promise<A
   const session = await consoleSession(ctx, deps);
   if (!session) {
     if (ctx.method === 'GET') startConsoleLogin(ctx, deps, ctx.url);
-    else { ctx.status = 303; ctx.redirect('/account'); }
+    else {
+      ctx.status = 303;
+      ctx.redirect('/account');
+    }
     return undefined;
   }
   const secure = deps.config.issuer.startsWith('https://');
   const scratch = consoleScratch(ctx, deps.config, session.member.id, secure);
   return {
-    ctx, deps, session,
-    host: (actionUrl) => hostFromRequest(ctx, deps, { flow: 'console', member: session.member, actionUrl, scratch, sessionAcr: session.acr, sessionId: session.sessionUid }),
+    ctx,
+    deps,
+    session,
+    host: (actionUrl) =>
+      hostFromRequest(ctx, deps, { flow: 'console', member: session.member, actionUrl, scratch, sessionAcr: session.acr, sessionId: session.sessionUid }),
   };
 }
 
@@ -126,9 +132,14 @@ export function portalUrl(ctx: Context, deps: AccountDeps): string | undefined {
 /** Renders a console page inside the console's layout (navigation, ポータルに戻る). */
 export async function renderAccount(request: AccountRequest, view: string, vars: Record<string, unknown>, status = 200): Promise<void> {
   const signals = view === 'account-profile' || view === 'account-login-methods' ? await passkeySignals(request) : undefined;
-  render(request.ctx, view, {
-    ...vars,
-    stepUpUrl: request.ctx.state.stepUpUrl,
-    account: { member: request.session.member, portalUrl: portalUrl(request.ctx, request.deps), section: vars.section ?? view, passkeySignals: signals },
-  }, status);
+  render(
+    request.ctx,
+    view,
+    {
+      ...vars,
+      stepUpUrl: request.ctx.state.stepUpUrl,
+      account: { member: request.session.member, portalUrl: portalUrl(request.ctx, request.deps), section: vars.section ?? view, passkeySignals: signals },
+    },
+    status,
+  );
 }

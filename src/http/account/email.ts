@@ -10,13 +10,23 @@ const emailForm = z.object({ email: z.preprocess((v) => (typeof v === 'string' ?
 
 function showForm(request: AccountRequest, email: string, errors: string[] = [], status = 200): Promise<void> {
   const t = request.ctx.state.t as (k: string) => string;
-  return renderAccount(request, 'account-email', { section: 'profile', actionUrl: '/account/email', email, current: request.session.member.email, errors: errors.map((k) => t(k)) }, status);
+  return renderAccount(
+    request,
+    'account-email',
+    { section: 'profile', actionUrl: '/account/email', email, current: request.session.member.email, errors: errors.map((k) => t(k)) },
+    status,
+  );
 }
 
 /** GET /account/email — メールアドレス更新, after a recent login. */
 export async function showEmailChange(request: AccountRequest): Promise<void> {
   if (!requireRecentLogin(request, '/account/email')) return;
-  if (!await requireStrongFactorIfHeld(request, '/account/email', () => showForm(request, request.session.member.email ?? '', ['account.email.error_strong_factor'], 403))) return;
+  if (
+    !(await requireStrongFactorIfHeld(request, '/account/email', () =>
+      showForm(request, request.session.member.email ?? '', ['account.email.error_strong_factor'], 403),
+    ))
+  )
+    return;
   const pending = await pendingVerification(request.deps.sql, request.session.member.id);
   return showForm(request, pending?.email ?? request.session.member.email ?? '');
 }
@@ -32,7 +42,7 @@ export async function submitEmailChange(request: AccountRequest): Promise<void> 
   const typed = emailForm.parse(body).email;
   if (!csrfValid(ctx, body)) return showForm(request, typed.slice(0, EMAIL_MAX_LENGTH), ['login.error_session'], 400);
   if (!requireRecentLogin(request, '/account/email')) return;
-  if (!await requireStrongFactorIfHeld(request, '/account/email', () => showForm(request, typed, ['account.email.error_strong_factor'], 403))) return;
+  if (!(await requireStrongFactorIfHeld(request, '/account/email', () => showForm(request, typed, ['account.email.error_strong_factor'], 403)))) return;
   const email = normalizeEmail(typed);
   const problem = emailAddressProblem(email);
   if (problem) return showForm(request, typed.slice(0, EMAIL_MAX_LENGTH + 65), [...EMAIL_ERRORS[problem]], 400);
@@ -40,8 +50,8 @@ export async function submitEmailChange(request: AccountRequest): Promise<void> 
   // Counted before anything is looked up, and the answer is the same whoever holds the address: the
   // form must not tell which addresses are registered. The link's follow-up decides (409 if taken).
   const host = request.host('/account/email');
-  if (!await verificationRequestAllowed(host)) return showForm(request, typed, ['step_email.error_too_many'], 429);
-  if (!await mailVerificationLink(host, email, 'email.change_requested')) return showForm(request, typed, ['step_email.error_send_failed'], 503);
+  if (!(await verificationRequestAllowed(host))) return showForm(request, typed, ['step_email.error_too_many'], 429);
+  if (!(await mailVerificationLink(host, email, 'email.change_requested'))) return showForm(request, typed, ['step_email.error_send_failed'], 503);
   const minutes = Math.round(deps.config.union.mail.emailVerificationSeconds / 60);
   return renderAccount(request, 'account-email-sent', { section: 'profile', email, minutes });
 }

@@ -12,7 +12,10 @@ import { recoveryCodesLeft } from '../../members/recovery-codes.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOTICES: Record<string, string> = {
-  password: 'account.methods.password_updated', removed: 'account.methods.removed', renamed: 'account.methods.renamed', added: 'account.methods.added',
+  password: 'account.methods.password_updated',
+  removed: 'account.methods.removed',
+  renamed: 'account.methods.renamed',
+  added: 'account.methods.added',
   session_ended: 'account.sessions.ended',
 };
 
@@ -20,22 +23,33 @@ const NOTICES: Record<string, string> = {
 export async function showLoginMethods(request: AccountRequest, errors: string[] = [], status = 200): Promise<void> {
   const { deps, session, ctx } = request;
   const credentials = await listMemberCredentials(deps.orm, session.member.id);
-  const byKind = (kind: CredentialKind) => credentials.filter((c) => c.kind === kind).map((c) => (kind === 'password' ? passwordFactor : SECOND_FACTORS[kind as SecondFactorKind])?.summary(c) ?? plainSummary(c));
+  const byKind = (kind: CredentialKind) =>
+    credentials
+      .filter((c) => c.kind === kind)
+      .map((c) => (kind === 'password' ? passwordFactor : SECOND_FACTORS[kind as SecondFactorKind])?.summary(c) ?? plainSummary(c));
   const t = ctx.state.t as (k: string) => string;
   const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
-  return renderAccount(request, 'account-login-methods', {
-    section: 'login_methods',
-    password: byKind('password')[0],
-    methods: deps.config.union.authMethods.map((kind) => ({
-      kind, chosen: session.member.chosenFactor === kind, canAdd: Boolean(SECOND_FACTORS[kind]) && kind !== 'email', credentials: kind === 'email' ? [] : byKind(kind),
-    })),
-    email: session.member.email,
-    sessions: await sessionsOfMember(request),
-    recoveryCodes: await recoveryCodesLeft(deps.sql, session.member.id),
-    recentlyAdded: await recentlyAddedDevices(deps.sql, session.member.id),
-    notice: done ? t(done) : undefined,
-    errors: errors.map((k) => t(k)),
-  }, status);
+  return renderAccount(
+    request,
+    'account-login-methods',
+    {
+      section: 'login_methods',
+      password: byKind('password')[0],
+      methods: deps.config.union.authMethods.map((kind) => ({
+        kind,
+        chosen: session.member.chosenFactor === kind,
+        canAdd: Boolean(SECOND_FACTORS[kind]) && kind !== 'email',
+        credentials: kind === 'email' ? [] : byKind(kind),
+      })),
+      email: session.member.email,
+      sessions: await sessionsOfMember(request),
+      recoveryCodes: await recoveryCodesLeft(deps.sql, session.member.id),
+      recentlyAdded: await recentlyAddedDevices(deps.sql, session.member.id),
+      notice: done ? t(done) : undefined,
+      errors: errors.map((k) => t(k)),
+    },
+    status,
+  );
 }
 
 function plainSummary(c: Credential) {
@@ -54,7 +68,7 @@ export async function showRemoveCredential(request: AccountRequest): Promise<voi
   const credential = await ownCredential(request);
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
   if (!requireRecentLogin(request, request.ctx.path)) return;
-  if (!await requireStrongFactorIfHeld(request, request.ctx.path, () => showLoginMethods(request, ['account.methods.error_strong_factor'], 403))) return;
+  if (!(await requireStrongFactorIfHeld(request, request.ctx.path, () => showLoginMethods(request, ['account.methods.error_strong_factor'], 403)))) return;
   return renderAccount(request, 'account-credential-delete', { section: 'login_methods', actionUrl: request.ctx.path, credential: plainSummary(credential) });
 }
 
@@ -66,7 +80,8 @@ export async function submitRemoveCredential(request: AccountRequest): Promise<v
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
   if (!csrfValid(ctx, body)) return showLoginMethods(request, ['login.error_session'], 400);
   if (!requireRecentLogin(request, `${ctx.path}`.replace(/\/?$/, ''))) return;
-  if (!await requireStrongFactorIfHeld(request, ctx.path.replace(/\/?$/, ''), () => showLoginMethods(request, ['account.methods.error_strong_factor'], 403))) return;
+  if (!(await requireStrongFactorIfHeld(request, ctx.path.replace(/\/?$/, ''), () => showLoginMethods(request, ['account.methods.error_strong_factor'], 403))))
+    return;
   const refusal = await removeDevice(deps, { member: session.member, credentialId: credential.id, ip: ctx.ip });
   if (refusal) return showLoginMethods(request, ['account.methods.error_last_of_chosen'], 409);
   ctx.status = 303;
@@ -80,9 +95,18 @@ export async function showRenameCredential(request: AccountRequest, errors: stri
   const credential = await ownCredential(request);
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
   const t = request.ctx.state.t as (k: string) => string;
-  return renderAccount(request, 'account-credential-rename', {
-    section: 'login_methods', actionUrl: request.ctx.path, credential: plainSummary(credential), label: typed ?? credential.label, errors: errors.map((k) => t(k)),
-  }, status);
+  return renderAccount(
+    request,
+    'account-credential-rename',
+    {
+      section: 'login_methods',
+      actionUrl: request.ctx.path,
+      credential: plainSummary(credential),
+      label: typed ?? credential.label,
+      errors: errors.map((k) => t(k)),
+    },
+    status,
+  );
 }
 
 export async function submitRenameCredential(request: AccountRequest): Promise<void> {
@@ -93,7 +117,8 @@ export async function submitRenameCredential(request: AccountRequest): Promise<v
   const label = labelForm.parse(body).label.normalize('NFC').trim();
   if (!csrfValid(ctx, body)) return showRenameCredential(request, ['login.error_session'], label, 400);
   if (!label) return showRenameCredential(request, ['account.methods.error_label_required'], label, 400);
-  if ([...label].length > 64 || /[\p{Cc}\p{Cs}]/u.test(label)) return showRenameCredential(request, ['account.methods.error_label_invalid'], label.slice(0, 64), 400);
+  if ([...label].length > 64 || /[\p{Cc}\p{Cs}]/u.test(label))
+    return showRenameCredential(request, ['account.methods.error_label_invalid'], label.slice(0, 64), 400);
   const renamed = await renameDevice(deps, { memberId: session.member.id, credentialId: credential.id, label, ip: ctx.ip });
   if (renamed === 'taken') return showRenameCredential(request, ['account.methods.error_label_taken'], label, 409);
   ctx.status = 303;
@@ -117,10 +142,13 @@ export async function handleFactorSetup(request: AccountRequest, body?: Record<s
   if (!requireRecentLogin(request, actionUrl)) return;
   // Adding a device needs the same proof as changing the address: else whoever reads the mailbox
   // adds their own app, logs in with it and takes the account over.
-  if (!await requireStrongFactorIfHeld(request, actionUrl, () => showLoginMethods(request, ['account.methods.error_strong_factor_add'], 403))) return;
+  if (!(await requireStrongFactorIfHeld(request, actionUrl, () => showLoginMethods(request, ['account.methods.error_strong_factor_add'], 403)))) return;
   const host = request.host(actionUrl);
   if (!body) return renderView(ctx, await factor.startSetup(host));
-  if (!csrfValid(ctx, body)) { ctx.status = 303; return ctx.redirect(actionUrl); }
+  if (!csrfValid(ctx, body)) {
+    ctx.status = 303;
+    return ctx.redirect(actionUrl);
+  }
   const outcome = await factor.finishSetup(host, body);
   if (outcome.kind === 'show') return renderView(ctx, outcome.view);
   if (outcome.kind === 'locked') return showLoginMethods(request, ['login.error_locked'], 401);

@@ -12,10 +12,19 @@ const passwordForm = z.object({ password: field(1024), password_confirmation: fi
 function showForm(request: AccountRequest, errors: string[] = [], signOutOthers = true, status = 200): Promise<void> {
   const t = request.ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
   const policy = passwordPolicyVars(request.deps.config);
-  return renderAccount(request, 'account-password', {
-    section: 'login_methods', actionUrl: '/account/password', policy, userId: request.session.member.userId, signOutOthers,
-    errors: errors.map((k) => t(k, policy)),
-  }, status);
+  return renderAccount(
+    request,
+    'account-password',
+    {
+      section: 'login_methods',
+      actionUrl: '/account/password',
+      policy,
+      userId: request.session.member.userId,
+      signOutOthers,
+      errors: errors.map((k) => t(k, policy)),
+    },
+    status,
+  );
 }
 
 /** GET /account/password — パスワードの更新, after a recent login. */
@@ -37,7 +46,13 @@ export async function submitPasswordChange(request: AccountRequest): Promise<voi
   if (!requireRecentLogin(request, '/account/password')) return;
   const holder = (await loadPasswordHolder(deps.sql, session.member.id))!;
   const problems = await newPasswordProblems(deps, holder, form.password, form.password_confirmation);
-  if (problems.length) return showForm(request, problems.map((p) => PASSWORD_ERRORS[p]), signOutOthers, 400);
+  if (problems.length)
+    return showForm(
+      request,
+      problems.map((p) => PASSWORD_ERRORS[p]),
+      signOutOthers,
+      400,
+    );
   await changePassword(deps, { member: session.member, sessionUid: session.sessionUid, password: form.password, signOutOthers, ip: ctx.ip });
   ctx.status = 303;
   ctx.redirect('/account/login-methods?done=password');

@@ -18,24 +18,38 @@ const text = (max: number) => z.preprocess((v) => (typeof v === 'string' ? v.sli
 const profileForm = z.object({ locale: text(8), user_id: text(200), method: text(16) });
 
 /** A change of user ID or method; one waiting for the member to log in again names that login (its state). */
-interface PendingProfileChange { userId?: string; method?: SecondFactorKind; login?: string }
+interface PendingProfileChange {
+  userId?: string;
+  method?: SecondFactorKind;
+  login?: string;
+}
 const PENDING = 'profile';
 
-function showProfile(request: AccountRequest, vars: { userId?: string; method?: string; errors?: string[]; notice?: string } = {}, status = 200): Promise<void> {
+function showProfile(
+  request: AccountRequest,
+  vars: { userId?: string; method?: string; errors?: string[]; notice?: string } = {},
+  status = 200,
+): Promise<void> {
   const { member } = request.session;
   const t = request.ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
-  return renderAccount(request, 'account-profile', {
-    section: 'profile',
-    actionUrl: '/account',
-    userId: vars.userId ?? member.userId,
-    method: vars.method ?? member.chosenFactor ?? '',
-    methods: request.deps.config.union.authMethods,
-    locales: LOCALES,
-    min: USER_ID_MIN, max: USER_ID_MAX,
-    errors: [...new Set(vars.errors ?? [])].map((k) => t(k, { min: USER_ID_MIN, max: USER_ID_MAX })),
-    notice: vars.notice ? t(vars.notice) : undefined,
-    pendingEmail: request.ctx.state.pendingEmail,
-  }, status);
+  return renderAccount(
+    request,
+    'account-profile',
+    {
+      section: 'profile',
+      actionUrl: '/account',
+      userId: vars.userId ?? member.userId,
+      method: vars.method ?? member.chosenFactor ?? '',
+      methods: request.deps.config.union.authMethods,
+      locales: LOCALES,
+      min: USER_ID_MIN,
+      max: USER_ID_MAX,
+      errors: [...new Set(vars.errors ?? [])].map((k) => t(k, { min: USER_ID_MIN, max: USER_ID_MAX })),
+      notice: vars.notice ? t(vars.notice) : undefined,
+      pendingEmail: request.ctx.state.pendingEmail,
+    },
+    status,
+  );
 }
 
 export function showProfilePage(request: AccountRequest): Promise<void> {
@@ -61,7 +75,7 @@ export async function submitProfile(request: AccountRequest): Promise<void> {
   }
   const allowed = deps.config.union.authMethods as string[];
   if (!allowed.includes(form.method)) errors.push('step_user_id.error_method');
-  const locale = (LOCALES as readonly string[]).includes(form.locale) ? form.locale as Locale : undefined;
+  const locale = (LOCALES as readonly string[]).includes(form.locale) ? (form.locale as Locale) : undefined;
   if (!locale) errors.push('account.profile.error_language');
   if (errors.length || !locale) return showProfile(request, { userId: form.user_id, method: form.method, errors }, lookups === 'too_many' ? 429 : 400);
 
@@ -76,7 +90,13 @@ export async function submitProfile(request: AccountRequest): Promise<void> {
   };
   if (!change.userId && !change.method) return redirect(request, '/account?done=saved');
   // Choosing the login method needs the same proof as changing the address (context.ts).
-  if (change.method && !await requireStrongFactorIfHeld(request, '/account', () => showProfile(request, { userId: form.user_id, method: form.method, errors: ['account.profile.error_strong_factor'] }, 403))) return;
+  if (
+    change.method &&
+    !(await requireStrongFactorIfHeld(request, '/account', () =>
+      showProfile(request, { userId: form.user_id, method: form.method, errors: ['account.profile.error_strong_factor'] }, 403),
+    ))
+  )
+    return;
   if (recentlyAuthenticated(session, deps)) return applyProfileChange(request, change);
   // Kept sealed for the login this starts, and applied only when that very login comes back.
   const login = startConsoleLogin(ctx, deps, APPLY_PATH, { reauthenticate: true, userId: member.userId });
@@ -103,7 +123,7 @@ async function applyProfileChange(request: AccountRequest, change: PendingProfil
   const { ctx, deps, session } = request;
   const member = session.member;
   // A method the member has no credential for is set up first; it becomes the chosen one when done.
-  const setupFirst = change.method && SECOND_FACTORS[change.method] && await countMemberCredentials(deps.orm, member.id, change.method) === 0;
+  const setupFirst = change.method && SECOND_FACTORS[change.method] && (await countMemberCredentials(deps.orm, member.id, change.method)) === 0;
   const changed = await changeUserIdAndMethod(deps, { member, userId: change.userId, method: setupFirst ? undefined : change.method, ip: ctx.ip });
   if (changed === 'user_id_taken') return showProfile(request, { userId: change.userId, errors: ['step_user_id.error_taken'] }, 409);
   if (setupFirst) return redirect(request, `/account/factors/${change.method}/setup?choose=1`);

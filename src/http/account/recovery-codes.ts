@@ -8,10 +8,21 @@ import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type Acco
 /** GET /account/recovery-codes — what they are, how many are left, and 「発行」/「再発行」 (after a recent login). */
 export async function showRecoveryCodes(request: AccountRequest, errors: string[] = [], status = 200): Promise<void> {
   if (!requireRecentLogin(request, '/account/recovery-codes')) return;
-  if (errors.length === 0 && !await requireStrongFactorIfHeld(request, '/account/recovery-codes', () => showRecoveryCodes(request, ['account.recovery_codes.error_strong_factor'], 403))) return;
+  if (
+    errors.length === 0 &&
+    !(await requireStrongFactorIfHeld(request, '/account/recovery-codes', () =>
+      showRecoveryCodes(request, ['account.recovery_codes.error_strong_factor'], 403),
+    ))
+  )
+    return;
   const state = await recoveryCodesLeft(request.deps.sql, request.session.member.id);
   const t = request.ctx.state.t as (k: string) => string;
-  return renderAccount(request, 'account-recovery-codes', { section: 'login_methods', actionUrl: '/account/recovery-codes', ...state, count: RECOVERY_CODE_COUNT, errors: errors.map((k) => t(k)) }, status);
+  return renderAccount(
+    request,
+    'account-recovery-codes',
+    { section: 'login_methods', actionUrl: '/account/recovery-codes', ...state, count: RECOVERY_CODE_COUNT, errors: errors.map((k) => t(k)) },
+    status,
+  );
 }
 
 /** POST: a new set replaces the old one; the codes are shown this once and never again. */
@@ -20,7 +31,12 @@ export async function submitRecoveryCodes(request: AccountRequest): Promise<void
   if (!csrfValid(ctx, formBody(ctx))) return showRecoveryCodes(request, ['login.error_session'], 400);
   if (!requireRecentLogin(request, '/account/recovery-codes')) return;
   // A recovery code stands in for the second factor: issuing them needs the same proof as adding one.
-  if (!await requireStrongFactorIfHeld(request, '/account/recovery-codes', () => showRecoveryCodes(request, ['account.recovery_codes.error_strong_factor'], 403))) return;
+  if (
+    !(await requireStrongFactorIfHeld(request, '/account/recovery-codes', () =>
+      showRecoveryCodes(request, ['account.recovery_codes.error_strong_factor'], 403),
+    ))
+  )
+    return;
   // Codes issued from a weaker session are worth no more than it at login (factors/acr.ts).
   const codes = await issueNewRecoveryCodes(deps, { member: session.member, trustAcr: trustOfNewDevice('recovery_code', session.acr), ip: ctx.ip });
   ctx.set('Cache-Control', 'no-store');

@@ -16,7 +16,7 @@ export function consoleScratch(ctx: Context, secrets: SecretsKeys, memberId: str
     if (values) return values;
     const sealed = ctx.cookies.get(COOKIE);
     try {
-      values = sealed ? JSON.parse(openSecret(secrets, sealed, context)) as Record<string, unknown> : {};
+      values = sealed ? (JSON.parse(openSecret(secrets, sealed, context)) as Record<string, unknown>) : {};
     } catch {
       values = {};
     }
@@ -30,7 +30,11 @@ export function consoleScratch(ctx: Context, secrets: SecretsKeys, memberId: str
       values = next;
       const empty = Object.keys(next).length === 0;
       ctx.cookies.set(COOKIE, empty ? null : sealSecret(secrets, JSON.stringify(next), context), {
-        httpOnly: true, sameSite: 'lax', secure, path: '/account', maxAge: 30 * 60 * 1000,
+        httpOnly: true,
+        sameSite: 'lax',
+        secure,
+        path: '/account',
+        maxAge: 30 * 60 * 1000,
       });
     },
   };

@@ -25,7 +25,13 @@ export async function consoleSession(ctx: Context, deps: InteractionDeps): Promi
   const member = await findMemberById(deps.orm, session.accountId);
   if (!member) return undefined;
   applyMemberLocale(ctx, member.locale);
-  return { member, sessionUid: session.uid, loginTs: Number(session.loginTs ?? 0), amr: (session.amr as string[] | undefined) ?? [], acr: String(session.acr ?? '') };
+  return {
+    member,
+    sessionUid: session.uid,
+    loginTs: Number(session.loginTs ?? 0),
+    amr: (session.amr as string[] | undefined) ?? [],
+    acr: String(session.acr ?? ''),
+  };
 }
 
 /** Whether the last login is recent enough for a sensitive change (「続行するには再度認証してください」 otherwise). */
@@ -43,11 +49,20 @@ function safeReturnPath(path: string): string {
  * With `reauthenticate`, the provider asks for a fresh login (password, then the second factor:
  * the same pipeline as any login).
  */
-export function startConsoleLogin(ctx: Context, deps: InteractionDeps, returnTo: string, options: { reauthenticate?: boolean; userId?: string; acrValues?: string } = {}): string {
+export function startConsoleLogin(
+  ctx: Context,
+  deps: InteractionDeps,
+  returnTo: string,
+  options: { reauthenticate?: boolean; userId?: string; acrValues?: string } = {},
+): string {
   const state = randomBytes(16).toString('base64url');
   const secure = deps.config.issuer.startsWith('https://');
   ctx.cookies.set(PENDING_COOKIE, JSON.stringify({ state, returnTo: safeReturnPath(returnTo) }), {
-    httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: deps.config.union.ttl.interactionSeconds * 1000,
+    httpOnly: true,
+    sameSite: 'lax',
+    secure,
+    signed: true,
+    maxAge: deps.config.union.ttl.interactionSeconds * 1000,
   });
   const query = new URLSearchParams({
     client_id: ACCOUNT_CONSOLE_CLIENT_ID,
@@ -86,7 +101,11 @@ export function finishConsoleLogin(ctx: Context): string | undefined {
   const raw = ctx.cookies.get(PENDING_COOKIE, { signed: true });
   ctx.cookies.set(PENDING_COOKIE, null);
   let pending: { state?: unknown; returnTo?: unknown } = {};
-  try { pending = raw ? JSON.parse(raw) as typeof pending : {}; } catch { /* a tampered cookie fails the signature first */ }
+  try {
+    pending = raw ? (JSON.parse(raw) as typeof pending) : {};
+  } catch {
+    /* a tampered cookie fails the signature first */
+  }
   if (typeof pending.state !== 'string' || pending.state !== ctx.query.state) return undefined;
   const returnTo = safeReturnPath(String(pending.returnTo ?? '/account'));
   return returnTo.split('?')[0] === APPLY_PATH ? `${APPLY_PATH}?login=${pending.state}` : returnTo;

@@ -42,11 +42,15 @@ export function devMailboxRouter(sql: Sql): Router {
   const router = new Router();
 
   router.get('/dev/mailbox', async (ctx) => {
-    const rows = await sql.rows<DevMailRow>(
-      'select id, recipients, sender, subject, created_at from dev_mail order by id desc limit $1', [LIST_LIMIT],
-    );
+    const rows = await sql.rows<DevMailRow>('select id, recipients, sender, subject, created_at from dev_mail order by id desc limit $1', [LIST_LIMIT]);
     render(ctx, 'dev-mailbox', {
-      messages: rows.map((row) => ({ id: row.id, recipients: row.recipients, sender: row.sender, subject: row.subject, receivedAt: formatTime(ctx, row.created_at) })),
+      messages: rows.map((row) => ({
+        id: row.id,
+        recipients: row.recipients,
+        sender: row.sender,
+        subject: row.subject,
+        receivedAt: formatTime(ctx, row.created_at),
+      })),
     });
   });
 

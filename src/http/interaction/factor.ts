@@ -26,11 +26,23 @@ type Page = { run: LoginRun; factor: Factor; host: Host; actionUrl: string };
  * recovery code's page stands where the second factor's is); undefined when the request was
  * answered (sent elsewhere, or the login ended).
  */
-async function openFactorPage(ctx: Context, deps: InteractionDeps, interaction: Interaction, asked: FactorPlace, path: string = asked): Promise<Page | undefined> {
+async function openFactorPage(
+  ctx: Context,
+  deps: InteractionDeps,
+  interaction: Interaction,
+  asked: FactorPlace,
+  path: string = asked,
+): Promise<Page | undefined> {
   const run = await loadLoginRun(ctx, deps, interaction);
   if (run === 'ended') return undefined;
-  if (!run) { ctx.redirect(`/interaction/${interaction.uid}`); return undefined; }
-  if (await nextPlace(run) !== asked) { ctx.redirect(`/interaction/${interaction.uid}/continue`); return undefined; }
+  if (!run) {
+    ctx.redirect(`/interaction/${interaction.uid}`);
+    return undefined;
+  }
+  if ((await nextPlace(run)) !== asked) {
+    ctx.redirect(`/interaction/${interaction.uid}/continue`);
+    return undefined;
+  }
   const actionUrl = `/interaction/${interaction.uid}/${path}`;
   const host = hostFromRequest(ctx, deps, { flow: 'login', member: run.member, actionUrl, scratch: loginScratch(interaction, run.state) });
   return { run, factor: await factorAt(run, asked), host, actionUrl };
@@ -49,14 +61,25 @@ function refusedForm(ctx: Context, body: Record<string, unknown>, actionUrl: str
  * 「ポータルに戻る」 for a device that can no longer be used (partials/back-to-portal.njk).
  */
 function withLoginLinks(view: View, interaction: Interaction): View {
-  return { ...view, vars: { ...view.vars, recoveryCodeUrl: `/interaction/${interaction.uid}/factor/recovery-code`, abortUrl: `/interaction/${interaction.uid}/abort` } };
+  return {
+    ...view,
+    vars: { ...view.vars, recoveryCodeUrl: `/interaction/${interaction.uid}/factor/recovery-code`, abortUrl: `/interaction/${interaction.uid}/abort` },
+  };
 }
 
 /** The address code page says it comes before a device setup. */
 const beforeSetup = (view: View): View => ({ ...view, vars: { ...view.vars, beforeSetup: true } });
 
 /** What a check or a setup led to, for a login: the page again, the lock message, or on with what was proved. */
-async function answerOutcome(ctx: Context, deps: InteractionDeps, interaction: Interaction, page: Page, outcome: FactorOutcome, shown: (v: View) => View, proved: (o: Extract<FactorOutcome, { kind: 'verified' }>) => Promise<void>): Promise<void> {
+async function answerOutcome(
+  ctx: Context,
+  deps: InteractionDeps,
+  interaction: Interaction,
+  page: Page,
+  outcome: FactorOutcome,
+  shown: (v: View) => View,
+  proved: (o: Extract<FactorOutcome, { kind: 'verified' }>) => Promise<void>,
+): Promise<void> {
   if (outcome.kind === 'show') return renderView(ctx, shown(outcome.view));
   if (outcome.kind === 'locked') return endLoginLocked(ctx, deps, interaction, page.run.member);
   return proved(outcome);
@@ -73,9 +96,23 @@ export async function submitSecondFactor(ctx: Context, deps: InteractionDeps, in
   const page = await openFactorPage(ctx, deps, interaction, 'factor');
   if (!page || refusedForm(ctx, body, page.actionUrl)) return;
   const outcome = await page.factor.verify(page.host, body);
-  await answerOutcome(ctx, deps, interaction, page, outcome, (v) => withLoginLinks(v, interaction), (ok) =>
-    // A factor changes its own credentials, never the member's row.
-    proceed(ctx, deps, interaction, afterSecondFactor(page.run.state, { kind: page.factor.kind, amr: ok.amr, deviceId: ok.credentialId, setUp: false }), page.run.member));
+  await answerOutcome(
+    ctx,
+    deps,
+    interaction,
+    page,
+    outcome,
+    (v) => withLoginLinks(v, interaction),
+    (ok) =>
+      // A factor changes its own credentials, never the member's row.
+      proceed(
+        ctx,
+        deps,
+        interaction,
+        afterSecondFactor(page.run.state, { kind: page.factor.kind, amr: ok.amr, deviceId: ok.credentialId, setUp: false }),
+        page.run.member,
+      ),
+  );
 }
 
 /** GET /interaction/:uid/factor/setup — the first page of setting up the chosen second factor. */
@@ -89,11 +126,25 @@ export async function submitFactorSetup(ctx: Context, deps: InteractionDeps, int
   const page = await openFactorPage(ctx, deps, interaction, 'factor/setup');
   if (!page || refusedForm(ctx, body, page.actionUrl)) return;
   const outcome = await page.factor.finishSetup(page.host, body);
-  await answerOutcome(ctx, deps, interaction, page, outcome, (v) => v, async (ok) => {
-    // Every device added is told to the confirmed address (a stranger's device would be noticed).
-    if (page.factor.kind !== 'email') await sendSecurityNotice(deps, page.run.member, 'factor_added');
-    await proceed(ctx, deps, interaction, afterSecondFactor(page.run.state, { kind: page.factor.kind, amr: ok.amr, deviceId: ok.credentialId, setUp: true }), page.run.member);
-  });
+  await answerOutcome(
+    ctx,
+    deps,
+    interaction,
+    page,
+    outcome,
+    (v) => v,
+    async (ok) => {
+      // Every device added is told to the confirmed address (a stranger's device would be noticed).
+      if (page.factor.kind !== 'email') await sendSecurityNotice(deps, page.run.member, 'factor_added');
+      await proceed(
+        ctx,
+        deps,
+        interaction,
+        afterSecondFactor(page.run.state, { kind: page.factor.kind, amr: ok.amr, deviceId: ok.credentialId, setUp: true }),
+        page.run.member,
+      );
+    },
+  );
 }
 
 /** GET /interaction/:uid/factor/address — a code mailed to the confirmed address, before a device setup. */
@@ -108,10 +159,13 @@ export async function submitAddressCode(ctx: Context, deps: InteractionDeps, int
   if (!page || refusedForm(ctx, body, page.actionUrl)) return;
   const outcome = await page.factor.verify(page.host, body);
   await answerOutcome(ctx, deps, interaction, page, outcome, beforeSetup, (ok) =>
-    proceed(ctx, deps, interaction, afterAddressProof(page.run.state, ok.amr), page.run.member));
+    proceed(ctx, deps, interaction, afterAddressProof(page.run.state, ok.amr), page.run.member),
+  );
 }
 
-const withBackToFactor = (interaction: Interaction) => (view: View): View => ({ ...view, vars: { ...view.vars, backUrl: `/interaction/${interaction.uid}/factor` } });
+const withBackToFactor =
+  (interaction: Interaction) =>
+  (view: View): View => ({ ...view, vars: { ...view.vars, backUrl: `/interaction/${interaction.uid}/factor` } });
 
 /** GET /interaction/:uid/factor/recovery-code — a recovery code in place of the second factor. */
 export async function showRecoveryCode(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {

@@ -16,7 +16,12 @@ export const loginFormSchema = z.object({
   _csrf: z.string().optional(),
 });
 
-export function renderLogin(ctx: Context, interaction: Interaction, vars: { userId?: string; remember?: boolean; errors?: LoginError[]; notice?: string } = {}, status = 200): void {
+export function renderLogin(
+  ctx: Context,
+  interaction: Interaction,
+  vars: { userId?: string; remember?: boolean; errors?: LoginError[]; notice?: string } = {},
+  status = 200,
+): void {
   const t = ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
   const union = String(ctx.state.unionName ?? '');
   const reauth = reauthenticationOf(ctx);
@@ -25,25 +30,35 @@ export function renderLogin(ctx: Context, interaction: Interaction, vars: { user
   const messages = (vars.errors ?? []).map((e) => (typeof e === 'string' ? t(key(e), { union }) : t(e.key, { union, ...e.vars })));
   if (reauth) {
     // 「続行するには再度認証してください」: the session's member only, their user ID fixed.
-    return render(ctx, 'reauth', {
+    return render(
+      ctx,
+      'reauth',
+      {
+        uid: interaction.uid,
+        userId: reauth.userId,
+        errors: messages,
+        notice: vars.notice,
+        passkeyOptions: reauth.passkeyOptions,
+        fromConsole: reauth.fromConsole,
+        logoutUrl: `/session/end?${new URLSearchParams({ client_id: String(interaction.params.client_id) }).toString()}`,
+      },
+      status,
+    );
+  }
+  render(
+    ctx,
+    'login',
+    {
       uid: interaction.uid,
-      userId: reauth.userId,
+      userId: vars.userId ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
+      remember: vars.remember ?? false,
       errors: messages,
       notice: vars.notice,
-      passkeyOptions: reauth.passkeyOptions,
-      fromConsole: reauth.fromConsole,
-      logoutUrl: `/session/end?${new URLSearchParams({ client_id: String(interaction.params.client_id) }).toString()}`,
-    }, status);
-  }
-  render(ctx, 'login', {
-    uid: interaction.uid,
-    userId: vars.userId ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
-    remember: vars.remember ?? false,
-    errors: messages,
-    notice: vars.notice,
-    recoveryLinks: true,
-    passkeyOptions: (ctx.state.passkeyLoginOptions as ((uid: string) => string) | undefined)?.(interaction.uid),
-  }, status);
+      recoveryLinks: true,
+      passkeyOptions: (ctx.state.passkeyLoginOptions as ((uid: string) => string) | undefined)?.(interaction.uid),
+    },
+    status,
+  );
 }
 
 /**
@@ -67,7 +82,8 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, interacti
   }
   const result = await authenticateWithPassword(deps, { userId, password: body.password, ip: ctx.ip });
   if (!result.ok) {
-    const message = result.reason === 'locked' ? lockedError(result.lock) : { invalid: 'login.error_invalid', rate_limited: 'login.error_rate_limited' }[result.reason];
+    const message =
+      result.reason === 'locked' ? lockedError(result.lock) : { invalid: 'login.error_invalid', rate_limited: 'login.error_rate_limited' }[result.reason];
     renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.reason === 'rate_limited' ? 429 : 401);
     return undefined;
   }
@@ -85,7 +101,8 @@ export async function abortLogin(ctx: Context, deps: InteractionDeps, interactio
     return renderLogin(ctx, interaction, { errors: ['login.error_session'] }, 400);
   }
   const redirectTo = await resultForProvider(interaction, {
-    error: 'access_denied', error_description: 'the member returned to the portal without logging in',
+    error: 'access_denied',
+    error_description: 'the member returned to the portal without logging in',
   });
   ctx.status = 303;
   ctx.redirect(redirectTo);

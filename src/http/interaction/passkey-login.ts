@@ -20,7 +20,8 @@ export const passkeyLoginPath = (uid: string) => `/interaction/${uid}/passkey`;
  */
 export function offerPasskeyLogin(config: Config): Middleware {
   return async (ctx, next) => {
-    if (config.union.passkeys.passkeyOnlyLogin) ctx.state.passkeyLoginOptions = (uid: string) => JSON.stringify(discoverableLoginOptions(passkeyContext(config, passkeyLoginPath(uid))));
+    if (config.union.passkeys.passkeyOnlyLogin)
+      ctx.state.passkeyLoginOptions = (uid: string) => JSON.stringify(discoverableLoginOptions(passkeyContext(config, passkeyLoginPath(uid))));
     await next();
   };
 }
@@ -35,12 +36,22 @@ export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, in
   if (!csrfValid(ctx, body)) return renderLogin(ctx, interaction, { errors: ['login.error_session'] }, 400);
   // 「続行するには再度認証してください」: only a passkey of the session's member (another's is refused unverified).
   const reauth = reauthenticationOf(ctx);
-  const result = await authenticateWithPasskey(deps, { flowId: passkeyLoginPath(interaction.uid), response: body.response, memberId: reauth?.memberId, ip: ctx.ip });
+  const result = await authenticateWithPasskey(deps, {
+    flowId: passkeyLoginPath(interaction.uid),
+    response: body.response,
+    memberId: reauth?.memberId,
+    ip: ctx.ip,
+  });
   if (!result.ok) {
     if (result.reason === 'rate_limited') return renderLogin(ctx, interaction, { errors: ['login.error_rate_limited'] }, 429);
-    const error: LoginError = result.reason === 'locked' ? lockedError(result.member) : result.reason === 'counter' ? 'login.error_passkey_counter' : 'login.error_passkey';
+    const error: LoginError =
+      result.reason === 'locked' ? lockedError(result.member) : result.reason === 'counter' ? 'login.error_passkey_counter' : 'login.error_passkey';
     return renderLogin(ctx, interaction, { userId: 'member' in result ? result.member.userId : undefined, errors: [error] }, 401);
   }
-  const state = identifiedByPasskey(result.member, { amr: result.amr, credentialId: result.credentialId, remember: reauth ? reauth.remember : body.remember === 'on' });
+  const state = identifiedByPasskey(result.member, {
+    amr: result.amr,
+    credentialId: result.credentialId,
+    remember: reauth ? reauth.remember : body.remember === 'on',
+  });
   await proceed(ctx, deps, interaction, state, result.member);
 }

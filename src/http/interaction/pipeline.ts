@@ -18,10 +18,21 @@ import type { Interaction, InteractionDeps } from './context.js';
  * (then the login page says so, the login starts over, and 'ended' is returned). Applies the
  * member's saved language. `member`: their row when it is unchanged since it was read in this request.
  */
-export async function loadLoginRun(ctx: Context, deps: InteractionDeps, interaction: Interaction, state = loginState(interaction), member?: LoginRun['member']): Promise<LoginRun | 'ended' | undefined> {
+export async function loadLoginRun(
+  ctx: Context,
+  deps: InteractionDeps,
+  interaction: Interaction,
+  state = loginState(interaction),
+  member?: LoginRun['member'],
+): Promise<LoginRun | 'ended' | undefined> {
   if (!state) return undefined;
   const store = loginStore(deps);
-  const opened = await openLogin(store, state, { termsVersion: deps.config.terms.version, requestedAcr: requestedAcrOf(interaction.params.acr_values) }, member);
+  const opened = await openLogin(
+    store,
+    state,
+    { termsVersion: deps.config.terms.version, requestedAcr: requestedAcrOf(interaction.params.acr_values) },
+    member,
+  );
   if (!opened) return undefined;
   if (!member) applyMemberLocale(ctx, opened.kind === 'run' ? opened.run.member.locale : opened.member.locale);
   if (opened.kind === 'credentials_changed') {

@@ -11,7 +11,14 @@ import { noteReauthentication } from './reauth.js';
 import { loggedInAtProvider, rememberClient, restartLoginUrl, type Interaction } from './context.js';
 import { showOwedStep, submitOwedStep } from './steps.js';
 import {
-  showAddressCode, showFactorSetup, showRecoveryCode, showSecondFactor, submitAddressCode, submitFactorSetup, submitRecoveryCode, submitSecondFactor,
+  showAddressCode,
+  showFactorSetup,
+  showRecoveryCode,
+  showSecondFactor,
+  submitAddressCode,
+  submitFactorSetup,
+  submitRecoveryCode,
+  submitSecondFactor,
 } from './factor.js';
 import { continueLogin, proceed } from './pipeline.js';
 import type { InteractionDeps } from './context.js';
@@ -46,7 +53,7 @@ async function loadInteraction(ctx: Context, deps: InteractionDeps): Promise<Int
   } catch (err) {
     if (err instanceof errors.SessionNotFound || err instanceof errors.InvalidRequest) {
       // The browser's Back after a finished login lands on a step of it: the login is done, not expired.
-      if (isInteractionFinished(err) || await loggedInAtProvider(ctx, deps.provider)) {
+      if (isInteractionFinished(err) || (await loggedInAtProvider(ctx, deps.provider))) {
         renderFinished(ctx, deps);
         return undefined;
       }
@@ -130,16 +137,20 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.use(offerPasskeyLogin(deps.config));
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '32kb', onError: (_err, ctx) => ctx.throw(413) });
   /** Runs `handler` on the interaction bound to this browser (else the finished or expired page is shown). */
-  const page = (handler: InteractionHandler): Middleware => async (ctx) => {
-    const interaction = await loadInteraction(ctx, deps);
-    if (interaction) await handler(ctx, deps, interaction);
-  };
+  const page =
+    (handler: InteractionHandler): Middleware =>
+    async (ctx) => {
+      const interaction = await loadInteraction(ctx, deps);
+      if (interaction) await handler(ctx, deps, interaction);
+    };
   const form = (handler: FormHandler): Middleware => page((ctx, d, interaction) => handler(ctx, d, interaction, formBody(ctx)));
   /** An owed step's page: unknown step names are not found. */
-  const step = (handler: (ctx: Context, d: InteractionDeps, interaction: Interaction, name: StepName) => Promise<void>): Middleware => async (ctx, next) => {
-    const name = ctx.params.name;
-    if (isStepName(name)) await page((c, d, interaction) => handler(c, d, interaction, name))(ctx, next);
-  };
+  const step =
+    (handler: (ctx: Context, d: InteractionDeps, interaction: Interaction, name: StepName) => Promise<void>): Middleware =>
+    async (ctx, next) => {
+      const name = ctx.params.name;
+      if (isStepName(name)) await page((c, d, interaction) => handler(c, d, interaction, name))(ctx, next);
+    };
 
   router.get('/', page(showLoginPage));
   router.get('/login', backToLoginPage);
@@ -152,7 +163,11 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.get('/continue', page(continueLogin));
 
   router.get('/step/:name', step(showOwedStep));
-  router.post('/step/:name', forms, step((ctx, d, interaction, name) => submitOwedStep(ctx, d, interaction, name, formBody(ctx))));
+  router.post(
+    '/step/:name',
+    forms,
+    step((ctx, d, interaction, name) => submitOwedStep(ctx, d, interaction, name, formBody(ctx))),
+  );
 
   router.get('/factor', page(showSecondFactor));
   router.post('/factor', forms, form(submitSecondFactor));
@@ -163,10 +178,24 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.get('/factor/setup', page(showFactorSetup));
   router.post('/factor/setup', forms, form(submitFactorSetup));
 
-  router.get('/forgot-password', page((ctx, _d, interaction) => showForgotPassword(ctx, fromLogin(interaction, 'forgot-password'))));
-  router.post('/forgot-password', forms, page((ctx, d, interaction) => submitForgotPassword(ctx, d, fromLogin(interaction, 'forgot-password'))));
-  router.get('/forgot-user-id', page((ctx, _d, interaction) => showForgotUserId(ctx, fromLogin(interaction, 'forgot-user-id'))));
-  router.post('/forgot-user-id', forms, page((ctx, d, interaction) => submitForgotUserId(ctx, d, fromLogin(interaction, 'forgot-user-id'))));
+  router.get(
+    '/forgot-password',
+    page((ctx, _d, interaction) => showForgotPassword(ctx, fromLogin(interaction, 'forgot-password'))),
+  );
+  router.post(
+    '/forgot-password',
+    forms,
+    page((ctx, d, interaction) => submitForgotPassword(ctx, d, fromLogin(interaction, 'forgot-password'))),
+  );
+  router.get(
+    '/forgot-user-id',
+    page((ctx, _d, interaction) => showForgotUserId(ctx, fromLogin(interaction, 'forgot-user-id'))),
+  );
+  router.post(
+    '/forgot-user-id',
+    forms,
+    page((ctx, d, interaction) => submitForgotUserId(ctx, d, fromLogin(interaction, 'forgot-user-id'))),
+  );
 
   // ポータルに戻る: the portal gets access_denied.
   router.get('/abort', backToLoginPage);

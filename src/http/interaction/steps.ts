@@ -14,8 +14,14 @@ import type { Interaction, InteractionDeps } from './context.js';
 async function openStepPage(ctx: Context, deps: InteractionDeps, interaction: Interaction, name: StepName): Promise<{ run: LoginRun; host: Host } | undefined> {
   const run = await loadLoginRun(ctx, deps, interaction);
   if (run === 'ended') return undefined;
-  if (!run) { ctx.redirect(`/interaction/${interaction.uid}`); return undefined; }
-  if (await nextPlace(run) !== `step/${name}`) { ctx.redirect(`/interaction/${interaction.uid}/continue`); return undefined; }
+  if (!run) {
+    ctx.redirect(`/interaction/${interaction.uid}`);
+    return undefined;
+  }
+  if ((await nextPlace(run)) !== `step/${name}`) {
+    ctx.redirect(`/interaction/${interaction.uid}/continue`);
+    return undefined;
+  }
   const actionUrl = `/interaction/${interaction.uid}/step/${name}`;
   return { run, host: hostFromRequest(ctx, deps, { flow: 'login', member: run.member, actionUrl, scratch: loginScratch(interaction, run.state) }) };
 }
@@ -27,7 +33,13 @@ export async function showOwedStep(ctx: Context, deps: InteractionDeps, interact
 }
 
 /** POST /interaction/:uid/step/:name — the owed step's form: its page again, on to the next place, the lock message, or back to the portal. */
-export async function submitOwedStep(ctx: Context, deps: InteractionDeps, interaction: Interaction, name: StepName, body: Record<string, unknown>): Promise<void> {
+export async function submitOwedStep(
+  ctx: Context,
+  deps: InteractionDeps,
+  interaction: Interaction,
+  name: StepName,
+  body: Record<string, unknown>,
+): Promise<void> {
   const page = await openStepPage(ctx, deps, interaction, name);
   if (!page) return;
   if (!csrfValid(ctx, body)) {
@@ -36,14 +48,17 @@ export async function submitOwedStep(ctx: Context, deps: InteractionDeps, intera
   }
   const outcome = await STEPS[name].submit(page.host, body);
   switch (outcome.kind) {
-    case 'show': return renderView(ctx, outcome.view);
+    case 'show':
+      return renderView(ctx, outcome.view);
     case 'done':
       // The step may have changed the member (user ID, chosen method): read again.
       return proceed(ctx, deps, interaction, withFirstLogin(page.run.state, name));
-    case 'locked': return endLoginLocked(ctx, deps, interaction, page.run.member);
+    case 'locked':
+      return endLoginLocked(ctx, deps, interaction, page.run.member);
     case 'declined': {
       const redirectTo = await resultForProvider(interaction, {
-        error: 'access_denied', error_description: 'the member did not accept the terms of use',
+        error: 'access_denied',
+        error_description: 'the member did not accept the terms of use',
       });
       ctx.status = 303;
       return ctx.redirect(redirectTo);

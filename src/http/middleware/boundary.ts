@@ -23,7 +23,12 @@ export const BOUNDARY_LIMITS = {
 type Problem = 'bad_input' | 'unsupported_encoding' | 'too_large';
 
 class Refused extends Error {
-  constructor(readonly problem: Problem, readonly status: number) { super(problem); }
+  constructor(
+    readonly problem: Problem,
+    readonly status: number,
+  ) {
+    super(problem);
+  }
 }
 
 /** No lone surrogate (String.prototype.isWellFormed, Node 20+; TypeScript's lib here predates it). */
@@ -80,7 +85,19 @@ async function readBody(ctx: Context): Promise<Buffer> {
 function replay(ctx: Context, body: Buffer): void {
   const original = ctx.req;
   const again = Readable.from([body]) as Readable & Record<string, unknown>;
-  for (const key of ['headers', 'rawHeaders', 'method', 'url', 'httpVersion', 'httpVersionMajor', 'httpVersionMinor', 'socket', 'connection', 'trailers', 'complete'] as const) {
+  for (const key of [
+    'headers',
+    'rawHeaders',
+    'method',
+    'url',
+    'httpVersion',
+    'httpVersionMajor',
+    'httpVersionMinor',
+    'socket',
+    'connection',
+    'trailers',
+    'complete',
+  ] as const) {
     again[key] = (original as unknown as Record<string, unknown>)[key];
   }
   ctx.req = again as unknown as Context['req'];
@@ -90,7 +107,10 @@ function refuse(ctx: Context, refused: Refused, jsonOnly: boolean): void {
   // A portal's back end (token, introspection, revocation) reads JSON; a browser gets a page.
   if (jsonOnly || ctx.accepts('html', 'json') === 'json') {
     ctx.status = refused.status;
-    ctx.body = { error: 'invalid_request', error_description: refused.problem === 'too_large' ? 'request too large' : 'request contains malformed or oversized values' };
+    ctx.body = {
+      error: 'invalid_request',
+      error_description: refused.problem === 'too_large' ? 'request too large' : 'request contains malformed or oversized values',
+    };
     return;
   }
   const message = { bad_input: 'error.bad_input', unsupported_encoding: 'error.unsupported_encoding', too_large: 'error.too_large' }[refused.problem];

@@ -42,7 +42,14 @@ export function csrfProtection(keys: readonly Buffer[], options: CsrfOptions): M
       secret = secretOf(ctx.cookies.get(cookie, { signed: false }));
       if (secret) return secret;
       secret = randomBytes(24).toString('base64url');
-      ctx.cookies.set(cookie, `${secret}.${cookieMac(secret, keys[0]!)}`, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', signed: false, overwrite: true });
+      ctx.cookies.set(cookie, `${secret}.${cookieMac(secret, keys[0]!)}`, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: options.secure,
+        path: '/',
+        signed: false,
+        overwrite: true,
+      });
       return secret;
     };
     Object.defineProperty(ctx.state, 'csrfToken', { get: () => tokenFor(browserSecret(), session(), keys[0]!), enumerable: true, configurable: true });

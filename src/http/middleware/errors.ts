@@ -10,7 +10,11 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | undefined;
   if (!e) return false;
   // 57014 statement timeout, 57P01-03 shutdown/cannot connect now, 08xxx connection exceptions.
-  if (e.code && (e.code === '57014' || e.code.startsWith('57P') || e.code.startsWith('08') || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code))) return true;
+  if (
+    e.code &&
+    (e.code === '57014' || e.code.startsWith('57P') || e.code.startsWith('08') || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code))
+  )
+    return true;
   return /Query read timeout|timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(e.message ?? '');
 }
 

@@ -28,18 +28,21 @@ export function securityHeaders(formTargets: string[], secure: boolean): Middlew
   return async (ctx, next) => {
     const nonce = randomBytes(16).toString('base64');
     ctx.state.cspNonce = nonce;
-    ctx.set('Content-Security-Policy', [
-      "default-src 'self'",
-      `script-src 'self' 'nonce-${nonce}'`,
-      "style-src 'self'",
-      "img-src 'self' data:",
-      "connect-src 'self'",
-      "font-src 'self'",
-      "object-src 'none'",
-      "base-uri 'none'",
-      `form-action ${formAction}`,
-      "frame-ancestors 'none'",
-    ].join('; '));
+    ctx.set(
+      'Content-Security-Policy',
+      [
+        "default-src 'self'",
+        `script-src 'self' 'nonce-${nonce}'`,
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        `form-action ${formAction}`,
+        "frame-ancestors 'none'",
+      ].join('; '),
+    );
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Referrer-Policy', 'no-referrer');

@@ -2,7 +2,13 @@ import type { Middleware } from 'koa';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
-const TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
+const TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
 
 /**
  * Files from installed packages served from our own origin (the strict CSP allows only 'self'),

@@ -8,7 +8,12 @@ import { answerNotice, type RecoveryDeps, type RecoveryPlace, type T } from './t
 
 function show(ctx: Context, place: RecoveryPlace, vars: { userId?: string; errors?: string[] } = {}, status = 200): void {
   const t = ctx.state.t as T;
-  render(ctx, 'recovery-forgot-password', { actionUrl: place.actionUrl, backUrl: place.backUrl, userId: vars.userId ?? '', errors: (vars.errors ?? []).map((k) => t(k)) }, status);
+  render(
+    ctx,
+    'recovery-forgot-password',
+    { actionUrl: place.actionUrl, backUrl: place.backUrl, userId: vars.userId ?? '', errors: (vars.errors ?? []).map((k) => t(k)) },
+    status,
+  );
 }
 
 export function showForgotPassword(ctx: Context, place: RecoveryPlace): void {
@@ -26,12 +31,11 @@ export async function submitForgotPassword(ctx: Context, deps: RecoveryDeps, pla
   const userId = normalizeUserId(form.user_id);
   if (!userId) return show(ctx, place, { errors: ['recovery.error_user_id_required'] }, 400);
 
-  if (!await countRecoveryFromIp(deps, ctx.ip)) return show(ctx, place, { userId: form.user_id, errors: ['recovery.error_rate_limited'] }, 429);
+  if (!(await countRecoveryFromIp(deps, ctx.ip))) return show(ctx, place, { userId: form.user_id, errors: ['recovery.error_rate_limited'] }, 429);
   const mayMail = await countPasswordResetRequest(deps, userId);
 
   // After the answer has gone out, so neither the lookup nor the delivery shows in the response time.
   const request = { locale: String(ctx.state.locale), unionName: ctx.state.unionName as string | undefined, ip: ctx.ip };
-  mailPasswordResetLink(deps, userId, mayMail, request)
-    .catch((err: unknown) => deps.log.error({ err }, 'password reset mail not sent'));
+  mailPasswordResetLink(deps, userId, mayMail, request).catch((err: unknown) => deps.log.error({ err }, 'password reset mail not sent'));
   place.answer(ctx, answerNotice(ctx, { kind: 'password_reset_sent' }));
 }

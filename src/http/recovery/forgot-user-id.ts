@@ -9,10 +9,18 @@ import { answerNotice, type RecoveryDeps, type RecoveryPlace, type T } from './t
 
 function show(ctx: Context, place: RecoveryPlace, vars: { birthdate?: string; email?: string; errors?: string[] } = {}, status = 200): void {
   const t = ctx.state.t as T;
-  render(ctx, 'recovery-forgot-user-id', {
-    actionUrl: place.actionUrl, backUrl: place.backUrl, birthdate: vars.birthdate ?? '', email: vars.email ?? '',
-    errors: (vars.errors ?? []).map((k) => t(k)),
-  }, status);
+  render(
+    ctx,
+    'recovery-forgot-user-id',
+    {
+      actionUrl: place.actionUrl,
+      backUrl: place.backUrl,
+      birthdate: vars.birthdate ?? '',
+      email: vars.email ?? '',
+      errors: (vars.errors ?? []).map((k) => t(k)),
+    },
+    status,
+  );
 }
 
 const BIRTHDATE_ERRORS = { required: 'recovery.error_birthdate_required', format: 'recovery.error_birthdate_format' } as const;
@@ -41,13 +49,12 @@ export async function submitForgotUserId(ctx: Context, deps: RecoveryDeps, place
   if (errors.length || !typed.ok) return show(ctx, place, { ...kept, errors }, 400);
   const birthdate = typed.iso;
 
-  if (!await countRecoveryFromIp(deps, ctx.ip)) return show(ctx, place, { ...kept, errors: ['recovery.error_rate_limited'] }, 429);
+  if (!(await countRecoveryFromIp(deps, ctx.ip))) return show(ctx, place, { ...kept, errors: ['recovery.error_rate_limited'] }, 429);
 
   // After the answer has gone out, so neither the lookup nor the delivery shows in the response time.
   if (await countUserIdReminderRequest(deps, email)) {
     const request = { locale: String(ctx.state.locale), unionName: ctx.state.unionName as string | undefined, ip: ctx.ip };
-    mailUserIdReminder(deps, email, birthdate, request)
-      .catch((err: unknown) => deps.log.error({ err }, 'user ID reminder not sent'));
+    mailUserIdReminder(deps, email, birthdate, request).catch((err: unknown) => deps.log.error({ err }, 'user ID reminder not sent'));
   }
   place.answer(ctx, answerNotice(ctx, { kind: 'user_id_sent', email: form.email.trim() }));
 }

@@ -22,14 +22,27 @@ async function loadMember(deps: RecoveryDeps, token: string): Promise<ResetMembe
 function showForm(ctx: Context, deps: RecoveryDeps, token: string, member: ResetMember, errors: string[] = [], status = 200): void {
   const t = ctx.state.t as T;
   const policy = passwordPolicyVars(deps.config);
-  render(ctx, 'recovery-reset-password', { actionUrl: `/recovery/password/reset/${token}`, policy, userId: member.userId, errors: errors.map((k) => t(k, policy)) }, status);
+  render(
+    ctx,
+    'recovery-reset-password',
+    { actionUrl: `/recovery/password/reset/${token}`, policy, userId: member.userId, errors: errors.map((k) => t(k, policy)) },
+    status,
+  );
 }
 
 function showLinkUnusable(ctx: Context, deps: RecoveryDeps): void {
-  render(ctx, 'recovery-result', {
-    title: 'recovery.link_invalid_title', message: 'recovery.link_invalid', messageVars: { minutes: Math.max(1, Math.round(deps.config.union.mail.passwordResetSeconds / 60)) },
-    restartUrl: '/recovery/password', restartLabel: 'recovery.start_again',
-  }, 410);
+  render(
+    ctx,
+    'recovery-result',
+    {
+      title: 'recovery.link_invalid_title',
+      message: 'recovery.link_invalid',
+      messageVars: { minutes: Math.max(1, Math.round(deps.config.union.mail.passwordResetSeconds / 60)) },
+      restartUrl: '/recovery/password',
+      restartLabel: 'recovery.start_again',
+    },
+    410,
+  );
 }
 
 /** GET: the パスワード更新 screen. The link is only used by the POST (mail scanners prefetch GETs). */
@@ -47,9 +60,22 @@ export async function submitResetPassword(ctx: Context, deps: RecoveryDeps, toke
   if (!csrfValid(ctx, body)) return showForm(ctx, deps, token, member, ['login.error_session'], 400);
   const { password, password_confirmation: confirmation } = resetPasswordForm.parse(body);
   const problems = await newPasswordProblems(deps, member, password, confirmation);
-  if (problems.length) return showForm(ctx, deps, token, member, problems.map((p) => PASSWORD_ERRORS[p]), 400);
+  if (problems.length)
+    return showForm(
+      ctx,
+      deps,
+      token,
+      member,
+      problems.map((p) => PASSWORD_ERRORS[p]),
+      400,
+    );
 
   const done = await resetPasswordWithLink(deps, { token, memberId: member.id, password, ip: ctx.ip });
   if (!done) return showLinkUnusable(ctx, deps);
-  render(ctx, 'recovery-result', { title: 'recovery.reset_done_title', message: 'recovery.reset_done', restartUrl: restartLoginUrl(ctx, deps.config), restartLabel: 'recovery.to_login' });
+  render(ctx, 'recovery-result', {
+    title: 'recovery.reset_done_title',
+    message: 'recovery.reset_done',
+    restartUrl: restartLoginUrl(ctx, deps.config),
+    restartLabel: 'recovery.to_login',
+  });
 }

@@ -23,7 +23,10 @@ export async function removeDevice(deps: ChangeDeps, change: { member: NoticeMem
 }
 
 /** 名前の変更: 'taken' when another device of the same kind already has that name (also at the same moment). */
-export async function renameDevice(deps: ChangeDeps, change: { memberId: string; credentialId: string; label: string; ip: string }): Promise<'renamed' | 'taken'> {
+export async function renameDevice(
+  deps: ChangeDeps,
+  change: { memberId: string; credentialId: string; label: string; ip: string },
+): Promise<'renamed' | 'taken'> {
   const { memberId, credentialId, label, ip } = change;
   const taken = await inTransaction(deps.orm, async (work) => {
     const row = await work.em.findOneOrFail(Credential, { id: credentialId, member: memberId });
@@ -32,7 +35,10 @@ export async function renameDevice(deps: ChangeDeps, change: { memberId: string;
     await work.em.flush();
     await recordMemberEvent(work.sql, memberId, 'account.factor_renamed', { kind: row.kind }, ip);
     return false;
-  }).catch((err: unknown) => { if ((err as { name?: string }).name === 'UniqueConstraintViolationException') return true; throw err; });
+  }).catch((err: unknown) => {
+    if ((err as { name?: string }).name === 'UniqueConstraintViolationException') return true;
+    throw err;
+  });
   return taken ? 'taken' : 'renamed';
 }
 
@@ -40,7 +46,10 @@ export async function renameDevice(deps: ChangeDeps, change: { memberId: string;
  * After a factor stored a new device with its own event: with `choose` (from the profile) it becomes
  * the login method, a second change with its own event; then the notices, device first.
  */
-export async function finishDeviceSetup(deps: ChangeDeps, change: { member: NoticeMember; kind: SecondFactorKind; choose: boolean; ip: string }): Promise<void> {
+export async function finishDeviceSetup(
+  deps: ChangeDeps,
+  change: { member: NoticeMember; kind: SecondFactorKind; choose: boolean; ip: string },
+): Promise<void> {
   const { member, kind, choose, ip } = change;
   if (choose) await inTransaction(deps.orm, (work) => chooseSecondFactor(work, member.id, kind, ip));
   await sendSecurityNotice(deps, member, 'factor_added');

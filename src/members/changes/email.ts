@@ -12,7 +12,11 @@ export async function confirmEmail(deps: ChangeDeps, token: string): Promise<Ver
   if (!confirmed.ok || !confirmed.previousEmail) return confirmed;
   const member = await deps.sql.one<{ display_name: string; locale: string }>('select display_name, locale from member where id = $1', [confirmed.memberId]);
   if (member) {
-    await sendSecurityNotice(deps, { email: confirmed.previousEmail, emailVerified: true, displayName: member.display_name, locale: member.locale }, 'email_changed');
+    await sendSecurityNotice(
+      deps,
+      { email: confirmed.previousEmail, emailVerified: true, displayName: member.display_name, locale: member.locale },
+      'email_changed',
+    );
   }
   return confirmed;
 }

@@ -41,7 +41,7 @@ export async function resetPasswordWithLink(deps: ChangeDeps, change: { token: s
   const { token, memberId, ip } = change;
   const hash = await deps.hasher.hash(change.password);
   return inTransaction(deps.orm, async (work) => {
-    if (await consumePasswordReset(work.sql, token) !== memberId) return false;
+    if ((await consumePasswordReset(work.sql, token)) !== memberId) return false;
     await storeNewPassword(work, memberId, hash);
     await work.em.flush();
     await endLocksAfterReset(work.sql, memberId);

@@ -30,7 +30,11 @@ export async function countUserIdReminderRequest(deps: Recovery, email: string):
 }
 
 /** Where a recovery mail is asked for: its language, the union's name, the client IP. */
-export interface RecoveryRequest { locale: string; unionName?: string; ip: string }
+export interface RecoveryRequest {
+  locale: string;
+  unionName?: string;
+  ip: string;
+}
 
 /**
  * Looks the user ID up and, for a member with a confirmed address within the limits, mails the
@@ -39,7 +43,8 @@ export interface RecoveryRequest { locale: string; unionName?: string; ip: strin
  */
 export async function mailPasswordResetLink(deps: ChangeDeps, userId: string, mayMail: boolean, request: RecoveryRequest): Promise<void> {
   const member = await deps.sql.one<{ id: string; email: string; display_name: string; user_id: string }>(
-    'select id, email, display_name, user_id from member where user_id = $1 and email is not null and email_verified', [userId],
+    'select id, email, display_name, user_id from member where user_id = $1 and email is not null and email_verified',
+    [userId],
   );
   if (!member || !mayMail) return;
   const perAddress = await hitRateLimit(deps.sql, `recovery-mail:${member.email}`, RECOVERY_LIMITS.perAddress, RECOVERY_LIMITS.windowSeconds);
@@ -51,20 +56,31 @@ export async function mailPasswordResetLink(deps: ChangeDeps, userId: string, ma
     return issued;
   });
   await deps.mail.send({
-    to: member.email, template: 'password_reset', locale: request.locale as Locale,
-    vars: { name: member.display_name, userId: member.user_id, link: `${deps.config.issuer}/recovery/password/reset/${token}`, minutes: Math.max(1, Math.round(seconds / 60)), unionName: request.unionName },
+    to: member.email,
+    template: 'password_reset',
+    locale: request.locale as Locale,
+    vars: {
+      name: member.display_name,
+      userId: member.user_id,
+      link: `${deps.config.issuer}/recovery/password/reset/${token}`,
+      minutes: Math.max(1, Math.round(seconds / 60)),
+      unionName: request.unionName,
+    },
   });
 }
 
 /** Mails the user ID, with its event, to a member whose confirmed address and birth date match. */
 export async function mailUserIdReminder(deps: ChangeDeps, email: string, birthdate: string, request: RecoveryRequest): Promise<void> {
   const member = await deps.sql.one<{ id: string; display_name: string; user_id: string }>(
-    'select id, display_name, user_id from member where email = $1 and email_verified and birthdate = $2::date', [email, birthdate],
+    'select id, display_name, user_id from member where email = $1 and email_verified and birthdate = $2::date',
+    [email, birthdate],
   );
   if (!member) return;
   await recordMemberEvent(deps.sql, member.id, 'recovery.user_id_sent', {}, request.ip);
   await deps.mail.send({
-    to: email, template: 'user_id_reminder', locale: request.locale as Locale,
+    to: email,
+    template: 'user_id_reminder',
+    locale: request.locale as Locale,
     vars: { name: member.display_name, userId: member.user_id, unionName: request.unionName },
   });
 }
