@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import path from 'node:path';
-import { ConfigError, loadConfig } from './config/index.js';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger } from './logger.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { createIdp, openDatabase } from './idp.js';
@@ -11,7 +11,7 @@ import { accountConsoleLinks } from './oidc/provider.js';
 
 /** Start everything: config -> database -> provider -> http (-> demo portal in development). */
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {

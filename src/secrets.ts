@@ -25,7 +25,10 @@ export function acceptedKeys(keys: SecretsKeys): Buffer[] {
  */
 export function secretsKeyId(key: Buffer): string {
   let id = keyIds.get(key);
-  if (!id) keyIds.set(key, (id = createHmac('sha256', key).update('kosmo secrets key id').digest().subarray(0, 6).toString('base64url')));
+  if (!id) {
+    id = createHmac('sha256', key).update('kosmo secrets key id').digest().subarray(0, 6).toString('base64url');
+    keyIds.set(key, id);
+  }
   return id;
 }
 /** Keys are read once at start; their ids are asked for on every secret opened. */

@@ -2,7 +2,7 @@
 // form post, so the server decides what comes next exactly as for any other form.
 (() => {
   const lib = window.SimpleWebAuthnBrowser;
-  if (!lib || !lib.browserSupportsWebAuthn()) return;
+  if (!lib?.browserSupportsWebAuthn()) return;
 
   const run = (mode, options, autofill) =>
     mode === 'register' ? lib.startRegistration({ optionsJSON: options }) : lib.startAuthentication({ optionsJSON: options, useBrowserAutofill: autofill });
@@ -18,7 +18,7 @@
       try {
         form.elements.response.value = JSON.stringify(await run(form.dataset.passkey, options, false));
       } catch (err) {
-        form.elements.failure.value = String((err && err.name) || 'Error').slice(0, 64);
+        form.elements.failure.value = String(err?.name || 'Error').slice(0, 64);
       }
       form.submit();
     });
@@ -31,7 +31,7 @@
   const finish = (result) => {
     login.elements.response.value = JSON.stringify(result);
     const remember = document.querySelector('input[name=remember]');
-    login.elements.remember.value = remember && remember.checked ? 'on' : '';
+    login.elements.remember.value = remember?.checked ? 'on' : '';
     login.submit();
   };
   const button = document.querySelector('[data-passkey-login-button]');

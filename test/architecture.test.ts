@@ -29,7 +29,7 @@ describe('which way imports point (../shared/ARCHITECTURE.md)', () => {
       .flatMap((file) =>
         [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^;]*?from '([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gms)]
           .map((m) => (m[1] ?? m[2])!)
-          .filter((i) => i.startsWith('.') && (path.resolve(path.dirname(file), i) + '/').startsWith(dbDir + '/'))
+          .filter((i) => i.startsWith('.') && `${path.resolve(path.dirname(file), i)}/`.startsWith(`${dbDir}/`))
           .map((i) => `${file} imports ${i}`),
       );
     expect(offending).toEqual([]);

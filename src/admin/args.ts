@@ -6,7 +6,7 @@ export type OptionValues = Record<string, string | boolean | undefined>;
 
 /** node:util parseArgs, with its long messages turned into one short usage error. */
 export function parseCommandArgs(argv: string[], options: OptionSpec, positionals: { names: string[] }): { values: OptionValues; positionals: string[] } {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {

@@ -14,6 +14,7 @@ export function normaliseLabel(typed: unknown): string {
       .normalize('NFC')
       // Control characters, lone surrogates and invisible formatting would make two names look alike.
       .replace(
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes from a name
         /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
         '',
       )

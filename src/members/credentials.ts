@@ -99,7 +99,7 @@ export async function labelIsTaken(em: EntityManager, memberId: string, kind: Cr
   return other !== null;
 }
 
-export async function renameCredential(em: EntityManager, credential: Credential, label: string): Promise<void> {
+export async function renameCredential(_em: EntityManager, credential: Credential, label: string): Promise<void> {
   credential.label = label;
 }
 

@@ -23,7 +23,10 @@ function current(): RequestMemory | undefined {
   const ctx = Provider.ctx as object | undefined;
   if (!ctx) return undefined;
   let m = memory.get(ctx);
-  if (!m) memory.set(ctx, (m = { rows: new Map(), consumed: new Set(), pending: [] }));
+  if (!m) {
+    m = { rows: new Map(), consumed: new Set(), pending: [] };
+    memory.set(ctx, m);
+  }
   return m;
 }
 
@@ -34,7 +37,7 @@ export function remember(key: string, value: unknown): void {
 /** `undefined` when not read in this request; `null` when read and absent. */
 export function recall<T>(key: string): T | null | undefined {
   const m = current();
-  return m && m.rows.has(key) ? (m.rows.get(key) as T | null) : undefined;
+  return m?.rows.has(key) ? (m.rows.get(key) as T | null) : undefined;
 }
 
 export function forgetReads(): void {

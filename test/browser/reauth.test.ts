@@ -87,12 +87,10 @@ describe('re-authentication and a device registered twice, in Chromium', () => {
         await page.getByRole('link', { name: '別の端末で登録' }).click();
         await expect(page.getByRole('heading', { name: '続行するには再度認証してください' })).toBeVisible();
       });
-      {
-        await expect(page.getByRole('button', { name: '生体認証でログイン' })).toBeVisible();
-        await checkScreen(page, 'reauth-2-passkey');
-        await page.getByRole('button', { name: '生体認証でログイン' }).click();
-        await expect(page.getByRole('heading', { name: 'セキュリティキーの登録' })).toBeVisible();
-      }
+      await expect(page.getByRole('button', { name: '生体認証でログイン' })).toBeVisible();
+      await checkScreen(page, 'reauth-2-passkey');
+      await page.getByRole('button', { name: '生体認証でログイン' }).click();
+      await expect(page.getByRole('heading', { name: 'セキュリティキーの登録' })).toBeVisible();
       jestExpect(new URL(page.url()).pathname).toBe('/account/factors/passkey/setup');
       await context.close();
     });

@@ -18,7 +18,7 @@ describe('passkey challenges bound to one flow', () => {
     expect(challengeValid([key], 'authenticate', 'uid-1', c, 360, now + 361_000)).toBe(false);
     const flipped = c[10] === 'A' ? 'B' : 'A';
     expect(challengeValid([key], 'authenticate', 'uid-1', c.slice(0, 10) + flipped + c.slice(11), 360, now)).toBe(false);
-    for (const bad of ['', 'x', c + 'A', '\u0000'.repeat(72)]) expect(challengeValid([key], 'authenticate', 'uid-1', bad, 360, now)).toBe(false);
+    for (const bad of ['', 'x', `${c}A`, '\u0000'.repeat(72)]) expect(challengeValid([key], 'authenticate', 'uid-1', bad, 360, now)).toBe(false);
   });
 
   it('made with the key SECRETS_KEY replaced, is still valid while that key is accepted', () => {

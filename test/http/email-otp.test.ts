@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { startMailedTestIdp, type MailedTestIdp, isPortal, BrowserClient, type Page, passwordAtPortal } from '../support/idp.js';
+import { startMailedTestIdp, type MailedTestIdp, isPortal, type BrowserClient, type Page, passwordAtPortal } from '../support/idp.js';
 import { pageErrors, pageNotice } from '../support/browser-client.js';
 import { mailedCode } from '../support/factors.js';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

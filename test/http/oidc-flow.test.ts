@@ -1,17 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import * as oidc from 'openid-client';
-import {
-  startTestIdp,
-  testRelyingParty,
-  loginThroughPortal,
-  isPortal,
-  BrowserClient,
-  TEST_CLIENT,
-  type TestIdp,
-  completeTotp,
-  totpApp,
-} from '../support/idp.js';
+import { startTestIdp, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp, completeTotp, totpApp } from '../support/idp.js';
 import { registerTotpApp } from '../support/factors.js';
 
 const PUBLIC_CLIENT = { id: 'public-spa', redirect: 'http://localhost:3999/spa' };

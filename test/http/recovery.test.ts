@@ -209,7 +209,7 @@ describe('recovery by email', () => {
       const res = await fetch(`${t.url}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'user_id[]=a&user_id[]=b&email[x]=1&password[]=1&birthdate=' + '9'.repeat(500),
+        body: `user_id[]=a&user_id[]=b&email[x]=1&password[]=1&birthdate=${'9'.repeat(500)}`,
         redirect: 'manual',
       });
       expect(res.status).toBeLessThan(500);

@@ -41,9 +41,9 @@ describe('simultaneous redemption of one code or refresh token', () => {
       const bodies = await Promise.all(responses.map((r) => r.json() as Promise<Record<string, string>>));
       const ok = responses.map((r) => r.status).filter((s) => s === 200);
       expect({ trial, ok: ok.length }).toEqual({ trial, ok: 1 });
-      const loser = bodies.find((b, i) => responses[i]!.status !== 200)!;
+      const loser = bodies.find((_b, i) => responses[i]!.status !== 200)!;
       expect(loser.error).toBe('invalid_grant');
-      const winner = bodies.find((b, i) => responses[i]!.status === 200)!;
+      const winner = bodies.find((_b, i) => responses[i]!.status === 200)!;
       expect((await userinfo(winner.access_token!)).status).toBe(401);
       const refresh = await token({ grant_type: 'refresh_token', refresh_token: winner.refresh_token! });
       expect(refresh.status).toBe(400);
@@ -58,9 +58,9 @@ describe('simultaneous redemption of one code or refresh token', () => {
       const bodies = await Promise.all(responses.map((r) => r.json() as Promise<Record<string, string>>));
       const ok = responses.filter((r) => r.status === 200);
       expect({ trial, ok: ok.length }).toEqual({ trial, ok: 1 });
-      const loser = bodies.find((b, i) => responses[i]!.status !== 200)!;
+      const loser = bodies.find((_b, i) => responses[i]!.status !== 200)!;
       expect(loser.error).toBe('invalid_grant');
-      const winner = bodies.find((b, i) => responses[i]!.status === 200)!;
+      const winner = bodies.find((_b, i) => responses[i]!.status === 200)!;
       // Neither chain goes on: the new refresh token and both access tokens are dead.
       expect((await token({ grant_type: 'refresh_token', refresh_token: winner.refresh_token! })).status).toBe(400);
       expect((await userinfo(winner.access_token!)).status).toBe(401);

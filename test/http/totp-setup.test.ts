@@ -86,7 +86,7 @@ describe("setting up a TOTP app inside the login, and the administrator's reset"
       ['totp', '会社用'],
       ['totp', '個人用'],
     ]);
-    expect(shown.output.join('\n')).toMatch(/TOTP app \(OTPアプリ\) "会社用"  created \d{4}-\d\d-\d\d \d\d:\d\d.*, last used /);
+    expect(shown.output.join('\n')).toMatch(/TOTP app \(OTPアプリ\) "会社用" {2}created \d{4}-\d\d-\d\d \d\d:\d\d.*, last used /);
 
     const reset = await resetMemberMfa({ sql: t.idp.sql, config: t.config }, { userId: 'setup0003' });
     expect(reset.data).toEqual({ removed: 2 });

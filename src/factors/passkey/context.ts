@@ -12,7 +12,10 @@ const challengeKeyOf = (secretsKey: Buffer) => Buffer.from(hmac(secretsKey, 'web
 const challengeKeys = new WeakMap<Config, Buffer[]>();
 function acceptedChallengeKeysOf(config: Config): Buffer[] {
   let keys = challengeKeys.get(config);
-  if (!keys) challengeKeys.set(config, (keys = acceptedKeys(config).map(challengeKeyOf)));
+  if (!keys) {
+    keys = acceptedKeys(config).map(challengeKeyOf);
+    challengeKeys.set(config, keys);
+  }
   return keys;
 }
 

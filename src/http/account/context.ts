@@ -92,7 +92,7 @@ export async function requireStrongFactorIfHeld(request: AccountRequest, returnT
 
 /** GET /account/step-up?return=… — the login with the app or passkey, then back to the page. */
 export function startStepUp(request: AccountRequest, returnTo = String(request.ctx.query.return ?? '/account')): void {
-  const back = returnTo + (returnTo.includes('?') ? '&' : '?') + 'stepped=1';
+  const back = `${returnTo}${returnTo.includes('?') ? '&' : '?'}stepped=1`;
   startConsoleLogin(request.ctx, request.deps, back, { reauthenticate: true, userId: request.session.member.userId, acrValues: STRONG_ACRS.join(' ') });
 }
 

@@ -30,7 +30,7 @@ export function renderLogin(
   const messages = (vars.errors ?? []).map((e) => (typeof e === 'string' ? t(key(e), { union }) : t(e.key, { union, ...e.vars })));
   if (reauth) {
     // 「続行するには再度認証してください」: the session's member only, their user ID fixed.
-    return render(
+    render(
       ctx,
       'reauth',
       {
@@ -44,6 +44,7 @@ export function renderLogin(
       },
       status,
     );
+    return;
   }
   render(
     ctx,
@@ -96,7 +97,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, interacti
 }
 
 /** POST /interaction/:uid/abort — ポータルに戻る: the portal gets access_denied and shows its top page. */
-export async function abortLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+export async function abortLogin(ctx: Context, _deps: InteractionDeps, interaction: Interaction): Promise<void> {
   if (!csrfValid(ctx, (ctx.request.body ?? {}) as Record<string, unknown>)) {
     return renderLogin(ctx, interaction, { errors: ['login.error_session'] }, 400);
   }
