@@ -213,7 +213,7 @@ describe("the member's screens in Chromium", () => {
       await page.goto(`${w.t.url}/auth?client_id=browser-portal&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('https://evil.example/cb')}`);
       await expectLocator(page.getByRole('heading', { name: 'エラーが発生しました' })).toBeVisible();
       // No English technical text on a Japanese page (the code is kept behind a disclosure for enquiries).
-      expect(await page.locator('main').textContent()).not.toMatch(/invalid_redirect_uri|redirect_uri/);
+      expect(await page.locator('main').innerText()).not.toMatch(/invalid_redirect_uri|redirect_uri/);
       await expectLocator(page.locator('header')).toContainText('コスモ健康保険組合');
       await check(page, 'error');
       await page.goto(`${w.portal.url}/login?lang=en`);
