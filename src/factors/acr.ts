@@ -60,5 +60,6 @@ export function isStrongAcr(reached: string | undefined): boolean {
 export function trustOfNewDevice(kind: SecondFactorKind | 'recovery_code', sessionAcr: string | undefined): string | null {
   if (sessionAcr === undefined) return null;
   const own = acrFor(kind);
-  return weakerAcr(own, sessionAcr) === own ? null : weakerAcr(own, sessionAcr);
+  const trusted = weakerAcr(own, sessionAcr);
+  return trusted === own ? null : trusted;
 }

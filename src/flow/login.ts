@@ -5,7 +5,7 @@ import type { SecondFactorKind } from '../members/credentials.js';
 import { SECOND_FACTORS, SECOND_PROOFS, type SecondProofKind } from '../factors/index.js';
 import { emailFactor } from '../factors/email/index.js';
 import type { Factor, ProofFactor } from '../factors/types.js';
-import { acrFor, acrSatisfies, ACR_PASSWORD_ONLY, weakerAcr } from '../factors/acr.js';
+import { ACR_PASSWORD_ONLY, ACR_VALUES, acrFor, acrSatisfies, weakerAcr } from '../factors/acr.js';
 
 /**
  * The login as one ordered list (node-oidc-provider composes an endpoint from one list; Keycloak
@@ -110,8 +110,11 @@ export async function secondFactorOf(run: LoginRun): Promise<SecondFactorKind | 
   const requested = run.requestedAcr;
   if (requested.length === 0 || acrSatisfies(acrFor(chosen), requested)) return chosen;
   const held = await heldKinds(run);
-  const stronger = (['passkey', 'totp'] as const).find((kind) => SECOND_FACTORS[kind] && held.includes(kind) && acrSatisfies(acrFor(kind), requested));
-  return stronger ?? chosen;
+  // Each factor declares its strength: the strongest one held that reaches what was asked.
+  const stronger = Object.values(SECOND_FACTORS)
+    .filter((factor) => held.includes(factor.kind) && acrSatisfies(factor.acr, requested))
+    .sort((a, b) => ACR_VALUES.indexOf(b.acr) - ACR_VALUES.indexOf(a.acr))[0];
+  return (stronger?.kind as SecondFactorKind | undefined) ?? chosen;
 }
 
 /** A stage answers where the member must go next, or undefined when it has nothing more to ask. */
