@@ -35,6 +35,12 @@ describe('which way imports point (../shared/ARCHITECTURE.md)', () => {
     expect(offending).toEqual([]);
   });
 
+  it("a posted form's CSRF token is checked in one place, src/http/form.ts (postForm), before the form is parsed", () => {
+    // test/http/every-form-csrf.test.ts posts to every POST route of the page routers without a token.
+    const checkers = sourceFiles('src').filter((file) => /\.csrfValid\(/.test(readFileSync(file, 'utf8')));
+    expect(checkers).toEqual(['src/http/form.ts']);
+  });
+
   it('one query per rule: only src/members/taken.ts asks whether a user ID or an address is taken', () => {
     const takenQuery = /select 1 from member where (user_id|email) = /;
     const askers = sourceFiles('src').filter((file) => takenQuery.test(readFileSync(file, 'utf8')));

@@ -29,7 +29,7 @@ export async function redirectToProvider(ctx: Koa.Context, deps: PortalDeps, aft
     nonce: pending.nonce,
     code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
     code_challenge_method: 'S256',
-    ui_locales: ctx.state.locale as string,
+    ui_locales: ctx.state.locale,
     ...(afterLogout ? { prompt: 'none' } : {}),
   });
   ctx.redirect(url.href);

@@ -23,7 +23,7 @@ export function logout(deps: PortalDeps): Koa.Middleware {
         id_token_hint: idToken,
         post_logout_redirect_uri: deps.postLogoutRedirectUri,
         state: session.logoutState,
-        ui_locales: ctx.state.locale as string,
+        ui_locales: ctx.state.locale,
       }).href,
     );
   };

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import type { Context } from 'koa';
-import { Messages, type Locale } from '../i18n/index.js';
+import { Messages } from '../i18n/index.js';
 import type { DemoPortalOptions } from './options.js';
 import type { PortalSession, SessionStore } from './sessions.js';
 
@@ -20,7 +20,7 @@ export class PortalPages {
   ) {}
 
   render(ctx: Context, view: string, vars: Record<string, unknown> = {}, status = 200): void {
-    const locale = ctx.state.locale as Locale;
+    const locale = ctx.state.locale;
     const session = this.sessions.find(ctx);
     ctx.status = status;
     ctx.type = 'html';

@@ -1,6 +1,5 @@
 import type { Context } from 'koa';
 import type { AppDeps, FlowScratch, Host } from '../flow/host.js';
-import type { Locale } from '../i18n/index.js';
 import type { View } from '../flow/host.js';
 import { render } from './render.js';
 import { proofAttempts } from '../flow/attempt.js';
@@ -15,8 +14,8 @@ export function hostFromRequest(
   for (const [key, value] of Object.entries(ctx.query)) if (typeof value === 'string') query[key] = value;
   return {
     ...place,
-    locale: ctx.state.locale as Locale,
-    t: ctx.state.t as Host['t'],
+    locale: ctx.state.locale,
+    t: ctx.state.t,
     ip: ctx.ip,
     unionName: String(ctx.state.unionName ?? ''),
     query,

@@ -1,16 +1,8 @@
 import nunjucks from 'nunjucks';
 import type { Context } from 'koa';
 import path from 'node:path';
-import { formatDateTime, type Messages, type Translator, type Locale } from '../i18n/index.js';
-
-/** What every page template can rely on. */
-export interface PageState {
-  t: Translator['t'];
-  locale: Locale;
-  csrfToken?: string;
-  cspNonce?: string;
-  unionName?: string;
-}
+import { formatDateTime, type Messages, type Locale } from '../i18n/index.js';
+import './state.js';
 
 let env: nunjucks.Environment | undefined;
 
@@ -41,7 +33,7 @@ function languageLinks(ctx: Context): Record<string, string> {
 
 /** Renders views/<view>.njk with the request's translator, locale, CSRF token and nonce. */
 export function render(ctx: Context, view: string, vars: Record<string, unknown> = {}, status = 200): void {
-  const state = ctx.state as PageState;
+  const state = ctx.state;
   ctx.status = status;
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');

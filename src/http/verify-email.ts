@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import { render } from './render.js';
-import { csrfValid } from './middleware/csrf.js';
+import { anyForm, postForm } from './form.js';
 import { restartLoginUrl } from './interaction/context.js';
 import { verificationAlreadyConfirmed, verificationIsUsable, verificationLocale } from '../members/email-verification.js';
 import { applyMemberLocale } from './middleware/locale.js';
@@ -42,15 +42,22 @@ export function verifyEmailRouter(deps: ChangeDeps): Router {
     render(ctx, 'email-verify-confirm', { actionUrl: `/verify-email/${token}` });
   });
 
-  router.post('/verify-email/:token', bodyParser({ enableTypes: ['form'], formLimit: '8kb' }), async (ctx) => {
-    const token = ctx.params.token;
-    await speakMembersLanguage(ctx, token);
-    if (!csrfValid(ctx, (ctx.request.body ?? {}) as Record<string, unknown>))
-      return render(ctx, 'email-verify-confirm', { actionUrl: `/verify-email/${token}`, errors: [ctx.state.t('login.error_session')] }, 400);
+  // 「確認する」: a button alone, no fields.
+  const confirmAddress = postForm((ctx: Context) => ctx, {
+    schema: anyForm,
     // An address change from the console: the address it replaced is told (members/changes/email.ts).
-    const confirmed = valid(token) ? await confirmEmail(deps, token!) : { ok: false as const, reason: 'invalid' as const };
-    if (!confirmed.ok) return confirmed.reason === 'invalid' ? unusable(ctx, token) : result(ctx, confirmed.reason);
-    result(ctx, 'verified');
+    submit: async (ctx) => {
+      const token = ctx.params.token;
+      await speakMembersLanguage(ctx, token);
+      const confirmed = valid(token) ? await confirmEmail(deps, token!) : { ok: false as const, reason: 'invalid' as const };
+      if (!confirmed.ok) return confirmed.reason === 'invalid' ? unusable(ctx, token) : result(ctx, confirmed.reason);
+      result(ctx, 'verified');
+    },
+    refused: async (ctx) => {
+      await speakMembersLanguage(ctx, ctx.params.token);
+      render(ctx, 'email-verify-confirm', { actionUrl: `/verify-email/${ctx.params.token}`, errors: [ctx.state.t('login.error_session')] }, 400);
+    },
   });
+  router.post('/verify-email/:token', bodyParser({ enableTypes: ['form'], formLimit: '8kb' }), (ctx) => confirmAddress(ctx));
   return router;
 }

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { emailAddressProblem, EMAIL_MAX_LENGTH, normalizeEmail } from '../../members/email.js';
 import { pendingVerification } from '../../members/email-verification.js';
-import { csrfValid } from '../middleware/csrf.js';
+import { field, type FormSpec } from '../form.js';
 import { EMAIL_ERRORS, mailVerificationLink, verificationRequestAllowed } from '../../steps/email.js';
-import { formBody } from '../recovery/schemas.js';
 import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
 
-const emailForm = z.object({ email: z.preprocess((v) => (typeof v === 'string' ? v.slice(0, 1000) : ''), z.string()) });
+const emailForm = z.object({ email: field(1000) });
+type EmailForm = z.infer<typeof emailForm>;
 
 function showForm(request: AccountRequest, email: string, errors: string[] = [], status = 200): Promise<void> {
-  const t = request.ctx.state.t as (k: string) => string;
+  const t = request.ctx.state.t;
   return renderAccount(
     request,
     'account-email',
@@ -36,11 +36,8 @@ export async function showEmailChange(request: AccountRequest): Promise<void> {
  * the link is followed, and the old address is told then (src/http/verify-email.ts). An address
  * another member holds gets no mail, and the page says the same as for any other (steps/email.ts).
  */
-export async function submitEmailChange(request: AccountRequest): Promise<void> {
-  const { ctx, deps, session } = request;
-  const body = formBody(ctx);
-  const typed = emailForm.parse(body).email;
-  if (!csrfValid(ctx, body)) return showForm(request, typed.slice(0, EMAIL_MAX_LENGTH), ['login.error_session'], 400);
+async function mailAddressConfirmation(request: AccountRequest, { email: typed }: EmailForm): Promise<void> {
+  const { deps, session } = request;
   if (!requireRecentLogin(request, '/account/email')) return;
   if (!(await requireStrongFactorIfHeld(request, '/account/email', () => showForm(request, typed, ['account.email.error_strong_factor'], 403)))) return;
   const email = normalizeEmail(typed);
@@ -55,3 +52,10 @@ export async function submitEmailChange(request: AccountRequest): Promise<void> 
   const minutes = Math.round(deps.config.union.mail.emailVerificationSeconds / 60);
   return renderAccount(request, 'account-email-sent', { section: 'profile', email, minutes });
 }
+
+/** POST /account/email — the new address. */
+export const emailChangeForm: FormSpec<AccountRequest, EmailForm> = {
+  schema: emailForm,
+  submit: mailAddressConfirmation,
+  refused: (request, form) => showForm(request, form.email.slice(0, EMAIL_MAX_LENGTH), ['login.error_session'], 400),
+};

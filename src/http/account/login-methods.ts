@@ -3,11 +3,10 @@ import { CREDENTIAL_KINDS, findMemberCredential, listMemberCredentials, type Cre
 import { recentlyAddedDevices, type SecondFactorKind } from '../../members/credentials.js';
 import { finishDeviceSetup, removeDevice, renameDevice } from '../../members/changes/devices.js';
 import { SECOND_FACTORS, passwordFactor } from '../../factors/index.js';
-import { csrfValid } from '../middleware/csrf.js';
-import { formBody } from '../recovery/schemas.js';
+import { anyForm, field, type FormBody, type FormSpec } from '../form.js';
 import { renderView } from '../host.js';
 import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
-import { sessionsOfMember } from './sessions.js';
+import { logoutSession, sessionsOfMember } from './sessions.js';
 import { recoveryCodesLeft } from '../../members/recovery-codes.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -27,7 +26,7 @@ export async function showLoginMethods(request: AccountRequest, errors: string[]
     credentials
       .filter((c) => c.kind === kind)
       .map((c) => (kind === 'password' ? passwordFactor : SECOND_FACTORS[kind as SecondFactorKind])?.summary(c) ?? plainSummary(c));
-  const t = ctx.state.t as (k: string) => string;
+  const t = ctx.state.t;
   const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
   return renderAccount(
     request,
@@ -72,13 +71,11 @@ export async function showRemoveCredential(request: AccountRequest): Promise<voi
   return renderAccount(request, 'account-credential-delete', { section: 'login_methods', actionUrl: request.ctx.path, credential: plainSummary(credential) });
 }
 
-/** POST: removes it, unless it is the last one of the method the member chose (they could not log in). */
-export async function submitRemoveCredential(request: AccountRequest): Promise<void> {
+/** Removes it, unless it is the last one of the method the member chose (they could not log in). */
+async function removeCredential(request: AccountRequest): Promise<void> {
   const { ctx, deps, session } = request;
-  const body = formBody(ctx);
   const credential = await ownCredential(request);
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
-  if (!csrfValid(ctx, body)) return showLoginMethods(request, ['login.error_session'], 400);
   if (!requireRecentLogin(request, `${ctx.path}`.replace(/\/?$/, ''))) return;
   if (!(await requireStrongFactorIfHeld(request, ctx.path.replace(/\/?$/, ''), () => showLoginMethods(request, ['account.methods.error_strong_factor'], 403))))
     return;
@@ -88,13 +85,22 @@ export async function submitRemoveCredential(request: AccountRequest): Promise<v
   ctx.redirect('/account/login-methods?done=removed');
 }
 
-const labelForm = z.object({ label: z.preprocess((v) => (typeof v === 'string' ? v.slice(0, 200) : ''), z.string()) });
+/** POST /account/credentials/:id/delete — 削除 (a button alone, no fields). */
+export const removeCredentialForm: FormSpec<AccountRequest, FormBody> = {
+  schema: anyForm,
+  submit: removeCredential,
+  refused: (request) => showLoginMethods(request, ['login.error_session'], 400),
+};
+
+const labelForm = z.object({ label: field(200) });
+type LabelForm = z.infer<typeof labelForm>;
+const typedLabel = (form: LabelForm) => form.label.normalize('NFC').trim();
 
 /** GET /account/credentials/:id/rename — 名前の変更 of a passkey or an authenticator app. */
 export async function showRenameCredential(request: AccountRequest, errors: string[] = [], typed?: string, status = 200): Promise<void> {
   const credential = await ownCredential(request);
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
-  const t = request.ctx.state.t as (k: string) => string;
+  const t = request.ctx.state.t;
   return renderAccount(
     request,
     'account-credential-rename',
@@ -109,13 +115,11 @@ export async function showRenameCredential(request: AccountRequest, errors: stri
   );
 }
 
-export async function submitRenameCredential(request: AccountRequest): Promise<void> {
+async function renameCredential(request: AccountRequest, form: LabelForm): Promise<void> {
   const { ctx, deps, session } = request;
-  const body = formBody(ctx);
   const credential = await ownCredential(request);
   if (!credential) return showLoginMethods(request, ['account.methods.error_not_found'], 404);
-  const label = labelForm.parse(body).label.normalize('NFC').trim();
-  if (!csrfValid(ctx, body)) return showRenameCredential(request, ['login.error_session'], label, 400);
+  const label = typedLabel(form);
   if (!label) return showRenameCredential(request, ['account.methods.error_label_required'], label, 400);
   if ([...label].length > 64 || /[\p{Cc}\p{Cs}]/u.test(label))
     return showRenameCredential(request, ['account.methods.error_label_invalid'], label.slice(0, 64), 400);
@@ -125,6 +129,13 @@ export async function submitRenameCredential(request: AccountRequest): Promise<v
   ctx.redirect('/account/login-methods?done=renamed');
 }
 
+/** POST /account/credentials/:id/rename — 名前の変更. */
+export const renameCredentialForm: FormSpec<AccountRequest, LabelForm> = {
+  schema: labelForm,
+  submit: renameCredential,
+  refused: (request, form) => showRenameCredential(request, ['login.error_session'], typedLabel(form), 400),
+};
+
 const isSecondFactorKind = (kind: unknown): kind is SecondFactorKind =>
   typeof kind === 'string' && kind !== 'password' && (CREDENTIAL_KINDS as readonly string[]).includes(kind);
 
@@ -132,7 +143,7 @@ const isSecondFactorKind = (kind: unknown): kind is SecondFactorKind =>
  * GET and POST /account/factors/:kind/setup — 「設定」: the factor's own setup, as at first login.
  * From the profile (?choose=1) the method becomes the chosen one when its setup is done (FAQ Q18).
  */
-export async function handleFactorSetup(request: AccountRequest, body?: Record<string, unknown>): Promise<void> {
+async function factorSetup(request: AccountRequest, body?: FormBody): Promise<void> {
   const { ctx, deps, session } = request;
   const kind = ctx.params.kind;
   const factor = isSecondFactorKind(kind) && deps.config.union.authMethods.includes(kind) ? SECOND_FACTORS[kind] : undefined;
@@ -145,10 +156,6 @@ export async function handleFactorSetup(request: AccountRequest, body?: Record<s
   if (!(await requireStrongFactorIfHeld(request, actionUrl, () => showLoginMethods(request, ['account.methods.error_strong_factor_add'], 403)))) return;
   const host = request.host(actionUrl);
   if (!body) return renderView(ctx, await factor.startSetup(host));
-  if (!csrfValid(ctx, body)) {
-    ctx.status = 303;
-    return ctx.redirect(actionUrl);
-  }
   const outcome = await factor.finishSetup(host, body);
   if (outcome.kind === 'show') return renderView(ctx, outcome.view);
   if (outcome.kind === 'locked') return showLoginMethods(request, ['login.error_locked'], 401);
@@ -158,3 +165,26 @@ export async function handleFactorSetup(request: AccountRequest, body?: Record<s
   ctx.status = 303;
   ctx.redirect(choose ? '/account?done=factor_added' : '/account/login-methods?done=added');
 }
+
+/** GET /account/factors/:kind/setup — the setup's first page. */
+export const showFactorSetup = (request: AccountRequest): Promise<void> => factorSetup(request);
+
+/**
+ * POST /account/factors/:kind/setup — the factor's own form (it parses its fields); refused, the
+ * setup's page again.
+ */
+export const factorSetupForm: FormSpec<AccountRequest, FormBody> = {
+  schema: anyForm,
+  submit: factorSetup,
+  refused: (request) => {
+    request.ctx.status = 303;
+    request.ctx.redirect(request.ctx.url);
+  },
+};
+
+/** POST /account/sessions/:uid/logout — ログアウト on one of ログイン中のデバイス (a button alone, no fields). */
+export const sessionLogoutForm: FormSpec<AccountRequest, FormBody> = {
+  schema: anyForm,
+  submit: logoutSession,
+  refused: (request) => showLoginMethods(request, ['login.error_session'], 400),
+};

@@ -1,16 +1,15 @@
 import { z } from 'zod';
+import { field, type FormSpec } from '../form.js';
 import { newPasswordProblems, passwordPolicyVars } from '../../members/new-password.js';
 import { changePassword } from '../../members/changes/password.js';
 import { loadPasswordHolder, PASSWORD_ERRORS } from '../../factors/password/setup.js';
-import { csrfValid } from '../middleware/csrf.js';
-import { formBody } from '../recovery/schemas.js';
 import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
 
-const field = (max: number) => z.preprocess((v) => (typeof v === 'string' ? v.slice(0, max) : ''), z.string());
 const passwordForm = z.object({ password: field(1024), password_confirmation: field(1024), sign_out_others: field(8) });
+type PasswordForm = z.infer<typeof passwordForm>;
 
 function showForm(request: AccountRequest, errors: string[] = [], signOutOthers = true, status = 200): Promise<void> {
-  const t = request.ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
+  const t = request.ctx.state.t;
   const policy = passwordPolicyVars(request.deps.config);
   return renderAccount(
     request,
@@ -37,12 +36,9 @@ export async function showPasswordChange(request: AccountRequest): Promise<void>
  * POST: the onboarding policy; 「全てのデバイスからサインアウトする」 ends every other session and
  * their tokens and cancels every mailed link still outstanding (members/changes/password.ts).
  */
-export async function submitPasswordChange(request: AccountRequest): Promise<void> {
+async function changePasswordAsked(request: AccountRequest, form: PasswordForm): Promise<void> {
   const { ctx, deps, session } = request;
-  const body = formBody(ctx);
-  const form = passwordForm.parse(body);
   const signOutOthers = form.sign_out_others === 'on';
-  if (!csrfValid(ctx, body)) return showForm(request, ['login.error_session'], signOutOthers, 400);
   if (!requireRecentLogin(request, '/account/password')) return;
   const holder = (await loadPasswordHolder(deps.sql, session.member.id))!;
   const problems = await newPasswordProblems(deps, holder, form.password, form.password_confirmation);
@@ -57,3 +53,10 @@ export async function submitPasswordChange(request: AccountRequest): Promise<voi
   ctx.status = 303;
   ctx.redirect('/account/login-methods?done=password');
 }
+
+/** POST /account/password — パスワードの更新. */
+export const passwordChangeForm: FormSpec<AccountRequest, PasswordForm> = {
+  schema: passwordForm,
+  submit: changePasswordAsked,
+  refused: (request, form) => showForm(request, ['login.error_session'], form.sign_out_others === 'on', 400),
+};

@@ -6,16 +6,14 @@ import { countMemberCredentials } from '../../members/reads.js';
 import { SECOND_FACTORS } from '../../factors/index.js';
 import { LOCALES, type Locale } from '../../i18n/index.js';
 import { useLocale } from '../middleware/locale.js';
-import type { Messages } from '../../i18n/index.js';
-import { csrfValid } from '../middleware/csrf.js';
+import { field, type FormSpec } from '../form.js';
 import { chosenUserIdAvailability, USER_ID_AVAILABILITY_ERRORS, USER_ID_ERRORS } from '../../steps/user-id-and-method.js';
-import { formBody } from '../recovery/schemas.js';
 import { constantTimeEqual } from '../../crypto.js';
 import { renderAccount, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
 import { APPLY_PATH, recentlyAuthenticated, startConsoleLogin } from './session.js';
 
-const text = (max: number) => z.preprocess((v) => (typeof v === 'string' ? v.slice(0, max) : ''), z.string());
-const profileForm = z.object({ locale: text(8), user_id: text(200), method: text(16) });
+const profileFields = z.object({ locale: field(8), user_id: field(200), method: field(16) });
+type ProfileForm = z.infer<typeof profileFields>;
 
 /** A change of user ID or method; one waiting for the member to log in again names that login (its state). */
 interface PendingProfileChange {
@@ -31,7 +29,7 @@ function showProfile(
   status = 200,
 ): Promise<void> {
   const { member } = request.session;
-  const t = request.ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
+  const t = request.ctx.state.t;
   return renderAccount(
     request,
     'account-profile',
@@ -46,7 +44,6 @@ function showProfile(
       max: USER_ID_MAX,
       errors: [...new Set(vars.errors ?? [])].map((k) => t(k, { min: USER_ID_MIN, max: USER_ID_MAX })),
       notice: vars.notice ? t(vars.notice) : undefined,
-      pendingEmail: request.ctx.state.pendingEmail,
     },
     status,
   );
@@ -58,12 +55,9 @@ export function showProfilePage(request: AccountRequest): Promise<void> {
   return showProfile(request, { notice });
 }
 
-/** POST /account: 言語 at once; ユーザID and 認証方法 after a recent login. */
-export async function submitProfile(request: AccountRequest): Promise<void> {
+/** 言語 at once; ユーザID and 認証方法 after a recent login. */
+async function changeProfile(request: AccountRequest, form: ProfileForm): Promise<void> {
   const { ctx, deps, session } = request;
-  const body = formBody(ctx);
-  const form = profileForm.parse(body);
-  if (!csrfValid(ctx, body)) return showProfile(request, { userId: form.user_id, method: form.method, errors: ['login.error_session'] }, 400);
   const member = session.member;
   const errors: string[] = [];
   const userId = normalizeUserId(form.user_id);
@@ -82,7 +76,7 @@ export async function submitProfile(request: AccountRequest): Promise<void> {
   if (locale !== member.locale) {
     await changeLanguage(deps, { memberId: member.id, locale, ip: ctx.ip });
     member.locale = locale;
-    useLocale(ctx, ctx.state.messages as Messages, locale);
+    useLocale(ctx, ctx.state.messages, locale);
   }
   const change: PendingProfileChange = {
     ...(userId !== member.userId ? { userId } : {}),
@@ -102,6 +96,13 @@ export async function submitProfile(request: AccountRequest): Promise<void> {
   const login = startConsoleLogin(ctx, deps, APPLY_PATH, { reauthenticate: true, userId: member.userId });
   await request.host('/account').scratch.set(PENDING, { ...change, login });
 }
+
+/** POST /account — 登録情報 (言語, ユーザID, 認証方法). */
+export const profileChangeForm: FormSpec<AccountRequest, ProfileForm> = {
+  schema: profileFields,
+  submit: changeProfile,
+  refused: (request, form) => showProfile(request, { userId: form.user_id, method: form.method, errors: ['login.error_session'] }, 400),
+};
 
 /**
  * GET /account/apply?login=<state>: back from the login a change started (the callback checked the

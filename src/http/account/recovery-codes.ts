@@ -1,8 +1,7 @@
 import { trustOfNewDevice } from '../../factors/acr.js';
 import { recoveryCodesLeft, RECOVERY_CODE_COUNT } from '../../members/recovery-codes.js';
 import { issueNewRecoveryCodes } from '../../members/changes/recovery-codes.js';
-import { csrfValid } from '../middleware/csrf.js';
-import { formBody } from '../recovery/schemas.js';
+import { anyForm, type FormBody, type FormSpec } from '../form.js';
 import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
 
 /** GET /account/recovery-codes — what they are, how many are left, and 「発行」/「再発行」 (after a recent login). */
@@ -16,7 +15,7 @@ export async function showRecoveryCodes(request: AccountRequest, errors: string[
   )
     return;
   const state = await recoveryCodesLeft(request.deps.sql, request.session.member.id);
-  const t = request.ctx.state.t as (k: string) => string;
+  const t = request.ctx.state.t;
   return renderAccount(
     request,
     'account-recovery-codes',
@@ -25,10 +24,9 @@ export async function showRecoveryCodes(request: AccountRequest, errors: string[
   );
 }
 
-/** POST: a new set replaces the old one; the codes are shown this once and never again. */
-export async function submitRecoveryCodes(request: AccountRequest): Promise<void> {
+/** A new set replaces the old one; the codes are shown this once and never again. */
+async function issueRecoveryCodes(request: AccountRequest): Promise<void> {
   const { ctx, deps, session } = request;
-  if (!csrfValid(ctx, formBody(ctx))) return showRecoveryCodes(request, ['login.error_session'], 400);
   if (!requireRecentLogin(request, '/account/recovery-codes')) return;
   // A recovery code stands in for the second factor: issuing them needs the same proof as adding one.
   if (
@@ -42,3 +40,10 @@ export async function submitRecoveryCodes(request: AccountRequest): Promise<void
   ctx.set('Cache-Control', 'no-store');
   return renderAccount(request, 'account-recovery-codes-issued', { section: 'login_methods', codes });
 }
+
+/** POST /account/recovery-codes — 「発行」/「再発行」 (a button alone, no fields). */
+export const recoveryCodesForm: FormSpec<AccountRequest, FormBody> = {
+  schema: anyForm,
+  submit: issueRecoveryCodes,
+  refused: (request) => showRecoveryCodes(request, ['login.error_session'], 400),
+};

@@ -2,21 +2,22 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import { render } from '../render.js';
-import { formBody } from '../recovery/schemas.js';
+import { postForm, type FormSpec } from '../form.js';
 import { accountRequest, startStepUp, type AccountDeps, type AccountRequest } from './context.js';
 import { consoleSectionOf, finishConsoleLogin } from './session.js';
-import { logoutSession } from './sessions.js';
-import { showRecoveryCodes, submitRecoveryCodes } from './recovery-codes.js';
-import { applyPendingProfileChange, showProfilePage, submitProfile } from './profile.js';
-import { showEmailChange, submitEmailChange } from './email.js';
-import { showPasswordChange, submitPasswordChange } from './password.js';
+import { recoveryCodesForm, showRecoveryCodes } from './recovery-codes.js';
+import { applyPendingProfileChange, profileChangeForm, showProfilePage } from './profile.js';
+import { emailChangeForm, showEmailChange } from './email.js';
+import { passwordChangeForm, showPasswordChange } from './password.js';
 import {
-  handleFactorSetup,
+  factorSetupForm,
+  removeCredentialForm,
+  renameCredentialForm,
+  sessionLogoutForm,
+  showFactorSetup,
   showLoginMethods,
   showRemoveCredential,
   showRenameCredential,
-  submitRemoveCredential,
-  submitRenameCredential,
 } from './login-methods.js';
 
 type Page = (request: AccountRequest) => Promise<void> | void;
@@ -29,6 +30,8 @@ export function accountRouter(deps: AccountDeps): Router {
     const request = await accountRequest(ctx, deps);
     if (request) await handler(request);
   };
+  /** A page's form: its CSRF token checked before anything else (src/http/form.ts). */
+  const form = <F>(spec: FormSpec<AccountRequest, F>) => page(postForm((r: AccountRequest) => r.ctx, spec));
 
   router.get('/callback', (ctx) => {
     const returnTo = finishConsoleLogin(ctx);
@@ -48,37 +51,30 @@ export function accountRouter(deps: AccountDeps): Router {
     page((r) => startStepUp(r)),
   );
   router.get('/', page(showProfilePage));
-  router.post('/', forms, page(submitProfile));
+  router.post('/', forms, form(profileChangeForm));
   router.get('/apply', page(applyPendingProfileChange));
   router.get('/email', page(showEmailChange));
-  router.post('/email', forms, page(submitEmailChange));
+  router.post('/email', forms, form(emailChangeForm));
   router.get('/password', page(showPasswordChange));
-  router.post('/password', forms, page(submitPasswordChange));
+  router.post('/password', forms, form(passwordChangeForm));
   router.get(
     '/login-methods',
     page((r) => showLoginMethods(r)),
   );
   router.get('/credentials/:id/delete', page(showRemoveCredential));
-  router.post('/credentials/:id/delete', forms, page(submitRemoveCredential));
+  router.post('/credentials/:id/delete', forms, form(removeCredentialForm));
   router.get(
     '/credentials/:id/rename',
     page((r) => showRenameCredential(r)),
   );
-  router.post('/credentials/:id/rename', forms, page(submitRenameCredential));
-  router.post('/sessions/:uid/logout', forms, page(logoutSession));
+  router.post('/credentials/:id/rename', forms, form(renameCredentialForm));
+  router.post('/sessions/:uid/logout', forms, form(sessionLogoutForm));
   router.get(
     '/recovery-codes',
     page((r) => showRecoveryCodes(r)),
   );
-  router.post('/recovery-codes', forms, page(submitRecoveryCodes));
-  router.get(
-    '/factors/:kind/setup',
-    page((r) => handleFactorSetup(r)),
-  );
-  router.post(
-    '/factors/:kind/setup',
-    forms,
-    page((r) => handleFactorSetup(r, formBody(r.ctx))),
-  );
+  router.post('/recovery-codes', forms, form(recoveryCodesForm));
+  router.get('/factors/:kind/setup', page(showFactorSetup));
+  router.post('/factors/:kind/setup', forms, form(factorSetupForm));
   return router;
 }

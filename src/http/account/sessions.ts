@@ -1,7 +1,5 @@
 import { listMemberSessions } from '../../members/sessions.js';
 import { endSession } from '../../members/changes/sessions.js';
-import { csrfValid } from '../middleware/csrf.js';
-import { formBody } from '../recovery/schemas.js';
 import { describeUserAgent } from './user-agent.js';
 import type { AccountRequest } from './context.js';
 
@@ -13,11 +11,11 @@ export async function sessionsOfMember(request: AccountRequest) {
 
 const UID = /^[A-Za-z0-9_-]{10,64}$/;
 
-/** POST /account/sessions/:uid/logout — ends that session and the tokens issued under it. */
+/** Ends that session and the tokens issued under it. */
 export async function logoutSession(request: AccountRequest): Promise<void> {
   const { ctx, deps, session } = request;
   const uid = String(ctx.params.uid ?? '');
-  if (!csrfValid(ctx, formBody(ctx)) || !UID.test(uid)) {
+  if (!UID.test(uid)) {
     ctx.status = 303;
     return ctx.redirect('/account/login-methods');
   }
@@ -26,3 +24,4 @@ export async function logoutSession(request: AccountRequest): Promise<void> {
   // Ending this browser's own session is logging out here: the portal's login page follows.
   ctx.redirect(uid === session.sessionUid ? '/account' : `/account/login-methods?done=${ended > 0 ? 'session_ended' : 'removed'}#sessions`);
 }
+

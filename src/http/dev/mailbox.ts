@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { Sql } from '../../db/sql.js';
 import { toDate } from '../../db/sql.js';
 import { extractLinks } from '../../mail/links.js';
-import { render, type PageState } from '../render.js';
+import { render } from '../render.js';
 
 const LIST_LIMIT = 100;
 
@@ -21,7 +21,7 @@ interface DevMailRow {
 }
 
 function formatTime(ctx: Context, value: Date | string): string {
-  const locale = (ctx.state as PageState).locale === 'en' ? 'en-GB' : 'ja-JP';
+  const locale = ctx.state.locale === 'en' ? 'en-GB' : 'ja-JP';
   return toDate(value)!.toLocaleString(locale, { timeZone: 'Asia/Tokyo', dateStyle: 'medium', timeStyle: 'medium' });
 }
 

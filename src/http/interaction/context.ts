@@ -10,6 +10,13 @@ export interface InteractionDeps extends AppDeps {
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+/** A request to a page of a login: the application and the interaction this browser is in. */
+export interface LoginRequest {
+  ctx: Context;
+  deps: InteractionDeps;
+  interaction: Interaction;
+}
+
 const LAST_CLIENT_COOKIE = 'kosmo.client';
 /** Whether this browser is logged in at the provider (its session has an account), as the console asks. */
 export async function loggedInAtProvider(ctx: Context, provider: Provider): Promise<boolean> {

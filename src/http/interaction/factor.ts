@@ -5,11 +5,11 @@ import { afterAddressProof, afterSecondFactor, factorAt, nextPlace, type LoginRu
 import type { Host, View } from '../../flow/host.js';
 import type { Factor, FactorOutcome } from '../../factors/types.js';
 import { sendSecurityNotice } from '../../mail/security-notice.js';
-import { csrfValid } from '../middleware/csrf.js';
+import { anyForm, type FormBody, type FormSpec } from '../form.js';
 import { hostFromRequest, renderView } from '../host.js';
 import { endLoginLocked, loadLoginRun, proceed } from './pipeline.js';
 import { loginScratch, saveLoginState } from './state.js';
-import type { Interaction, InteractionDeps } from './context.js';
+import type { Interaction, InteractionDeps, LoginRequest } from './context.js';
 
 /**
  * The factor pages of a login, each reachable only when the flow asks for it:
@@ -48,13 +48,21 @@ async function openFactorPage(
   return { run, factor: await factorAt(run, asked), host, actionUrl };
 }
 
-/** A form posted without this browser's CSRF token: the page again, nothing checked. */
-function refusedForm(ctx: Context, body: Record<string, unknown>, actionUrl: string): boolean {
-  if (csrfValid(ctx, body)) return false;
-  ctx.status = 303;
-  ctx.redirect(actionUrl);
-  return true;
-}
+/**
+ * A factor page's form: the factor declares and parses its own fields. Posted without this
+ * browser's CSRF token: the page again, nothing checked.
+ */
+const factorForm = (
+  path: string,
+  submit: (ctx: Context, deps: InteractionDeps, interaction: Interaction, body: FormBody) => Promise<void>,
+): FormSpec<LoginRequest, FormBody> => ({
+  schema: anyForm,
+  submit: ({ ctx, deps, interaction }, body) => submit(ctx, deps, interaction, body),
+  refused: ({ ctx, interaction }) => {
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${interaction.uid}/${path}`);
+  },
+});
 
 /**
  * Every challenge page offers 「リカバリーコードを使用する」 (partials/recovery-code-link.njk) and
@@ -92,9 +100,9 @@ export async function showSecondFactor(ctx: Context, deps: InteractionDeps, inte
 }
 
 /** POST /interaction/:uid/factor — checks the second factor; on to the next place when it was right. */
-export async function submitSecondFactor(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: Record<string, unknown>): Promise<void> {
+async function verifySecondFactor(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: FormBody): Promise<void> {
   const page = await openFactorPage(ctx, deps, interaction, 'factor');
-  if (!page || refusedForm(ctx, body, page.actionUrl)) return;
+  if (!page) return;
   const outcome = await page.factor.verify(page.host, body);
   await answerOutcome(
     ctx,
@@ -122,9 +130,9 @@ export async function showFactorSetup(ctx: Context, deps: InteractionDeps, inter
 }
 
 /** POST /interaction/:uid/factor/setup — finishes the setup, which proves the factor; the new device is told to the confirmed address. */
-export async function submitFactorSetup(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: Record<string, unknown>): Promise<void> {
+async function finishFactorSetup(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: FormBody): Promise<void> {
   const page = await openFactorPage(ctx, deps, interaction, 'factor/setup');
-  if (!page || refusedForm(ctx, body, page.actionUrl)) return;
+  if (!page) return;
   const outcome = await page.factor.finishSetup(page.host, body);
   await answerOutcome(
     ctx,
@@ -154,9 +162,9 @@ export async function showAddressCode(ctx: Context, deps: InteractionDeps, inter
 }
 
 /** POST /interaction/:uid/factor/address — checks the mailed code (or mails another); on to the setup when it was right. */
-export async function submitAddressCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: Record<string, unknown>): Promise<void> {
+async function verifyAddressCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: FormBody): Promise<void> {
   const page = await openFactorPage(ctx, deps, interaction, 'factor/address');
-  if (!page || refusedForm(ctx, body, page.actionUrl)) return;
+  if (!page) return;
   const outcome = await page.factor.verify(page.host, body);
   await answerOutcome(ctx, deps, interaction, page, outcome, beforeSetup, (ok) =>
     proceed(ctx, deps, interaction, afterAddressProof(page.run.state, ok.amr), page.run.member),
@@ -177,12 +185,20 @@ export async function showRecoveryCode(ctx: Context, deps: InteractionDeps, inte
  * POST /interaction/:uid/factor/recovery-code — checks the code; when right, says how many are left
  * (and that a new device should be set up) before the login goes on.
  */
-export async function submitRecoveryCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: Record<string, unknown>): Promise<void> {
+async function verifyRecoveryCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: FormBody): Promise<void> {
   const page = await openFactorPage(ctx, deps, interaction, 'factor', 'factor/recovery-code');
-  if (!page || refusedForm(ctx, body, page.actionUrl)) return;
+  if (!page) return;
   const outcome = await recoveryCodeFactor.verify(page.host, body);
   await answerOutcome(ctx, deps, interaction, page, outcome, withBackToFactor(interaction), async (ok) => {
     await saveLoginState(interaction, afterSecondFactor(page.run.state, { kind: 'recovery_code', amr: ok.amr, deviceId: ok.credentialId }));
     renderView(ctx, await recoveryCodeUsedPage(page.host, `/interaction/${interaction.uid}/continue`));
   });
 }
+
+export const secondFactorForm = factorForm('factor', verifySecondFactor);
+
+export const factorSetupForm = factorForm('factor/setup', finishFactorSetup);
+
+export const addressCodeForm = factorForm('factor/address', verifyAddressCode);
+
+export const recoveryCodeForm = factorForm('factor/recovery-code', verifyRecoveryCode);

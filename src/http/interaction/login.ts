@@ -1,20 +1,16 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { render } from '../render.js';
-import { csrfValid } from '../middleware/csrf.js';
+import { field, type FormSpec } from '../form.js';
 import { authenticateWithPassword } from '../../factors/password/login.js';
-import type { Interaction, InteractionDeps } from './context.js';
+import type { Interaction, InteractionDeps, LoginRequest } from './context.js';
 import { identifiedByPassword } from '../../flow/login.js';
 import { resultForProvider, type LoginState } from './state.js';
 import { lockedError, type LoginError } from './lock-message.js';
 import { reauthenticationOf } from './reauth.js';
 
-export const loginFormSchema = z.object({
-  user_id: z.string().max(256).default(''),
-  password: z.string().max(1024).default(''),
-  remember: z.string().optional(),
-  _csrf: z.string().optional(),
-});
+export const loginFields = z.object({ user_id: field(256), password: field(1024), remember: field(8) });
+export type LoginForm = z.infer<typeof loginFields>;
 
 export function renderLogin(
   ctx: Context,
@@ -22,7 +18,7 @@ export function renderLogin(
   vars: { userId?: string; remember?: boolean; errors?: LoginError[]; notice?: string } = {},
   status = 200,
 ): void {
-  const t = ctx.state.t as (k: string, v?: Record<string, string | number>) => string;
+  const t = ctx.state.t;
   const union = String(ctx.state.unionName ?? '');
   const reauth = reauthenticationOf(ctx);
   // With the user ID fixed, a wrong password is only that (the member is the session's, nothing to hide).
@@ -56,7 +52,7 @@ export function renderLogin(
       errors: messages,
       notice: vars.notice,
       recoveryLinks: true,
-      passkeyOptions: (ctx.state.passkeyLoginOptions as ((uid: string) => string) | undefined)?.(interaction.uid),
+      passkeyOptions: ctx.state.passkeyLoginOptions?.(interaction.uid),
     },
     status,
   );
@@ -66,17 +62,10 @@ export function renderLogin(
  * POST /interaction/:uid/login — the ユーザID and パスワード form. The login's state when the password
  * was right (the caller then proceeds); otherwise the login page is answered.
  */
-export async function submitLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<LoginState | undefined> {
-  const form = loginFormSchema.safeParse(ctx.request.body ?? {});
-  const body = form.success ? form.data : { user_id: '', password: '', remember: undefined };
-  // A re-authentication is the session's member's, whatever user ID the form carries.
+export async function submitLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: LoginForm): Promise<LoginState | undefined> {
+  const kept = keptLogin(ctx, body);
   const reauth = reauthenticationOf(ctx);
   const userId = reauth ? reauth.userId : body.user_id;
-  const kept = { userId: userId.slice(0, 64), remember: reauth ? reauth.remember : body.remember === 'on' };
-  if (!form.success || !csrfValid(ctx, ctx.request.body as Record<string, unknown>)) {
-    renderLogin(ctx, interaction, { ...kept, errors: ['login.error_session'] }, 400);
-    return undefined;
-  }
   if (!userId.trim() || !body.password) {
     renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 400);
     return undefined;
@@ -96,11 +85,18 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, interacti
   return identifiedByPassword({ memberId: result.memberId, authEpoch: result.authEpoch, remember: kept.remember });
 }
 
+/** What the login page keeps of a refused form: a re-authentication is the session's member's, whatever user ID the form carries. */
+function keptLogin(ctx: Context, body: LoginForm): { userId: string; remember: boolean } {
+  const reauth = reauthenticationOf(ctx);
+  return { userId: (reauth ? reauth.userId : body.user_id).slice(0, 64), remember: reauth ? reauth.remember : body.remember === 'on' };
+}
+
+/** The login page again, what the member typed kept (never the password), for a form without this browser's CSRF token. */
+export const refusedLogin = ({ ctx, interaction }: LoginRequest, body: LoginForm) =>
+  renderLogin(ctx, interaction, { ...keptLogin(ctx, body), errors: ['login.error_session'] }, 400);
+
 /** POST /interaction/:uid/abort — ポータルに戻る: the portal gets access_denied and shows its top page. */
-export async function abortLogin(ctx: Context, _deps: InteractionDeps, interaction: Interaction): Promise<void> {
-  if (!csrfValid(ctx, (ctx.request.body ?? {}) as Record<string, unknown>)) {
-    return renderLogin(ctx, interaction, { errors: ['login.error_session'] }, 400);
-  }
+async function abortLogin({ ctx, interaction }: LoginRequest): Promise<void> {
   const redirectTo = await resultForProvider(interaction, {
     error: 'access_denied',
     error_description: 'the member returned to the portal without logging in',
@@ -108,3 +104,5 @@ export async function abortLogin(ctx: Context, _deps: InteractionDeps, interacti
   ctx.status = 303;
   ctx.redirect(redirectTo);
 }
+
+export const abortLoginForm: FormSpec<LoginRequest, LoginForm> = { schema: loginFields, submit: abortLogin, refused: refusedLogin };

@@ -1,15 +1,20 @@
 import type { Context, Middleware } from 'koa';
+import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import { passkeyContext } from '../../factors/passkey/context.js';
 import { discoverableLoginOptions } from '../../factors/passkey/ceremony.js';
 import { authenticateWithPasskey } from '../../factors/passkey/alone.js';
 import { identifiedByPasskey } from '../../flow/login.js';
-import { csrfValid } from '../middleware/csrf.js';
+import { field, type FormSpec } from '../form.js';
 import { renderLogin } from './login.js';
 import { reauthenticationOf } from './reauth.js';
 import { lockedError, type LoginError } from './lock-message.js';
 import { proceed } from './pipeline.js';
-import type { Interaction, InteractionDeps } from './context.js';
+import type { Interaction, InteractionDeps, LoginRequest } from './context.js';
+
+/** The passkey's assertion (JSON, checked by the ceremony) and ログイン状態の保存, on the login page's form. */
+const passkeyLoginFields = z.object({ remember: field(8), response: field(32 * 1024) });
+export type PasskeyLoginForm = z.infer<typeof passkeyLoginFields>;
 
 /** Where the login page's passkey ceremony posts; its challenges are bound to this place. */
 export const passkeyLoginPath = (uid: string) => `/interaction/${uid}/passkey`;
@@ -31,9 +36,7 @@ export function offerPasskeyLogin(config: Config): Middleware {
  * 「生体認証でログイン」). A user-verified passkey is already two factors (NIST SP 800-63B-4
  * §2.2.1), so the login continues with the owed steps and skips the second-factor stage.
  */
-export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
-  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-  if (!csrfValid(ctx, body)) return renderLogin(ctx, interaction, { errors: ['login.error_session'] }, 400);
+export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: PasskeyLoginForm): Promise<void> {
   // 「続行するには再度認証してください」: only a passkey of the session's member (another's is refused unverified).
   const reauth = reauthenticationOf(ctx);
   const result = await authenticateWithPasskey(deps, {
@@ -55,3 +58,10 @@ export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, in
   });
   await proceed(ctx, deps, interaction, state, result.member);
 }
+
+/** POST /interaction/:uid/passkey's form; refused, the login page again. */
+export const passkeyLoginForm = (login: (request: LoginRequest, form: PasskeyLoginForm) => Promise<void>): FormSpec<LoginRequest, PasskeyLoginForm> => ({
+  schema: passkeyLoginFields,
+  submit: login,
+  refused: ({ ctx, interaction }) => renderLogin(ctx, interaction, { errors: ['login.error_session'] }, 400),
+});

@@ -26,7 +26,7 @@ export interface Reauthentication {
 
 /** The re-authentication this request belongs to, as `noteReauthentication` found it. */
 export function reauthenticationOf(ctx: Context): Reauthentication | undefined {
-  return ctx.state.reauth as Reauthentication | undefined;
+  return ctx.state.reauth;
 }
 
 /** Notes on `ctx.state.reauth` whether this login page is a re-authentication of the session's member. */

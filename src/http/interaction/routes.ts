@@ -5,28 +5,28 @@ import type { StepName } from '../../members/required-steps.js';
 import { errors } from 'oidc-provider';
 import { render } from '../render.js';
 import { applyUiLocales } from '../middleware/locale.js';
-import { abortLogin, renderLogin, submitLogin } from './login.js';
-import { offerPasskeyLogin, submitPasskeyLogin } from './passkey-login.js';
+import { abortLoginForm, loginFields, refusedLogin, renderLogin, submitLogin, type LoginForm } from './login.js';
+import { offerPasskeyLogin, passkeyLoginForm, submitPasskeyLogin, type PasskeyLoginForm } from './passkey-login.js';
 import { noteReauthentication } from './reauth.js';
-import { loggedInAtProvider, rememberClient, restartLoginUrl, type Interaction } from './context.js';
-import { showOwedStep, submitOwedStep } from './steps.js';
+import { loggedInAtProvider, rememberClient, restartLoginUrl, type Interaction, type LoginRequest } from './context.js';
+import { owedStepForm, showOwedStep } from './steps.js';
 import {
+  addressCodeForm,
+  factorSetupForm,
+  recoveryCodeForm,
+  secondFactorForm,
   showAddressCode,
   showFactorSetup,
   showRecoveryCode,
   showSecondFactor,
-  submitAddressCode,
-  submitFactorSetup,
-  submitRecoveryCode,
-  submitSecondFactor,
 } from './factor.js';
+import { postForm, type FormSpec } from '../form.js';
 import { continueLogin, proceed } from './pipeline.js';
 import type { InteractionDeps } from './context.js';
 import { loginState } from './state.js';
-import { showForgotPassword, submitForgotPassword } from '../recovery/forgot-password.js';
-import { showForgotUserId, submitForgotUserId } from '../recovery/forgot-user-id.js';
-import type { RecoveryPlace } from '../recovery/types.js';
-import { formBody } from '../recovery/schemas.js';
+import { forgotPasswordForm, showForgotPassword } from '../recovery/forgot-password.js';
+import { forgotUserIdForm, showForgotUserId } from '../recovery/forgot-user-id.js';
+import type { RecoveryPlace, RecoveryRequest } from '../recovery/types.js';
 import { isStepName } from '../../members/required-steps.js';
 import { handedBack, isInteractionFinished } from '../../oidc/adapter.js';
 
@@ -87,7 +87,6 @@ function finishedElsewhere(deps: InteractionDeps): Middleware {
 
 /** A handler of one page and method of a login, given the interaction this browser is in. */
 type InteractionHandler = (ctx: Context, deps: InteractionDeps, interaction: Interaction) => Promise<void> | void;
-type FormHandler = (ctx: Context, deps: InteractionDeps, interaction: Interaction, body: Record<string, unknown>) => Promise<void>;
 
 /** GET /interaction/:uid — the login page, or (any other prompt) what a first-party portal asked granted. */
 async function showLoginPage(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
@@ -109,17 +108,28 @@ async function showLoginPage(ctx: Context, deps: InteractionDeps, interaction: I
 }
 
 /** POST /interaction/:uid/login — the user ID and password identify the member; the login goes on. */
-async function loginWithPassword(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
-  if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
-  const state = await submitLogin(ctx, deps, interaction);
-  if (state) await proceed(ctx, deps, interaction, state);
-}
+const loginWithPassword: FormSpec<LoginRequest, LoginForm> = {
+  schema: loginFields,
+  submit: async ({ ctx, deps, interaction }, form) => {
+    if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
+    const state = await submitLogin(ctx, deps, interaction, form);
+    if (state) await proceed(ctx, deps, interaction, state);
+  },
+  refused: refusedLogin,
+};
 
 /** POST /interaction/:uid/passkey — 生体認証でログイン: a passkey alone identifies the member. */
-async function loginWithPasskey(ctx: Context, deps: InteractionDeps, interaction: Interaction): Promise<void> {
+const loginWithPasskey = passkeyLoginForm(async ({ ctx, deps, interaction }, form: PasskeyLoginForm) => {
   if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
-  await submitPasskeyLogin(ctx, deps, interaction);
-}
+  await submitPasskeyLogin(ctx, deps, interaction, form);
+});
+
+/** パスワード/ユーザIDを忘れた方はこちら inside a login: the recovery page's form, answered on this login's screen. */
+const recoveryForm = <F>(spec: FormSpec<RecoveryRequest, F>, page: 'forgot-password' | 'forgot-user-id'): FormSpec<LoginRequest, F> => ({
+  schema: spec.schema,
+  submit: ({ ctx, deps, interaction }, form) => spec.submit({ ctx, deps, place: fromLogin(interaction, page) }, form),
+  refused: ({ ctx, deps, interaction }, form) => spec.refused({ ctx, deps, place: fromLogin(interaction, page) }, form),
+});
 
 /** The language links and reloads of a posted page land on its address with GET: the login page again. */
 const backToLoginPage: Middleware = (ctx) => ctx.redirect(`/interaction/${ctx.params.uid}`);
@@ -143,7 +153,9 @@ export function interactionRouter(deps: InteractionDeps): Router {
       const interaction = await loadInteraction(ctx, deps);
       if (interaction) await handler(ctx, deps, interaction);
     };
-  const form = (handler: FormHandler): Middleware => page((ctx, d, interaction) => handler(ctx, d, interaction, formBody(ctx)));
+  /** A page's form: its CSRF token checked before anything else (src/http/form.ts). */
+  const form = <F>(spec: FormSpec<LoginRequest, F>): Middleware =>
+    page((ctx, d, interaction) => postForm((r: LoginRequest) => r.ctx, spec)({ ctx, deps: d, interaction }));
   /** An owed step's page: unknown step names are not found. */
   const step =
     (handler: (ctx: Context, d: InteractionDeps, interaction: Interaction, name: StepName) => Promise<void>): Middleware =>
@@ -154,52 +166,40 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
   router.get('/', page(showLoginPage));
   router.get('/login', backToLoginPage);
-  router.post('/login', forms, page(loginWithPassword));
+  router.post('/login', forms, form(loginWithPassword));
   // 生体認証でログイン: a passkey alone, unless the union turned it off (union.json passkeys.passkeyOnlyLogin).
   router.get('/passkey', backToLoginPage);
   router.post('/passkey', forms, async (ctx, next) => {
-    if (deps.config.union.passkeys.passkeyOnlyLogin) await page(loginWithPasskey)(ctx, next);
+    if (deps.config.union.passkeys.passkeyOnlyLogin) await form(loginWithPasskey)(ctx, next);
   });
   router.get('/continue', page(continueLogin));
 
   router.get('/step/:name', step(showOwedStep));
-  router.post(
-    '/step/:name',
-    forms,
-    step((ctx, d, interaction, name) => submitOwedStep(ctx, d, interaction, name, formBody(ctx))),
-  );
+  router.post('/step/:name', forms, form(owedStepForm));
 
   router.get('/factor', page(showSecondFactor));
-  router.post('/factor', forms, form(submitSecondFactor));
+  router.post('/factor', forms, form(secondFactorForm));
   router.get('/factor/recovery-code', page(showRecoveryCode));
-  router.post('/factor/recovery-code', forms, form(submitRecoveryCode));
+  router.post('/factor/recovery-code', forms, form(recoveryCodeForm));
   router.get('/factor/address', page(showAddressCode));
-  router.post('/factor/address', forms, form(submitAddressCode));
+  router.post('/factor/address', forms, form(addressCodeForm));
   router.get('/factor/setup', page(showFactorSetup));
-  router.post('/factor/setup', forms, form(submitFactorSetup));
+  router.post('/factor/setup', forms, form(factorSetupForm));
 
   router.get(
     '/forgot-password',
     page((ctx, _d, interaction) => showForgotPassword(ctx, fromLogin(interaction, 'forgot-password'))),
   );
-  router.post(
-    '/forgot-password',
-    forms,
-    page((ctx, d, interaction) => submitForgotPassword(ctx, d, fromLogin(interaction, 'forgot-password'))),
-  );
+  router.post('/forgot-password', forms, form(recoveryForm(forgotPasswordForm, 'forgot-password')));
   router.get(
     '/forgot-user-id',
     page((ctx, _d, interaction) => showForgotUserId(ctx, fromLogin(interaction, 'forgot-user-id'))),
   );
-  router.post(
-    '/forgot-user-id',
-    forms,
-    page((ctx, d, interaction) => submitForgotUserId(ctx, d, fromLogin(interaction, 'forgot-user-id'))),
-  );
+  router.post('/forgot-user-id', forms, form(recoveryForm(forgotUserIdForm, 'forgot-user-id')));
 
   // ポータルに戻る: the portal gets access_denied.
   router.get('/abort', backToLoginPage);
-  router.post('/abort', forms, page(abortLogin));
+  router.post('/abort', forms, form(abortLoginForm));
 
   return router;
 }

@@ -3,12 +3,13 @@ import { STEPS } from '../../steps/index.js';
 import type { StepName } from '../../members/required-steps.js';
 import { nextPlace, type LoginRun } from '../../flow/login.js';
 import type { Host } from '../../flow/host.js';
-import { csrfValid } from '../middleware/csrf.js';
+import { anyForm, type FormBody, type FormSpec } from '../form.js';
+import { isStepName } from '../../members/required-steps.js';
 import { hostFromRequest, renderView } from '../host.js';
 import { endLoginLocked, loadLoginRun, proceed } from './pipeline.js';
 import { loginScratch, resultForProvider } from './state.js';
 import { withFirstLogin } from './first-login-done.js';
-import type { Interaction, InteractionDeps } from './context.js';
+import type { Interaction, InteractionDeps, LoginRequest } from './context.js';
 
 /** The login and a Host for the step `name`, when it is the place the login owes next; otherwise the request is answered. */
 async function openStepPage(ctx: Context, deps: InteractionDeps, interaction: Interaction, name: StepName): Promise<{ run: LoginRun; host: Host } | undefined> {
@@ -32,20 +33,10 @@ export async function showOwedStep(ctx: Context, deps: InteractionDeps, interact
   if (page) renderView(ctx, await STEPS[name].show(page.host));
 }
 
-/** POST /interaction/:uid/step/:name — the owed step's form: its page again, on to the next place, the lock message, or back to the portal. */
-export async function submitOwedStep(
-  ctx: Context,
-  deps: InteractionDeps,
-  interaction: Interaction,
-  name: StepName,
-  body: Record<string, unknown>,
-): Promise<void> {
+/** The owed step's form: its page again, on to the next place, the lock message, or back to the portal. */
+async function submitOwedStep(ctx: Context, deps: InteractionDeps, interaction: Interaction, name: StepName, body: FormBody): Promise<void> {
   const page = await openStepPage(ctx, deps, interaction, name);
   if (!page) return;
-  if (!csrfValid(ctx, body)) {
-    ctx.status = 303;
-    return ctx.redirect(page.host.actionUrl);
-  }
   const outcome = await STEPS[name].submit(page.host, body);
   switch (outcome.kind) {
     case 'show':
@@ -65,3 +56,19 @@ export async function submitOwedStep(
     }
   }
 }
+
+/**
+ * POST /interaction/:uid/step/:name — the step declares and parses its own fields; unknown step
+ * names are not found. Posted without this browser's CSRF token: the step's page again.
+ */
+export const owedStepForm: FormSpec<LoginRequest, FormBody> = {
+  schema: anyForm,
+  submit: async ({ ctx, deps, interaction }, body) => {
+    const name = ctx.params.name;
+    if (isStepName(name)) await submitOwedStep(ctx, deps, interaction, name, body);
+  },
+  refused: ({ ctx, interaction }) => {
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${interaction.uid}/step/${encodeURIComponent(String(ctx.params.name))}`);
+  },
+};

@@ -1,4 +1,4 @@
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import { randomBytes } from 'node:crypto';
 import { constantTimeEqual, hmac } from '../../crypto.js';
 
@@ -59,9 +59,4 @@ export function csrfProtection(keys: readonly Buffer[], options: CsrfOptions): M
     };
     await next();
   };
-}
-
-export function csrfValid(ctx: Context, body: Record<string, unknown>): boolean {
-  const check = ctx.state.csrfValid as ((s: unknown) => boolean) | undefined;
-  return Boolean(check?.(body._csrf));
 }

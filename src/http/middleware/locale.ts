@@ -24,7 +24,7 @@ export function useLocale(ctx: Context, messages: Messages, locale: Locale, unio
   ctx.state.t = translator.t;
   ctx.state.messages = messages;
   if (unionName) ctx.state.unionNames = unionName;
-  const names = ctx.state.unionNames as { ja: string; en: string } | undefined;
+  const names = ctx.state.unionNames;
   if (names) ctx.state.unionName = names[locale];
 }
 
@@ -32,11 +32,11 @@ export function useLocale(ctx: Context, messages: Messages, locale: Locale, unio
 export function applyUiLocales(ctx: Context, uiLocales: unknown): void {
   if (ctx.state.localeChosen || typeof uiLocales !== 'string') return;
   ctx.state.uiLocalesApplied = true;
-  useLocale(ctx, ctx.state.messages as Messages, pickLocale(uiLocales));
+  useLocale(ctx, ctx.state.messages, pickLocale(uiLocales));
 }
 
 /** Once the member is known, their saved language applies unless this browser or the portal chose one. */
 export function applyMemberLocale(ctx: Context, memberLocale: string | null | undefined): void {
   if (ctx.state.localeChosen || ctx.state.uiLocalesApplied || !memberLocale) return;
-  useLocale(ctx, ctx.state.messages as Messages, pickLocale(memberLocale));
+  useLocale(ctx, ctx.state.messages, pickLocale(memberLocale));
 }

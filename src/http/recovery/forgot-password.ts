@@ -1,13 +1,13 @@
 import type { Context } from 'koa';
 import { render } from '../render.js';
-import { csrfValid } from '../middleware/csrf.js';
+import type { FormSpec } from '../form.js';
 import { normalizeUserId } from '../../members/user-id.js';
 import { countPasswordResetRequest, countRecoveryFromIp, mailPasswordResetLink } from '../../members/changes/recovery.js';
-import { forgotPasswordForm, formBody } from './schemas.js';
-import { answerNotice, type RecoveryDeps, type RecoveryPlace, type T } from './types.js';
+import { forgotPasswordFields, type ForgotPasswordForm } from './schemas.js';
+import { answerNotice, type RecoveryPlace, type RecoveryRequest } from './types.js';
 
 function show(ctx: Context, place: RecoveryPlace, vars: { userId?: string; errors?: string[] } = {}, status = 200): void {
-  const t = ctx.state.t as T;
+  const t = ctx.state.t;
   render(
     ctx,
     'recovery-forgot-password',
@@ -24,10 +24,7 @@ export function showForgotPassword(ctx: Context, place: RecoveryPlace): void {
  * パスワードを忘れた方はこちら: the answer is the same, in content and in timing, whether or not
  * the user ID exists or has a confirmed address; only a confirmed address ever receives the link.
  */
-export async function submitForgotPassword(ctx: Context, deps: RecoveryDeps, place: RecoveryPlace): Promise<void> {
-  const body = formBody(ctx);
-  const form = forgotPasswordForm.parse(body);
-  if (!csrfValid(ctx, body)) return show(ctx, place, { userId: form.user_id, errors: ['login.error_session'] }, 400);
+async function mailResetLink({ ctx, deps, place }: RecoveryRequest, form: ForgotPasswordForm): Promise<void> {
   const userId = normalizeUserId(form.user_id);
   if (!userId) return show(ctx, place, { errors: ['recovery.error_user_id_required'] }, 400);
 
@@ -35,7 +32,14 @@ export async function submitForgotPassword(ctx: Context, deps: RecoveryDeps, pla
   const mayMail = await countPasswordResetRequest(deps, userId);
 
   // After the answer has gone out, so neither the lookup nor the delivery shows in the response time.
-  const request = { locale: String(ctx.state.locale), unionName: ctx.state.unionName as string | undefined, ip: ctx.ip };
+  const request = { locale: String(ctx.state.locale), unionName: ctx.state.unionName, ip: ctx.ip };
   mailPasswordResetLink(deps, userId, mayMail, request).catch((err: unknown) => deps.log.error({ err }, 'password reset mail not sent'));
   place.answer(ctx, answerNotice(ctx, { kind: 'password_reset_sent' }));
 }
+
+/** POST — パスワードを忘れた方はこちら's ユーザID. */
+export const forgotPasswordForm: FormSpec<RecoveryRequest, ForgotPasswordForm> = {
+  schema: forgotPasswordFields,
+  submit: mailResetLink,
+  refused: ({ ctx, place }, form) => show(ctx, place, { userId: form.user_id, errors: ['login.error_session'] }, 400),
+};

@@ -1,14 +1,14 @@
 import type { Context } from 'koa';
 import { render } from '../render.js';
-import { csrfValid } from '../middleware/csrf.js';
+import type { FormSpec } from '../form.js';
 import { emailAddressProblem, normalizeEmail } from '../../members/email.js';
 import { parseTypedBirthdate } from '../../members/birthdate.js';
 import { countRecoveryFromIp, countUserIdReminderRequest, mailUserIdReminder } from '../../members/changes/recovery.js';
-import { forgotUserIdForm, formBody } from './schemas.js';
-import { answerNotice, type RecoveryDeps, type RecoveryPlace, type T } from './types.js';
+import { forgotUserIdFields, type ForgotUserIdForm } from './schemas.js';
+import { answerNotice, type RecoveryPlace, type RecoveryRequest } from './types.js';
 
 function show(ctx: Context, place: RecoveryPlace, vars: { birthdate?: string; email?: string; errors?: string[] } = {}, status = 200): void {
-  const t = ctx.state.t as T;
+  const t = ctx.state.t;
   render(
     ctx,
     'recovery-forgot-user-id',
@@ -34,11 +34,8 @@ export function showForgotUserId(ctx: Context, place: RecoveryPlace): void {
  * ユーザIDを忘れた方はこちら: the answer always shows the address that was entered, whether or not
  * it matched; a member whose confirmed address and birth date match receives the user ID by mail.
  */
-export async function submitForgotUserId(ctx: Context, deps: RecoveryDeps, place: RecoveryPlace): Promise<void> {
-  const body = formBody(ctx);
-  const form = forgotUserIdForm.parse(body);
+async function mailUserId({ ctx, deps, place }: RecoveryRequest, form: ForgotUserIdForm): Promise<void> {
   const kept = { birthdate: form.birthdate, email: form.email };
-  if (!csrfValid(ctx, body)) return show(ctx, place, { ...kept, errors: ['login.error_session'] }, 400);
 
   const errors: string[] = [];
   const typed = parseTypedBirthdate(form.birthdate);
@@ -53,8 +50,15 @@ export async function submitForgotUserId(ctx: Context, deps: RecoveryDeps, place
 
   // After the answer has gone out, so neither the lookup nor the delivery shows in the response time.
   if (await countUserIdReminderRequest(deps, email)) {
-    const request = { locale: String(ctx.state.locale), unionName: ctx.state.unionName as string | undefined, ip: ctx.ip };
+    const request = { locale: String(ctx.state.locale), unionName: ctx.state.unionName, ip: ctx.ip };
     mailUserIdReminder(deps, email, birthdate, request).catch((err: unknown) => deps.log.error({ err }, 'user ID reminder not sent'));
   }
   place.answer(ctx, answerNotice(ctx, { kind: 'user_id_sent', email: form.email.trim() }));
 }
+
+/** POST — ユーザIDを忘れた方はこちら's 生年月日 and メールアドレス. */
+export const forgotUserIdForm: FormSpec<RecoveryRequest, ForgotUserIdForm> = {
+  schema: forgotUserIdFields,
+  submit: mailUserId,
+  refused: ({ ctx, place }, form) => show(ctx, place, { birthdate: form.birthdate, email: form.email, errors: ['login.error_session'] }, 400),
+};

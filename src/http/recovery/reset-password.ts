@@ -1,14 +1,21 @@
 import type { Context } from 'koa';
 import { render } from '../render.js';
-import { csrfValid } from '../middleware/csrf.js';
+import type { FormSpec } from '../form.js';
 import { restartLoginUrl } from '../interaction/context.js';
 import { passwordResetMember } from '../../members/password-reset.js';
 import { newPasswordProblems, passwordPolicyVars } from '../../members/new-password.js';
 import type { PasswordHolder } from '../../members/password.js';
 import { resetPasswordWithLink } from '../../members/changes/password.js';
 import { loadPasswordHolder, PASSWORD_ERRORS } from '../../factors/password/setup.js';
-import { formBody, resetPasswordForm, resetToken } from './schemas.js';
-import type { RecoveryDeps, T } from './types.js';
+import { resetPasswordFields, resetToken, type ResetPasswordForm } from './schemas.js';
+import type { RecoveryDeps } from './types.js';
+
+/** The reset link's page: its token from the path. */
+export interface ResetRequest {
+  ctx: Context;
+  deps: RecoveryDeps;
+  token: string;
+}
 
 type ResetMember = PasswordHolder & { id: string; userId: string };
 
@@ -20,7 +27,7 @@ async function loadMember(deps: RecoveryDeps, token: string): Promise<ResetMembe
 }
 
 function showForm(ctx: Context, deps: RecoveryDeps, token: string, member: ResetMember, errors: string[] = [], status = 200): void {
-  const t = ctx.state.t as T;
+  const t = ctx.state.t;
   const policy = passwordPolicyVars(deps.config);
   render(
     ctx,
@@ -52,13 +59,10 @@ export async function showResetPassword(ctx: Context, deps: RecoveryDeps, token:
   showForm(ctx, deps, token, member);
 }
 
-/** POST: the new password, checked against the policy, through the link (members/changes/password.ts). */
-export async function submitResetPassword(ctx: Context, deps: RecoveryDeps, token: string): Promise<void> {
-  const body = formBody(ctx);
+/** The new password, checked against the policy, through the link (members/changes/password.ts). */
+async function resetPassword({ ctx, deps, token }: ResetRequest, { password, password_confirmation: confirmation }: ResetPasswordForm): Promise<void> {
   const member = await loadMember(deps, token);
   if (!member) return showLinkUnusable(ctx, deps);
-  if (!csrfValid(ctx, body)) return showForm(ctx, deps, token, member, ['login.error_session'], 400);
-  const { password, password_confirmation: confirmation } = resetPasswordForm.parse(body);
   const problems = await newPasswordProblems(deps, member, password, confirmation);
   if (problems.length)
     return showForm(
@@ -79,3 +83,14 @@ export async function submitResetPassword(ctx: Context, deps: RecoveryDeps, toke
     restartLabel: 'recovery.to_login',
   });
 }
+
+/** POST /recovery/password/reset/:token — パスワード更新. */
+export const resetPasswordForm: FormSpec<ResetRequest, ResetPasswordForm> = {
+  schema: resetPasswordFields,
+  submit: resetPassword,
+  refused: async ({ ctx, deps, token }) => {
+    const member = await loadMember(deps, token);
+    if (!member) return showLinkUnusable(ctx, deps);
+    showForm(ctx, deps, token, member, ['login.error_session'], 400);
+  },
+};

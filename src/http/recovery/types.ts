@@ -18,10 +18,15 @@ export interface RecoveryPlace {
   backUrl?: string;
 }
 
-export type T = (key: string, vars?: Record<string, string | number>) => string;
+/** A recovery form's request: where it was opened from. */
+export interface RecoveryRequest {
+  ctx: Context;
+  deps: RecoveryDeps;
+  place: RecoveryPlace;
+}
 
 /** The notice text of an answer, in the request's language. */
 export function answerNotice(ctx: Context, answer: RecoveryAnswer): string {
-  const t = ctx.state.t as T;
+  const t = ctx.state.t;
   return answer.kind === 'password_reset_sent' ? t('recovery.password_sent') : t('recovery.user_id_sent', { email: answer.email });
 }

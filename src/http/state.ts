@@ -1,0 +1,36 @@
+import type { Locale, Messages, Translator } from '../i18n/index.js';
+import type { Reauthentication } from './interaction/reauth.js';
+
+/**
+ * What our middleware puts on `ctx.state`, typed for every handler (no casts): the language and its
+ * translator (middleware/locale.ts), the CSRF token and its check (middleware/csrf.ts), the CSP nonce
+ * (middleware/security-headers.ts) and what the login and console pages note for their rendering.
+ */
+export interface PageStateFields {
+  /** The translator of the page's language. */
+  t: Translator['t'];
+  locale: Locale;
+  messages: Messages;
+  /** The member or this browser chose the language (`?lang=`, the cookie). */
+  localeChosen: boolean;
+  /** The portal's `ui_locales` decided the language. */
+  uiLocalesApplied?: boolean;
+  /** The union's name in the page's language, and in both. */
+  unionName: string;
+  unionNames: { ja: string; en: string };
+  /** This browser's CSRF token for the forms of the page (made when first read). */
+  csrfToken: string;
+  /** Whether a posted token is this browser's (only src/http/form.ts asks). */
+  csrfValid(submitted: unknown): boolean;
+  cspNonce: string;
+  /** The login page is a re-authentication of the session's member (interaction/reauth.ts). */
+  reauth?: Reauthentication;
+  /** The login page offers passkeys: the options for its interaction (interaction/passkey-login.ts). */
+  passkeyLoginOptions?: (uid: string) => string;
+  /** A console page refused for a weak session offers this step-up (account/context.ts). */
+  stepUpUrl?: string;
+}
+
+declare module 'koa' {
+  interface DefaultState extends PageStateFields {}
+}
