@@ -24,4 +24,3 @@ export async function logoutSession(request: AccountRequest): Promise<void> {
   // Ending this browser's own session is logging out here: the portal's login page follows.
   ctx.redirect(uid === session.sessionUid ? '/account' : `/account/login-methods?done=${ended > 0 ? 'session_ended' : 'removed'}#sessions`);
 }
-
