@@ -11,7 +11,7 @@ import { errorPages } from './middleware/errors.js';
 import { boundaryValidation } from './middleware/boundary.js';
 import { healthRouter } from './health.js';
 import { interactionRouter } from './interaction/routes.js';
-import type { InteractionDeps } from './interaction/context.js';
+import type { InteractionDeps } from './interaction/request.js';
 import { verifyEmailRouter } from './verify-email.js';
 import { recoveryRouter } from './recovery/routes.js';
 import { accountRouter } from './account/routes.js';

@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import type { ProviderPages } from '../oidc/provider.js';
 import { render } from './render.js';
 import { isDatabaseUnavailable } from './middleware/errors.js';
-import { restartLoginUrl } from './interaction/context.js';
+import { restartLoginUrl } from './interaction/request.js';
 import { isInteractionFinished } from '../oidc/adapter.js';
 
 const EXPIRED_ERRORS = new Set(['invalid_request', 'session_not_found']);

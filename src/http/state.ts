@@ -27,7 +27,7 @@ export interface PageStateFields {
   reauth?: Reauthentication;
   /** The login page offers passkeys: the options for its interaction (interaction/passkey-login.ts). */
   passkeyLoginOptions?: (uid: string) => string;
-  /** A console page refused for a weak session offers this step-up (account/context.ts). */
+  /** A console page refused for a weak session offers this step-up (account/request.ts). */
   stepUpUrl?: string;
 }
 

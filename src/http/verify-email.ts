@@ -3,7 +3,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import { render } from './render.js';
 import { anyForm, postForm } from './form.js';
-import { restartLoginUrl } from './interaction/context.js';
+import { restartLoginUrl } from './interaction/request.js';
 import { verificationAlreadyConfirmed, verificationIsUsable, verificationLocale } from '../members/email-verification.js';
 import { applyMemberLocale } from './middleware/locale.js';
 import { SINGLE_USE_TOKEN_PATTERN } from '../members/single-use-token.js';

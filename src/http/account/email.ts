@@ -3,7 +3,7 @@ import { emailAddressProblem, EMAIL_MAX_LENGTH, normalizeEmail } from '../../mem
 import { pendingVerification } from '../../members/email-verification.js';
 import { field, type FormSpec } from '../form.js';
 import { EMAIL_ERRORS, mailVerificationLink, verificationRequestAllowed } from '../../steps/email.js';
-import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
+import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './request.js';
 
 const emailForm = z.object({ email: field(1000) });
 type EmailForm = z.infer<typeof emailForm>;

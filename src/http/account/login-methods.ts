@@ -5,8 +5,8 @@ import { finishDeviceSetup, removeDevice, renameDevice } from '../../members/cha
 import { SECOND_FACTORS, passwordFactor } from '../../factors/index.js';
 import { anyForm, field, type FormBody, type FormSpec } from '../form.js';
 import { renderView } from '../host.js';
-import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
-import { logoutSession, sessionsOfMember } from './sessions.js';
+import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './request.js';
+import { logoutSession, sessionsOfMember } from './signed-in-devices.js';
 import { recoveryCodesLeft } from '../../members/recovery-codes.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

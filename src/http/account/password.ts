@@ -3,7 +3,7 @@ import { field, type FormSpec } from '../form.js';
 import { newPasswordProblems, passwordPolicyVars } from '../../members/new-password.js';
 import { changePassword } from '../../members/changes/password.js';
 import { loadPasswordHolder, PASSWORD_ERRORS } from '../../factors/password/setup.js';
-import { renderAccount, requireRecentLogin, type AccountRequest } from './context.js';
+import { renderAccount, requireRecentLogin, type AccountRequest } from './request.js';
 
 const passwordForm = z.object({ password: field(1024), password_confirmation: field(1024), sign_out_others: field(8) });
 type PasswordForm = z.infer<typeof passwordForm>;

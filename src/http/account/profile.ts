@@ -9,8 +9,8 @@ import { useLocale } from '../middleware/locale.js';
 import { field, type FormSpec } from '../form.js';
 import { chosenUserIdAvailability, USER_ID_AVAILABILITY_ERRORS, USER_ID_ERRORS } from '../../steps/user-id-and-method.js';
 import { constantTimeEqual } from '../../crypto.js';
-import { renderAccount, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
-import { APPLY_PATH, recentlyAuthenticated, startConsoleLogin } from './session.js';
+import { renderAccount, requireStrongFactorIfHeld, type AccountRequest } from './request.js';
+import { APPLY_PATH, recentlyAuthenticated, startConsoleLogin } from './console-login.js';
 
 const profileFields = z.object({ locale: field(8), user_id: field(200), method: field(16) });
 type ProfileForm = z.infer<typeof profileFields>;
@@ -83,7 +83,7 @@ async function changeProfile(request: AccountRequest, form: ProfileForm): Promis
     ...(form.method !== member.chosenFactor ? { method: form.method as SecondFactorKind } : {}),
   };
   if (!change.userId && !change.method) return redirect(request, '/account?done=saved');
-  // Choosing the login method needs the same proof as changing the address (context.ts).
+  // Choosing the login method needs the same proof as changing the address (request.ts).
   if (
     change.method &&
     !(await requireStrongFactorIfHeld(request, '/account', () =>

@@ -2,7 +2,7 @@ import { trustOfNewDevice } from '../../factors/acr.js';
 import { recoveryCodesLeft, RECOVERY_CODE_COUNT } from '../../members/recovery-codes.js';
 import { issueNewRecoveryCodes } from '../../members/changes/recovery-codes.js';
 import { anyForm, type FormBody, type FormSpec } from '../form.js';
-import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './context.js';
+import { renderAccount, requireRecentLogin, requireStrongFactorIfHeld, type AccountRequest } from './request.js';
 
 /** GET /account/recovery-codes — what they are, how many are left, and 「発行」/「再発行」 (after a recent login). */
 export async function showRecoveryCodes(request: AccountRequest, errors: string[] = [], status = 200): Promise<void> {

@@ -9,7 +9,7 @@ import { anyForm, type FormBody, type FormSpec } from '../form.js';
 import { hostFromRequest, renderView } from '../host.js';
 import { endLoginLocked, loadLoginRun, proceed } from './pipeline.js';
 import { loginScratch, saveLoginState } from './state.js';
-import type { Interaction, InteractionDeps, LoginRequest } from './context.js';
+import type { Interaction, InteractionDeps, LoginRequest } from './request.js';
 
 /**
  * The factor pages of a login, each reachable only when the flow asks for it:

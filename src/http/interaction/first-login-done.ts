@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { render } from '../render.js';
-import type { Interaction } from './context.js';
+import type { Interaction } from './request.js';
 import type { LoginState } from './state.js';
 
 /** Steps asked at the first login only: passing one (also in a resumed first login) marks this login as the first. */

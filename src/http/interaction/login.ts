@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { render } from '../render.js';
 import { field, type FormSpec } from '../form.js';
 import { authenticateWithPassword } from '../../factors/password/login.js';
-import type { Interaction, InteractionDeps, LoginRequest } from './context.js';
+import type { Interaction, InteractionDeps, LoginRequest } from './request.js';
 import { identifiedByPassword } from '../../flow/login.js';
 import { resultForProvider, type LoginState } from './state.js';
 import { lockedError, type LoginError } from './lock-message.js';

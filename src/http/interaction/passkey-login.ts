@@ -10,7 +10,7 @@ import { renderLogin } from './login.js';
 import { reauthenticationOf } from './reauth.js';
 import { lockedError, type LoginError } from './lock-message.js';
 import { proceed } from './pipeline.js';
-import type { Interaction, InteractionDeps, LoginRequest } from './context.js';
+import type { Interaction, InteractionDeps, LoginRequest } from './request.js';
 
 /** The passkey's assertion (JSON, checked by the ceremony) and ログイン状態の保存, on the login page's form. */
 const passkeyLoginFields = z.object({ remember: field(8), response: field(32 * 1024) });

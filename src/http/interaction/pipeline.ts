@@ -6,7 +6,7 @@ import { renderLogin } from './login.js';
 import { lockedError } from './lock-message.js';
 import { showFirstLoginDone } from './first-login-done.js';
 import { loginState, saveLoginState, resultForProvider } from './state.js';
-import type { Interaction, InteractionDeps } from './context.js';
+import type { Interaction, InteractionDeps } from './request.js';
 
 /**
  * The login (src/flow/login.ts) as the interaction routes host it: its state is kept on the

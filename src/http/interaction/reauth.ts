@@ -6,7 +6,7 @@ import { passkeyContext, storedPasskey } from '../../factors/passkey/context.js'
 import { ACCOUNT_CONSOLE_CLIENT_ID } from '../../oidc/provider.js';
 import { applyMemberLocale } from '../middleware/locale.js';
 import { passkeyLoginPath } from './passkey-login.js';
-import type { Interaction, InteractionDeps } from './context.js';
+import type { Interaction, InteractionDeps } from './request.js';
 
 /**
  * A fresh login asked of a browser that is already logged in (the console's prompt=login before a

@@ -8,7 +8,7 @@ import { applyUiLocales } from '../middleware/locale.js';
 import { abortLoginForm, loginFields, refusedLogin, renderLogin, submitLogin, type LoginForm } from './login.js';
 import { offerPasskeyLogin, passkeyLoginForm, submitPasskeyLogin, type PasskeyLoginForm } from './passkey-login.js';
 import { noteReauthentication } from './reauth.js';
-import { loggedInAtProvider, rememberClient, restartLoginUrl, type Interaction, type LoginRequest } from './context.js';
+import { loggedInAtProvider, rememberClient, restartLoginUrl, type Interaction, type LoginRequest } from './request.js';
 import { owedStepForm, showOwedStep } from './steps.js';
 import {
   addressCodeForm,
@@ -22,7 +22,7 @@ import {
 } from './factor.js';
 import { postForm, type FormSpec } from '../form.js';
 import { continueLogin, proceed } from './pipeline.js';
-import type { InteractionDeps } from './context.js';
+import type { InteractionDeps } from './request.js';
 import { loginState } from './state.js';
 import { forgotPasswordForm, showForgotPassword } from '../recovery/forgot-password.js';
 import { forgotUserIdForm, showForgotUserId } from '../recovery/forgot-user-id.js';

@@ -1,4 +1,4 @@
-import type { Interaction } from './context.js';
+import type { Interaction } from './request.js';
 import type { FlowScratch } from '../../flow/host.js';
 import type { LoginState } from '../../flow/login.js';
 

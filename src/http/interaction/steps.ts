@@ -9,7 +9,7 @@ import { hostFromRequest, renderView } from '../host.js';
 import { endLoginLocked, loadLoginRun, proceed } from './pipeline.js';
 import { loginScratch, resultForProvider } from './state.js';
 import { withFirstLogin } from './first-login-done.js';
-import type { Interaction, InteractionDeps, LoginRequest } from './context.js';
+import type { Interaction, InteractionDeps, LoginRequest } from './request.js';
 
 /** The login and a Host for the step `name`, when it is the place the login owes next; otherwise the request is answered. */
 async function openStepPage(ctx: Context, deps: InteractionDeps, interaction: Interaction, name: StepName): Promise<{ run: LoginRun; host: Host } | undefined> {

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { render } from '../render.js';
 import type { FormSpec } from '../form.js';
-import { restartLoginUrl } from '../interaction/context.js';
+import { restartLoginUrl } from '../interaction/request.js';
 import { passwordResetMember } from '../../members/password-reset.js';
 import { newPasswordProblems, passwordPolicyVars } from '../../members/new-password.js';
 import type { PasswordHolder } from '../../members/password.js';

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import { render } from '../render.js';
-import { restartLoginUrl } from '../interaction/context.js';
+import { restartLoginUrl } from '../interaction/request.js';
 import { postForm } from '../form.js';
 import { forgotPasswordForm, showForgotPassword } from './forgot-password.js';
 import { forgotUserIdForm, showForgotUserId } from './forgot-user-id.js';

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { findMemberById, type Member } from '../../members/reads.js';
 import { ACCOUNT_CONSOLE_CLIENT_ID, accountConsoleRedirectUri } from '../../oidc/provider.js';
 import { applyMemberLocale } from '../middleware/locale.js';
-import type { InteractionDeps } from '../interaction/context.js';
+import type { InteractionDeps } from '../interaction/request.js';
 
 const PENDING_COOKIE = 'kosmo.account';
 

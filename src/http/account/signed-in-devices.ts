@@ -1,7 +1,7 @@
 import { listMemberSessions } from '../../members/sessions.js';
 import { endSession } from '../../members/changes/sessions.js';
 import { describeUserAgent } from './user-agent.js';
-import type { AccountRequest } from './context.js';
+import type { AccountRequest } from './request.js';
 
 /** ログイン中のデバイス: where the member is logged in, for the ログイン方法 page. */
 export async function sessionsOfMember(request: AccountRequest) {

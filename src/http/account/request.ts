@@ -1,13 +1,13 @@
 import type { Context } from 'koa';
 import type { Host } from '../../flow/host.js';
-import type { InteractionDeps } from '../interaction/context.js';
+import type { InteractionDeps } from '../interaction/request.js';
 import { hostFromRequest } from '../host.js';
 import { render } from '../render.js';
 import { holdsStrongDevice } from '../../members/credentials.js';
 import { listMemberCredentials } from '../../members/reads.js';
 import { isStrongAcr, STRONG_ACRS } from '../../factors/acr.js';
 import { consoleScratch } from './scratch.js';
-import { consoleSession, recentlyAuthenticated, startConsoleLogin, type ConsoleSession } from './session.js';
+import { consoleSession, recentlyAuthenticated, startConsoleLogin, type ConsoleSession } from './console-login.js';
 
 export type AccountDeps = InteractionDeps;
 
