@@ -155,7 +155,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.get('/', page(showLoginPage));
   router.get('/login', backToLoginPage);
   router.post('/login', forms, page(loginWithPassword));
-  // 生体認証でログイン: a passkey alone, unless the union turned it off (union.json passkeys.passkeyOnlyLogin).
+  // 生体認証でログイン: a passkey alone, unless the union turned it off (society.json passkeys.passkeyOnlyLogin).
   router.get('/passkey', backToLoginPage);
   router.post('/passkey', forms, async (ctx, next) => {
     if (deps.config.union.passkeys.passkeyOnlyLogin) await page(loginWithPasskey)(ctx, next);
