@@ -39,8 +39,8 @@ COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/migrations ./dist/migrations
-# Read relative to the working directory (/app). config/ holds the defaults; mount
-# your own over /app/config (see docker-compose.yml).
+# Read relative to the working directory (/app). config/ holds the demo societies
+# (config/societies/<id>/); mount your own over /app/config (see docker-compose.yml).
 COPY views ./views
 COPY locales ./locales
 COPY static ./static

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`kosmo-idp: configuration error: ${err.message}\n`);
+      for (const line of err.lines) process.stderr.write(`kosmo-idp: configuration error: ${line}\n`);
       process.exit(78);
     }
     throw err;

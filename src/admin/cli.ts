@@ -80,7 +80,7 @@ run(process.argv.slice(2)).then(
   (code) => exit(code),
   (err: unknown) => {
     // Configuration and environment problems are the operator's to fix: one line, no stack.
-    if (err instanceof ConfigError) process.stderr.write(`${PROGRAM}: configuration error: ${err.message}\n`);
+    if (err instanceof ConfigError) for (const line of err.lines) process.stderr.write(`${PROGRAM}: configuration error: ${line}\n`);
     else if (err instanceof AdminEnvironmentError) process.stderr.write(`${PROGRAM}: ${err.message}\n`);
     else process.stderr.write(`${PROGRAM}: unexpected error: ${(err as Error)?.message ?? String(err)}\n`);
     exit(ExitCode.refused);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SOCIETY_ID_PATTERN, SOCIETY_ID_RULE } from './societies.js';
 
 /** Environment variables, read once at start. Everything else reads the Config object. */
 export const envSchema = z.object({
@@ -11,6 +12,12 @@ export const envSchema = z.object({
   /** The embedded PostgreSQL's port (development, when DATABASE_URL is not set). */
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   CONFIG_DIR: z.string().default('config'),
+  /**
+   * The default society: served today, and the one whose policy, clients and terms Config carries.
+   * With config/societies/, one of its folders (the first by id when unset); with the single-society
+   * config/union.json, that society's id (`kosmo` when unset).
+   */
+  SOCIETY_ID: z.string().regex(SOCIETY_ID_PATTERN, `a society id: ${SOCIETY_ID_RULE}`).optional(),
   COOKIE_KEYS: z.string().optional(),
   SECRETS_KEY: z.string().optional(),
   /** Keys SECRETS_KEY replaced, comma-separated: they still open what they sealed (key rotation). */

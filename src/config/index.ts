@@ -3,20 +3,21 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { envSchema, type Env } from './env.js';
-import { unionSchema, type UnionPolicy } from './union.js';
-import { clientSchema, clientsFileSchema, type ClientEntry } from './clients.js';
+import type { UnionPolicy } from './union.js';
+import type { ResolvedClient } from './clients.js';
+import { ConfigError, issueField, Problems, readJson } from './problems.js';
+import { loadSocieties, type Society } from './societies.js';
 
-export class ConfigError extends Error {}
-
-export interface ResolvedClient extends Omit<ClientEntry, 'client_secret_env'> {
-  client_secret?: string;
-}
+export { ConfigError } from './problems.js';
+export type { ResolvedClient } from './clients.js';
+export type { Society, SocietyLook } from './societies.js';
 
 export interface Config {
   env: Env['NODE_ENV'];
   production: boolean;
   port: number;
   host: string;
+  /** The default society's issuer (see `society`). */
   issuer: string;
   /** Undefined means: start the embedded PostgreSQL under dataDir. */
   databaseUrl?: string;
@@ -38,6 +39,13 @@ export interface Config {
   demoPortal: { enabled: boolean; port: number; url: string };
   /** Passkeys: the relying-party ID (a registrable domain) and the origins ceremonies may come from. */
   webauthn: { rpId: string; rpName: string; origins: string[] };
+  /**
+   * Every configured society, in id order (config/societies/<id>/, or the one society of
+   * config/union.json). Only the default society is served so far.
+   */
+  societies: Society[];
+  /** The default society: the one SOCIETY_ID names, else the first. `union`, `terms`, `clients` and `issuer` are its. */
+  society: Society;
   union: UnionPolicy;
   terms: { version: string; text: { ja: string; en: string } };
   clients: ResolvedClient[];
@@ -45,70 +53,11 @@ export interface Config {
   developmentDefaults: string[];
 }
 
-function formatPath(p: PropertyKey[]): string {
-  return p.map(String).join('.') || '(root)';
-}
-
-/** The field an issue is about; for a misspelt or unknown key, that key itself rather than its object. */
-function issueField(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) return formatPath([...issue.path, issue.keys[0]!]);
-  return formatPath(issue.path);
-}
-
-function readJson(file: string): unknown {
-  if (!existsSync(file)) throw new ConfigError(`${file}: file not found`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-}
-
-/**
- * `${NAME}` in a string of clients.json, for the few values known only at start (the demo portal's
- * URL follows DEMO_PORTAL_PORT); any other placeholder is an error.
- */
-function expandPlaceholders(value: unknown, vars: Record<string, string>, where: () => string): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Z_]+)\}/g, (_m, name: string) => {
-      const known = vars[name];
-      if (known === undefined)
-        throw new ConfigError(
-          `${where()}: unknown placeholder \${${name}} (known: ${Object.keys(vars)
-            .map((v) => `\${${v}}`)
-            .join(', ')})`,
-        );
-      return known;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v) => expandPlaceholders(v, vars, where));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandPlaceholders(v, vars, where)]));
-  return value;
-}
-
-export function loadClients(file: string, env: NodeJS.ProcessEnv, vars: Record<string, string> = {}): ResolvedClient[] {
-  const raw = clientsFileSchema.safeParse(readJson(file));
-  if (!raw.success) throw new ConfigError(`${file}: must be a JSON array of clients`);
-  const seen = new Set<string>();
-  return raw.data.map((original, index) => {
-    const id = typeof original === 'object' && original && 'client_id' in original ? String((original as { client_id: unknown }).client_id) : `#${index + 1}`;
-    const entry = expandPlaceholders(original, vars, () => `${file}: client "${id}"`);
-    const parsed = clientSchema.safeParse(entry);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new ConfigError(`${file}: client "${id}": field "${issueField(issue)}": ${issue.message}`);
-    }
-    const c = parsed.data;
-    if (seen.has(c.client_id)) throw new ConfigError(`${file}: client "${id}": field "client_id": duplicate client id`);
-    seen.add(c.client_id);
-    let secret = c.client_secret;
-    if (c.client_secret_env) {
-      secret = env[c.client_secret_env];
-      if (!secret) throw new ConfigError(`${file}: client "${id}": field "client_secret_env": environment variable ${c.client_secret_env} is not set`);
-    }
-    const { client_secret_env: _unused, ...rest } = c;
-    return { ...rest, client_secret: secret };
-  });
+function readJsonFile(file: string): unknown {
+  const problems = new Problems();
+  const json = readJson(file, problems);
+  problems.throwIfAny();
+  return json!.value;
 }
 
 /**
@@ -190,22 +139,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const developmentDefaults: string[] = [];
 
-  const unionFile = path.join(configDir, 'union.json');
-  const unionParsed = unionSchema.safeParse(readJson(unionFile));
-  if (!unionParsed.success) {
-    const issue = unionParsed.error.issues[0]!;
-    throw new ConfigError(`${unionFile}: field "${issueField(issue)}": ${issue.message}`);
-  }
-  const union = unionParsed.data;
-  const termsText = { ja: '', en: '' };
-  for (const locale of ['ja', 'en'] as const) {
-    const f = path.join(configDir, union.terms.files[locale]);
-    if (!existsSync(f)) throw new ConfigError(`${unionFile}: field "terms.files.${locale}": ${f} not found`);
-    termsText[locale] = readFileSync(f, 'utf8');
-  }
-
+  if (production && env.ISSUER && !env.ISSUER.startsWith('https://')) throw new ConfigError('environment: ISSUER: must be https:// in production');
+  const { societies, defaultSociety } = loadSocieties({
+    configDir,
+    env: source,
+    production,
+    societyId: env.SOCIETY_ID,
+    issuerSet: env.ISSUER !== undefined,
+    issuerValue: (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+    demoPortalPort: env.DEMO_PORTAL_PORT,
+    staticDir: path.resolve('static'),
+  });
   const demoPortalUrl = `http://localhost:${env.DEMO_PORTAL_PORT}`;
-  const clients = loadClients(path.join(configDir, 'clients.json'), source, { DEMO_PORTAL_URL: demoPortalUrl });
 
   let cookieKeys: string[];
   let secretsKey: string;
@@ -234,7 +179,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   let jwks: Config['jwks'];
   if (env.JWKS_FILE) {
-    const parsed = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).safeParse(readJson(env.JWKS_FILE));
+    const parsed = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).safeParse(readJsonFile(env.JWKS_FILE));
     if (!parsed.success) throw new ConfigError(`${env.JWKS_FILE}: must be a JWKS with at least one private key`);
     if (parsed.data.keys.some((k) => !('d' in k))) throw new ConfigError(`${env.JWKS_FILE}: every key must be a private key`);
     jwks = parsed.data;
@@ -248,9 +193,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`NODE_ENV=production refuses development defaults; set ${developmentDefaults.join(', ')}`);
   }
 
-  const issuer = env.ISSUER ?? `http://localhost:${env.PORT}`;
-  if (production && !issuer.startsWith('https://')) throw new ConfigError('environment: ISSUER: must be https:// in production');
-  const webauthn = webauthnConfig(issuer.replace(/\/$/, ''), env.WEBAUTHN_RP_ID, env.WEBAUTHN_ORIGINS, production);
+  const issuer = defaultSociety.issuer;
+  const webauthn = webauthnConfig(issuer, env.WEBAUTHN_RP_ID, env.WEBAUTHN_ORIGINS, production);
   const demoEnabled = env.DEMO_PORTAL ? env.DEMO_PORTAL === 'true' : !production;
 
   return {
@@ -258,7 +202,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     production,
     port: env.PORT,
     host: env.HOST,
-    issuer: issuer.replace(/\/$/, ''),
+    issuer,
     databaseUrl: env.DATABASE_URL,
     embeddedPgPort: env.EMBEDDED_PG_PORT,
     dataDir,
@@ -273,9 +217,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: env.SMTP_URL,
     webauthn,
     demoPortal: { enabled: demoEnabled, port: env.DEMO_PORTAL_PORT, url: demoPortalUrl },
-    union,
-    terms: { version: union.terms.version, text: termsText },
-    clients,
+    societies,
+    society: defaultSociety,
+    union: defaultSociety.policy,
+    terms: defaultSociety.terms,
+    clients: defaultSociety.clients,
     developmentDefaults,
   };
 }

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-/** The union's policy (config/union.json): what a 健保組合 may tune without touching code. */
+/**
+ * A society's policy: what a 健保組合 may tune without touching code. Read from its
+ * config/societies/<id>/society.json (or the single-society config/union.json).
+ */
 export const unionSchema = z.object({
   name: z.object({ ja: z.string().min(1), en: z.string().min(1) }),
   contact: z.object({ ja: z.string(), en: z.string() }).optional(),
@@ -61,8 +64,8 @@ export const unionSchema = z.object({
     .default({ codeSeconds: 600, maxAttempts: 5, resendCooldownSeconds: 60, maxMailsPerHour: 10 }),
   terms: z.object({
     version: z.string().min(1),
-    /** Files under config/, one per locale, plain text or simple paragraphs. */
-    files: z.object({ ja: z.string(), en: z.string() }),
+    /** Files in the society's folder (config/ for union.json), one per locale, plain text or simple paragraphs. */
+    files: z.object({ ja: z.string(), en: z.string() }).default({ ja: 'terms/ja.txt', en: 'terms/en.txt' }),
   }),
   ttl: z
     .object({

@@ -65,7 +65,7 @@ describe('passkeys (生体認証) in Chromium with a virtual platform authentica
       jestExpect((await authenticator.credentials()).map((c) => c.isResidentCredential)).toEqual([true]);
 
       // Log out, then in again: password, then the passkey (次へ). With passkey-only login switched
-      // off in union.json, the login page offers no passkey of its own.
+      // off in the society's society.json, the login page offers no passkey of its own.
       await logoutAtPortal(w, page);
       w.t.config.union.passkeys.passkeyOnlyLogin = false;
       try {

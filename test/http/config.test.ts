@@ -15,8 +15,11 @@ describe('configuration read at start', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const env = (extra: Record<string, string> = {}) => ({ CONFIG_DIR: dir, DATA_DIR: path.join(dir, 'data'), ...extra });
-  const writeClients = (clients: unknown) => writeFileSync(path.join(dir, 'clients.json'), JSON.stringify(clients));
-  const good = JSON.parse(readFileSync('config/clients.json', 'utf8'));
+  /** The default society's files. */
+  const clientsFile = () => path.join(dir, 'societies', 'kosmo', 'clients.json');
+  const societyFile = () => path.join(dir, 'societies', 'kosmo', 'society.json');
+  const writeClients = (clients: unknown) => writeFileSync(clientsFile(), JSON.stringify(clients));
+  const good = JSON.parse(readFileSync('config/societies/kosmo/clients.json', 'utf8'));
 
   function errorOf(fn: () => unknown): ConfigError {
     try {
@@ -31,7 +34,7 @@ describe('configuration read at start', () => {
   it('names the file, the client and the field of a bad client entry, in one line', () => {
     writeClients([...good, { client_id: 'broken-portal', client_secret: 'a-long-enough-secret-value', redirect_uris: ['not a url'] }]);
     const err = errorOf(() => loadConfig(env()));
-    expect(err.message).toContain(path.join(dir, 'clients.json'));
+    expect(err.message).toContain(clientsFile());
     expect(err.message).toContain('"broken-portal"');
     expect(err.message).toContain('redirect_uris.0');
     expect(err.message).not.toContain('\n');
@@ -90,22 +93,20 @@ describe('configuration read at start', () => {
     writeClients([...good, entry]);
     const err = errorOf(() => loadConfig(env()));
     writeClients(good);
-    expect(err.message).toMatch(
-      new RegExp(`^${path.join(dir, 'clients.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: client "${clientId}": field "${field}": \\S`),
-    );
+    expect(err.message).toMatch(new RegExp(`^${clientsFile().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: client "${clientId}": field "${field}": \\S`));
     expect(err.message).not.toContain('\n');
   });
 
-  it('names the file and the field of a bad union policy, and the file of broken JSON', () => {
-    const union = JSON.parse(readFileSync('config/union.json', 'utf8'));
-    writeFileSync(path.join(dir, 'union.json'), JSON.stringify({ ...union, lockout: { ...union.lockout, maxFailures: 0 } }));
+  it('names the file and the field of a bad society policy, and the file of broken JSON', () => {
+    const society = JSON.parse(readFileSync('config/societies/kosmo/society.json', 'utf8'));
+    writeFileSync(societyFile(), JSON.stringify({ ...society, lockout: { ...society.lockout, maxFailures: 0 } }));
     const policy = errorOf(() => loadConfig(env()));
-    cpSync('config/union.json', path.join(dir, 'union.json'));
-    expect(policy.message).toMatch(/union\.json: field "lockout\.maxFailures": /);
-    writeFileSync(path.join(dir, 'clients.json'), '[{');
+    cpSync('config/societies/kosmo/society.json', societyFile());
+    expect(policy.message).toMatch(/societies\/kosmo\/society\.json: field "lockout\.maxFailures": /);
+    writeFileSync(clientsFile(), '[{');
     const broken = errorOf(() => loadConfig(env()));
     writeClients(good);
-    expect(broken.message).toContain(`${path.join(dir, 'clients.json')}: not valid JSON`);
+    expect(broken.message).toContain(`${clientsFile()}: not valid JSON`);
     expect(broken.message).not.toContain('\n');
   });
 
@@ -196,7 +197,7 @@ describe('configuration read at start', () => {
     writeClients([{ ...good[0], redirect_uris: ['${PORTAL_HOST}/callback'] }]);
     const err = errorOf(() => loadConfig(env()));
     writeClients(good);
-    expect(err.message).toContain('client "kosmo-demo-portal": unknown placeholder ${PORTAL_HOST}');
+    expect(err.message).toContain('client "kosmo-demo-portal": field "redirect_uris.0": unknown placeholder ${PORTAL_HOST}');
   });
 
   it('starts in production once everything is set', () => {

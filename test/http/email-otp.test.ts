@@ -224,19 +224,20 @@ describe('emailOtp.maxMailsPerHour, the hourly ceiling on mailed codes', () => {
   const expireCooldowns = () => t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-otp-send:%'`);
   const HOURLY = /^短い時間に多くのメールを送信したため、再送信は(60|59)分後にできます。届いているメールのワンタイムパスワードは入力できます。$/;
 
-  it('is read from config/union.json (10 there), defaults to 10, and a bad value stops the start with one line naming it', () => {
-    const union = JSON.parse(readFileSync('config/union.json', 'utf8'));
+  it("is read from the society's society.json (10 there), defaults to 10, and a bad value stops the start with one line naming it", () => {
+    const union = JSON.parse(readFileSync('config/societies/kosmo/society.json', 'utf8'));
     expect(union.emailOtp.maxMailsPerHour).toBe(10);
     const dir = mkdtempSync(path.join(tmpdir(), 'kosmo-email-otp-'));
     try {
       cpSync('config', dir, { recursive: true });
       const env = { CONFIG_DIR: dir, DATA_DIR: path.join(dir, 'data') };
+      const societyFile = path.join(dir, 'societies', 'kosmo', 'society.json');
       expect(loadConfig(env).union.emailOtp.maxMailsPerHour).toBe(10);
       const { maxMailsPerHour: _dropped, ...withoutCeiling } = union.emailOtp;
-      writeFileSync(path.join(dir, 'union.json'), JSON.stringify({ ...union, emailOtp: withoutCeiling }));
+      writeFileSync(societyFile, JSON.stringify({ ...union, emailOtp: withoutCeiling }));
       expect(loadConfig(env).union.emailOtp.maxMailsPerHour).toBe(10);
       for (const bad of [0, 2.5, 'ten']) {
-        writeFileSync(path.join(dir, 'union.json'), JSON.stringify({ ...union, emailOtp: { ...union.emailOtp, maxMailsPerHour: bad } }));
+        writeFileSync(societyFile, JSON.stringify({ ...union, emailOtp: { ...union.emailOtp, maxMailsPerHour: bad } }));
         let message = '';
         try {
           loadConfig(env);
@@ -244,7 +245,7 @@ describe('emailOtp.maxMailsPerHour, the hourly ceiling on mailed codes', () => {
           if (err instanceof ConfigError) message = err.message;
           else throw err;
         }
-        expect(message).toMatch(/union\.json: field "emailOtp\.maxMailsPerHour": /);
+        expect(message).toMatch(/society\.json: field "emailOtp\.maxMailsPerHour": /);
         expect(message).not.toContain('\n');
       }
     } finally {

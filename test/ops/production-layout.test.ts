@@ -47,7 +47,7 @@ describe('the production layout', () => {
     execFileSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'pipe' });
     for (const entry of ['views', 'locales', 'static', 'config']) cpSync(path.join(REPO, entry), path.join(dir, entry), { recursive: true });
     writeFileSync(
-      path.join(dir, 'config', 'clients.json'),
+      path.join(dir, 'config', 'societies', 'kosmo', 'clients.json'),
       JSON.stringify([
         {
           client_id: CLIENT.id,

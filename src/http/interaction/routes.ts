@@ -167,7 +167,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.get('/', page(showLoginPage));
   router.get('/login', backToLoginPage);
   router.post('/login', forms, form(loginWithPassword));
-  // 生体認証でログイン: a passkey alone, unless the union turned it off (union.json passkeys.passkeyOnlyLogin).
+  // 生体認証でログイン: a passkey alone, unless the union turned it off (society.json passkeys.passkeyOnlyLogin).
   router.get('/passkey', backToLoginPage);
   router.post('/passkey', forms, async (ctx, next) => {
     if (deps.config.union.passkeys.passkeyOnlyLogin) await form(loginWithPasskey)(ctx, next);
