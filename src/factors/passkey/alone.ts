@@ -1,11 +1,8 @@
-import type { Config } from '../../config/index.js';
-import type { Sql } from '../../db/sql.js';
-import type { Orm } from '../../db/orm.js';
-import { Member } from '../../db/entities/index.js';
-import { hitRateLimit, underRateLimit } from '../../db/rate-limit.js';
+import type { Member } from '../../db/entities/index.js';
 import { proofAttempts } from '../../flow/attempt.js';
+import type { FlowDeps } from '../../flow/ports.js';
 import { parseAuthenticationResponse } from './ceremony.js';
-import { checkAssertion } from './login.js';
+import { checkAssertion, passkeyOwner } from './login.js';
 
 export type PasskeyLoginResult =
   | { ok: true; member: Member; credentialId: string; amr: string[] }
@@ -21,30 +18,31 @@ export type PasskeyLoginResult =
  * use up each other's attempts.
  */
 export async function authenticateWithPasskey(
-  deps: { config: Config; sql: Sql; orm: Orm },
+  deps: FlowDeps,
   input: { flowId: string; response: unknown; memberId?: string; ip: string },
 ): Promise<PasskeyLoginResult> {
   const policy = deps.config.union.loginRateLimit;
   const ipBucket = `login-ip:${input.ip}`;
-  if (!(await underRateLimit(deps.sql, ipBucket, policy.perIp))) return { ok: false, reason: 'rate_limited' };
+  if (!(await deps.rateLimits.under(ipBucket, policy.perIp))) return { ok: false, reason: 'rate_limited' };
   const result = await identify(deps, input);
-  if (!result.ok) await hitRateLimit(deps.sql, ipBucket, policy.perIp, policy.windowSeconds);
+  if (!result.ok) await deps.rateLimits.hit(ipBucket, policy.perIp, policy.windowSeconds);
   return result;
 }
 
-async function identify(
-  deps: { config: Config; sql: Sql; orm: Orm },
-  input: { flowId: string; response: unknown; memberId?: string; ip: string },
-): Promise<PasskeyLoginResult> {
+async function identify(deps: FlowDeps, input: { flowId: string; response: unknown; memberId?: string; ip: string }): Promise<PasskeyLoginResult> {
   const response = parseAuthenticationResponse(input.response);
-  const check = response ? await checkAssertion(deps, proofAttempts(deps, input.ip), input.flowId, response, input.memberId, input.ip) : undefined;
-  if (!check) return { ok: false, reason: 'invalid' };
-  if (!check.ok) {
-    if (check.reason !== 'locked' && check.reason !== 'counter') return { ok: false, reason: 'invalid' };
-    const member = await deps.orm.em.fork().findOne(Member, { id: check.memberId });
-    return member ? { ok: false, reason: check.reason, member } : { ok: false, reason: 'invalid' };
-  }
-  const member = await deps.orm.em.fork().findOne(Member, { id: check.memberId });
+  const owner = response ? await passkeyOwner(deps, response, input.memberId) : undefined;
+  if (!response || !owner?.ok) return { ok: false, reason: 'invalid' };
+  const checked = await proofAttempts(deps, input.ip)(owner.memberId, 'login.passkey_wrong', async (tx) => ({
+    failed: false,
+    value: await checkAssertion(tx, deps.config, input.flowId, response, owner, input.ip),
+  }));
+  const locked = checked.outcome === 'locked' || Boolean(checked.failure?.lockedNow);
+  const check = checked.outcome === 'checked' ? checked.value : undefined;
+  if (!locked && !check?.ok && check?.reason !== 'counter') return { ok: false, reason: 'invalid' };
+  const member = await deps.logins.currentMember(owner.memberId);
   if (!member) return { ok: false, reason: 'invalid' };
+  if (locked) return { ok: false, reason: 'locked', member };
+  if (!check?.ok) return { ok: false, reason: 'counter', member };
   return { ok: true, member, credentialId: check.credentialId, amr: check.amr };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { render } from '../render.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { authenticateWithPassword } from '../../factors/password/login.js';
+import { flowDeps } from '../../members/ports.js';
 import type { Interaction, InteractionDeps } from './context.js';
 import { identifiedByPassword } from '../../flow/login.js';
 import { resultForProvider, type LoginState } from './state.js';
@@ -81,7 +82,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, interacti
     renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 400);
     return undefined;
   }
-  const result = await authenticateWithPassword(deps, { userId, password: body.password, ip: ctx.ip });
+  const result = await authenticateWithPassword(flowDeps(deps), { userId, password: body.password, ip: ctx.ip });
   if (!result.ok) {
     const message =
       result.reason === 'locked' ? lockedError(result.lock) : { invalid: 'login.error_invalid', rate_limited: 'login.error_rate_limited' }[result.reason];

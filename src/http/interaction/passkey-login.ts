@@ -3,6 +3,7 @@ import type { Config } from '../../config/index.js';
 import { passkeyContext } from '../../factors/passkey/context.js';
 import { discoverableLoginOptions } from '../../factors/passkey/ceremony.js';
 import { authenticateWithPasskey } from '../../factors/passkey/alone.js';
+import { flowDeps } from '../../members/ports.js';
 import { identifiedByPasskey } from '../../flow/login.js';
 import { csrfValid } from '../middleware/csrf.js';
 import { renderLogin } from './login.js';
@@ -36,7 +37,7 @@ export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, in
   if (!csrfValid(ctx, body)) return renderLogin(ctx, interaction, { errors: ['login.error_session'] }, 400);
   // 「続行するには再度認証してください」: only a passkey of the session's member (another's is refused unverified).
   const reauth = reauthenticationOf(ctx);
-  const result = await authenticateWithPasskey(deps, {
+  const result = await authenticateWithPasskey(flowDeps(deps), {
     flowId: passkeyLoginPath(interaction.uid),
     response: body.response,
     memberId: reauth?.memberId,
