@@ -233,4 +233,3 @@ export interface LockoutPort {
   tables: LockoutTables<AttemptPorts>;
 }
 
-export type { Member };
