@@ -81,6 +81,37 @@ describe('which way imports point (../shared/ARCHITECTURE.md)', () => {
     expect(paths.filter((p) => !/^'[^'$`]*'$/.test(p))).toEqual([]);
   });
 
+  it('factors, steps and the flow reach the database only through their ports (src/flow/ports.ts): nothing from src/db but `import type` of entities', () => {
+    const dbDir = path.resolve('src/db');
+    const entitiesDir = path.resolve('src/db/entities');
+    const offending = ['src/factors', 'src/steps', 'src/flow'].flatMap(sourceFiles).flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/^(import|export)(\s+type)?\b[^;]*?from\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gms)]
+        .map((m) => ({ statement: m[0]!, typeOnly: m[1] === 'import' && Boolean(m[2]), target: (m[3] ?? m[4])! }))
+        .filter(({ target }) => target.startsWith('.') && `${path.resolve(path.dirname(file), target)}/`.startsWith(`${dbDir}/`))
+        .filter(({ target, typeOnly }) => !(typeOnly && `${path.resolve(path.dirname(file), target)}/`.startsWith(`${entitiesDir}/`)))
+        .map(({ statement }) => `${file}: ${statement.replace(/\s+/g, ' ')}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('transactions are opened by named changes (src/members/changes) and the unit of work (src/db); the admin CLI, the factors and the steps open none', () => {
+    const opensTransaction = /\binTransaction\(|\.transaction\(|\.transactional\(/;
+    const openers = sourceFiles('src').filter((file) => opensTransaction.test(readFileSync(file, 'utf8')));
+    const elsewhere = openers.filter((file) => !file.startsWith('src/db/') && !file.startsWith('src/members/changes/'));
+    // The other legitimate ones, each a transaction that is not a member's change:
+    expect(elsewhere.sort()).toEqual([
+      // the development mailbox keeps each mail it receives
+      'src/mail/dev-smtp-server.ts',
+      // seeds the demo members into an empty development database at start
+      'src/members/demo-seed.ts',
+      // a proof under the member's row lock (withMemberAttempt) and the counters of unknown user IDs: the flow's attempt
+      'src/members/lockout-store.ts',
+      // the provider's own signing keys, created once and sealed again by `secrets rotate` under an advisory lock
+      'src/oidc/keys.ts',
+    ]);
+    expect(openers.filter((file) => /^src\/(admin|http|factors|steps|flow)\//.test(file))).toEqual([]);
+  });
+
   it('only src/members/credentials.ts writes the credential table through entities', () => {
     const writers = sourceFiles('src').filter((file) =>
       /em\.create\(Credential|em\.remove\(|nativeDelete\(Credential|insert into credential/.test(readFileSync(file, 'utf8')),

@@ -1,6 +1,5 @@
-import { recordMemberEvent } from '../members/events.js';
-import { insertMembers, memberInputSchema, type ValidMemberInput } from '../members/provision.js';
-import { isEmailTaken, isUserIdTaken } from '../members/taken.js';
+import * as adminChanges from '../members/changes/admin.js';
+import { memberInputSchema, type ValidMemberInput } from '../members/provision.js';
 import { parseCommandArgs, requiredOption } from './args.js';
 import type { AdminDeps } from './deps.js';
 import { ExitCode, failed, succeeded, uniqueViolation, type CommandResult } from './result.js';
@@ -62,15 +61,9 @@ export async function addMember(deps: AdminDeps, args: MemberAddArgs): Promise<C
   }
   const member: ValidMemberInput = parsed.data;
   try {
-    const refusal = await deps.sql.transaction(async (tx) => {
-      if (await isUserIdTaken(tx, member.userId)) return duplicateUserId(member.userId);
-      if (member.email && (await isEmailTaken(tx, member.email))) return duplicateEmail;
-      await insertMembers(tx, [member]);
-      const inserted = await tx.one<{ id: string }>('select id from member where user_id = $1', [member.userId]);
-      await recordMemberEvent(tx, inserted!.id, 'admin.member_added', { via: 'cli' });
-      return undefined;
-    });
-    if (refusal) return failed(ExitCode.refused, refusal);
+    const added = await adminChanges.addMember(deps, { member, via: 'cli' });
+    if (added === 'user_id_taken') return failed(ExitCode.refused, duplicateUserId(member.userId));
+    if (added === 'email_taken') return failed(ExitCode.refused, duplicateEmail);
   } catch (err) {
     // Someone else registered the same ID or address between our check and the insert.
     const constraint = uniqueViolation(err);

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Sql } from '../db/sql.js';
-import { insertMembers } from '../members/provision.js';
+import * as adminChanges from '../members/changes/admin.js';
 import { parseCommandArgs } from './args.js';
 import type { AdminDeps } from './deps.js';
 import { formatDuration } from './format.js';
@@ -81,14 +81,7 @@ export async function importMembers(
 
   const members = contents.rows.map((r) => r.member);
   try {
-    await deps.sql.transaction(async (tx) => {
-      await insertMembers(tx, members);
-      await tx.run(
-        `insert into member_event (member_id, type, detail)
-         select id, 'admin.member_imported', jsonb_build_object('via', 'cli', 'file', $2::text) from member where user_id = any($1::text[])`,
-        [members.map((m) => m.userId), path.basename(args.file)],
-      );
-    });
+    await adminChanges.importMembers(deps, { members, file: path.basename(args.file), via: 'cli' });
   } catch (err) {
     if (!uniqueViolation(err)) throw err;
     return failed(

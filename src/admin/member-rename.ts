@@ -1,4 +1,4 @@
-import { recordMemberEvent } from '../members/events.js';
+import * as adminChanges from '../members/changes/admin.js';
 import { memberInputSchema } from '../members/provision.js';
 import { parseCommandArgs } from './args.js';
 import type { AdminDeps } from './deps.js';
@@ -26,10 +26,7 @@ export async function renameMember(deps: AdminDeps, args: MemberRenameArgs): Pro
   if (!name.success) return failed(ExitCode.inputData, `NAME: ${name.error.issues[0]!.message}`);
   const member = await findMemberId(deps.sql, args.userId);
   if (!member) return failed(ExitCode.refused, memberNotFound(args.userId));
-  await deps.sql.transaction(async (tx) => {
-    await tx.run('update member set display_name = $2, updated_at = now() where id = $1', [member.id, name.data]);
-    // The names themselves stay out of the audit trail (personal data); `member show` has the current one.
-    await recordMemberEvent(tx, member.id, 'admin.renamed', { via: 'cli' });
-  });
+  // The names themselves stay out of the audit trail (personal data); `member show` has the current one.
+  await adminChanges.renameMember(deps, { memberId: member.id, name: name.data, via: 'cli' });
   return succeeded([`display name of ${member.userId} changed to "${name.data}"`], { name: name.data });
 }

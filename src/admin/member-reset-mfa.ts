@@ -1,7 +1,4 @@
-import { removeDevicesOfMember } from '../members/credentials.js';
-import { recordMemberEvent } from '../members/events.js';
-import { cancelOutstandingLinks, endPendingLogins } from '../members/sessions.js';
-import { revokeEverythingOfMember } from '../oidc/revoke.js';
+import { resetMfa } from '../members/changes/admin.js';
 import { parseCommandArgs } from './args.js';
 import type { AdminDeps } from './deps.js';
 import { findMemberId, memberNotFound } from './find-member.js';
@@ -31,14 +28,7 @@ export function parseMemberResetMfaArgs(argv: string[]): MemberResetMfaArgs {
 export async function resetMemberMfa(deps: AdminDeps, args: MemberResetMfaArgs): Promise<CommandResult<{ removed: number }>> {
   const member = await findMemberId(deps.sql, args.userId);
   if (!member) return failed(ExitCode.refused, memberNotFound(args.userId));
-  const removed = await deps.sql.transaction(async (tx, em) => {
-    const count = await removeDevicesOfMember(em, member.id);
-    await endPendingLogins(tx, member.id);
-    const revoked = await revokeEverythingOfMember(tx, member.id);
-    const cancelledLinks = await cancelOutstandingLinks(tx, member.id);
-    await recordMemberEvent(tx, member.id, 'admin.mfa_reset', { via: 'cli', removed: count, revoked, cancelledLinks });
-    return count;
-  });
+  const removed = await resetMfa(deps, { memberId: member.id, via: 'cli' });
   return succeeded(
     [
       removed > 0

@@ -1,5 +1,4 @@
-import { recordMemberEvent } from '../members/events.js';
-import { unlockMemberCompletely } from '../members/lockout-store.js';
+import * as adminChanges from '../members/changes/admin.js';
 import { parseCommandArgs } from './args.js';
 import type { AdminDeps } from './deps.js';
 import { findMemberId, memberNotFound } from './find-member.js';
@@ -20,17 +19,7 @@ export function parseMemberUnlockArgs(argv: string[]): MemberUnlockArgs {
 export async function unlockMember(deps: AdminDeps, args: MemberUnlockArgs): Promise<CommandResult<{ wasLocked: boolean }>> {
   const member = await findMemberId(deps.sql, args.userId);
   if (!member) return failed(ExitCode.refused, memberNotFound(args.userId));
-  const before = await deps.sql.transaction(async (tx) => {
-    const previous = await unlockMemberCompletely(tx, member.id);
-    await recordMemberEvent(tx, member.id, 'admin.unlocked', {
-      via: 'cli',
-      wasLocked: previous.locked,
-      permanent: previous.lockedPermanently,
-      failedLogins: previous.failedLogins,
-      lockCount: previous.lockCount,
-    });
-    return previous;
-  });
+  const before = await adminChanges.unlockMember(deps, { memberId: member.id, via: 'cli' });
   return succeeded(
     [
       before.locked

@@ -1,8 +1,7 @@
 import { totpSecretContext } from '../factors/totp/secret.js';
-import { countTotpDevicesSealedWith, lockTotpDevicesToReseal, replaceTotpSecret } from '../members/credentials.js';
-import { recordMemberEvent } from '../members/events.js';
+import { countTotpDevicesSealedWith } from '../members/credentials.js';
+import { resealStoredSigningKeys as resealSigningKeysChange, resealTotpBatch } from '../members/changes/secrets.js';
 import { recoveryCodesUnderOtherKeys, type RecoveryCodesUnderOtherKeys } from '../members/recovery-codes.js';
-import { resealSigningKeys } from '../oidc/keys.js';
 import { currentSealPrefix, resealSecret, sealedKeyId, secretsKeyId, SecretUnreadableError } from '../secrets.js';
 import { parseCommandArgs } from './args.js';
 import type { AdminDeps } from './deps.js';
@@ -57,36 +56,26 @@ async function resealTotpDevices(deps: AdminDeps, keyId: string, batchSize: numb
   const counts: Counts = { resealed: 0, current: await countTotpDevicesSealedWith(deps.sql, prefix), unreadable: [] };
   let afterId = '00000000-0000-0000-0000-000000000000';
   for (;;) {
-    const batch = await deps.sql.transaction(async (tx) => {
-      const devices = await lockTotpDevicesToReseal(tx, prefix, afterId, batchSize);
-      let resealed = 0;
-      const unreadable: UnreadableSecret[] = [];
-      for (const device of devices) {
-        try {
-          await replaceTotpSecret(tx, device.id, resealSecret(config, device.secret, totpSecretContext(device.memberId)));
-          resealed += 1;
-        } catch (err) {
-          if (!(err instanceof SecretUnreadableError)) throw err;
-          unreadable.push({ what: `${device.userId} "${device.label}"`, keyId: sealedKeyId(device.secret) });
-        }
-      }
-      if (resealed > 0) await recordMemberEvent(tx, null, 'admin.secrets_rotated', { via: 'cli', secrets: 'totp', resealed, keyId });
-      return { size: devices.length, lastId: devices.at(-1)?.id, resealed, unreadable };
+    const batch = await resealTotpBatch(deps, {
+      prefix,
+      afterId,
+      batchSize,
+      keyId,
+      via: 'cli',
+      reseal: (device) => resealSecret(config, device.secret, totpSecretContext(device.memberId)),
+      unreadable: (err) => err instanceof SecretUnreadableError,
     });
     counts.resealed += batch.resealed;
-    counts.unreadable.push(...batch.unreadable);
-    if (batch.size < batchSize || !batch.lastId) return counts;
-    afterId = batch.lastId;
+    counts.unreadable.push(...batch.unreadable.map((device) => ({ what: `${device.userId} "${device.label}"`, keyId: sealedKeyId(device.secret) })));
+    const lastId = batch.devices.at(-1)?.id;
+    if (batch.devices.length < batchSize || !lastId) return counts;
+    afterId = lastId;
   }
 }
 
 async function resealStoredSigningKeys(deps: AdminDeps, keyId: string): Promise<Counts> {
-  return deps.sql.transaction(async (tx) => {
-    const result = await resealSigningKeys(tx, deps.config);
-    if (result.resealed > 0)
-      await recordMemberEvent(tx, null, 'admin.secrets_rotated', { via: 'cli', secrets: 'signing_keys', resealed: result.resealed, keyId });
-    return { ...result, unreadable: result.unreadable.map((u) => ({ what: `signing key ${u.kid}`, keyId: u.keyId })) };
-  });
+  const result = await resealSigningKeysChange(deps, { secrets: deps.config, keyId, via: 'cli' });
+  return { ...result, unreadable: result.unreadable.map((u) => ({ what: `signing key ${u.kid}`, keyId: u.keyId })) };
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

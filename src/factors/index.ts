@@ -4,6 +4,8 @@ import { totpFactor } from './totp/index.js';
 import { passkeyFactor } from './passkey/index.js';
 import { emailFactor } from './email/index.js';
 import { recoveryCodeFactor } from './recovery-code/index.js';
+import { passwordIdentifier } from './password/identify.js';
+import { passkeyIdentifier } from './passkey/alone.js';
 import type { Factor, ProofFactor } from './types.js';
 
 /**
@@ -25,5 +27,6 @@ export const SECOND_PROOFS: Partial<Record<SecondProofKind, ProofFactor>> = {
   recovery_code: recoveryCodeFactor,
 };
 
-export { passwordFactor, recoveryCodeFactor };
+/** The ways of identifying the member at the login page, the login's first stage (flow/identify.ts), are the password and a passkey alone. */
+export { passwordFactor, recoveryCodeFactor, passwordIdentifier, passkeyIdentifier };
 export type { Factor, ProofFactor, FactorOutcome, CredentialSummary } from './types.js';

@@ -1,27 +1,7 @@
-import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
-import type { Orm } from '../db/orm.js';
-import type { Sql } from '../db/sql.js';
 import type { Member } from '../db/entities/index.js';
 import type { Locale } from '../i18n/index.js';
-import type { PasswordHasher } from '../members/password.js';
 import type { ProofAttempt } from './attempt.js';
-
-/** Sends one templated mail; false when it could not be delivered after retries. */
-export interface MailSender {
-  send(message: { to: string; template: string; locale: Locale; vars: Record<string, unknown> }): Promise<{ ok: boolean }>;
-}
-
-/** What the application is built from; handed to every flow, step and factor. */
-export interface AppDeps {
-  config: Config;
-  orm: Orm;
-  /** Pool statements for reads and single writes; a change of several writes uses `inTransaction`. */
-  sql: Sql;
-  hasher: PasswordHasher;
-  mail: MailSender;
-  log: Logger;
-}
+import type { FlowDeps } from './ports.js';
 
 /** A page to show: a template under views/ and its variables. The HTTP layer renders it. */
 export interface View {
@@ -71,5 +51,8 @@ export interface Host {
    * factor or step says whether its proof failed, the flow records the failure and decides "locked".
    */
   attempt: ProofAttempt;
-  deps: AppDeps;
+  /** The narrow ports it reads and changes members through (flow/ports.ts), never the database. */
+  deps: FlowDeps;
 }
+
+export type { FlowDeps, MailSender } from './ports.js';

@@ -9,10 +9,11 @@ import { ACR_PASSWORD_ONLY, ACR_VALUES, acrFor, acrSatisfies, weakerAcr } from '
 
 /**
  * The login as one ordered list (node-oidc-provider composes an endpoint from one list; Keycloak
- * runs a flow of authenticators): identify (the password, or a passkey alone) -> the second factor
- * when the member has one set up -> owed steps -> the confirmed address before a device setup -> the
- * setup -> finish, with `amr` and `acr` from what was proved. It knows no HTTP: whoever hosts it
- * keeps the `LoginState`, asks `nextPlace`, shows the page it names and calls `finishLogin`.
+ * runs a flow of authenticators): identify (`identify` in flow/identify.ts: the password, or a
+ * passkey alone) -> the second factor when the member has one set up -> owed steps -> the confirmed
+ * address before a device setup -> the setup -> finish, with `amr` and `acr` from what was proved.
+ * It knows no HTTP: whoever hosts it calls `identify`, keeps the `LoginState`, asks `nextPlace`,
+ * shows the page it names and calls `finishLogin`.
  */
 
 /** What the login knows after the member is identified, kept by its host (on the interaction, in PostgreSQL) until it finishes. */
@@ -187,22 +188,26 @@ export function afterSecondFactor(state: LoginState, proof: { kind: ProofFactor[
 }
 
 /**
- * The login after a passkey alone identified the member: a user-verified passkey is already two
- * factors (NIST SP 800-63B-4 §2.2.1), so it stands as the second factor too.
+ * The login after an identifier (flow/identify.ts) proved who the member is: what it proved, and,
+ * for one that stands as the second factor too (a user-verified passkey is already two factors,
+ * NIST SP 800-63B-4 §2.2.1), that second factor.
  */
-export function identifiedByPasskey(member: Member, proof: { amr: string[]; credentialId: string; remember: boolean }): LoginState {
+export function identifiedBy(
+  identifier: { kind: 'password' | 'passkey'; standsAsSecondFactor: boolean },
+  proof: { memberId: string; authEpoch: number; remember: boolean; amr: string[]; credentialId?: string },
+): LoginState {
   return {
-    memberId: member.id,
+    memberId: proof.memberId,
     remember: proof.remember,
     amr: proof.amr,
-    secondFactor: { kind: 'passkey', at: nowSeconds(), deviceId: proof.credentialId },
-    authEpoch: member.authEpoch,
+    ...(identifier.standsAsSecondFactor ? { secondFactor: { kind: identifier.kind, at: nowSeconds(), deviceId: proof.credentialId } } : {}),
+    authEpoch: proof.authEpoch,
   };
 }
 
 /** The login after the password identified the member. */
 export function identifiedByPassword(proof: { memberId: string; authEpoch: number; remember: boolean }): LoginState {
-  return { memberId: proof.memberId, remember: proof.remember, amr: ['pwd'], authEpoch: proof.authEpoch };
+  return identifiedBy({ kind: 'password', standsAsSecondFactor: false }, { ...proof, amr: ['pwd'] });
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { Sql } from '../db/sql.js';
 import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { Credential, Member, type CredentialKind } from '../db/entities/index.js';
+import type { Work } from '../db/unit-of-work.js';
+import { recordMemberEvent } from './events.js';
 
 /**
  * The member's credentials: the only writer of the `credential` table. Every function takes the
@@ -64,6 +66,42 @@ export function recentlyAddedDevices(sql: Sql, memberId: string, days = 14): Pro
      order by created_at desc limit 5`,
     [memberId, days],
   );
+}
+
+/** The passkey stored under a WebAuthn credential ID, and whose it is. */
+export async function findPasskeyByWebauthnId(em: EntityManager, webauthnId: string): Promise<{ id: string; memberId: string } | undefined> {
+  const found = await em.findOne(Credential, { webauthnId, kind: 'passkey' });
+  const memberId = found ? (found.member as unknown as { id: string }).id : undefined;
+  return found && memberId ? { id: found.id, memberId } : undefined;
+}
+
+/** One of the member's TOTP devices as a code is checked against it, in the caller's transaction. */
+export async function totpDeviceOf(
+  sql: Sql,
+  memberId: string,
+  deviceId: string,
+): Promise<{ secret: string | null; lastTimeStep: number | null; label: string } | undefined> {
+  const device = await sql.one<{ secret: string | null; lastTimeStep: string | null; label: string }>(
+    `select secret, last_time_step as "lastTimeStep", label from credential where id = $1 and member_id = $2 and kind = 'totp'`,
+    [deviceId, memberId],
+  );
+  return device && { ...device, lastTimeStep: device.lastTimeStep === null ? null : Number(device.lastTimeStep) };
+}
+
+/** A passkey locked until the caller's transaction ends (its sign counter moves forward under that lock). */
+export function lockPasskey(em: EntityManager, credentialId: string): Promise<Credential | null> {
+  return em.findOne(Credential, { id: credentialId, kind: 'passkey' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+}
+
+/**
+ * The email method's credential, the first time a mailed code proves it (there is no device to
+ * register), with its event, in the caller's change; nothing when the member has it already.
+ */
+export async function addEmailMethod(work: Work, memberId: string, flow: string, ip: string): Promise<void> {
+  if ((await listCredentials(work.em, memberId, 'email')).length > 0) return;
+  addCredential(work.em, memberId, { kind: 'email', label: '', lastUsedAt: new Date() });
+  await work.em.flush();
+  await recordMemberEvent(work.sql, memberId, 'factor.email_added', { flow }, ip);
 }
 
 export function findCredential(em: EntityManager, memberId: string, id: string): Promise<Credential | null> {

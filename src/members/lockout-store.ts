@@ -78,29 +78,48 @@ export type AttemptResult<T> =
   | { outcome: 'checked'; value: T; failure?: FailureState };
 
 /**
+ * The lockout tables as the login flow reaches them, and what a check under a member's row lock is
+ * given (`P`: the flow's ports scoped to that transaction, src/members/ports.ts). Opaque outside this
+ * module: src/flow/attempt.ts only hands it back to `withMemberAttempt` and `registerUnknownIdFailure`.
+ */
+export type LockoutTables<P> = { readonly lockoutTables: P };
+
+interface OpenTables<P> {
+  sql: Sql;
+  scoped(tx: Sql, em: EntityManager): P;
+}
+
+export function lockoutTables<P>(sql: Sql, scoped: (tx: Sql, em: EntityManager) => P): LockoutTables<P> {
+  return { sql, scoped } satisfies OpenTables<P> as unknown as LockoutTables<P>;
+}
+
+const opened = <P>(tables: LockoutTables<P>) => tables as unknown as OpenTables<P>;
+
+/**
  * One attempt at a proof after the member is identified (a second factor, the birth date, a
  * passkey): a transaction that takes the member's row lock, refuses at once when the member is
- * locked, and otherwise runs `check` on that transaction (`tx`, `em`) — the check verifies the proof
- * and, when right, spends it (the TOTP step, the mailed code, the recovery code) there. A failure is
- * counted under the same lock. So guesses on one member are checked one at a time, at most
- * `maxFailures` of them per lock, and none is accepted while the member is locked (issue 17).
- * Everything `check` does must go through `tx`/`em`: a statement on the pool would wait for a
- * connection while this one holds the row.
+ * locked, and otherwise runs `check` on that transaction (with `tables`' ports scoped to it) — the
+ * check verifies the proof and, when right, spends it (the TOTP step, the mailed code, the recovery
+ * code) there. A failure is counted under the same lock. So guesses on one member are checked one at
+ * a time, at most `maxFailures` of them per lock, and none is accepted while the member is locked
+ * (issue 17). Everything `check` does must go through the ports it is given: a statement on the pool
+ * would wait for a connection while this one holds the row.
  */
-export async function withMemberAttempt<T>(
-  sql: Sql,
+export async function withMemberAttempt<T, P>(
+  tables: LockoutTables<P>,
   memberId: string,
   policy: UnionPolicy['lockout'],
   audit: FailureAudit,
-  check: (tx: Sql, em: EntityManager) => Promise<AttemptCheck<T>>,
+  check: (ports: P) => Promise<AttemptCheck<T>>,
 ): Promise<AttemptResult<T>> {
+  const { sql, scoped } = opened(tables);
   return sql.transaction(async (tx, em) => {
     const row = await lockMemberRow(tx, memberId);
     if (isLocked(row, new Date())) {
       await recordMemberEvent(tx, memberId, 'login.refused_locked', { via: audit.wrong.replace(/^\w+\./, '').replace(/_wrong$/, '') }, audit.ip);
       return { outcome: 'locked' } as const;
     }
-    const result = await check(tx, em);
+    const result = await check(scoped(tx, em));
     if (!result.failed) return { outcome: 'checked', value: result.value } as const;
     return { outcome: 'checked', value: result.value, failure: await countLockedMemberFailure(tx, memberId, row, policy, audit) } as const;
   });
@@ -108,11 +127,11 @@ export async function withMemberAttempt<T>(
 
 /** The same counting for a user ID that does not exist. */
 export async function registerUnknownIdFailure(
-  sql: Sql,
+  tables: LockoutTables<unknown>,
   subject: string,
   policy: UnionPolicy['lockout'],
 ): Promise<LockoutState & { lockedNow: boolean; newlyLocked: boolean }> {
-  return sql.transaction(async (tx) => {
+  return opened(tables).sql.transaction(async (tx) => {
     const current = withDates(
       (await tx.one<LockoutState>(
         `insert into login_lockout (subject) values ($1) on conflict (subject) do update set updated_at = now() returning ${COLUMNS}`,

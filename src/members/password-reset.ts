@@ -1,17 +1,18 @@
 import type { Sql } from '../db/sql.js';
 import { hashToken, newSingleUseToken } from './single-use-token.js';
 
-/** Issues a 「パスワードをリセット」 token; earlier unused ones for the member stop working. */
+/**
+ * Issues a 「パスワードをリセット」 token; earlier unused ones for the member stop working. Two
+ * statements: run it inside the caller's change (changes/recovery.ts mailPasswordResetLink).
+ */
 export async function issuePasswordReset(sql: Sql, memberId: string, ttlSeconds: number): Promise<string> {
   const { token, hash } = newSingleUseToken();
-  await sql.transaction(async (tx) => {
-    await tx.run('update password_reset set expires_at = now() where member_id = $1 and used_at is null and expires_at > now()', [memberId]);
-    await tx.run('insert into password_reset (token_hash, member_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))', [
-      hash,
-      memberId,
-      ttlSeconds,
-    ]);
-  });
+  await sql.run('update password_reset set expires_at = now() where member_id = $1 and used_at is null and expires_at > now()', [memberId]);
+  await sql.run('insert into password_reset (token_hash, member_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))', [
+    hash,
+    memberId,
+    ttlSeconds,
+  ]);
   return token;
 }
 

@@ -1,5 +1,4 @@
 import { parseTypedBirthdate } from '../members/birthdate.js';
-import { confirmBirthdate } from '../members/onboarding.js';
 import { show, type Host, type Step, type View } from './types.js';
 
 /** From this many tries left, a wrong date says how many remain before the lock. */
@@ -25,9 +24,9 @@ export const birthdateStep: Step = {
     const { deps, member } = host;
     // Checked under the member's row lock, so parallel guesses are checked one at a time, at most
     // maxFailures per lock, and the right date is refused once the member is locked.
-    const attempt = await host.attempt(member.id, 'onboarding.birthdate_wrong', async (sql, em) => {
+    const attempt = await host.attempt(member.id, 'onboarding.birthdate_wrong', async (tx) => {
       const right = typed.iso === String(member.birthdate);
-      if (right) await confirmBirthdate({ em, sql }, member.id, host.ip);
+      if (right) await tx.changes.confirmBirthdate(member.id, host.ip);
       return { failed: !right, value: right };
     });
     if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };

@@ -1,10 +1,4 @@
-import { hitRateLimit } from '../db/rate-limit.js';
 import { emailAddressProblem, EMAIL_MAX_LENGTH, normalizeEmail } from '../members/email.js';
-import { issueEmailVerification, pendingVerification } from '../members/email-verification.js';
-import { isEmailTaken } from '../members/taken.js';
-import { recordMemberEvent } from '../members/events.js';
-import { keepConfirmedAddress } from '../members/onboarding.js';
-import { inTransaction } from '../db/unit-of-work.js';
 import { show, type Host, type Step, type StepOutcome, type View } from './types.js';
 
 /**
@@ -34,35 +28,19 @@ const LINK_WINDOW_SECONDS = 3600;
  * before anything is looked up, so no answer, not even a refusal, depends on who holds an address.
  */
 export async function verificationRequestAllowed(host: Host): Promise<boolean> {
-  const { sql } = host.deps;
-  const member = await hitRateLimit(sql, `verify-mail:${host.member.id}`, LINKS_PER_MEMBER, LINK_WINDOW_SECONDS);
-  const ip = await hitRateLimit(sql, `verify-mail-ip:${host.ip}`, LINKS_PER_IP, LINK_WINDOW_SECONDS);
+  const { rateLimits } = host.deps;
+  const member = await rateLimits.hit(`verify-mail:${host.member.id}`, LINKS_PER_MEMBER, LINK_WINDOW_SECONDS);
+  const ip = await rateLimits.hit(`verify-mail-ip:${host.ip}`, LINKS_PER_IP, LINK_WINDOW_SECONDS);
   return member.allowed && ip.allowed;
 }
 
 /**
- * Issues a verification link for `email` and mails it, and answers the same whoever holds the
- * address: one held by another member gets no mail (nothing reaches a stranger's mailbox, and the
- * link could only answer 「他のアカウントで設定されているメールアドレスです」 when followed), but the
- * request is stored and recorded as if it had been sent, so no later page tells the two apart either.
- * False only when the mail could not be delivered.
+ * Mails a verification link for `email` (the named change `mailVerificationLink`), and answers the
+ * same whoever holds the address: one held by another member gets no mail, but the request is
+ * stored and recorded as if it had been sent. False only when the mail could not be delivered.
  */
-export async function mailVerificationLink(host: Host, email: string, sentEvent: string): Promise<boolean> {
-  const { config, sql, mail } = host.deps;
-  const seconds = config.union.mail.emailVerificationSeconds;
-  const token = await issueEmailVerification(sql, host.member.id, email, seconds);
-  if (await isEmailTaken(sql, email, host.member.id)) {
-    await recordMemberEvent(sql, host.member.id, 'email.verification_withheld', { reason: 'address_in_use' }, host.ip);
-    return true;
-  }
-  const sent = await mail.send({
-    to: email,
-    template: 'verify_email',
-    locale: host.locale,
-    vars: { name: host.member.displayName, link: `${config.issuer}/verify-email/${token}`, minutes: Math.round(seconds / 60), unionName: host.unionName },
-  });
-  await recordMemberEvent(sql, host.member.id, sent.ok ? sentEvent : 'email.verification_failed', {}, host.ip);
-  return sent.ok;
+export function mailVerificationLink(host: Host, email: string, sentEvent: string): Promise<boolean> {
+  return host.deps.changes.mailVerificationLink({ member: host.member, email, sentEvent, locale: host.locale, unionName: host.unionName, ip: host.ip });
 }
 
 function formPage(host: Host, email: string, errors: string[] = [], status = 200): View {
@@ -93,7 +71,7 @@ async function sendVerification(host: Host, email: string): Promise<StepOutcome>
 export const emailStep: Step = {
   name: 'email',
   async show(host) {
-    const pending = host.query.change ? undefined : await pendingVerification(host.deps.sql, host.member.id);
+    const pending = host.query.change ? undefined : await host.deps.members.pendingVerification(host.member.id);
     // 「更新」 (?refresh=1) before the link was used: say so, and keep saying the mail went out.
     if (pending)
       return sentPage(
@@ -105,7 +83,7 @@ export const emailStep: Step = {
   },
   async submit(host, body) {
     if (body.action === 'resend') {
-      const pending = await pendingVerification(host.deps.sql, host.member.id);
+      const pending = await host.deps.members.pendingVerification(host.member.id);
       const email = pending?.email ?? host.member.email;
       if (!email) return show(formPage(host, ''));
       return sendVerification(host, email);
@@ -115,7 +93,7 @@ export const emailStep: Step = {
     const problems = emailProblems(email);
     if (problems.length) return show(formPage(host, raw.slice(0, EMAIL_MAX_LENGTH + 65), problems, 400));
     if (email === host.member.email && host.member.emailVerified) {
-      await inTransaction(host.deps.orm, (work) => keepConfirmedAddress(work, host.member.id));
+      await host.deps.changes.keepConfirmedAddress({ memberId: host.member.id });
       return { kind: 'done' };
     }
     return sendVerification(host, email);

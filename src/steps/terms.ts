@@ -1,6 +1,3 @@
-import { recordMemberEvent } from '../members/events.js';
-import { acceptTerms } from '../members/onboarding.js';
-import { inTransaction } from '../db/unit-of-work.js';
 import type { Step } from './types.js';
 
 /** 利用規約への同意: first login, and again whenever the configured version is newer (3-9). */
@@ -15,10 +12,10 @@ export const termsStep: Step = {
   async submit(host, body) {
     const version = host.deps.config.terms.version;
     if (body.decision !== 'agree') {
-      await recordMemberEvent(host.deps.sql, host.member.id, 'terms.declined', { version }, host.ip);
+      await host.deps.audit.record(host.member.id, 'terms.declined', { version }, host.ip);
       return { kind: 'declined' };
     }
-    await inTransaction(host.deps.orm, (work) => acceptTerms(work, host.member.id, version, host.ip));
+    await host.deps.changes.acceptTerms({ memberId: host.member.id, version, ip: host.ip });
     return { kind: 'done' };
   },
 };

@@ -1,10 +1,5 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { checkChosenUserId, normalizeUserId, USER_ID_MAX, USER_ID_MIN } from '../members/user-id.js';
-import { chooseUserIdAndFactor } from '../members/onboarding.js';
 import type { SecondFactorKind } from '../members/credentials.js';
-import { isUserIdTaken } from '../members/taken.js';
-import { inTransaction } from '../db/unit-of-work.js';
-import { hitRateLimit } from '../db/rate-limit.js';
 import { show, type Host, type Step, type View } from './types.js';
 
 /** The words for each broken user-ID rule, here and in the console. */
@@ -26,11 +21,11 @@ const LOOKUP_WINDOW_SECONDS = 3600;
  * IP's limits first, like every other check next to a secret, and over either the ID is not looked up.
  */
 export async function chosenUserIdAvailability(host: Host, userId: string): Promise<'free' | 'taken' | 'too_many'> {
-  const { sql } = host.deps;
-  const member = await hitRateLimit(sql, `user-id-lookup:${host.member.id}`, LOOKUPS_PER_MEMBER, LOOKUP_WINDOW_SECONDS);
-  const ip = await hitRateLimit(sql, `user-id-lookup-ip:${host.ip}`, LOOKUPS_PER_IP, LOOKUP_WINDOW_SECONDS);
+  const { rateLimits, members } = host.deps;
+  const member = await rateLimits.hit(`user-id-lookup:${host.member.id}`, LOOKUPS_PER_MEMBER, LOOKUP_WINDOW_SECONDS);
+  const ip = await rateLimits.hit(`user-id-lookup-ip:${host.ip}`, LOOKUPS_PER_IP, LOOKUP_WINDOW_SECONDS);
   if (!member.allowed || !ip.allowed) return 'too_many';
-  return (await isUserIdTaken(sql, userId)) ? 'taken' : 'free';
+  return (await members.userIdTaken(userId)) ? 'taken' : 'free';
 }
 
 export const USER_ID_AVAILABILITY_ERRORS = { taken: 'step_user_id.error_taken', too_many: 'step_user_id.error_too_many' } as const;
@@ -74,12 +69,8 @@ export const userIdAndMethodStep: Step = {
     if (availability !== 'free') errors.push(USER_ID_AVAILABILITY_ERRORS[availability]);
     if (errors.length) return show(page(host, { userId: typed, method, errors }, availability === 'too_many' ? 429 : 400));
 
-    try {
-      await inTransaction(host.deps.orm, (work) => chooseUserIdAndFactor(work, host.member.id, userId, method as SecondFactorKind, host.ip));
-    } catch (err) {
-      if (!(err instanceof UniqueConstraintViolationException)) throw err;
-      return show(page(host, { userId: typed, method, errors: ['step_user_id.error_taken'] }, 409));
-    }
+    const chosen = await host.deps.changes.chooseUserIdAndMethod({ memberId: host.member.id, userId, method: method as SecondFactorKind, ip: host.ip });
+    if (chosen === 'taken') return show(page(host, { userId: typed, method, errors: ['step_user_id.error_taken'] }, 409));
     return { kind: 'done' };
   },
 };

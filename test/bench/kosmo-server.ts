@@ -19,6 +19,7 @@ import { totpFactor } from '../../src/factors/totp/index.js';
 import { openTotpSecret } from '../../src/factors/totp/secret.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
 import { proofAttempts } from '../../src/flow/attempt.js';
+import { flowDeps } from '../../src/members/ports.js';
 import { BENCH_CLIENT, benchTotpUserId, benchUserId, resetPeakMemory, TOTP_SECRETS_FILE, type ChildMessage } from './shared.js';
 
 // Every statement the ORM, kysely and the adapter send goes through pg.Client#query.
@@ -112,6 +113,7 @@ await idp.sql.transaction(async (tx) => {
 // (a) members have no second factor chosen (the password-only path); (d) members set their TOTP
 // device up through the factor's own setup code, as a member does at the first login.
 const totpSecrets: string[] = [];
+const ports = flowDeps({ config, orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: createLogger('silent') });
 for (let i = 0; i < totpCount; i++) {
   const member = await orm.em.fork().findOneOrFail(Member, { userId: benchTotpUserId(i) });
   const scratch = new Map<string, unknown>();
@@ -124,14 +126,14 @@ for (let i = 0; i < totpCount; i++) {
     actionUrl: '/bench',
     unionName: config.union.name.ja,
     query: {},
-    attempt: proofAttempts({ config, sql: idp.sql }, '127.0.0.1'),
+    attempt: proofAttempts(ports, '127.0.0.1'),
     scratch: {
       get: <T>(k: string) => scratch.get(k) as T | undefined,
       async set(k, v) {
         scratch.set(k, v);
       },
     },
-    deps: { config, orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: createLogger('silent') },
+    deps: ports,
   };
   await totpFactor.startSetup(host);
   const secret = openTotpSecret(config, member.id, scratch.get('totp.pendingSecret') as string);

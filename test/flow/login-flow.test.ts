@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { startTestIdp, totpApp, type TestIdp } from '../support/idp.js';
-import { testHost } from '../support/factors.js';
+import { testDeps, testHost } from '../support/factors.js';
 import { inTransaction } from '../../src/db/unit-of-work.js';
 import { issueRecoveryCodes } from '../../src/members/recovery-codes.js';
 import { loginStore } from '../../src/members/login-store.js';
@@ -140,7 +140,7 @@ describe('the login flow (src/flow/login.ts)', () => {
   it('counts a wrong code once, in the flow, and forgets it only when the login finishes', async () => {
     const userId = await t.addMember({ userId: 'flow.fail1' }, { password: 'Flow-fail-001', onboarded: true, totpDevices: ['会社用'] });
     const run = await loginAfterPassword(userId);
-    const counted = proofAttempts(t.idp, '127.0.0.1');
+    const counted = proofAttempts(testDeps(t.idp), '127.0.0.1');
     let attempts = 0;
     const attempt: ProofAttempt = (memberId, wrong, check) => {
       attempts += 1;

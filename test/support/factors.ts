@@ -1,10 +1,24 @@
 import { Member } from '../../src/db/entities/index.js';
-import type { Host } from '../../src/flow/host.js';
+import type { FlowDeps, Host } from '../../src/flow/host.js';
 import { proofAttempts } from '../../src/flow/attempt.js';
+import { flowDeps } from '../../src/members/ports.js';
+import { createLogger } from '../../src/logger.js';
 import { totpFactor } from '../../src/factors/totp/index.js';
 import { openTotpSecret } from '../../src/factors/totp/secret.js';
 import { timeStepAt, totpCodeAt, TOTP_PERIOD_SECONDS } from '../../src/factors/totp/codes.js';
 import type { Idp } from '../../src/idp.js';
+
+const appDeps = new WeakMap<Idp, FlowDeps>();
+
+/** The ports a test's provider hands its flows, steps and factors (src/members/ports.ts), on its real PostgreSQL. */
+export function testDeps(idp: Idp): FlowDeps {
+  let deps = appDeps.get(idp);
+  if (!deps) {
+    deps = flowDeps({ config: idp.config, orm: idp.orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: createLogger('silent') });
+    appDeps.set(idp, deps);
+  }
+  return deps;
+}
 
 /** A Host for a factor outside HTTP (test fixtures): the member's record, scratch storage in memory. */
 export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/factor'): Promise<Host> {
@@ -20,7 +34,7 @@ export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/fa
     actionUrl,
     unionName: idp.config.union.name.ja,
     query: {},
-    attempt: proofAttempts(idp, '127.0.0.1'),
+    attempt: proofAttempts(testDeps(idp), '127.0.0.1'),
     scratch: {
       get: <T>(k: string) => scratch.get(k) as T | undefined,
       async set(k, v) {
@@ -28,7 +42,7 @@ export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/fa
         else scratch.set(k, v);
       },
     },
-    deps: { config: idp.config, orm: idp.orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: undefined as never },
+    deps: testDeps(idp),
   };
 }
 

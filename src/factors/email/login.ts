@@ -1,5 +1,3 @@
-import { addCredential, listCredentials } from '../../members/credentials.js';
-import { recordMemberEvent } from '../../members/events.js';
 import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
 import { maskAddress, normaliseEmailCodeInput } from './codes.js';
@@ -64,20 +62,16 @@ export async function emailVerify(host: Host, input: Record<string, unknown>, fi
   if (input.action === 'resend') {
     const sent = await issueEmailCode(host);
     if (!sent.ok) return showView(notSentPage(host, sent, 429));
-    await recordMemberEvent(host.deps.sql, host.member.id, 'login.email_otp_resent', {}, host.ip);
+    await host.deps.audit.record(host.member.id, 'login.email_otp_resent', {}, host.ip);
     return showView(codePage(host, { notice: t('factor_email.resent') }));
   }
   const typed = normaliseEmailCodeInput(input.code);
   if (!typed) return showView(codePage(host, { errors: [t('factor_email.error_code_required')], codeInvalid: true }, 400));
-  const attempt = await host.attempt(host.member.id, 'login.email_otp_wrong', async (sql, em) => {
-    const result = await checkEmailCode(host, em, typed);
+  const attempt = await host.attempt(host.member.id, 'login.email_otp_wrong', async (tx) => {
+    const result = await checkEmailCode(host, tx, typed);
     if (result === 'accepted') {
-      if (firstUse && (await listCredentials(em, host.member.id, 'email')).length === 0) {
-        addCredential(em, host.member.id, { kind: 'email', label: '', lastUsedAt: new Date() });
-        await em.flush();
-        await recordMemberEvent(sql, host.member.id, 'factor.email_added', { flow: host.flow }, host.ip);
-      }
-      await recordMemberEvent(sql, host.member.id, 'login.email_otp_ok', {}, host.ip);
+      if (firstUse) await tx.changes.addEmailMethod(host.member.id, host.flow, host.ip);
+      await tx.audit.record(host.member.id, 'login.email_otp_ok', {}, host.ip);
     }
     return { failed: result === 'wrong' || result === 'used_up', value: result };
   });

@@ -1,12 +1,10 @@
-import { LockMode, type EntityManager } from '@mikro-orm/core';
-import { Member, OneTimeCode } from '../../db/entities/index.js';
-import { inTransaction } from '../../db/unit-of-work.js';
-import { hitRateLimit, restartRateLimit } from '../../db/rate-limit.js';
+import { EMAIL_CODE_PURPOSE } from '../../members/one-time-codes.js';
+import type { AttemptPorts, MailedCodeCheck } from '../../flow/ports.js';
 import type { Host } from '../types.js';
 import { emailCodeMatches, hashEmailCode, newEmailCode } from './codes.js';
 
 /** How the codes' rows are marked in one_time_code (a stored value, spelled as when it was first written). */
-export const EMAIL_CODE_PURPOSE = 'email_otp';
+export { EMAIL_CODE_PURPOSE };
 
 export type IssueResult =
   | { ok: true }
@@ -27,88 +25,41 @@ export async function issueEmailCode(host: Host, { firstOfLogin = false } = {}):
   const cooldownBucket = `email-otp-send:${member.id}`;
   if (!firstOfLogin) {
     // The cooldown is a counter of one per window, so two resends at the same moment send one mail.
-    const cooldown = await hitRateLimit(deps.sql, cooldownBucket, 1, policy.resendCooldownSeconds);
+    const cooldown = await deps.rateLimits.hit(cooldownBucket, 1, policy.resendCooldownSeconds);
     if (!cooldown.allowed) return { ok: false, reason: 'cooldown', seconds: cooldown.retryAfterSeconds };
   }
-  const hourly = await hitRateLimit(deps.sql, `email-otp-hour:${member.id}`, policy.maxMailsPerHour, 3600);
+  const hourly = await deps.rateLimits.hit(`email-otp-hour:${member.id}`, policy.maxMailsPerHour, 3600);
   if (!hourly.allowed) return { ok: false, reason: 'hourly_limit', seconds: hourly.retryAfterSeconds };
-  if (firstOfLogin) await restartRateLimit(deps.sql, cooldownBucket, policy.resendCooldownSeconds);
+  if (firstOfLogin) await deps.rateLimits.restart(cooldownBucket, policy.resendCooldownSeconds);
 
   const code = newEmailCode();
-  await inTransaction(deps.orm, async ({ em }) => {
-    await em.nativeUpdate(
-      OneTimeCode,
-      { member: member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: null, expiresAt: { $gt: new Date() } },
-      { expiresAt: new Date() },
-    );
-    em.create(OneTimeCode, {
-      member: em.getReference(Member, member.id),
-      purpose: EMAIL_CODE_PURPOSE,
-      codeHash: hashEmailCode(deps.config.secretsKey, member.id, code),
-      attempts: 0,
-      expiresAt: new Date(Date.now() + policy.codeSeconds * 1000),
-    } as never);
-    await em.flush();
-  });
-  const sent = await deps.mail.send({
-    to: member.email,
-    template: 'email_otp',
+  const sent = await deps.changes.mailEmailCode({
+    member,
+    purpose: EMAIL_CODE_PURPOSE,
+    code,
+    codeHash: hashEmailCode(deps.config.secretsKey, member.id, code),
+    seconds: policy.codeSeconds,
     locale: host.locale,
-    vars: { name: member.displayName, code, minutes: Math.round(policy.codeSeconds / 60) },
   });
-  return sent.ok ? { ok: true } : { ok: false, reason: 'send_failed' };
+  return sent ? { ok: true } : { ok: false, reason: 'send_failed' };
 }
 
-/**
- * `used`: the code was right once and has been spent (by an earlier login): said as such, not as
- * "expired", and counted as nothing (the member typed a code we mailed them).
- */
-export type CodeCheck = 'accepted' | 'wrong' | 'used_up' | 'expired' | 'used';
-
-/** How far back a spent code is still recognised as "used" rather than wrong. */
-const USED_CODES_REMEMBERED_SECONDS = 3600;
+export type CodeCheck = MailedCodeCheck;
 
 /**
- * Checks a typed code against the member's live code under a row lock, in the caller's transaction
- * (`em`: the one holding the member's row lock, src/members/lockout-store.ts withMemberAttempt): a
- * code is accepted once, and each wrong try is counted on the code (it stops working after `maxAttempts`).
+ * Checks a typed code against the member's live code, on the ports of the transaction holding the
+ * member's row lock (host.attempt): a code is accepted once, and each wrong try is counted on the
+ * code (it stops working after `maxAttempts`). A code mailed just before SECRETS_KEY changed still matches.
  */
-export async function checkEmailCode(host: Host, em: EntityManager, typed: string): Promise<CodeCheck> {
+export function checkEmailCode(host: Host, tx: AttemptPorts, typed: string): Promise<CodeCheck> {
   const { member, deps } = host;
-  const max = deps.config.union.emailOtp.maxAttempts;
-  const live = await em.findOne(
-    OneTimeCode,
-    { member: member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: null },
-    { orderBy: { createdAt: 'desc' }, lockMode: LockMode.PESSIMISTIC_WRITE },
-  );
-  const usable = live !== null && live.expiresAt > new Date() && live.attempts < max;
-  if (usable && emailCodeMatches(deps.config, member.id, typed, live.codeHash)) {
-    live.usedAt = new Date();
-    await em.flush();
-    return 'accepted';
-  }
-  if (await matchesSpentCode(host, em, typed)) return 'used';
-  if (!live || live.expiresAt <= new Date()) return 'expired';
-  if (live.attempts >= max) return 'used_up';
-  live.attempts += 1;
-  await em.flush();
-  return live.attempts >= max ? 'used_up' : 'wrong';
-}
-
-async function matchesSpentCode(host: Host, em: EntityManager, typed: string): Promise<boolean> {
-  const { member, deps } = host;
-  const spent = await em.find(
-    OneTimeCode,
-    { member: member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: { $ne: null, $gt: new Date(Date.now() - USED_CODES_REMEMBERED_SECONDS * 1000) } },
-    { orderBy: { usedAt: 'desc' }, limit: 5 },
-  );
-  return spent.some((c) => emailCodeMatches(deps.config, member.id, typed, c.codeHash));
+  return tx.codes.check(member.id, EMAIL_CODE_PURPOSE, {
+    matches: (codeHash) => emailCodeMatches(deps.config, member.id, typed, codeHash),
+    maxAttempts: deps.config.union.emailOtp.maxAttempts,
+  });
 }
 
 /** Whether the member has a code that can still be entered (then a reload does not mail another). */
-export async function hasLiveEmailCode(host: Host): Promise<boolean> {
-  const live = await host.deps.orm.em
-    .fork()
-    .findOne(OneTimeCode, { member: host.member.id, purpose: EMAIL_CODE_PURPOSE, usedAt: null, expiresAt: { $gt: new Date() } });
-  return live !== null && live.attempts < host.deps.config.union.emailOtp.maxAttempts;
+export function hasLiveEmailCode(host: Host): Promise<boolean> {
+  return host.deps.codes.hasLive(host.member.id, EMAIL_CODE_PURPOSE, host.deps.config.union.emailOtp.maxAttempts);
 }

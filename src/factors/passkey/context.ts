@@ -1,9 +1,8 @@
 import { hmac } from '../../crypto.js';
 import { acceptedKeys } from '../../secrets.js';
-import { hitRateLimit } from '../../db/rate-limit.js';
-import type { Sql } from '../../db/sql.js';
 import type { Config } from '../../config/index.js';
 import type { Credential } from '../../db/entities/index.js';
+import type { PasskeyChallenges } from '../../flow/ports.js';
 import type { PasskeyContext, StoredPasskey } from './ceremony.js';
 
 const challengeKeyOf = (secretsKey: Buffer) => Buffer.from(hmac(secretsKey, 'webauthn-challenges'), 'base64url');
@@ -31,14 +30,13 @@ export function passkeyContext(config: Config, flowId: string): PasskeyContext {
 /**
  * Spends a challenge: the first answer that carries it may go on, any other (the same request
  * twice at the same moment, a replay) is refused. A one-per-window counter in PostgreSQL, shared by
- * every process, that outlives the challenge.
+ * every process, that outlives the challenge (src/members/ports.ts).
  */
-export async function spendChallenge(sql: Sql, challenge: string): Promise<boolean> {
-  const hit = await hitRateLimit(sql, `webauthn-challenge:${challenge}`, 1, 900);
-  return hit.allowed;
+export function spendChallenge(challenges: PasskeyChallenges, challenge: string): Promise<boolean> {
+  return challenges.spend(challenge);
 }
 
-export function storedPasskey(c: Credential): StoredPasskey {
+export function storedPasskey(c: Pick<Credential, 'webauthnId' | 'publicKey' | 'signCount' | 'transports'>): StoredPasskey {
   return { webauthnId: c.webauthnId!, publicKey: c.publicKey!, signCount: Number(c.signCount ?? 0), transports: c.transports ?? [] };
 }
 

@@ -1,7 +1,3 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { inTransaction } from '../../db/unit-of-work.js';
-import { addCredential, labelIsTaken, listCredentials } from '../../members/credentials.js';
-import { recordMemberEvent } from '../../members/events.js';
 import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
 import { LABEL_MAX, labelProblem, labelTaken, normaliseLabel } from '../labels.js';
@@ -23,7 +19,7 @@ function registrationFlowId(host: Host): string {
 }
 
 async function memberPasskeys(host: Host) {
-  return listCredentials(host.deps.orm.em.fork(), host.member.id, 'passkey');
+  return host.deps.credentials.list(host.member.id, 'passkey');
 }
 
 /** セキュリティキーの登録: 「登録」 starts the browser's ceremony (this device, or a phone by QR code and Bluetooth). */
@@ -47,7 +43,7 @@ export async function finishPasskeySetup(host: Host, input: Record<string, unkno
   if (typeof input.failure === 'string' && input.failure) return showView(retryView(host));
   const response = parseRegistrationResponse(input.response);
   const challenge = response && challengeOf(response);
-  if (!response || !challenge || !(await spendChallenge(host.deps.sql, challenge))) return showView(retryView(host));
+  if (!response || !challenge || !(await spendChallenge(host.deps.passkeyChallenges, challenge))) return showView(retryView(host));
   const registered = await verifyPasskeyRegistration(passkeyContext(host.deps.config, registrationFlowId(host)), response);
   if (!registered) return showView(retryView(host));
   const existing = await memberPasskeys(host);
@@ -84,39 +80,20 @@ async function saveLabelled(host: Host, input: Record<string, unknown>): Promise
     )
   )
     return showView(labelPage(host, label, [t('factor_passkey.error_label_taken')], 409));
-  const member = host.member;
-  let credentialId: string;
-  try {
-    credentialId = await inTransaction(host.deps.orm, async ({ em, sql }) => {
-      if (await labelIsTaken(em, member.id, 'passkey', label)) throw new UniqueLabel();
-      const credential = addCredential(em, member.id, {
-        kind: 'passkey',
-        label,
-        webauthnId: registered.webauthnId,
-        publicKey: registered.publicKey,
-        signCount: registered.signCount,
-        transports: registered.transports,
-        backedUp: registered.backedUp,
-        deviceType: registered.deviceType,
-        aaguid: registered.aaguid,
-        lastUsedAt: new Date(),
-        trustAcr: trustOfNewDevice('passkey', host.sessionAcr),
-      });
-      await em.flush();
-      await recordMemberEvent(sql, member.id, 'factor.passkey_added', { label, aaguid: registered.aaguid, flow: host.flow }, host.ip);
-      return credential.id;
-    });
-  } catch (err) {
-    if (err instanceof UniqueLabel) return showView(labelPage(host, label, [t('factor_passkey.error_label_taken')], 409));
-    // The same authenticator credential stored twice (a double post): start the registration over.
-    if (err instanceof UniqueConstraintViolationException) {
-      await host.scratch.set(REGISTERED, undefined);
-      return showView(await startPasskeySetup(host, [], 409));
-    }
-    throw err;
+  const added = await host.deps.changes.addPasskey({
+    memberId: host.member.id,
+    label,
+    passkey: registered,
+    trustAcr: trustOfNewDevice('passkey', host.sessionAcr),
+    flow: host.flow,
+    ip: host.ip,
+  });
+  if (!added.added && added.reason === 'label_taken') return showView(labelPage(host, label, [t('factor_passkey.error_label_taken')], 409));
+  // The same authenticator credential stored twice (a double post): start the registration over.
+  if (!added.added) {
+    await host.scratch.set(REGISTERED, undefined);
+    return showView(await startPasskeySetup(host, [], 409));
   }
   await host.scratch.set(REGISTERED, undefined);
-  return { kind: 'verified', amr: passkeyAmr(registered), credentialId };
+  return { kind: 'verified', amr: passkeyAmr(registered), credentialId: added.credentialId };
 }
-
-class UniqueLabel extends Error {}

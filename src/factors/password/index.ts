@@ -6,7 +6,7 @@ import { passwordChallengePage, verifyMemberPassword } from './verify.js';
 /**
  * The member's password as a factor: asked again for re-authentication, set up at first login and
  * replaced from the console or a reset link. Identifying someone by user ID and password at the
- * login screen is `authenticateWithPassword` (login.ts), which must not tell whether the ID exists.
+ * login screen is `passwordIdentifier` (identify.ts), which must not tell whether the ID exists.
  */
 export const passwordFactor: Factor = {
   kind: 'password',

@@ -1,10 +1,9 @@
 import type { PasswordProblem } from '../../members/password-policy.js';
-import { newPasswordProblems, passwordPolicyVars, storeNewPassword } from '../../members/new-password.js';
-import { recordMemberEvent } from '../../members/events.js';
-import { PASSWORD_CREDENTIAL_JOIN, PASSWORD_HOLDER_COLUMNS, type PasswordHolder } from '../../members/password.js';
-import { inTransaction } from '../../db/unit-of-work.js';
-import type { Sql } from '../../db/sql.js';
+import { newPasswordProblems, passwordPolicyVars } from '../../members/new-password.js';
 import { showView, type FactorOutcome, type Host, type View } from '../types.js';
+
+/** The console and the reset page read the current password the same way (src/members/password-holders.ts). */
+export { loadPasswordHolder } from '../../members/password-holders.js';
 
 /** The words for each broken rule, the same on every page that sets a password. */
 export const PASSWORD_ERRORS: Record<PasswordProblem, string> = {
@@ -19,14 +18,6 @@ export const PASSWORD_ERRORS: Record<PasswordProblem, string> = {
   personal: 'step_password.error_personal',
 };
 
-/** The member's current password as the hasher checks it (their own hash, or the initial one). */
-export async function loadPasswordHolder(sql: Sql, memberId: string): Promise<(PasswordHolder & { userId: string }) | undefined> {
-  return sql.one<PasswordHolder & { userId: string }>(
-    `select m.user_id as "userId", ${PASSWORD_HOLDER_COLUMNS} from member m ${PASSWORD_CREDENTIAL_JOIN} where m.id = $1`,
-    [memberId],
-  );
-}
-
 export function newPasswordPage(host: Host, errors: string[] = [], status = 200): View {
   const policy = passwordPolicyVars(host.deps.config);
   return {
@@ -36,11 +27,11 @@ export function newPasswordPage(host: Host, errors: string[] = [], status = 200)
   };
 }
 
-/** パスワード and パスワード確認用: checked against the policy, then stored with its event in one change. */
+/** パスワード and パスワード確認用: checked against the policy, then stored with its event in one named change. */
 export async function setNewPassword(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
   const password = typeof input.password === 'string' ? input.password.slice(0, 1024) : '';
   const confirmation = typeof input.password_confirmation === 'string' ? input.password_confirmation.slice(0, 1024) : '';
-  const holder = (await loadPasswordHolder(host.deps.sql, host.member.id))!;
+  const holder = (await host.deps.credentials.passwordHolder(host.member.id))!;
   const problems = await newPasswordProblems(host.deps, holder, password, confirmation);
   if (problems.length)
     return showView(
@@ -50,11 +41,6 @@ export async function setNewPassword(host: Host, input: Record<string, unknown>)
         400,
       ),
     );
-  const hash = await host.deps.hasher.hash(password);
-  await inTransaction(host.deps.orm, async (work) => {
-    await storeNewPassword(work, host.member.id, hash);
-    await work.em.flush();
-    await recordMemberEvent(work.sql, host.member.id, 'password.changed', { via: host.flow }, host.ip);
-  });
+  await host.deps.changes.setOwnPassword({ memberId: host.member.id, password, via: host.flow, ip: host.ip });
   return { kind: 'verified', amr: ['pwd'] };
 }

@@ -1,7 +1,6 @@
 import { isLocked } from '../../members/lockout.js';
 import { failedProof } from '../../flow/attempt.js';
 import { showView, type FactorOutcome, type Host, type View } from '../types.js';
-import { loadPasswordHolder } from './setup.js';
 
 /** 続行するには再度認証してください: the password of a member who is already known. */
 export function passwordChallengePage(host: Host, errors: string[] = [], status = 200): View {
@@ -12,8 +11,8 @@ export function passwordChallengePage(host: Host, errors: string[] = [], status 
 export async function verifyMemberPassword(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
   const password = typeof input.password === 'string' ? input.password.slice(0, 1024) : '';
   const { member, deps } = host;
-  if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, new Date())) return { kind: 'locked' };
-  const holder = await loadPasswordHolder(deps.sql, member.id);
+  if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, deps.clock.now())) return { kind: 'locked' };
+  const holder = await deps.credentials.passwordHolder(member.id);
   if (password && (await deps.hasher.verify(holder, password))) return { kind: 'verified', amr: ['pwd'] };
   // Compared before the row lock (bcrypt is too slow to hold it); the flow counts the failure.
   const after = await host.attempt(member.id, 'reauth.password_wrong', failedProof);

@@ -1,5 +1,3 @@
-import { recordMemberEvent } from '../../members/events.js';
-import { recoveryCodesLeft, useRecoveryCode } from '../../members/recovery-codes.js';
 import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { showView, type FactorOutcome, type Host, type View } from '../types.js';
 
@@ -20,8 +18,8 @@ export async function verifyRecoveryCode(host: Host, input: Record<string, unkno
   if (!typed.trim()) return showView(recoveryCodePage(host, ['factor_recovery_code.error_required'], 400));
   // Checked and spent under the member's row lock; nothing is checked while the member is locked.
   const attempt = await host.attempt(member.id, 'login.recovery_code_wrong', async (tx) => {
-    const used = await useRecoveryCode(tx, deps.config, member.id, typed);
-    if (used) await recordMemberEvent(tx, member.id, 'login.recovery_code_used', {}, host.ip);
+    const used = await tx.recoveryCodes.use(member.id, typed);
+    if (used) await tx.audit.record(member.id, 'login.recovery_code_used', {}, host.ip);
     return { failed: !used, value: used };
   });
   if (attempt.outcome === 'locked' || attempt.failure?.lockedNow) return { kind: 'locked' };
@@ -34,6 +32,6 @@ export async function verifyRecoveryCode(host: Host, input: Record<string, unkno
 
 /** After a recovery code: how many are left, and that a new device should be set up. */
 export async function recoveryCodeUsedPage(host: Host, continueUrl: string): Promise<View> {
-  const { left } = await recoveryCodesLeft(host.deps.sql, host.member.id);
+  const { left } = await host.deps.recoveryCodes.left(host.member.id);
   return { view: 'factor-recovery-code-used', vars: { continueUrl, left } };
 }

@@ -1,6 +1,4 @@
-import { acceptTotpTimeStep, credentialsWithSecrets } from '../../members/credentials.js';
-import type { Sql } from '../../db/sql.js';
-import { recordMemberEvent } from '../../members/events.js';
+import type { AttemptPorts } from '../../flow/ports.js';
 import { sealedKeyId, SecretUnreadableError } from '../../secrets.js';
 import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
@@ -16,7 +14,7 @@ interface Device {
 }
 
 async function devices(host: Host): Promise<Device[]> {
-  const list = await credentialsWithSecrets(host.deps.sql, host.member.id, 'totp');
+  const list = await host.deps.credentials.withSecrets(host.member.id, 'totp');
   return list.map((c) => ({ id: c.id, label: c.label, usable: opens(host, c.secret), keyId: c.secret ? sealedKeyId(c.secret) : undefined }));
 }
 
@@ -57,7 +55,7 @@ async function unusablePage(host: Host, unusable: Device[], all: Device[]): Prom
     { credentials: unusable.map((d) => d.id), keyIds: [...new Set(unusable.map((d) => d.keyId ?? 'none'))] },
     'TOTP device secret cannot be decrypted: sealed with a key that is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS; the member is asked to use a recovery code or have the device reset (`npm run admin -- secrets rotate` lists every such device)',
   );
-  await recordMemberEvent(host.deps.sql, host.member.id, 'login.totp_unreadable', { devices: unusable.map((d) => d.label) }, host.ip);
+  await host.deps.audit.record(host.member.id, 'login.totp_unreadable', { devices: unusable.map((d) => d.label) }, host.ip);
   const others = all.filter((d) => d.usable);
   return {
     view: 'factor-totp-unusable',
@@ -82,12 +80,9 @@ type Check = 'accepted' | 'wrong' | 'no_device' | { unusable: Device };
  * (the flow's attempt, host.attempt), so the login's hot path is that lock, this read and one write recording
  * the step and its audit event together.
  */
-async function checkCode(host: Host, tx: Sql, deviceId: string, typed: string): Promise<Check> {
-  const { config } = host.deps;
-  const device = await tx.one<{ secret: string | null; lastTimeStep: string | null; label: string }>(
-    `select secret, last_time_step as "lastTimeStep", label from credential where id = $1 and member_id = $2 and kind = 'totp'`,
-    [deviceId, host.member.id],
-  );
+async function checkCode(host: Host, tx: AttemptPorts, deviceId: string, typed: string): Promise<Check> {
+  const { config, clock } = host.deps;
+  const device = await tx.credentials.totpDevice(host.member.id, deviceId);
   if (!device?.secret) return 'no_device';
   let secret: string;
   try {
@@ -96,8 +91,8 @@ async function checkCode(host: Host, tx: Sql, deviceId: string, typed: string): 
     if (!(err instanceof SecretUnreadableError)) throw err;
     return { unusable: { id: deviceId, label: device.label, usable: false, keyId: err.keyId } };
   }
-  const check = await verifyTotpCode(secret, typed, device.lastTimeStep === null ? null : Number(device.lastTimeStep));
-  const accepted = check.valid && (await acceptTotpTimeStep(tx, deviceId, check.timeStep, { detail: { device: device.label }, ip: host.ip }));
+  const check = await verifyTotpCode(secret, typed, device.lastTimeStep, clock.now().getTime() / 1000);
+  const accepted = check.valid && (await tx.credentials.acceptTotpTimeStep(deviceId, check.timeStep, { detail: { device: device.label }, ip: host.ip }));
   return accepted ? 'accepted' : 'wrong';
 }
 

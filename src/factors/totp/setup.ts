@@ -1,8 +1,4 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { SecretUnreadableError } from '../../secrets.js';
-import { inTransaction } from '../../db/unit-of-work.js';
-import { addCredential, labelIsTaken, listCredentials } from '../../members/credentials.js';
-import { recordMemberEvent } from '../../members/events.js';
 import type { Host, View, FactorOutcome } from '../types.js';
 import { showView } from '../types.js';
 import { LABEL_MAX, labelProblem, labelTaken, normaliseLabel } from '../labels.js';
@@ -80,8 +76,7 @@ export async function finishTotpSetup(host: Host, input: Record<string, unknown>
   if (problem === 'required') errors.push(t('factor_totp.error_device_required'));
   if (problem === 'too_long') errors.push(t('factor_totp.error_device_long', { max: LABEL_MAX }));
   if (!problem) {
-    const em = host.deps.orm.em.fork();
-    const existing = (await listCredentials(em, host.member.id, 'totp')).map((c) => c.label);
+    const existing = (await host.deps.credentials.list(host.member.id, 'totp')).map((c) => c.label);
     if (labelTaken(label, existing)) errors.push(t('factor_totp.error_device_taken'));
   }
   deviceInvalid = errors.length > 0;
@@ -91,7 +86,7 @@ export async function finishTotpSetup(host: Host, input: Record<string, unknown>
     errors.push(t('factor_totp.error_code_required'));
     codeInvalid = true;
   } else {
-    const check = await verifyTotpCode(secret, typed, null);
+    const check = await verifyTotpCode(secret, typed, null, host.deps.clock.now().getTime() / 1000);
     if (check.valid) step = check.timeStep;
     else {
       errors.push(t('factor_totp.error_setup_code'), t('factor_totp.error_setup_code_hint'));
@@ -102,29 +97,16 @@ export async function finishTotpSetup(host: Host, input: Record<string, unknown>
     return showView(await setupPage(host, { deviceName: label, errors, codeInvalid, deviceInvalid }, 400));
   }
 
-  const member = host.member;
-  let credentialId: string;
-  try {
-    credentialId = await inTransaction(host.deps.orm, async ({ em, sql }) => {
-      if (await labelIsTaken(em, member.id, 'totp', label)) throw new LabelTaken();
-      const credential = addCredential(em, member.id, {
-        kind: 'totp',
-        label,
-        secret: sealTotpSecret(host.deps.config, member.id, secret),
-        lastTimeStep: step,
-        lastUsedAt: new Date(),
-        trustAcr: trustOfNewDevice('totp', host.sessionAcr),
-      });
-      await em.flush();
-      await recordMemberEvent(sql, member.id, 'factor.totp_added', { label, flow: host.flow }, host.ip);
-      return credential.id;
-    });
-  } catch (err) {
-    if (!(err instanceof LabelTaken) && !(err instanceof UniqueConstraintViolationException)) throw err;
-    return showView(await setupPage(host, { deviceName: label, errors: [t('factor_totp.error_device_taken')], deviceInvalid: true }, 409));
-  }
+  const added = await host.deps.changes.addTotpDevice({
+    memberId: host.member.id,
+    label,
+    sealedSecret: sealTotpSecret(host.deps.config, host.member.id, secret),
+    timeStep: step,
+    trustAcr: trustOfNewDevice('totp', host.sessionAcr),
+    flow: host.flow,
+    ip: host.ip,
+  });
+  if (!added.added) return showView(await setupPage(host, { deviceName: label, errors: [t('factor_totp.error_device_taken')], deviceInvalid: true }, 409));
   await host.scratch.set(PENDING, undefined);
-  return { kind: 'verified', amr: TOTP_AMR, credentialId };
+  return { kind: 'verified', amr: TOTP_AMR, credentialId: added.credentialId };
 }
-
-class LabelTaken extends Error {}

@@ -2,9 +2,10 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { render } from '../render.js';
 import { field, type FormSpec } from '../form.js';
-import { authenticateWithPassword } from '../../factors/password/login.js';
+import { passwordIdentifier } from '../../factors/index.js';
+import { identify } from '../../flow/identify.js';
+import { flowDeps } from '../../members/ports.js';
 import type { Interaction, InteractionDeps, LoginRequest } from './request.js';
-import { identifiedByPassword } from '../../flow/login.js';
 import { resultForProvider, type LoginState } from './state.js';
 import { lockedError, type LoginError } from './lock-message.js';
 import { reauthenticationOf } from './reauth.js';
@@ -59,8 +60,9 @@ export function renderLogin(
 }
 
 /**
- * POST /interaction/:uid/login — the ユーザID and パスワード form. The login's state when the password
- * was right (the caller then proceeds); otherwise the login page is answered.
+ * POST /interaction/:uid/login — the ユーザID and パスワード form, handed to the login's identify stage
+ * (flow/identify.ts). The login's state when the password was right (the caller then proceeds);
+ * otherwise the login page says what the flow answered.
  */
 export async function submitLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: LoginForm): Promise<LoginState | undefined> {
   const kept = keptLogin(ctx, body);
@@ -70,19 +72,14 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, interacti
     renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 400);
     return undefined;
   }
-  const result = await authenticateWithPassword(deps, { userId, password: body.password, ip: ctx.ip });
-  if (!result.ok) {
-    const message =
-      result.reason === 'locked' ? lockedError(result.lock) : { invalid: 'login.error_invalid', rate_limited: 'login.error_rate_limited' }[result.reason];
-    renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.reason === 'rate_limited' ? 429 : 401);
+  const request = { deps: flowDeps(deps), ip: ctx.ip, remember: kept.remember, only: reauth?.memberId };
+  const result = await identify(request, passwordIdentifier, { userId, password: body.password });
+  if (result.kind !== 'identified') {
+    const message = result.kind === 'locked' ? lockedError(result.lock) : result.kind === 'rate_limited' ? 'login.error_rate_limited' : 'login.error_invalid';
+    renderLogin(ctx, interaction, { ...kept, errors: [message] }, result.kind === 'rate_limited' ? 429 : 401);
     return undefined;
   }
-  // The user ID changed hands since the session began: never another member in this session.
-  if (reauth && result.memberId !== reauth.memberId) {
-    renderLogin(ctx, interaction, { ...kept, errors: ['login.error_invalid'] }, 401);
-    return undefined;
-  }
-  return identifiedByPassword({ memberId: result.memberId, authEpoch: result.authEpoch, remember: kept.remember });
+  return result.state;
 }
 
 /** What the login page keeps of a refused form: a re-authentication is the session's member's, whatever user ID the form carries. */

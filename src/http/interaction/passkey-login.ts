@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import { passkeyContext } from '../../factors/passkey/context.js';
 import { discoverableLoginOptions } from '../../factors/passkey/ceremony.js';
-import { authenticateWithPasskey } from '../../factors/passkey/alone.js';
-import { identifiedByPasskey } from '../../flow/login.js';
+import { passkeyIdentifier } from '../../factors/index.js';
+import { identify } from '../../flow/identify.js';
+import { flowDeps } from '../../members/ports.js';
 import { field, type FormSpec } from '../form.js';
 import { renderLogin } from './login.js';
 import { reauthenticationOf } from './reauth.js';
@@ -33,30 +34,22 @@ export function offerPasskeyLogin(config: Config): Middleware {
 
 /**
  * POST /interaction/:uid/passkey — a passkey alone, from the login page (autofill or
- * 「生体認証でログイン」). A user-verified passkey is already two factors (NIST SP 800-63B-4
- * §2.2.1), so the login continues with the owed steps and skips the second-factor stage.
+ * 「生体認証でログイン」), handed to the login's identify stage (flow/identify.ts). A user-verified
+ * passkey is already two factors (NIST SP 800-63B-4 §2.2.1), so the login continues with the owed
+ * steps and skips the second-factor stage.
  */
 export async function submitPasskeyLogin(ctx: Context, deps: InteractionDeps, interaction: Interaction, body: PasskeyLoginForm): Promise<void> {
   // 「続行するには再度認証してください」: only a passkey of the session's member (another's is refused unverified).
   const reauth = reauthenticationOf(ctx);
-  const result = await authenticateWithPasskey(deps, {
-    flowId: passkeyLoginPath(interaction.uid),
-    response: body.response,
-    memberId: reauth?.memberId,
-    ip: ctx.ip,
-  });
-  if (!result.ok) {
-    if (result.reason === 'rate_limited') return renderLogin(ctx, interaction, { errors: ['login.error_rate_limited'] }, 429);
+  const request = { deps: flowDeps(deps), ip: ctx.ip, remember: reauth ? reauth.remember : body.remember === 'on', only: reauth?.memberId };
+  const result = await identify(request, passkeyIdentifier, { response: body.response, flowId: passkeyLoginPath(interaction.uid) });
+  if (result.kind === 'rate_limited') return renderLogin(ctx, interaction, { errors: ['login.error_rate_limited'] }, 429);
+  if (result.kind !== 'identified') {
     const error: LoginError =
-      result.reason === 'locked' ? lockedError(result.member) : result.reason === 'counter' ? 'login.error_passkey_counter' : 'login.error_passkey';
-    return renderLogin(ctx, interaction, { userId: 'member' in result ? result.member.userId : undefined, errors: [error] }, 401);
+      result.kind === 'locked' ? lockedError(result.lock) : result.kind === 'counter' ? 'login.error_passkey_counter' : 'login.error_passkey';
+    return renderLogin(ctx, interaction, { userId: 'member' in result ? result.member?.userId : undefined, errors: [error] }, 401);
   }
-  const state = identifiedByPasskey(result.member, {
-    amr: result.amr,
-    credentialId: result.credentialId,
-    remember: reauth ? reauth.remember : body.remember === 'on',
-  });
-  await proceed(ctx, deps, interaction, state, result.member);
+  await proceed(ctx, deps, interaction, result.state, result.member);
 }
 
 /** POST /interaction/:uid/passkey's form; refused, the login page again. */

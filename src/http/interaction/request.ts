@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Config } from '../../config/index.js';
-import type { AppDeps } from '../../flow/host.js';
+import type { AppDeps } from '../../members/changes/deps.js';
 
 /** What the interaction routes are handed at start. */
 export interface InteractionDeps extends AppDeps {

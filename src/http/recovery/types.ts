@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { AppDeps } from '../../flow/host.js';
+import type { AppDeps } from '../../members/changes/deps.js';
 
 export type RecoveryDeps = AppDeps;
 

@@ -15,6 +15,12 @@ export interface ChangeDeps {
   log: Logger;
 }
 
+/**
+ * What the application is built from: the HTTP routes are handed it, named changes take it, and
+ * `flowDeps` (src/members/ports.ts) narrows it to the ports flows, steps and factors get.
+ */
+export type AppDeps = ChangeDeps;
+
 /** The member a notice mail goes to, as the page loaded them. */
 export interface NoticeMember {
   id: string;

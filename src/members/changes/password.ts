@@ -32,6 +32,23 @@ export async function changePassword(
 }
 
 /**
+ * The password factor's setup (the first login's パスワードの変更): the member's own password (checked
+ * against the policy already) in place of the initial one, the owed step done, with its event.
+ */
+export async function setOwnPassword(
+  deps: Pick<ChangeDeps, 'orm' | 'hasher'>,
+  change: { memberId: string; password: string; via: string; ip: string },
+): Promise<void> {
+  const { memberId, via, ip } = change;
+  const hash = await deps.hasher.hash(change.password);
+  await inTransaction(deps.orm, async (work) => {
+    await storeNewPassword(work, memberId, hash);
+    await work.em.flush();
+    await recordMemberEvent(work.sql, memberId, 'password.changed', { via }, ip);
+  });
+}
+
+/**
  * A new password through a 「パスワードをリセット」 link: the used link, the new password, the end of any
  * lock (a permanent one too: the member proved control of the confirmed address), of every session and
  * token and of any login in progress land together in one transaction, or not at all. False when the
