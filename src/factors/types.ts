@@ -1,5 +1,6 @@
 import type { Host, View } from '../flow/host.js';
 import type { Credential, CredentialKind } from '../db/entities/index.js';
+import type { PostedForm } from '../flow/form.js';
 
 /** What a proof or a setup led to. */
 export type FactorOutcome =
@@ -33,7 +34,7 @@ export interface ProofFactor {
   acr: string;
   /** The page that asks for the proof. */
   challenge(host: Host): Promise<View>;
-  verify(host: Host, input: Record<string, unknown>): Promise<FactorOutcome>;
+  verify(host: Host, input: PostedForm): Promise<FactorOutcome>;
 }
 
 /**
@@ -45,7 +46,7 @@ export interface Factor extends ProofFactor {
   kind: CredentialKind;
   /** The first page of setting it up (or of replacing it, for the password). */
   startSetup(host: Host): Promise<View>;
-  finishSetup(host: Host, input: Record<string, unknown>): Promise<FactorOutcome>;
+  finishSetup(host: Host, input: PostedForm): Promise<FactorOutcome>;
   summary(credential: Credential): CredentialSummary;
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import type { Credential, CredentialKind, Member } from '../db/entities/index.js';
+import type { Credential, CredentialKind } from '../db/entities/index.js';
 import type { Locale } from '../i18n/index.js';
 import type { PasswordHasher, PasswordHolder } from '../members/password.js';
 import type { LockoutState } from '../members/lockout.js';
@@ -122,9 +122,12 @@ export interface ChangedMember {
  * audit event and its mail, and answers what happened.
  */
 export interface MemberChanges {
-  /** An authenticator app, its first accepted time step and its event; 'label_taken' when the member has a device of that name. */
+  /**
+   * An authenticator app, its first accepted time step and its event, then the notice to the member's
+   * confirmed address; 'label_taken' when the member has a device of that name.
+   */
   addTotpDevice(change: {
-    memberId: string;
+    member: ChangedMember;
     label: string;
     sealedSecret: string;
     timeStep: number;
@@ -132,9 +135,9 @@ export interface MemberChanges {
     flow: string;
     ip: string;
   }): Promise<{ added: true; credentialId: string } | { added: false; reason: 'label_taken' }>;
-  /** A passkey and its event; 'label_taken', or 'duplicate' when that authenticator credential is stored already. */
+  /** A passkey and its event, then the notice; 'label_taken', or 'duplicate' when that authenticator credential is stored already. */
   addPasskey(change: {
-    memberId: string;
+    member: ChangedMember;
     label: string;
     passkey: {
       webauthnId: string;

@@ -1,11 +1,8 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { field } from '../flow/form.js';
 
-/**
- * One text field of a form as it arrives: a string cut to `max` characters, and anything else (an
- * array, a missing field) read as empty, so a tampered body parses instead of throwing.
- */
-export const field = (max: number) => z.preprocess((v) => (typeof v === 'string' ? v.slice(0, max) : ''), z.string());
+export { field };
 
 /** A form as the body parser left it: an object of its fields, or empty. */
 export type FormBody = Record<string, unknown>;

@@ -11,7 +11,7 @@ export interface MailTemplates {
   verify_email: { name: string; link: string; minutes: number };
   password_reset: { name: string; userId: string; link: string; minutes: number };
   user_id_reminder: { name: string; userId: string };
-  email_otp: { name: string; code: string; minutes: number };
+  email_code: { name: string; code: string; minutes: number };
   /** A change to the member's login details, sent to the confirmed address (the old one for an address change). */
   security_notice: { name: string; change: SecurityChange; when: string };
 }

@@ -8,7 +8,7 @@ import type { Work } from '../db/unit-of-work.js';
  */
 
 /** How the email method's codes are marked (a stored value, spelled as when it was first written). */
-export const EMAIL_CODE_PURPOSE = 'email_otp';
+export const EMAIL_CODE_PURPOSE = 'email';
 
 /** How far back a spent code is still recognised as "used" rather than wrong. */
 const USED_CODES_REMEMBERED_SECONDS = 3600;

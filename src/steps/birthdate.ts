@@ -1,5 +1,7 @@
 import { parseTypedBirthdate } from '../members/birthdate.js';
 import { show, type Host, type Step, type View } from './types.js';
+import { z } from 'zod';
+import { field } from '../flow/form.js';
 
 /** From this many tries left, a wrong date says how many remain before the lock. */
 const FEW_TRIES_LEFT = 2;
@@ -13,13 +15,16 @@ function page(host: Host, errors: string[] = [], status = 200, triesLeft = 0): V
 }
 
 /** 生年月日の入力: first login only, the member proves who they are with their birth date (YYYYMMDD). */
+/** 生年月日's form. */
+const birthdateForm = z.object({ birthdate: field(40) });
+
 export const birthdateStep: Step = {
   name: 'birthdate',
   async show(host) {
     return page(host);
   },
-  async submit(host, body) {
-    const typed = parseTypedBirthdate(typeof body.birthdate === 'string' ? body.birthdate.slice(0, 40) : '');
+  async submit(host, posted) {
+    const typed = parseTypedBirthdate(birthdateForm.parse(posted).birthdate);
     if (!typed.ok) return show(page(host, [typed.problem === 'required' ? 'step_birthdate.error_required' : 'step_birthdate.error_format'], 400));
     const { deps, member } = host;
     // Checked under the member's row lock, so parallel guesses are checked one at a time, at most

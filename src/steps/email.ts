@@ -1,5 +1,7 @@
 import { emailAddressProblem, EMAIL_MAX_LENGTH, normalizeEmail } from '../members/email.js';
 import { show, type Host, type Step, type StepOutcome, type View } from './types.js';
+import { z } from 'zod';
+import { field } from '../flow/form.js';
 
 /**
  * The manual's errors, exactly; over 255 characters also shows the invalid-address error. Its No. 2
@@ -68,6 +70,9 @@ async function sendVerification(host: Host, email: string): Promise<StepOutcome>
 }
 
 /** メールアドレスの更新 and メール認証: confirm or change the address, then click the mailed link. */
+/** メールアドレスの登録's form: the address, or 再送信 (`action=resend`). */
+const emailForm = z.object({ action: field(16), email: field(1000) });
+
 export const emailStep: Step = {
   name: 'email',
   async show(host) {
@@ -81,15 +86,16 @@ export const emailStep: Step = {
       );
     return formPage(host, host.member.email ?? '');
   },
-  async submit(host, body) {
+  async submit(host, posted) {
+    const body = emailForm.parse(posted);
     if (body.action === 'resend') {
       const pending = await host.deps.members.pendingVerification(host.member.id);
       const email = pending?.email ?? host.member.email;
       if (!email) return show(formPage(host, ''));
       return sendVerification(host, email);
     }
-    const raw = typeof body.email === 'string' ? body.email : '';
-    const email = normalizeEmail(raw.slice(0, 1000));
+    const raw = body.email;
+    const email = normalizeEmail(raw);
     const problems = emailProblems(email);
     if (problems.length) return show(formPage(host, raw.slice(0, EMAIL_MAX_LENGTH + 65), problems, 400));
     if (email === host.member.email && host.member.emailVerified) {

@@ -1,5 +1,6 @@
 import type { Host, View } from '../flow/host.js';
 import type { StepName } from '../members/required-steps.js';
+import type { PostedForm } from '../flow/form.js';
 
 /** What a submission led to: the step is done, a page to show (an error, the next screen), or the login ends. */
 export type StepOutcome = { kind: 'done' } | { kind: 'show'; view: View } | { kind: 'locked' } | { kind: 'declined' };
@@ -8,7 +9,7 @@ export type StepOutcome = { kind: 'done' } | { kind: 'show'; view: View } | { ki
 export interface Step {
   name: StepName;
   show(host: Host): Promise<View>;
-  submit(host: Host, body: Record<string, unknown>): Promise<StepOutcome>;
+  submit(host: Host, body: PostedForm): Promise<StepOutcome>;
 }
 
 export const show = (view: View): StepOutcome => ({ kind: 'show', view });

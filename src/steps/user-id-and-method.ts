@@ -1,6 +1,8 @@
 import { checkChosenUserId, normalizeUserId, USER_ID_MAX, USER_ID_MIN } from '../members/user-id.js';
 import type { SecondFactorKind } from '../members/credentials.js';
 import { show, type Host, type Step, type View } from './types.js';
+import { z } from 'zod';
+import { field } from '../flow/form.js';
 
 /** The words for each broken user-ID rule, here and in the console. */
 export const USER_ID_ERRORS = {
@@ -47,15 +49,19 @@ function page(host: Host, vars: { userId?: string; method?: string; errors?: str
 }
 
 /** ユーザIDの設定・認証方法の選択: keep or choose a user ID, and choose the second factor. */
+/** ユーザID・認証方法の設定's form; `platform_authenticator` is what the page's script found (yes/no). */
+const stepForm = z.object({ user_id: field(200), method: field(16), platform_authenticator: field(8) });
+
 export const userIdAndMethodStep: Step = {
   name: 'user_id_and_method',
   async show(host) {
     return page(host);
   },
-  async submit(host, body) {
-    const typed = typeof body.user_id === 'string' ? body.user_id.slice(0, 200) : '';
+  async submit(host, posted) {
+    const body = stepForm.parse(posted);
+    const typed = body.user_id;
     const userId = normalizeUserId(typed);
-    const method = typeof body.method === 'string' ? body.method : '';
+    const method = body.method;
     const errors: string[] = [];
     // Keeping the ID the union issued is allowed ("ユーザIDの変更は必須ではありません").
     const userIdProblems = userId !== host.member.userId ? checkChosenUserId(userId) : [];

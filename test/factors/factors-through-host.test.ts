@@ -84,10 +84,10 @@ describe('factors through a Host', () => {
     expect((await emailFactor.startSetup(host)).view).toBe('factor-email');
     expect(mailsTo()).toHaveLength(1);
 
-    expect(await emailFactor.finishSetup(host, { code })).toEqual({ kind: 'verified', amr: ['email-otp'] });
+    expect(await emailFactor.finishSetup(host, { code })).toEqual({ kind: 'verified', amr: ['email'] });
     expect(await t.idp.sql.rows(`select 1 from credential where member_id = $1 and kind = 'email'`, [id])).toHaveLength(1);
     expect(await events(id, 'factor.email_added')).toEqual([{ flow: 'login' }]);
-    expect(await events(id, 'login.email_otp_ok')).toHaveLength(1);
+    expect(await events(id, 'login.email_ok')).toHaveLength(1);
 
     const again = await emailFactor.verify(host, { code });
     expect(viewOf(again)).toMatchObject({ view: 'factor-email', status: 400 });

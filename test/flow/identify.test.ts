@@ -5,7 +5,7 @@ import { SoftwarePasskey } from '../support/software-passkey.js';
 import { identify, type IdentifyRequest } from '../../src/flow/identify.js';
 import { passkeyIdentifier, passwordIdentifier } from '../../src/factors/index.js';
 import { discoverableLoginOptions } from '../../src/factors/passkey/ceremony.js';
-import { passkeyContext } from '../../src/factors/passkey/context.js';
+import { passkeyContext } from '../../src/factors/passkey/relying-party.js';
 
 /**
  * The login's first stage without HTTP: an identifier (the password, a passkey alone) says whom its

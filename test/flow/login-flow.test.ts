@@ -87,7 +87,7 @@ describe('the login flow (src/flow/login.ts)', () => {
     let run = await loginAfterPassword(userId);
     expect(await nextPlace(run)).toBe('factor/address');
     expect((await factorAt(run, 'factor/address')).kind).toBe('email');
-    run = await reopened({ ...run, state: afterAddressProof(run.state, ['email-otp']) });
+    run = await reopened({ ...run, state: afterAddressProof(run.state, ['email']) });
     expect(await nextPlace(run)).toBe('factor/setup');
     expect((await factorAt(run, 'factor/setup')).kind).toBe('totp');
   });

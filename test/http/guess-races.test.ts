@@ -145,7 +145,7 @@ describe('fifty guesses at once on one login', () => {
     const right = mailedCode((await t.smtp.waitFor((m) => m.to.includes('guess.mail@example.jp'))).text);
     const id = await race({
       userId: 'guess.mail',
-      wrongType: 'login.email_otp_wrong',
+      wrongType: 'login.email_wrong',
       guesses: wrongCodes(new Set([right])),
       right,
       post: (code) => browser.submit(page, 'factor', { code }, { stopAt: isPortal }),

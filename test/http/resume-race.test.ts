@@ -185,7 +185,7 @@ describe('the last form of a login posted twice at the same moment', () => {
     for (let trial = 0; trial < FORM_TRIALS; trial++) {
       t.smtp.clear();
       // Each login mails a new code: no resend cooldown between the trials.
-      await t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-otp-send:%'`);
+      await t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-send:%'`);
       const login = await openLogin();
       const codePage = await login.browser.submit(login.loginPage, '/login', { user_id: 'race.mail01', password: PASSWORD }, { stopAt: isPortal });
       const code = mailedCode((await t.smtp.waitFor((m) => m.to.includes('race.mail01@example.jp'))).text);

@@ -52,7 +52,7 @@ describe('a device set up after the first login needs the confirmed address firs
     // Not a first login: straight back to the portal.
     expect(isPortal(done.url)).toBe(true);
     const claims = (await rp.exchange(done.url, request)).claims()!;
-    expect(claims.amr).toEqual(['pwd', 'email-otp', 'otp', 'mfa']);
+    expect(claims.amr).toEqual(['pwd', 'email', 'otp', 'mfa']);
     expect(claims.acr).toBe('urn:kosmo:acr:mfa');
     // The new device is told to the confirmed address.
     await t.smtp.waitFor((m) => m.to.includes('address01@example.jp') && m.text.includes('多要素認証のデバイスが追加されました'));

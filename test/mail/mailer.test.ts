@@ -87,7 +87,7 @@ describe('the mailer, through a real SMTP server', () => {
       verify_email: { name: 'A', link: LINK, minutes: 30 },
       password_reset: { name: 'A', userId: 'user0001', link: 'https://idp.example.jp/reset/abc', minutes: 5 },
       user_id_reminder: { name: 'A', userId: 'user0001' },
-      email_otp: { name: 'A', code: '482913', minutes: 10 },
+      email_code: { name: 'A', code: '482913', minutes: 10 },
       security_notice: { name: 'A', change: 'password_changed', when: '2026年11月25日 23:05' },
     };
     for (const locale of ['ja', 'en'] as const) {
@@ -146,7 +146,7 @@ describe('the mailer, through a real SMTP server', () => {
 
   it('does not retry a permanent rejection', async () => {
     capture.failNext(1, 550);
-    const result = await mailer.send({ to: ADDRESS, template: 'email_otp', locale: 'ja', vars: { name: '健保 花子', code: '123456', minutes: 10 } });
+    const result = await mailer.send({ to: ADDRESS, template: 'email_code', locale: 'ja', vars: { name: '健保 花子', code: '123456', minutes: 10 } });
     expect(result).toEqual({ ok: false });
     expect(capture.rejected).toBe(1);
     expect(log.lines().find((l) => l.msg === 'mail not delivered')).toEqual(expect.objectContaining({ attempts: 1 }));

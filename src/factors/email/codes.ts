@@ -13,9 +13,12 @@ export function newEmailCode(): string {
   return String(randomInt(0, 10 ** EMAIL_CODE_DIGITS)).padStart(EMAIL_CODE_DIGITS, '0');
 }
 
+/** The MAC's domain label, fixed since the first release: changing it would void every code in flight. */
+const MAC_LABEL = 'email-otp';
+
 /** The stored form: bound to the member, so a hash copied to another member's row proves nothing. */
 export function hashEmailCode(key: Buffer, memberId: string, code: string): string {
-  return hmac(key, `email-otp:${memberId}:${code}`);
+  return hmac(key, `${MAC_LABEL}:${memberId}:${code}`);
 }
 
 /** What a member typed, tidied like the TOTP field: full-width digits, spaces and hyphens allowed. */

@@ -2,9 +2,11 @@ import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
 import { maskAddress, normaliseEmailCodeInput } from './codes.js';
 import { checkEmailCode, hasLiveEmailCode, issueEmailCode, type IssueResult } from './store.js';
+import { z } from 'zod';
+import { field, type PostedForm } from '../../flow/form.js';
 
-/** RFC 8176 has no value for a code sent by email; this private one is documented in the README. */
-export const EMAIL_AMR = ['email-otp'];
+/** RFC 8176 has no value for a code sent by email; this private one, the factor's name, is documented in the README. */
+export const EMAIL_AMR = ['email'];
 
 function codePage(host: Host, vars: { errors?: string[]; notice?: string; codeInvalid?: boolean } = {}, status = 200): View {
   return {
@@ -57,21 +59,25 @@ export async function emailChallenge(host: Host): Promise<View> {
  * under the member's row lock (the flow's attempt, host.attempt): none while the member is locked, at most
  * `maxFailures` per lock. A first use (the setup) stores the method in the same transaction.
  */
-export async function emailVerify(host: Host, input: Record<string, unknown>, firstUse = false): Promise<FactorOutcome> {
+/** 認証コードの入力's form: the code, or 再送信 (`action=resend`). */
+const verifyForm = z.object({ action: field(16), code: field(64) });
+
+export async function emailVerify(host: Host, posted: PostedForm, firstUse = false): Promise<FactorOutcome> {
   const { t } = host;
+  const input = verifyForm.parse(posted);
   if (input.action === 'resend') {
     const sent = await issueEmailCode(host);
     if (!sent.ok) return showView(notSentPage(host, sent, 429));
-    await host.deps.audit.record(host.member.id, 'login.email_otp_resent', {}, host.ip);
+    await host.deps.audit.record(host.member.id, 'login.email_resent', {}, host.ip);
     return showView(codePage(host, { notice: t('factor_email.resent') }));
   }
   const typed = normaliseEmailCodeInput(input.code);
   if (!typed) return showView(codePage(host, { errors: [t('factor_email.error_code_required')], codeInvalid: true }, 400));
-  const attempt = await host.attempt(host.member.id, 'login.email_otp_wrong', async (tx) => {
+  const attempt = await host.attempt(host.member.id, 'login.email_wrong', async (tx) => {
     const result = await checkEmailCode(host, tx, typed);
     if (result === 'accepted') {
       if (firstUse) await tx.changes.addEmailMethod(host.member.id, host.flow, host.ip);
-      await tx.audit.record(host.member.id, 'login.email_otp_ok', {}, host.ip);
+      await tx.audit.record(host.member.id, 'login.email_ok', {}, host.ip);
     }
     return { failed: result === 'wrong' || result === 'used_up', value: result };
   });

@@ -22,13 +22,13 @@ export async function issueEmailCode(host: Host, { firstOfLogin = false } = {}):
   const { member, deps } = host;
   const policy = deps.config.union.emailOtp;
   if (!member.email || !member.emailVerified) return { ok: false, reason: 'no_address' };
-  const cooldownBucket = `email-otp-send:${member.id}`;
+  const cooldownBucket = `email-send:${member.id}`;
   if (!firstOfLogin) {
     // The cooldown is a counter of one per window, so two resends at the same moment send one mail.
     const cooldown = await deps.rateLimits.hit(cooldownBucket, 1, policy.resendCooldownSeconds);
     if (!cooldown.allowed) return { ok: false, reason: 'cooldown', seconds: cooldown.retryAfterSeconds };
   }
-  const hourly = await deps.rateLimits.hit(`email-otp-hour:${member.id}`, policy.maxMailsPerHour, 3600);
+  const hourly = await deps.rateLimits.hit(`email-hour:${member.id}`, policy.maxMailsPerHour, 3600);
   if (!hourly.allowed) return { ok: false, reason: 'hourly_limit', seconds: hourly.retryAfterSeconds };
   if (firstOfLogin) await deps.rateLimits.restart(cooldownBucket, policy.resendCooldownSeconds);
 

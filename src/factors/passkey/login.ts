@@ -3,8 +3,10 @@ import type { AttemptPorts, FlowDeps } from '../../flow/ports.js';
 import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
 import { challengeOf, parseAuthenticationResponse, passkeyAuthenticationOptions, verifyPasskeyAuthentication } from './ceremony.js';
-import { passkeyAmr, passkeyContext, spendChallenge, storedPasskey } from './context.js';
+import { passkeyAmr, passkeyContext, spendChallenge, storedPasskey } from './relying-party.js';
 import { counterView, invalidRegistrationView, retryView } from './views.js';
+import { z } from 'zod';
+import { field, type PostedForm } from '../../flow/form.js';
 
 /** 生体認証 after the password: the member's own passkeys are offered. */
 export async function passkeyChallenge(host: Host): Promise<View> {
@@ -76,8 +78,12 @@ export async function checkAssertion(
   };
 }
 
-export async function passkeyVerify(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
-  if (typeof input.failure === 'string' && input.failure) return showView(retryView(host));
+/** 生体認証's form: the browser's assertion, or why it failed. */
+const verifyForm = z.object({ failure: field(64), response: field(32 * 1024) });
+
+export async function passkeyVerify(host: Host, posted: PostedForm): Promise<FactorOutcome> {
+  const input = verifyForm.parse(posted);
+  if (input.failure) return showView(retryView(host));
   const response = parseAuthenticationResponse(input.response);
   if (!response) return showView(retryView(host));
   const owner = await passkeyOwner(host.deps, response, host.member.id);

@@ -2,10 +2,12 @@ import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
 import { LABEL_MAX, labelProblem, labelTaken, normaliseLabel } from '../labels.js';
 import { challengeOf, parseRegistrationResponse, passkeyRegistrationOptions, verifyPasskeyRegistration, type NewPasskey } from './ceremony.js';
-import { passkeyAmr, passkeyContext, spendChallenge, storedPasskey } from './context.js';
+import { passkeyAmr, passkeyContext, spendChallenge, storedPasskey } from './relying-party.js';
 import { defaultPasskeyLabel } from './names.js';
 import { alreadyRegisteredView, retryView } from './views.js';
 import { trustOfNewDevice } from '../acr.js';
+import { z } from 'zod';
+import { field, type PostedForm } from '../../flow/form.js';
 
 const REGISTERED = 'passkey.registered';
 
@@ -37,10 +39,18 @@ function labelPage(host: Host, label: string, errors: string[] = [], status = 20
  * Two posts: the browser's registration (then 認証ラベルの登録 with a name proposed from the
  * authenticator's AAGUID), and the name (then the passkey is stored, and the setup is done).
  */
-export async function finishPasskeySetup(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
+/**
+ * 生体認証の設定's forms: the browser's registration (or why it failed: InvalidStateError is an
+ * authenticator already registered), then 認証ラベルの登録's name (`step=label`).
+ */
+const setupForm = z.object({ step: field(16), failure: field(64), response: field(32 * 1024), label: field(200) });
+type SetupForm = z.infer<typeof setupForm>;
+
+export async function finishPasskeySetup(host: Host, posted: PostedForm): Promise<FactorOutcome> {
+  const input = setupForm.parse(posted);
   if (input.step === 'label') return saveLabelled(host, input);
   if (input.failure === 'InvalidStateError') return showView(alreadyRegisteredView(host));
-  if (typeof input.failure === 'string' && input.failure) return showView(retryView(host));
+  if (input.failure) return showView(retryView(host));
   const response = parseRegistrationResponse(input.response);
   const challenge = response && challengeOf(response);
   if (!response || !challenge || !(await spendChallenge(host.deps.passkeyChallenges, challenge))) return showView(retryView(host));
@@ -57,7 +67,7 @@ export async function finishPasskeySetup(host: Host, input: Record<string, unkno
   return showView(labelPage(host, label));
 }
 
-async function saveLabelled(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
+async function saveLabelled(host: Host, input: SetupForm): Promise<FactorOutcome> {
   const { t } = host;
   const registered = host.scratch.get<NewPasskey>(REGISTERED);
   if (!registered) return showView(await startPasskeySetup(host));
@@ -81,7 +91,7 @@ async function saveLabelled(host: Host, input: Record<string, unknown>): Promise
   )
     return showView(labelPage(host, label, [t('factor_passkey.error_label_taken')], 409));
   const added = await host.deps.changes.addPasskey({
-    memberId: host.member.id,
+    member: host.member,
     label,
     passkey: registered,
     trustAcr: trustOfNewDevice('passkey', host.sessionAcr),

@@ -1,6 +1,8 @@
 import type { PasswordProblem } from '../../members/password-policy.js';
 import { newPasswordProblems, passwordPolicyVars } from '../../members/new-password.js';
 import { showView, type FactorOutcome, type Host, type View } from '../types.js';
+import { z } from 'zod';
+import { field, type PostedForm } from '../../flow/form.js';
 
 /** The console and the reset page read the current password the same way (src/members/password-holders.ts). */
 export { loadPasswordHolder } from '../../members/password-holders.js';
@@ -28,9 +30,11 @@ export function newPasswordPage(host: Host, errors: string[] = [], status = 200)
 }
 
 /** パスワード and パスワード確認用: checked against the policy, then stored with its event in one named change. */
-export async function setNewPassword(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
-  const password = typeof input.password === 'string' ? input.password.slice(0, 1024) : '';
-  const confirmation = typeof input.password_confirmation === 'string' ? input.password_confirmation.slice(0, 1024) : '';
+/** パスワード設定's form: the new password twice. */
+const newPasswordForm = z.object({ password: field(1024), password_confirmation: field(1024) });
+
+export async function setNewPassword(host: Host, posted: PostedForm): Promise<FactorOutcome> {
+  const { password, password_confirmation: confirmation } = newPasswordForm.parse(posted);
   const holder = (await host.deps.credentials.passwordHolder(host.member.id))!;
   const problems = await newPasswordProblems(host.deps, holder, password, confirmation);
   if (problems.length)

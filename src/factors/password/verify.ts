@@ -1,6 +1,8 @@
 import { isLocked } from '../../members/lockout.js';
 import { failedProof } from '../../flow/attempt.js';
 import { showView, type FactorOutcome, type Host, type View } from '../types.js';
+import { z } from 'zod';
+import { field, type PostedForm } from '../../flow/form.js';
 
 /** 続行するには再度認証してください: the password of a member who is already known. */
 export function passwordChallengePage(host: Host, errors: string[] = [], status = 200): View {
@@ -8,8 +10,11 @@ export function passwordChallengePage(host: Host, errors: string[] = [], status 
 }
 
 /** Checks the known member's password; a wrong one counts toward the account's lockout. */
-export async function verifyMemberPassword(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
-  const password = typeof input.password === 'string' ? input.password.slice(0, 1024) : '';
+/** 現在のパスワード's form. */
+const passwordForm = z.object({ password: field(1024) });
+
+export async function verifyMemberPassword(host: Host, posted: PostedForm): Promise<FactorOutcome> {
+  const { password } = passwordForm.parse(posted);
   const { member, deps } = host;
   if (isLocked({ ...member, lockedUntil: member.lockedUntil ?? null }, deps.clock.now())) return { kind: 'locked' };
   const holder = await deps.credentials.passwordHolder(member.id);

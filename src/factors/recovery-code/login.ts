@@ -1,5 +1,7 @@
 import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { showView, type FactorOutcome, type Host, type View } from '../types.js';
+import { z } from 'zod';
+import { field, type PostedForm } from '../../flow/form.js';
 
 /** RFC 8176 has no value for a recovery code; this private one tells portals what was used. */
 export const RECOVERY_CODE_AMR = 'rc';
@@ -12,9 +14,13 @@ export function recoveryCodePage(host: Host, errors: string[] = [], status = 200
  * A recovery code in place of the second factor (a lost phone). Single use; a wrong one counts
  * toward the account's lockout; using one mails a notice asking the member to set up a device again.
  */
-export async function verifyRecoveryCode(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
+/** リカバリーコードの入力's form. */
+const verifyForm = z.object({ code: field(64) });
+
+export async function verifyRecoveryCode(host: Host, posted: PostedForm): Promise<FactorOutcome> {
+  const input = verifyForm.parse(posted);
   const { member, deps } = host;
-  const typed = typeof input.code === 'string' ? input.code.slice(0, 64) : '';
+  const typed = input.code;
   if (!typed.trim()) return showView(recoveryCodePage(host, ['factor_recovery_code.error_required'], 400));
   // Checked and spent under the member's row lock; nothing is checked while the member is locked.
   const attempt = await host.attempt(member.id, 'login.recovery_code_wrong', async (tx) => {

@@ -4,6 +4,8 @@ import type { FactorOutcome, Host, View } from '../types.js';
 import { showView } from '../types.js';
 import { verifyTotpCode } from './codes.js';
 import { openTotpSecret, TOTP_AMR } from './secret.js';
+import { z } from 'zod';
+import { field, type PostedForm } from '../../flow/form.js';
 
 /** A device to choose; `usable` is false when no configured key opens its secret any more (its SECRETS_KEY was lost). */
 interface Device {
@@ -96,10 +98,14 @@ async function checkCode(host: Host, tx: AttemptPorts, deviceId: string, typed: 
   return accepted ? 'accepted' : 'wrong';
 }
 
-export async function totpVerify(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
+/** ワンタイムパスワードの入力's form: which device (when the member has several) and its code. */
+const verifyForm = z.object({ device: field(64), code: field(64) });
+
+export async function totpVerify(host: Host, posted: PostedForm): Promise<FactorOutcome> {
+  const input = verifyForm.parse(posted);
   const { t } = host;
-  const chosen = typeof input.device === 'string' && /^[0-9a-f-]{36}$/.test(input.device) ? input.device : '';
-  const typed = typeof input.code === 'string' ? input.code.slice(0, 64) : '';
+  const chosen = /^[0-9a-f-]{36}$/.test(input.device) ? input.device : '';
+  const typed = input.code;
   // The form names the device (a hidden field for a member with one); checkCode makes sure it is theirs.
   const only = chosen ? undefined : await devices(host);
   const deviceId = chosen || (only?.length === 1 ? only[0]!.id : '');

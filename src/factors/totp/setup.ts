@@ -6,6 +6,8 @@ import { groupedSecret, newTotpSecret, verifyTotpCode } from './codes.js';
 import { otpauthUri, qrCodeSvg } from './enrolment.js';
 import { openTotpSecret, sealTotpSecret, TOTP_AMR } from './secret.js';
 import { trustOfNewDevice } from '../acr.js';
+import { z } from 'zod';
+import { field, type PostedForm } from '../../flow/form.js';
 
 /** The apps the manual names (2-4-1, 2-4-2 and the setup screen of 3-6). */
 export const TOTP_APPS = ['Google Authenticator', 'Microsoft Authenticator', 'FreeOTP'];
@@ -65,10 +67,14 @@ export function startTotpSetup(host: Host): Promise<View> {
  * A wrong code here is a typing matter (the member has already proved who they are), not a guess:
  * it does not count toward the lockout.
  */
-export async function finishTotpSetup(host: Host, input: Record<string, unknown>): Promise<FactorOutcome> {
+/** ワンタイムパスワードの設定's form: the device's name and the first code it shows. */
+const setupForm = z.object({ device_name: field(200), code: field(64) });
+
+export async function finishTotpSetup(host: Host, posted: PostedForm): Promise<FactorOutcome> {
+  const input = setupForm.parse(posted);
   const { t } = host;
   const label = normaliseLabel(input.device_name);
-  const typed = typeof input.code === 'string' ? input.code.slice(0, 64) : '';
+  const typed = input.code;
   const errors: string[] = [];
   let deviceInvalid = false;
   let codeInvalid = false;
@@ -98,7 +104,7 @@ export async function finishTotpSetup(host: Host, input: Record<string, unknown>
   }
 
   const added = await host.deps.changes.addTotpDevice({
-    memberId: host.member.id,
+    member: host.member,
     label,
     sealedSecret: sealTotpSecret(host.deps.config, host.member.id, secret),
     timeStep: step,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CREDENTIAL_KINDS, findMemberCredential, listMemberCredentials, type Credential, type CredentialKind } from '../../members/reads.js';
 import { recentlyAddedDevices, type SecondFactorKind } from '../../members/credentials.js';
-import { finishDeviceSetup, removeDevice, renameDevice } from '../../members/changes/devices.js';
+import { chooseNewDeviceAsMethod, removeDevice, renameDevice } from '../../members/changes/devices.js';
 import { SECOND_FACTORS, passwordFactor } from '../../factors/index.js';
 import { anyForm, field, type FormBody, type FormSpec } from '../form.js';
 import { renderView } from '../host.js';
@@ -159,9 +159,9 @@ async function factorSetup(request: AccountRequest, body?: FormBody): Promise<vo
   const outcome = await factor.finishSetup(host, body);
   if (outcome.kind === 'show') return renderView(ctx, outcome.view);
   if (outcome.kind === 'locked') return showLoginMethods(request, ['login.error_locked'], 401);
-  // The factor stored the device with its own event ('factor.<kind>_added', flow console) in one
-  // transaction; choosing it as the login method is a second change with its own event.
-  await finishDeviceSetup(deps, { member: session.member, kind, choose, ip: ctx.ip });
+  // The factor stored the device with its own event ('factor.<kind>_added', flow console) and
+  // notice; choosing it as the login method is a second change with its own event and notice.
+  await chooseNewDeviceAsMethod(deps, { member: session.member, kind, choose, ip: ctx.ip });
   ctx.status = 303;
   ctx.redirect(choose ? '/account?done=factor_added' : '/account/login-methods?done=added');
 }

@@ -4,7 +4,6 @@ import { recoveryCodeUsedPage } from '../../factors/recovery-code/login.js';
 import { afterAddressProof, afterSecondFactor, factorAt, nextPlace, type LoginRun } from '../../flow/login.js';
 import type { Host, View } from '../../flow/host.js';
 import type { Factor, FactorOutcome } from '../../factors/types.js';
-import { sendSecurityNotice } from '../../mail/security-notice.js';
 import { anyForm, type FormBody, type FormSpec } from '../form.js';
 import { hostFromRequest, renderView } from '../host.js';
 import { endLoginLocked, loadLoginRun, proceed } from './pipeline.js';
@@ -142,8 +141,6 @@ async function finishFactorSetup(ctx: Context, deps: InteractionDeps, interactio
     outcome,
     (v) => v,
     async (ok) => {
-      // Every device added is told to the confirmed address (a stranger's device would be noticed).
-      if (page.factor.kind !== 'email') await sendSecurityNotice(deps, page.run.member, 'factor_added');
       await proceed(
         ctx,
         deps,

@@ -1,7 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
-import { passkeyContext } from '../../factors/passkey/context.js';
+import { passkeyContext } from '../../factors/passkey/relying-party.js';
 import { discoverableLoginOptions } from '../../factors/passkey/ceremony.js';
 import { passkeyIdentifier } from '../../factors/index.js';
 import { identify } from '../../flow/identify.js';

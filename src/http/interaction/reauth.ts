@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { loginStore } from '../../members/login-store.js';
 import { listCredentials } from '../../members/credentials.js';
 import { passkeyAuthenticationOptions } from '../../factors/passkey/ceremony.js';
-import { passkeyContext, storedPasskey } from '../../factors/passkey/context.js';
+import { passkeyContext, storedPasskey } from '../../factors/passkey/relying-party.js';
 import { ACCOUNT_CONSOLE_CLIENT_ID } from '../../oidc/provider.js';
 import { applyMemberLocale } from '../middleware/locale.js';
 import { passkeyLoginPath } from './passkey-login.js';

@@ -11,11 +11,21 @@ type Added = { added: true; credentialId: string };
 
 /**
  * ワンタイムパスワードの設定, 「実行」: the authenticator app with its name, its sealed secret and the
- * time step of the code that proved it (so that code cannot be replayed), and its event. 'label_taken'
- * when the member has a device of that name (also one added at the same moment). `trustAcr`: what it
- * is worth at login when the session adding it was weaker (factors/acr.ts trustOfNewDevice).
+ * time step of the code that proved it (so that code cannot be replayed), and its event; then the
+ * notice to the confirmed address (a stranger's device would be noticed). 'label_taken' when the
+ * member has a device of that name (also one added at the same moment). `trustAcr`: what it is worth
+ * at login when the session adding it was weaker (factors/acr.ts trustOfNewDevice).
  */
 export async function addTotpDevice(
+  deps: Pick<ChangeDeps, 'orm' | 'mail' | 'log'>,
+  change: { member: NoticeMember; label: string; sealedSecret: string; timeStep: number; trustAcr: string | null; flow: string; ip: string },
+): Promise<Added | { added: false; reason: 'label_taken' }> {
+  const added = await storeTotpDevice(deps, { ...change, memberId: change.member.id });
+  if (added.added) await sendSecurityNotice(deps, change.member, 'factor_added');
+  return added;
+}
+
+async function storeTotpDevice(
   deps: Pick<ChangeDeps, 'orm'>,
   change: { memberId: string; label: string; sealedSecret: string; timeStep: number; trustAcr: string | null; flow: string; ip: string },
 ): Promise<Added | { added: false; reason: 'label_taken' }> {
@@ -41,12 +51,29 @@ export async function addTotpDevice(
   }
 }
 
+type PasskeyChange = {
+  label: string;
+  passkey: { webauthnId: string; publicKey: string; signCount: number; transports: string[]; backedUp: boolean; deviceType: string; aaguid: string };
+  trustAcr: string | null;
+  flow: string;
+  ip: string;
+};
+
 /**
- * 認証ラベルの登録: the passkey the browser registered, with its name, and its event. 'label_taken'
- * when the member has a passkey of that name; 'duplicate' when a unique index refused it at the same
- * moment (the same authenticator credential posted twice).
+ * 認証ラベルの登録: the passkey the browser registered, with its name, and its event; then the
+ * notice. 'label_taken' when the member has a passkey of that name; 'duplicate' when a unique index
+ * refused it at the same moment (the same authenticator credential posted twice).
  */
 export async function addPasskey(
+  deps: Pick<ChangeDeps, 'orm' | 'mail' | 'log'>,
+  change: PasskeyChange & { member: NoticeMember },
+): Promise<Added | { added: false; reason: 'label_taken' | 'duplicate' }> {
+  const added = await storePasskey(deps, { ...change, memberId: change.member.id });
+  if (added.added) await sendSecurityNotice(deps, change.member, 'factor_added');
+  return added;
+}
+
+async function storePasskey(
   deps: Pick<ChangeDeps, 'orm'>,
   change: {
     memberId: string;
@@ -121,15 +148,15 @@ export async function renameDevice(
 }
 
 /**
- * After a factor stored a new device with its own event: with `choose` (from the profile) it becomes
- * the login method, a second change with its own event; then the notices, device first.
+ * After a factor stored a new device (with its own event and notice): with `choose` (from the
+ * profile) it becomes the login method, a second change with its own event and notice.
  */
-export async function finishDeviceSetup(
+export async function chooseNewDeviceAsMethod(
   deps: ChangeDeps,
   change: { member: NoticeMember; kind: SecondFactorKind; choose: boolean; ip: string },
 ): Promise<void> {
   const { member, kind, choose, ip } = change;
-  if (choose) await inTransaction(deps.orm, (work) => chooseSecondFactor(work, member.id, kind, ip));
-  await sendSecurityNotice(deps, member, 'factor_added');
-  if (choose) await sendSecurityNotice(deps, member, 'method_changed');
+  if (!choose) return;
+  await inTransaction(deps.orm, (work) => chooseSecondFactor(work, member.id, kind, ip));
+  await sendSecurityNotice(deps, member, 'method_changed');
 }

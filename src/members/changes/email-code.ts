@@ -18,7 +18,7 @@ export async function mailEmailCode(
   await inTransaction(deps.orm, (work) => replaceLiveCode(work, member.id, change.purpose, change.codeHash, seconds));
   const sent = await deps.mail.send({
     to: member.email,
-    template: 'email_otp',
+    template: 'email_code',
     locale: change.locale,
     vars: { name: member.displayName, code, minutes: Math.round(seconds / 60) },
   });

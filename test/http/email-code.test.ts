@@ -38,7 +38,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
   };
   const failures = async (userId: string) =>
     (await t.idp.sql.one<{ failed_logins: number }>('select failed_logins from member where user_id = $1', [userId]))!.failed_logins;
-  const expireRateLimits = () => t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-otp-send:%'`);
+  const expireRateLimits = () => t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-send:%'`);
 
   it('mails six digits from the no-reply sender at the first login, and the code completes the login (amr, acr)', async () => {
     await emailMember('mail00001', 'Mail-pass-1', 'hanako@example.jp');
@@ -56,7 +56,7 @@ describe('one-time codes by email, through a real SMTP server', () => {
     const done = await enter(browser, reloaded, mailedCode(mail.text));
     expect(isPortal(done.url)).toBe(true);
     const claims = (await rp.exchange(done.url, request)).claims()!;
-    expect(claims.amr).toEqual(['pwd', 'email-otp', 'mfa']);
+    expect(claims.amr).toEqual(['pwd', 'email', 'mfa']);
     expect(claims.acr).toBe('urn:kosmo:acr:email');
     const stored = await t.idp.sql.rows<{ kind: string }>(
       `select c.kind from credential c join member m on m.id = c.member_id where m.user_id = 'mail00001' and c.kind = 'email'`,
@@ -221,13 +221,13 @@ describe('emailOtp.maxMailsPerHour, the hourly ceiling on mailed codes', () => {
   const enter = (browser: BrowserClient, page: Page, code: string) => browser.submit(page, 'factor', { code }, { stopAt: isPortal });
   const resend = (browser: BrowserClient, page: Page) =>
     browser.submit({ ...page, html: page.html.slice(page.html.lastIndexOf('<form')) }, 'factor', {}, { stopAt: isPortal });
-  const expireCooldowns = () => t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-otp-send:%'`);
+  const expireCooldowns = () => t.idp.sql.run(`update rate_limit set window_ends_at = now() - interval '1 second' where bucket like 'email-send:%'`);
   const HOURLY = /^短い時間に多くのメールを送信したため、再送信は(60|59)分後にできます。届いているメールのワンタイムパスワードは入力できます。$/;
 
   it("is read from the society's society.json (10 there), defaults to 10, and a bad value stops the start with one line naming it", () => {
     const union = JSON.parse(readFileSync('config/societies/kosmo/society.json', 'utf8'));
     expect(union.emailOtp.maxMailsPerHour).toBe(10);
-    const dir = mkdtempSync(path.join(tmpdir(), 'kosmo-email-otp-'));
+    const dir = mkdtempSync(path.join(tmpdir(), 'kosmo-email-code-'));
     try {
       cpSync('config', dir, { recursive: true });
       const env = { CONFIG_DIR: dir, DATA_DIR: path.join(dir, 'data') };
