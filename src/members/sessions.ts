@@ -29,7 +29,7 @@ export async function listMemberSessions(sql: Sql, memberId: string): Promise<Me
   }>(
     `select p.uid, d.user_agent, d.ip, d.first_seen, d.last_seen, p.payload->>'loginTs' as login_ts
      from oidc_payload p left join session_device d on d.session_uid = p.uid
-     where p.model = 'Session' and p.payload->>'accountId' = $1 and (p.expires_at is null or p.expires_at > now())`,
+     where p.model = 'Session' and p.account_id = $1 and (p.expires_at is null or p.expires_at > now())`,
     [memberId],
   );
   const loginTime = (r: { login_ts: string | null }) => new Date(Number(r.login_ts ?? 0) * 1000);
