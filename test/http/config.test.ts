@@ -134,6 +134,7 @@ describe('configuration read at start', () => {
       SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
       JWKS_FILE: jwks,
       DATABASE_URL: 'postgres://u:p@db/kosmo',
+      MIGRATION_DATABASE_URL: 'postgres://owner:p@db/kosmo',
       SMTP_URL: 'smtp://mail:25',
     };
     expect(errorOf(() => loadConfig(env({ ...complete, ISSUER: 'http://idp.example.jp' }))).message).toBe(
@@ -210,6 +211,7 @@ describe('configuration read at start', () => {
         SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
         JWKS_FILE: jwks,
         DATABASE_URL: 'postgres://u:p@db/kosmo',
+        MIGRATION_DATABASE_URL: 'postgres://owner:p@db/kosmo',
         SMTP_URL: 'smtp://mail:25',
       }),
     );
