@@ -43,8 +43,10 @@ export class Migration20261206144356_society_isolation extends Migration {
     this.addSql(`create unique index credential_webauthn_id_unique on credential (society_id, webauthn_id)`);
     this.addSql(`alter table rate_limit drop constraint rate_limit_pkey, add primary key (society_id, bucket)`);
     this.addSql(`alter table login_lockout drop constraint login_lockout_pkey, add primary key (society_id, subject)`);
-    // The provider's ids are the society's own (one Provider per society).
+    // The provider's ids are the society's own (one Provider per society), its session uids too.
+    // Our own random tokens (email_verification, password_reset) and key ids stay unique as they are.
     this.addSql(`alter table oidc_payload drop constraint oidc_payload_pkey, add primary key (society_id, model, id)`);
+    this.addSql(`alter table session_device drop constraint session_device_pkey, add primary key (society_id, session_uid)`);
 
     // Under row-level security, PostgreSQL uses an index only for conditions it knows cannot leak
     // (plain comparisons of columns); `payload->>'accountId' = $1` is not one of them. The member a

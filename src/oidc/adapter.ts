@@ -27,7 +27,7 @@ interface TokenRow {
  * uses an index only for conditions that cannot leak, and a join on `cur.payload->>'grantId'` is
  * not one (it would read every grant of the society); in a subquery the value is a parameter.
  */
-const TOKEN_WITH_CONTEXT = `
+export const TOKEN_WITH_CONTEXT = `
   with cur as (
     select payload, consumed_at from oidc_payload where model = $1 and id = $2 and ${LIVE}
   ), upd as (

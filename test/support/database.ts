@@ -61,3 +61,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** Runs `fn` on the database of `url` as its owner: for what the application role may not do (DDL, a trigger to inject a failure). */
+export async function asDatabaseOwner<T>(url: string, fn: (owner: pg.Client) => Promise<T>): Promise<T> {
+  const owner = new pg.Client({ connectionString: ownerUrlFor(url) });
+  await owner.connect();
+  try {
+    return await fn(owner);
+  } finally {
+    await owner.end();
+  }
+}
