@@ -47,11 +47,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database cloned from the migrated template: each test file gets its own. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A fresh database cloned from the migrated template: each test file gets its own. `empty`: a
+ * database with nothing in it, not even the migrations (to migrate it step by step).
+ */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const { adminUrl, appUrl, templateDb } = testServer();
   const name = `t_${randomBytes(6).toString('hex')}`;
-  await asDatabaseAdmin((admin) => admin.query(`create database ${name} template ${templateDb}`));
+  await asDatabaseAdmin((admin) => admin.query(options.empty ? `create database ${name}` : `create database ${name} template ${templateDb}`));
   return {
     url: withDatabase(appUrl, name),
     ownerUrl: withDatabase(adminUrl, name),
