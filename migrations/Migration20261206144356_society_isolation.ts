@@ -35,18 +35,24 @@ export class Migration20261206144356_society_isolation extends Migration {
 
     // A member's identity is unique within a society: two societies may each have a kosmo002, and an
     // address, a passkey or a lockout key of one says nothing about the other.
+    //
+    // society_id comes last in these keys. Every statement on these tables carries the policy's
+    // `society_id = …`, which the planner can match to an index whose first column is society_id; on
+    // a table without statistics yet (just filled) it may then read the whole society through such
+    // an index instead of the one for the lookup (measured: a refresh grant's member read went from
+    // 0.1 ms to 4 ms). Last, society_id still makes each key per society and is still in the index.
     this.addSql(`alter table member drop constraint member_user_id_unique`);
-    this.addSql(`alter table member add constraint member_user_id_unique unique (society_id, user_id)`);
+    this.addSql(`alter table member add constraint member_user_id_unique unique (user_id, society_id)`);
     this.addSql(`drop index member_email_unique`);
-    this.addSql(`create unique index member_email_unique on member (society_id, email) where email is not null`);
+    this.addSql(`create unique index member_email_unique on member (email, society_id) where email is not null`);
     this.addSql(`drop index credential_webauthn_id_unique`);
-    this.addSql(`create unique index credential_webauthn_id_unique on credential (society_id, webauthn_id)`);
-    this.addSql(`alter table rate_limit drop constraint rate_limit_pkey, add primary key (society_id, bucket)`);
-    this.addSql(`alter table login_lockout drop constraint login_lockout_pkey, add primary key (society_id, subject)`);
+    this.addSql(`create unique index credential_webauthn_id_unique on credential (webauthn_id, society_id)`);
+    this.addSql(`alter table rate_limit drop constraint rate_limit_pkey, add primary key (bucket, society_id)`);
+    this.addSql(`alter table login_lockout drop constraint login_lockout_pkey, add primary key (subject, society_id)`);
     // The provider's ids are the society's own (one Provider per society), its session uids too.
     // Our own random tokens (email_verification, password_reset) and key ids stay unique as they are.
-    this.addSql(`alter table oidc_payload drop constraint oidc_payload_pkey, add primary key (society_id, model, id)`);
-    this.addSql(`alter table session_device drop constraint session_device_pkey, add primary key (society_id, session_uid)`);
+    this.addSql(`alter table oidc_payload drop constraint oidc_payload_pkey, add primary key (model, id, society_id)`);
+    this.addSql(`alter table session_device drop constraint session_device_pkey, add primary key (session_uid, society_id)`);
 
     // Under row-level security, PostgreSQL uses an index only for conditions it knows cannot leak
     // (plain comparisons of columns); `payload->>'accountId' = $1` is not one of them. The member a
@@ -54,7 +60,11 @@ export class Migration20261206144356_society_isolation extends Migration {
     // tokens still finds them through an index.
     this.addSql(`alter table oidc_payload add column account_id text generated always as (payload->>'accountId') stored`);
     this.addSql(`drop index oidc_payload_account`);
-    this.addSql(`create index oidc_payload_account on oidc_payload (society_id, account_id) where account_id is not null`);
+    this.addSql(`create index oidc_payload_account on oidc_payload (account_id, society_id) where account_id is not null`);
+    // A session is found by its uid (`model = 'Session' and uid = …`): with the model and the society
+    // in the uid's index, the primary key's (model, …, society_id) is never the better-looking choice.
+    this.addSql(`drop index oidc_payload_uid`);
+    this.addSql(`create index oidc_payload_uid on oidc_payload (uid, model, society_id) where uid is not null`);
 
     // Row-level security: a connection sees and writes only the rows of the society it is set to
     // (app.society), the tables' owner included (FORCE); none at all when no society is set.

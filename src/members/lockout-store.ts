@@ -115,7 +115,7 @@ export async function registerUnknownIdFailure(
   return sql.transaction(async (tx) => {
     const current = withDates(
       (await tx.one<LockoutState>(
-        `insert into login_lockout (subject) values ($1) on conflict (society_id, subject) do update set updated_at = now() returning ${COLUMNS}`,
+        `insert into login_lockout (subject) values ($1) on conflict (subject, society_id) do update set updated_at = now() returning ${COLUMNS}`,
         [subject],
       ))!,
     );

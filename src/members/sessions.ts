@@ -12,7 +12,7 @@ export interface MemberSession {
 export async function recordSessionSeen(sql: Sql, seen: { sessionUid: string; memberId: string; userAgent: string; ip: string }): Promise<void> {
   await sql.run(
     `insert into session_device (session_uid, member_id, user_agent, ip) values ($1, $2, $3, $4)
-     on conflict (society_id, session_uid) do update set member_id = excluded.member_id, user_agent = excluded.user_agent, ip = excluded.ip, last_seen = now()`,
+     on conflict (session_uid, society_id) do update set member_id = excluded.member_id, user_agent = excluded.user_agent, ip = excluded.ip, last_seen = now()`,
     [seen.sessionUid.slice(0, 64), seen.memberId, seen.userAgent.slice(0, 512), seen.ip.slice(0, 64)],
   );
 }

@@ -73,7 +73,7 @@ function upsertStatement(rows: number): string {
   const values = Array.from({ length: rows }, (_, r) => `(${Array.from({ length: 7 }, (_, c) => `$${r * 7 + c + 1}`).join(', ')})`);
   return `insert into oidc_payload (model, id, payload, grant_id, user_code, uid, expires_at)
     values ${values.join(', ')}
-    on conflict (society_id, model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
+    on conflict (model, id, society_id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
       user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at
     where oidc_payload.model <> 'Interaction'
        or (oidc_payload.consumed_at is null and (not ${handedBackSql('oidc_payload.payload')} or ${handedBackSql('excluded.payload')}))`;

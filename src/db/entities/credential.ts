@@ -49,7 +49,7 @@ export const CredentialSchema = defineEntity({
   },
   uniques: [
     { name: 'credential_label_unique', properties: ['member', 'kind', 'label'] },
-    { name: 'credential_webauthn_id_unique', properties: ['societyId', 'webauthnId'] },
+    { name: 'credential_webauthn_id_unique', properties: ['webauthnId', 'societyId'] },
   ],
   /** Rows of the connection's society only (src/db/society.ts). */
   rowLevelSecurity: 'force',

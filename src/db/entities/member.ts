@@ -58,8 +58,8 @@ export const MemberSchema = defineEntity({
   },
   /** A user ID and an address are unique within a society: two societies may each have a kosmo002. */
   uniques: [
-    { name: 'member_user_id_unique', properties: ['societyId', 'userId'] },
-    { name: 'member_email_unique', expression: 'create unique index member_email_unique on member (society_id, email) where email is not null' },
+    { name: 'member_user_id_unique', properties: ['userId', 'societyId'] },
+    { name: 'member_email_unique', expression: 'create unique index member_email_unique on member (email, society_id) where email is not null' },
   ],
   checks: [{ name: 'member_user_id_lowercase', expression: 'user_id = lower(user_id)' }],
   /** Rows of the connection's society only (src/db/society.ts). */
