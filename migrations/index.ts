@@ -10,6 +10,7 @@ import { Migration20261125010000_hardening } from './Migration20261125010000_har
 import { Migration20261126015756_recovery_code_key_id } from './Migration20261126015756_recovery_code_key_id.js';
 import { Migration20261206000000_factor_trust } from './Migration20261206000000_factor_trust.js';
 import { Migration20261206010000_email_spelling } from './Migration20261206010000_email_spelling.js';
+import { Migration20261206144356_society_isolation } from './Migration20261206144356_society_isolation.js';
 
 /** Every migration, in order. Landed migrations are never edited: add a new one. */
 export const migrationsList = [
@@ -25,4 +26,5 @@ export const migrationsList = [
   { name: 'Migration20261126015756_recovery_code_key_id', class: Migration20261126015756_recovery_code_key_id },
   { name: 'Migration20261206000000_factor_trust', class: Migration20261206000000_factor_trust },
   { name: 'Migration20261206010000_email_spelling', class: Migration20261206010000_email_spelling },
+  { name: 'Migration20261206144356_society_isolation', class: Migration20261206144356_society_isolation },
 ];

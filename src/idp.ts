@@ -6,8 +6,10 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from './config/index.js';
 import type { Logger } from './logger.js';
-import { openOrm, migrate, type Orm } from './db/orm.js';
+import type { Orm } from './db/orm.js';
 import { Sql } from './db/sql.js';
+import { checkApplicationRole, openApplicationDatabase, type DatabaseUrls } from './db/roles.js';
+import { DEFAULT_SOCIETY, withSociety } from './db/society.js';
 import { deleteExpiredRateLimits } from './db/rate-limit.js';
 import { Messages } from './i18n/index.js';
 import { PasswordHasher } from './members/password.js';
@@ -24,7 +26,10 @@ import { createSmtpTransport } from './mail/transport.js';
 
 export interface Idp {
   config: Config;
+  /** The society this deployment serves (one per deployment for now: DEFAULT_SOCIETY). */
+  society: string;
   orm: Orm;
+  /** Statements for `society`, from anywhere (start-up work, tests); requests set their own. */
   sql: Sql;
   provider: Provider;
   app: Koa;
@@ -44,11 +49,15 @@ export interface IdpOptions {
 }
 
 export async function createIdp(config: Config, log: Logger, orm: Orm, options: IdpOptions = {}): Promise<Idp> {
+  // Refuses to serve as a role that could see past row-level security (src/db/roles.ts).
+  await checkApplicationRole(orm);
+  const society = DEFAULT_SOCIETY;
+  // Statements for whichever society the work runs for (each request sets its own: src/http/app.ts).
   const sql = Sql.pool(orm);
   const messages = new Messages(path.resolve('locales'), [path.resolve('locales/mail')]);
   createViewEnvironment('views');
   const hasher = new PasswordHasher(config.bcryptCost);
-  const jwks = config.jwks ?? (await loadOrCreateSigningKeys(sql, config));
+  const jwks = config.jwks ?? (await withSociety(society, () => loadOrCreateSigningKeys(sql, config)));
   const provider = createProvider({ config, sql, jwks, pages: providerPages(config), log });
   // Where each session is used from, for the account console's list of devices.
   provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
@@ -68,21 +77,24 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
     unionName: config.union.name,
     logKey: config.secretsKey,
   });
-  const app = createHttpApp({ config, provider, sql, orm, hasher, log, messages, mail, extraRoutes: options.extraRoutes?.(sql) });
+  const societyScope: Koa.Middleware = (_ctx, next) => withSociety(society, next);
+  const app = createHttpApp({ config, societyScope, provider, sql, orm, hasher, log, messages, mail, extraRoutes: options.extraRoutes?.(sql) });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
 
-  const cleanup = async () => {
-    await deleteExpiredOidcPayloads(sql);
-    await deleteExpiredRateLimits(sql);
-    await deleteStaleUnknownIdLockouts(sql);
-    await deleteEndedSessionDevices(sql);
-  };
+  const cleanup = () =>
+    withSociety(society, async () => {
+      await deleteExpiredOidcPayloads(sql);
+      await deleteExpiredRateLimits(sql);
+      await deleteStaleUnknownIdLockouts(sql);
+      await deleteEndedSessionDevices(sql);
+    });
 
   return {
     config,
+    society,
     orm,
-    sql,
+    sql: sql.forSociety(society),
     provider,
     app,
     messages,
@@ -108,8 +120,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   };
 }
 
-export async function openDatabase(databaseUrl: string): Promise<Orm> {
-  const orm = await openOrm(databaseUrl);
-  await migrate(orm);
-  return orm;
+/** The application's ORM on a database migrated by its owner (src/db/roles.ts). */
+export function openDatabase(urls: DatabaseUrls): Promise<Orm> {
+  return openApplicationDatabase(urls);
 }

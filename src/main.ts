@@ -6,6 +6,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { createIdp, openDatabase } from './idp.js';
 import { seedDemoMembers, demoMembersWithPrintedPassword, DEMO_MEMBERS } from './members/demo-seed.js';
 import { Sql } from './db/sql.js';
+import { DEFAULT_SOCIETY } from './db/society.js';
 import type { DevSmtpServer } from './mail/dev-smtp-server.js';
 import { accountConsoleLinks } from './oidc/provider.js';
 
@@ -23,19 +24,21 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   let embedded: EmbeddedDatabase | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
+  let urls = config.databaseUrl && config.migrationDatabaseUrl ? { appUrl: config.databaseUrl, ownerUrl: config.migrationDatabaseUrl } : undefined;
+  if (!urls) {
     embedded = await startEmbeddedPostgres(path.join(config.dataDir, 'postgres'), config.embeddedPgPort, log);
-    databaseUrl = embedded.url;
+    urls = { appUrl: embedded.appUrl, ownerUrl: embedded.ownerUrl };
   }
-  const orm = await openDatabase(databaseUrl);
+  // Migrations as the owner role; the server itself connects as the application role.
+  const orm = await openDatabase(urls);
   // Development without SMTP_URL: mail goes to an SMTP server in this process, readable at /dev/mailbox.
   // Development-only code (and its devDependencies, such as mailparser) is loaded only here: the
   // production image has neither.
   let devSmtp: DevSmtpServer | undefined;
   if (!config.smtpUrl && !config.production) {
     const { startDevSmtpServer } = await import('./mail/dev-smtp-server.js');
-    devSmtp = await startDevSmtpServer({ port: 0, sql: Sql.pool(orm), logger: log });
+    // The mailbox is the default society's (one society per deployment for now).
+    devSmtp = await startDevSmtpServer({ port: 0, sql: Sql.pool(orm).forSociety(DEFAULT_SOCIETY), logger: log });
     config.smtpUrl = devSmtp.url;
   }
   const devMailbox = config.production ? undefined : (await import('./http/dev/mailbox.js')).devMailboxRouter;
@@ -66,7 +69,9 @@ async function main(): Promise<void> {
     `  kosmo-idp (OpenID Connect provider): ${config.issuer}   (listening on ${url})`,
     portal ? `  demo portal (relying party):         ${portal.url}` : '',
     devSmtp ? `  development mailbox:                 ${config.issuer}/dev/mailbox` : '',
-    embedded ? `  database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}` : '  database: DATABASE_URL',
+    embedded
+      ? `  database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}`
+      : '  database: DATABASE_URL (migrated as MIGRATION_DATABASE_URL)',
     ...(config.production
       ? []
       : [

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '../config/index.js';
 import { isHelpRequest } from './args.js';
+import { DEFAULT_SOCIETY, withSociety } from '../db/society.js';
 import { ADMIN_COMMANDS, GENERAL_USAGE } from './commands.js';
 import { AdminEnvironmentError, ExitCode, UsageError, type CommandResult } from './result.js';
 
@@ -56,7 +57,8 @@ async function run(argv: string[]): Promise<number> {
     process.once('SIGINT', stopOnSignal);
     process.once('SIGTERM', stopOnSignal);
     try {
-      result = await command.run.fn({ sql: database.sql, config }, args);
+      // Every member command runs for the deployment's one society (for now: DEFAULT_SOCIETY).
+      result = await withSociety(DEFAULT_SOCIETY, () => command.run.fn({ sql: database.sql, config }, args));
     } finally {
       await database.close();
       process.off('SIGINT', stopOnSignal);

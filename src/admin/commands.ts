@@ -47,7 +47,7 @@ export const GENERAL_USAGE = [
   'commands:',
   ...Object.values(ADMIN_COMMANDS).map((c) => `  ${c.usage[0]!.replace(/^usage: /, '')}`),
   '',
-  'Run a command with --help for details. The database is DATABASE_URL; without it (development) the',
+  'Run a command with --help for details. The database is DATABASE_URL (migrated as MIGRATION_DATABASE_URL); without it (development) the',
   "embedded database: the running dev server's, or one started for the command (EMBEDDED_PG_PORT, default 54329).",
   '',
   'exit codes: 0 done, 1 not found or refused, 2 usage error, 3 input data error',

@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
-import { ADMIN_TIMEOUTS, migrate, openOrm, type Orm } from '../db/orm.js';
+import { EMBEDDED_APP_ROLE, embeddedAppPassword, startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
+import { ADMIN_TIMEOUTS, type Orm } from '../db/orm.js';
+import { checkApplicationRole, openApplicationDatabase, type DatabaseUrls } from '../db/roles.js';
 import { Sql } from '../db/sql.js';
 import { AdminEnvironmentError } from './result.js';
 
@@ -26,14 +27,16 @@ function isListening(port: number): Promise<boolean> {
 }
 
 /**
- * DATABASE_URL when set. Otherwise (development) the embedded database: the dev server's, when it
- * is running, or one started for the duration of the command, with the same data directory and port.
+ * DATABASE_URL when set (migrated as MIGRATION_DATABASE_URL). Otherwise (development) the embedded
+ * database: the dev server's, when it is running, or one started for the duration of the command,
+ * with the same data directory and port. The commands run as the application role, like the server.
  */
 export async function openAdminDatabase(config: Config, embeddedPort: number): Promise<AdminDatabase> {
   let embedded: EmbeddedDatabase | undefined;
-  let url = config.databaseUrl;
+  let urls: DatabaseUrls | undefined =
+    config.databaseUrl && config.migrationDatabaseUrl ? { appUrl: config.databaseUrl, ownerUrl: config.migrationDatabaseUrl } : undefined;
   let description = 'DATABASE_URL';
-  if (!url) {
+  if (!urls) {
     const dir = path.join(config.dataDir, 'postgres');
     description = `the embedded database in ${dir} on port ${embeddedPort}`;
     if (await isListening(embeddedPort)) {
@@ -44,21 +47,25 @@ export async function openAdminDatabase(config: Config, embeddedPort: number): P
         );
       }
       const password = readFileSync(passwordFile, 'utf8').trim();
-      url = `postgres://kosmo:${encodeURIComponent(password)}@127.0.0.1:${embeddedPort}/kosmo`;
+      const at = `127.0.0.1:${embeddedPort}/kosmo`;
+      urls = {
+        ownerUrl: `postgres://kosmo:${encodeURIComponent(password)}@${at}`,
+        appUrl: `postgres://${EMBEDDED_APP_ROLE}:${encodeURIComponent(embeddedAppPassword(dir))}@${at}`,
+      };
     } else {
       try {
         embedded = await startEmbeddedPostgres(dir, embeddedPort);
       } catch (err) {
         throw new AdminEnvironmentError(`cannot start ${description}: ${(err as Error).message}`);
       }
-      url = embedded.url;
+      urls = { ownerUrl: embedded.ownerUrl, appUrl: embedded.appUrl };
     }
   }
   let orm: Orm;
   try {
-    // What openDatabase in src/idp.ts does, without loading the provider and the web app.
-    orm = await openOrm(url, 4, ADMIN_TIMEOUTS);
-    await migrate(orm).catch(async (err: unknown) => {
+    // What openDatabase and createIdp in src/idp.ts do, without loading the provider and the web app.
+    orm = await openApplicationDatabase(urls, 4, ADMIN_TIMEOUTS);
+    await checkApplicationRole(orm).catch(async (err: unknown) => {
       await orm.close(true);
       throw err;
     });

@@ -7,7 +7,10 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
   ISSUER: z.url().optional(),
+  /** The application's role: owns nothing, cannot bypass row-level security (README, "Database roles"). */
   DATABASE_URL: z.string().optional(),
+  /** The role that owns the tables and runs the migrations; set together with DATABASE_URL. */
+  MIGRATION_DATABASE_URL: z.string().optional(),
   DATA_DIR: z.string().default('.data'),
   /** The embedded PostgreSQL's port (development, when DATABASE_URL is not set). */
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),

@@ -19,8 +19,10 @@ export interface Config {
   host: string;
   /** The default society's issuer (see `society`). */
   issuer: string;
-  /** Undefined means: start the embedded PostgreSQL under dataDir. */
+  /** The application role (DATABASE_URL). Undefined means: start the embedded PostgreSQL under dataDir. */
   databaseUrl?: string;
+  /** The owner role the migrations run as (MIGRATION_DATABASE_URL): set exactly when databaseUrl is. */
+  migrationDatabaseUrl?: string;
   dataDir: string;
   /** Where the embedded PostgreSQL listens (EMBEDDED_PG_PORT). */
   embeddedPgPort: number;
@@ -187,7 +189,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     developmentDefaults.push('JWKS_FILE (private signing keys; generated keys are for development)');
   }
   if (production && !env.SMTP_URL) developmentDefaults.push('SMTP_URL (the mail relay, smtp:// or smtps://)');
-  if (!env.DATABASE_URL) developmentDefaults.push('DATABASE_URL (the embedded database is for development)');
+  if (!env.DATABASE_URL) developmentDefaults.push('DATABASE_URL and MIGRATION_DATABASE_URL (the embedded database is for development)');
+  if (env.DATABASE_URL && !env.MIGRATION_DATABASE_URL) {
+    throw new ConfigError('environment: MIGRATION_DATABASE_URL: required with DATABASE_URL (the role that owns the tables and runs the migrations)');
+  }
+  if (env.MIGRATION_DATABASE_URL && !env.DATABASE_URL) {
+    throw new ConfigError('environment: DATABASE_URL: required with MIGRATION_DATABASE_URL (the application role, which owns nothing)');
+  }
 
   if (production && developmentDefaults.length > 0) {
     throw new ConfigError(`NODE_ENV=production refuses development defaults; set ${developmentDefaults.join(', ')}`);
@@ -204,6 +212,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST,
     issuer,
     databaseUrl: env.DATABASE_URL,
+    migrationDatabaseUrl: env.MIGRATION_DATABASE_URL,
     embeddedPgPort: env.EMBEDDED_PG_PORT,
     dataDir,
     configDir,

@@ -6,8 +6,14 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
+/** The role the application connects to the embedded database as; `kosmo` (initdb's superuser) owns the tables. */
+export const EMBEDDED_APP_ROLE = 'kosmo_app';
+
 export interface EmbeddedDatabase {
-  url: string;
+  /** As the owner (`kosmo`): migrations, and administration of the test databases. */
+  ownerUrl: string;
+  /** As the application role (`kosmo_app`): owns nothing, cannot bypass row-level security. */
+  appUrl: string;
   /** Where the cluster's files are (under `dir`, or under SHARED_ROOT when run as root from a private folder). */
   dataDir: string;
   stop(): Promise<void>;
@@ -231,6 +237,7 @@ export async function startEmbeddedPostgres(dir: string, port: number, log?: Log
   const passwordFile = path.join(dir, 'password');
   if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   const password = readFileSync(passwordFile, 'utf8').trim();
+  const appPassword = embeddedAppPassword(dir);
   const runAs = postgresUser();
   const bin = reachableBinaries(await packagedBinaries(), runAs);
   const dataDir = reachableDataDir(dir, runAs);
@@ -262,7 +269,8 @@ export async function startEmbeddedPostgres(dir: string, port: number, log?: Log
     server.kill('SIGINT');
   };
   process.on('exit', onExit);
-  const url = `postgres://kosmo:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  const ownerUrl = `postgres://kosmo:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  const appUrl = `postgres://${EMBEDDED_APP_ROLE}:${encodeURIComponent(appPassword)}@127.0.0.1:${port}/${database}`;
   const stop = () =>
     new Promise<void>((resolve) => {
       process.off('exit', onExit);
@@ -270,17 +278,34 @@ export async function startEmbeddedPostgres(dir: string, port: number, log?: Log
       server.once('exit', () => resolve());
       server.kill('SIGINT');
     });
-  if (fresh) {
-    const client = new pg.Client({ connectionString: url.replace(/\/[^/]+$/, '/postgres') });
-    try {
-      await client.connect();
-      await client.query(`create database ${client.escapeIdentifier(database)}`);
-    } catch (err) {
-      await stop();
-      throw err;
-    } finally {
-      await client.end().catch(() => {});
-    }
+  const client = new pg.Client({ connectionString: ownerUrl.replace(/\/[^/]+$/, '/postgres') });
+  try {
+    await client.connect();
+    if (fresh) await client.query(`create database ${client.escapeIdentifier(database)}`);
+    await ensureAppRole(client, appPassword);
+  } catch (err) {
+    await stop();
+    throw err;
+  } finally {
+    await client.end().catch(() => {});
   }
-  return { url, dataDir, stop };
+  return { ownerUrl, appUrl, dataDir, stop };
+}
+
+/** The application role's password, generated once beside the owner's (`<dir>/app-password`). */
+export function embeddedAppPassword(dir: string): string {
+  const file = path.join(path.resolve(dir), 'app-password');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * The application role, created on every start if missing (a data folder from before it existed) and
+ * kept to what it must be: it may log in, and nothing more; the migrations grant it its tables.
+ */
+async function ensureAppRole(client: pg.Client, password: string): Promise<void> {
+  const role = client.escapeIdentifier(EMBEDDED_APP_ROLE);
+  const { rowCount } = await client.query('select 1 from pg_roles where rolname = $1', [EMBEDDED_APP_ROLE]);
+  if (!rowCount) await client.query(`create role ${role}`);
+  await client.query(`alter role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls password ${client.escapeLiteral(password)}`);
 }

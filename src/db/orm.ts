@@ -2,6 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { entities } from './entities/index.js';
 import { migrationsList } from '../../migrations/index.js';
+import { setSocietyOnCheckout } from './society.js';
 
 export type Orm = MikroORM;
 
@@ -20,14 +21,22 @@ export interface DatabaseTimeouts {
 export const SERVER_TIMEOUTS: DatabaseTimeouts = { connectMs: 3000, statementMs: 5000, readMs: 6000 };
 export const ADMIN_TIMEOUTS: DatabaseTimeouts = { connectMs: 10_000, statementMs: 600_000, readMs: 610_000 };
 
-/** One MikroORM per process; each request forks its own EntityManager from it. */
+/**
+ * One MikroORM per process; each request forks its own EntityManager from it. Every connection its
+ * pool hands out carries the current society (src/db/society.ts).
+ */
 export async function openOrm(databaseUrl: string, poolMax = 10, timeouts: DatabaseTimeouts = SERVER_TIMEOUTS): Promise<Orm> {
   return MikroORM.init({
     clientUrl: databaseUrl,
     entities,
     extensions: [Migrator],
     pool: { min: 0, max: poolMax },
-    driverOptions: { connectionTimeoutMillis: timeouts.connectMs, statement_timeout: timeouts.statementMs, query_timeout: timeouts.readMs },
+    driverOptions: {
+      connectionTimeoutMillis: timeouts.connectMs,
+      statement_timeout: timeouts.statementMs,
+      query_timeout: timeouts.readMs,
+      onPoolCreated: setSocietyOnCheckout,
+    },
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     debug: false,
     allowGlobalContext: false,

@@ -19,7 +19,7 @@ export function bucketKey(bucket: string): string {
 export async function hitRateLimit(sql: Sql, bucket: string, limit: number, windowSeconds: number): Promise<{ allowed: boolean; retryAfterSeconds: number }> {
   const row = await sql.one<{ count: number; retry_after: number }>(
     `insert into rate_limit (bucket, count, window_ends_at) values ($1, 1, now() + make_interval(secs => $2))
-     on conflict (bucket) do update set
+     on conflict (bucket, society_id) do update set
        count = case when rate_limit.window_ends_at <= now() then 1 else rate_limit.count + 1 end,
        window_ends_at = case when rate_limit.window_ends_at <= now() then excluded.window_ends_at else rate_limit.window_ends_at end
      returning count, ceil(extract(epoch from (window_ends_at - now())))::int as retry_after`,
@@ -33,7 +33,7 @@ export async function hitRateLimit(sql: Sql, bucket: string, limit: number, wind
 export async function restartRateLimit(sql: Sql, bucket: string, windowSeconds: number): Promise<void> {
   await sql.run(
     `insert into rate_limit (bucket, count, window_ends_at) values ($1, 1, now() + make_interval(secs => $2))
-     on conflict (bucket) do update set count = 1, window_ends_at = excluded.window_ends_at`,
+     on conflict (bucket, society_id) do update set count = 1, window_ends_at = excluded.window_ends_at`,
     [bucketKey(bucket), windowSeconds],
   );
 }

@@ -4,6 +4,7 @@ import type { Pool, QueryResult } from 'pg';
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from './orm.js';
+import { currentSociety, SET_SOCIETY_IN_TRANSACTION, societySetting, withSociety } from './society.js';
 
 /** A unique constraint refused the write (another request got there first), optionally a named one. */
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
@@ -25,6 +26,10 @@ export function toDate(value: Date | string | null | undefined): Date | null {
  *   PostgreSQL plans each once per connection, which roughly halves their CPU time (test/bench).
  * - `Sql.bound(em)`: through the Kysely instance bound to an EntityManager, so inside
  *   `inTransaction` (src/db/unit-of-work.ts) a hand-written statement joins the entities' transaction.
+ *
+ * Every statement runs for the current society (src/db/society.ts): the pool sets it on the
+ * connection at checkout, a transaction sets it first thing. `forSociety(id)` gives a Sql whose
+ * statements run for `id` wherever they are called from (start-up work, the tests).
  */
 export class Sql {
   private constructor(
@@ -33,6 +38,8 @@ export class Sql {
     private readonly transactionRoot: () => EntityManager,
     /** The ORM's pg pool, for prepared statements; unset for a bound Sql. */
     private readonly nativePool?: () => Promise<Pool>,
+    /** Set by `forSociety`: the society every statement runs for. */
+    private readonly society?: string,
   ) {}
 
   static pool(orm: Orm): Sql {
@@ -54,8 +61,16 @@ export class Sql {
     );
   }
 
+  /**
+   * The same statements, always run for society `id` (inside work for another society, they
+   * refuse to run: a statement never quietly switches society).
+   */
+  forSociety(id: string): Sql {
+    return new Sql(this.kysely, this.transactionRoot, this.nativePool, id);
+  }
+
   async rows<T = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-    return (await this.execute<T>(text, params)).rows;
+    return (await this.inSociety(() => this.execute<T>(text, params))).rows;
   }
 
   async one<T = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<T | undefined> {
@@ -63,7 +78,7 @@ export class Sql {
   }
 
   async run(text: string, params: readonly unknown[] = []): Promise<number> {
-    return (await this.execute(text, params)).affected;
+    return (await this.inSociety(() => this.execute(text, params))).affected;
   }
 
   /**
@@ -71,7 +86,16 @@ export class Sql {
    * through `tx` or through `em`, lands together or not at all. Inside a transaction, a savepoint.
    */
   async transaction<T>(fn: (tx: Sql, em: EntityManager) => Promise<T>): Promise<T> {
-    return this.transactionRoot().transactional((em) => fn(Sql.bound(em), em));
+    return this.inSociety(() => societyTransaction(this.transactionRoot(), (em) => fn(Sql.bound(em), em)));
+  }
+
+  private inSociety<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.society === undefined) return fn();
+    const current = currentSociety();
+    if (current !== undefined && current !== this.society) {
+      return Promise.reject(new Error(`a statement for society "${this.society}" inside work for society "${current}"`));
+    }
+    return withSociety(this.society, fn);
   }
 
   private async execute<T>(text: string, params: readonly unknown[]): Promise<{ rows: T[]; affected: number }> {
@@ -83,6 +107,18 @@ export class Sql {
     const result = await this.kysely().executeQuery<T>(CompiledQuery.raw(text, params as unknown[]));
     return { rows: result.rows, affected: Number(result.numAffectedRows ?? 0) };
   }
+}
+
+/**
+ * `em.transactional(fn)` whose transaction first sets the current society for itself
+ * (`set_config(…, true)`); inside a transaction already (a savepoint), the society is already set.
+ */
+export function societyTransaction<T>(root: EntityManager, fn: (em: EntityManager) => Promise<T>): Promise<T> {
+  if (root.isInTransaction()) return root.transactional(fn);
+  return root.transactional(async (em) => {
+    await (em as SqlEntityManager).getKysely().executeQuery(CompiledQuery.raw(SET_SOCIETY_IN_TRANSACTION, [societySetting()]));
+    return fn(em);
+  });
 }
 
 const WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);

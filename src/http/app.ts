@@ -20,6 +20,11 @@ import { acceptedKeys } from '../secrets.js';
 import { SESSION_COOKIE } from '../oidc/provider.js';
 
 export interface HttpDeps extends InteractionDeps {
+  /**
+   * The first middleware: runs the rest of the request for its society, so that every statement it
+   * sends sees that society's rows only (src/db/society.ts; one society per deployment for now).
+   */
+  societyScope: Koa.Middleware;
   messages: Messages;
   /** Extra routers mounted before the provider (development mailbox, account console …). */
   extraRoutes?: Koa.Middleware[];
@@ -54,6 +59,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
   // A form rendered just before SECRETS_KEY changed still posts: its token was made with a key now in SECRETS_KEY_PREVIOUS.
   const csrfKeys = acceptedKeys(config).map((key) => Buffer.from(hmac(key, 'csrf-key'), 'base64url'));
 
+  // First of all: everything a request does runs for its society (row-level security in PostgreSQL).
+  app.use(deps.societyScope);
   app.on('error', (err, ctx) => {
     if ((err as { status?: number }).status && (err as { status: number }).status < 500) return;
     log.error({ err, path: ctx?.path }, 'http error');

@@ -134,7 +134,7 @@ export async function registerUnknownIdFailure(
   return opened(tables).sql.transaction(async (tx) => {
     const current = withDates(
       (await tx.one<LockoutState>(
-        `insert into login_lockout (subject) values ($1) on conflict (subject) do update set updated_at = now() returning ${COLUMNS}`,
+        `insert into login_lockout (subject) values ($1) on conflict (subject, society_id) do update set updated_at = now() returning ${COLUMNS}`,
         [subject],
       ))!,
     );

@@ -12,7 +12,7 @@ export interface MemberSession {
 export async function recordSessionSeen(sql: Sql, seen: { sessionUid: string; memberId: string; userAgent: string; ip: string }): Promise<void> {
   await sql.run(
     `insert into session_device (session_uid, member_id, user_agent, ip) values ($1, $2, $3, $4)
-     on conflict (session_uid) do update set member_id = excluded.member_id, user_agent = excluded.user_agent, ip = excluded.ip, last_seen = now()`,
+     on conflict (session_uid, society_id) do update set member_id = excluded.member_id, user_agent = excluded.user_agent, ip = excluded.ip, last_seen = now()`,
     [seen.sessionUid.slice(0, 64), seen.memberId, seen.userAgent.slice(0, 512), seen.ip.slice(0, 64)],
   );
 }
@@ -29,7 +29,7 @@ export async function listMemberSessions(sql: Sql, memberId: string): Promise<Me
   }>(
     `select p.uid, d.user_agent, d.ip, d.first_seen, d.last_seen, p.payload->>'loginTs' as login_ts
      from oidc_payload p left join session_device d on d.session_uid = p.uid
-     where p.model = 'Session' and p.payload->>'accountId' = $1 and (p.expires_at is null or p.expires_at > now())`,
+     where p.model = 'Session' and p.account_id = $1 and (p.expires_at is null or p.expires_at > now())`,
     [memberId],
   );
   const loginTime = (r: { login_ts: string | null }) => new Date(Number(r.login_ts ?? 0) * 1000);

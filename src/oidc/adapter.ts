@@ -22,8 +22,12 @@ interface TokenRow {
  * Reads a code or token together with its grant, the session it is bound to and the member, in one
  * statement. `$3` true consumes it in the same statement: exactly one of several simultaneous
  * requests gets `won`, the others see it consumed.
+ *
+ * The grant, session and member are subqueries, not joins: under row-level security PostgreSQL
+ * uses an index only for conditions that cannot leak, and a join on `cur.payload->>'grantId'` is
+ * not one (it would read every grant of the society); in a subquery the value is a parameter.
  */
-const TOKEN_WITH_CONTEXT = `
+export const TOKEN_WITH_CONTEXT = `
   with cur as (
     select payload, consumed_at from oidc_payload where model = $1 and id = $2 and ${LIVE}
   ), upd as (
@@ -32,13 +36,14 @@ const TOKEN_WITH_CONTEXT = `
     returning 1
   )
   select cur.payload, cur.consumed_at, exists (select 1 from upd) as won,
-    g.payload as grant_payload, s.payload as session_payload,
+    (select g.payload from oidc_payload g
+      where g.model = 'Grant' and g.id = cur.payload->>'grantId' and (g.expires_at is null or g.expires_at > now())) as grant_payload,
+    (select s.payload from oidc_payload s
+      where s.model = 'Session' and s.uid = cur.payload->>'sessionUid' and (s.expires_at is null or s.expires_at > now()) limit 1) as session_payload,
     (select to_jsonb(a) from (select ${ACCOUNT_COLUMNS} from member
        where id = case when cur.payload->>'accountId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                        then (cur.payload->>'accountId')::uuid end) a) as account
-  from cur
-  left join oidc_payload g on g.model = 'Grant' and g.id = cur.payload->>'grantId' and (g.expires_at is null or g.expires_at > now())
-  left join oidc_payload s on s.model = 'Session' and s.uid = cur.payload->>'sessionUid' and (s.expires_at is null or s.expires_at > now())`;
+  from cur`;
 
 /**
  * The description of the SessionNotFound an interaction answers once it has been resumed at
@@ -68,7 +73,7 @@ function upsertStatement(rows: number): string {
   const values = Array.from({ length: rows }, (_, r) => `(${Array.from({ length: 7 }, (_, c) => `$${r * 7 + c + 1}`).join(', ')})`);
   return `insert into oidc_payload (model, id, payload, grant_id, user_code, uid, expires_at)
     values ${values.join(', ')}
-    on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
+    on conflict (model, id, society_id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
       user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at
     where oidc_payload.model <> 'Interaction'
        or (oidc_payload.consumed_at is null and (not ${handedBackSql('oidc_payload.payload')} or ${handedBackSql('excluded.payload')}))`;

@@ -20,7 +20,7 @@ export function generateSigningKeys(): Jwk[] {
  */
 export async function loadOrCreateSigningKeys(sql: Sql, secrets: SecretsKeys): Promise<{ keys: Jwk[] }> {
   return sql.transaction(async (tx) => {
-    await tx.run(`select pg_advisory_xact_lock(hashtext('kosmo.signing_key'))`);
+    await tx.run(`select pg_advisory_xact_lock(hashtext('kosmo.signing_key:' || current_setting('app.society')))`);
     let rows = await tx.rows<{ kid: string; encrypted_jwk: string }>('select kid, encrypted_jwk from signing_key order by created_at, kid');
     if (rows.length === 0) {
       for (const jwk of generateSigningKeys()) {
@@ -46,7 +46,7 @@ export async function resealSigningKeys(
   tx: Sql,
   secrets: SecretsKeys,
 ): Promise<{ resealed: number; current: number; unreadable: { kid: string; keyId?: string }[] }> {
-  await tx.run(`select pg_advisory_xact_lock(hashtext('kosmo.signing_key'))`);
+  await tx.run(`select pg_advisory_xact_lock(hashtext('kosmo.signing_key:' || current_setting('app.society')))`);
   const rows = await tx.rows<{ kid: string; encrypted_jwk: string }>('select kid, encrypted_jwk from signing_key order by created_at, kid for update');
   const result = { resealed: 0, current: 0, unreadable: [] as { kid: string; keyId?: string }[] };
   for (const row of rows) {

@@ -1,11 +1,15 @@
 import type { Sql } from '../db/sql.js';
 
-/** Everything the provider keeps that lets a member's browser or a portal act as the member. */
+/**
+ * Everything the provider keeps that lets a member's browser or a portal act as the member. Found by
+ * `account_id` (the payload's accountId, a column of its own so that it is indexed under row-level
+ * security; migrations/…_society_isolation.ts).
+ */
 const ACCOUNT_MODELS = ['Session', 'Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 
 /** Ends every session and revokes every grant and token of a member (after a password reset). */
 export async function revokeEverythingOfMember(sql: Sql, memberId: string): Promise<number> {
-  return sql.run(`delete from oidc_payload where payload ? 'accountId' and payload->>'accountId' = $1 and model = any($2::text[])`, [memberId, ACCOUNT_MODELS]);
+  return sql.run(`delete from oidc_payload where account_id = $1 and model = any($2::text[])`, [memberId, ACCOUNT_MODELS]);
 }
 
 const SESSION_BOUND_TOKENS = ['AccessToken', 'RefreshToken', 'AuthorizationCode'];
@@ -16,7 +20,7 @@ const SESSION_BOUND_TOKENS = ['AccessToken', 'RefreshToken', 'AuthorizationCode'
  */
 export async function revokeOtherSessionsOfMember(sql: Sql, memberId: string, keepSessionUid: string): Promise<number> {
   return sql.run(
-    `delete from oidc_payload where payload ? 'accountId' and payload->>'accountId' = $1
+    `delete from oidc_payload where account_id = $1
        and ((model = 'Session' and payload->>'uid' is distinct from $2)
          or (model = any($3::text[]) and payload->>'sessionUid' is distinct from $2))`,
     [memberId, keepSessionUid, SESSION_BOUND_TOKENS],
@@ -26,7 +30,7 @@ export async function revokeOtherSessionsOfMember(sql: Sql, memberId: string, ke
 /** Ends one session of the member (「ログアウト」 on the console's list of devices). */
 export async function revokeSessionOfMember(sql: Sql, memberId: string, sessionUid: string): Promise<number> {
   return sql.run(
-    `delete from oidc_payload where payload ? 'accountId' and payload->>'accountId' = $1
+    `delete from oidc_payload where account_id = $1
        and ((model = 'Session' and payload->>'uid' = $2) or (model = any($3::text[]) and payload->>'sessionUid' = $2))`,
     [memberId, sessionUid, SESSION_BOUND_TOKENS],
   );

@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals';
+import { itInSociety } from '../support/society.js';
 import { startMailedTestIdp, type MailedTestIdp, loginThroughPortal, isPortal, BrowserClient, passwordAtPortal } from '../support/idp.js';
 import { pageErrors, withoutRequestDetails, type Page } from '../support/browser-client.js';
 import { testHost } from '../support/factors.js';
@@ -119,7 +120,7 @@ describe('registered addresses and user IDs cannot be enumerated', () => {
     expect([free.status, pageErrors(free.html)]).toEqual([429, [TOO_MANY_IDS]]);
   });
 
-  it('limits the first-login user-ID lookups per member and per client IP', async () => {
+  itInSociety('limits the first-login user-ID lookups per member and per client IP', async () => {
     const memberId = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['steptake1']))!.id;
     const host = await testHost(t.idp, memberId, '/interaction/x/step/user_id_and_method');
     host.ip = '192.0.2.10';

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { openOrm, type Orm } from '../../src/db/orm.js';
 import { Sql } from '../../src/db/sql.js';
 import type { AdminDeps } from '../../src/admin/deps.js';
+import { DEFAULT_SOCIETY } from '../../src/db/society.js';
 import { createTestDatabase } from '../support/database.js';
 
 export interface AdminTestDatabase {
@@ -21,6 +22,7 @@ export async function openAdminTestDatabase(): Promise<AdminTestDatabase> {
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
+    MIGRATION_DATABASE_URL: db.ownerUrl,
     DATA_DIR: '.data/test',
     LOG_LEVEL: 'silent',
     COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop',
@@ -28,7 +30,8 @@ export async function openAdminTestDatabase(): Promise<AdminTestDatabase> {
   });
   return {
     url: db.url,
-    deps: { sql: Sql.pool(orm), config },
+    // As the CLI runs its commands: for the default society (src/admin/cli.ts).
+    deps: { sql: Sql.pool(orm).forSociety(DEFAULT_SOCIETY), config },
     orm,
     async close() {
       await orm.close(true);

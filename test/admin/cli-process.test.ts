@@ -2,12 +2,13 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { openAdminTestDatabase, type AdminTestDatabase } from './admin-database.js';
+import { ownerUrlFor } from '../support/database.js';
 
 /** The real `npm run admin` entry point, as a child process. */
 function runCli(args: string[], databaseUrl: string) {
   const { NODE_OPTIONS: _jestOnly, ...env } = process.env;
   const result = spawnSync(path.resolve('node_modules/.bin/tsx'), ['src/admin/cli.ts', ...args], {
-    env: { ...env, NODE_ENV: 'test', DATABASE_URL: databaseUrl, DATA_DIR: '.data/test', LOG_LEVEL: 'silent' },
+    env: { ...env, NODE_ENV: 'test', DATABASE_URL: databaseUrl, MIGRATION_DATABASE_URL: ownerUrlFor(databaseUrl), DATA_DIR: '.data/test', LOG_LEVEL: 'silent' },
     encoding: 'utf8',
     timeout: 60_000,
   });

@@ -5,6 +5,7 @@ import { resetMemberMfa } from '../../src/admin/member-reset-mfa.js';
 import { ExitCode, UsageError } from '../../src/admin/result.js';
 import { parseSecretsRotateArgs, rotateSecrets } from '../../src/admin/secrets-rotate.js';
 import { inTransaction } from '../../src/db/unit-of-work.js';
+import { DEFAULT_SOCIETY, withSociety } from '../../src/db/society.js';
 import { openTotpSecret, sealTotpSecret } from '../../src/factors/totp/secret.js';
 import { issueRecoveryCodes } from '../../src/members/recovery-codes.js';
 import { loadOrCreateSigningKeys } from '../../src/oidc/keys.js';
@@ -67,8 +68,8 @@ describe('secrets rotate', () => {
     await device('rot00004', '古い端末', (m) => sealTotpSecret(keys(Z), m, appSecret(4)), '00000000-0000-4000-8000-000000000001');
     await loadOrCreateSigningKeys(db.deps.sql, keys(A));
     // Recovery codes under A, and a set from before key ids were kept.
-    await inTransaction(db.orm, (work) => issueRecoveryCodes(work, keys(A), ids.rot00001!, '127.0.0.1'));
-    await inTransaction(db.orm, (work) => issueRecoveryCodes(work, keys(A), ids.rot00002!, '127.0.0.1'));
+    await withSociety(DEFAULT_SOCIETY, () => inTransaction(db.orm, (work) => issueRecoveryCodes(work, keys(A), ids.rot00001!, '127.0.0.1')));
+    await withSociety(DEFAULT_SOCIETY, () => inTransaction(db.orm, (work) => issueRecoveryCodes(work, keys(A), ids.rot00002!, '127.0.0.1')));
     await db.deps.sql.run('update recovery_code set key_id = null where member_id = $1', [ids.rot00002]);
   });
   afterAll(async () => {
@@ -130,7 +131,8 @@ describe('secrets rotate', () => {
     expect(await rotationEvents()).toHaveLength(eventsBefore);
 
     // Once both members have issued new codes (under B), nothing needs A any more.
-    for (const id of [ids.rot00001!, ids.rot00002!]) await inTransaction(db.orm, (work) => issueRecoveryCodes(work, keys(B, A), id, '127.0.0.1'));
+    for (const id of [ids.rot00001!, ids.rot00002!])
+      await withSociety(DEFAULT_SOCIETY, () => inTransaction(db.orm, (work) => issueRecoveryCodes(work, keys(B, A), id, '127.0.0.1')));
     const done = await rotateSecrets(rotated, { batchSize: 500 });
     expect(done.output.at(-1)).toBe(
       'every stored secret is under SECRETS_KEY: SECRETS_KEY_PREVIOUS can be removed 30 minutes after every instance runs with this SECRETS_KEY (logins and codes begun before then may use the old key)',

@@ -20,6 +20,7 @@ import { openTotpSecret } from '../../src/factors/totp/secret.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
 import { proofAttempts } from '../../src/flow/attempt.js';
 import { flowDeps } from '../../src/members/ports.js';
+import { withSociety } from '../../src/db/society.js';
 import { BENCH_CLIENT, benchTotpUserId, benchUserId, resetPeakMemory, TOTP_SECRETS_FILE, type ChildMessage } from './shared.js';
 
 // Every statement the ORM, kysely and the adapter send goes through pg.Client#query.
@@ -45,13 +46,14 @@ const passwordHash = env.BENCH_PASSWORD_HASH!;
 const send = (m: ChildMessage) => process.send?.(m);
 
 const embedded = await startEmbeddedPostgres(path.join(dir, 'postgres'), Number(env.BENCH_PG_PORT));
-const orm = await openDatabase(embedded.url);
+const orm = await openDatabase({ ownerUrl: embedded.ownerUrl, appUrl: embedded.appUrl });
 const config = loadConfig({
   NODE_ENV: 'test',
   PORT: String(port),
   HOST: '127.0.0.1',
   ISSUER: `http://127.0.0.1:${port}`,
-  DATABASE_URL: embedded.url,
+  DATABASE_URL: embedded.appUrl,
+  MIGRATION_DATABASE_URL: embedded.ownerUrl,
   BCRYPT_COST: env.BENCH_BCRYPT_COST ?? '12',
   LOG_LEVEL: 'silent',
   COOKIE_KEYS: 'bench-cookie-key-0123456789abcdefghijklmnop',
@@ -114,7 +116,10 @@ await idp.sql.transaction(async (tx) => {
 // device up through the factor's own setup code, as a member does at the first login.
 const totpSecrets: string[] = [];
 const ports = flowDeps({ config, orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: createLogger('silent') });
-for (let i = 0; i < totpCount; i++) {
+for (let i = 0; i < totpCount; i++) totpSecrets.push(await withSociety(idp.society, () => setUpTotpMember(i)));
+writeFileSync(path.join(dir, TOTP_SECRETS_FILE), JSON.stringify(totpSecrets), { mode: 0o600 });
+
+async function setUpTotpMember(i: number): Promise<string> {
   const member = await orm.em.fork().findOneOrFail(Member, { userId: benchTotpUserId(i) });
   const scratch = new Map<string, unknown>();
   const host: Host = {
@@ -144,9 +149,8 @@ for (let i = 0; i < totpCount; i++) {
       ? outcome
       : await totpFactor.finishSetup(host, { code: await totpCodeAt(secret, Date.now() / 1000), device_name: 'ベンチ端末' });
   if (done.kind !== 'verified') throw new Error(`TOTP setup failed for ${benchTotpUserId(i)}`);
-  totpSecrets.push(secret);
+  return secret;
 }
-writeFileSync(path.join(dir, TOTP_SECRETS_FILE), JSON.stringify(totpSecrets), { mode: 0o600 });
 
 const { url } = await idp.listen(port, '127.0.0.1');
 

@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { asDatabaseOwner } from '../support/database.js';
 import { startTestIdp, testRelyingParty, isPortal, BrowserClient, completeTotp, type TestIdp } from '../support/idp.js';
 
 /** A change of several writes (the member, its owed steps, the audit event) lands whole or not at all. */
@@ -34,15 +35,17 @@ describe('one unit of work', () => {
   it('leaves nothing changed when the audit event after the member update fails', async () => {
     const { browser, terms } = await atTermsStep('uow00001');
     // Injected failure: the event insert, the last write of accepting the terms, is refused by PostgreSQL.
-    await t.idp.sql.run(`create or replace function kosmo_test_refuse_event() returns trigger language plpgsql as $$
+    // As the owner: the application's role may not add a trigger.
+    const asOwner = (text: string) => asDatabaseOwner(t.databaseUrl, (owner) => owner.query(text));
+    await asOwner(`create or replace function kosmo_test_refuse_event() returns trigger language plpgsql as $$
       begin if new.type = 'terms.accepted' then raise exception 'injected failure'; end if; return new; end $$`);
-    await t.idp.sql.run(`create trigger kosmo_test_refuse_event before insert on member_event for each row execute function kosmo_test_refuse_event()`);
+    await asOwner(`create trigger kosmo_test_refuse_event before insert on member_event for each row execute function kosmo_test_refuse_event()`);
     try {
       const failed = await browser.submit(terms, '/step/terms', { decision: 'agree' }, { stopAt: isPortal });
       expect(failed.status).toBe(500);
       expect(await memberRow('uow00001')).toEqual({ terms_version: 'an-older-version', pending_steps: [], events: '0' });
     } finally {
-      await t.idp.sql.run('drop trigger kosmo_test_refuse_event on member_event');
+      await asOwner('drop trigger kosmo_test_refuse_event on member_event');
     }
     // Without the failure the same change lands whole: the new version and its event together.
     const again = await browser.go(terms.url, { stopAt: isPortal });

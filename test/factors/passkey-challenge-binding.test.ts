@@ -1,4 +1,5 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { describe, expect, beforeAll, afterAll } from '@jest/globals';
+import { itInSociety } from '../support/society.js';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
 import { startTestIdp, type TestIdp } from '../support/idp.js';
 import { testHost } from '../support/factors.js';
@@ -39,17 +40,17 @@ describe('a passkey registration challenge is bound to the member and the sessio
 
   const viewOf = (outcome: Awaited<ReturnType<typeof passkeyFactor.finishSetup>>) => (outcome.kind === 'show' ? outcome.view.view : outcome.kind);
 
-  it('fails for member B', async () => {
+  itInSociety('fails for member B', async () => {
     const answer = await registrationFor(await consoleHost('bindpk001', 'session-a'));
     expect(viewOf(await passkeyFactor.finishSetup(await consoleHost('bindpk002', 'session-b'), answer))).toBe('factor-passkey-retry');
   });
 
-  it('fails in another session of member A', async () => {
+  itInSociety('fails in another session of member A', async () => {
     const answer = await registrationFor(await consoleHost('bindpk001', 'session-a'));
     expect(viewOf(await passkeyFactor.finishSetup(await consoleHost('bindpk001', 'session-a2'), answer))).toBe('factor-passkey-retry');
   });
 
-  it('verifies for the member and session it was made for', async () => {
+  itInSociety('verifies for the member and session it was made for', async () => {
     const host = await consoleHost('bindpk001', 'session-a');
     expect(viewOf(await passkeyFactor.finishSetup(host, await registrationFor(host)))).toBe('factor-passkey-label');
   });

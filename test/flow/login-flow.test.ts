@@ -1,7 +1,9 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { describe, expect, beforeAll, afterAll } from '@jest/globals';
+import { itInSociety } from '../support/society.js';
 import { startTestIdp, totpApp, type TestIdp } from '../support/idp.js';
 import { testDeps, testHost } from '../support/factors.js';
 import { inTransaction } from '../../src/db/unit-of-work.js';
+import { withSociety } from '../../src/db/society.js';
 import { issueRecoveryCodes } from '../../src/members/recovery-codes.js';
 import { loginStore } from '../../src/members/login-store.js';
 import { proofAttempts, type ProofAttempt } from '../../src/flow/attempt.js';
@@ -62,7 +64,7 @@ describe('the login flow (src/flow/login.ts)', () => {
     return reopened({ ...run, state: afterSecondFactor(run.state, { kind: factor.kind, amr: outcome.amr, deviceId: outcome.credentialId, setUp: false }) });
   }
 
-  it('asks the second factor first when the member has one set up, then the owed steps (re-consent to new terms)', async () => {
+  itInSociety('asks the second factor first when the member has one set up, then the owed steps (re-consent to new terms)', async () => {
     const userId = await t.addMember(
       { userId: 'flow.order1', email: 'flow.order1@example.jp' },
       { password: 'Flow-order-01', onboarded: true, totpDevices: ['会社用'] },
@@ -74,12 +76,12 @@ describe('the login flow (src/flow/login.ts)', () => {
     expect(await nextPlace(run)).toBe('step/terms');
   });
 
-  it('starts a first login with the birth date', async () => {
+  itInSociety('starts a first login with the birth date', async () => {
     const userId = await t.addMember({ userId: 'flow.first1', email: 'flow.first1@example.jp' });
     expect(await nextPlace(await loginAfterPassword(userId))).toBe('step/birthdate');
   });
 
-  it('asks a mailed code to the confirmed address before a device is set up, then the setup', async () => {
+  itInSociety('asks a mailed code to the confirmed address before a device is set up, then the setup', async () => {
     const userId = await t.addMember(
       { userId: 'flow.setup1', email: 'flow.setup1@example.jp' },
       { password: 'Flow-setup-01', onboarded: true, totpDevices: [] },
@@ -92,7 +94,7 @@ describe('the login flow (src/flow/login.ts)', () => {
     expect((await factorAt(run, 'factor/setup')).kind).toBe('totp');
   });
 
-  it('asks the strongest held device when acr_values ask above the chosen method', async () => {
+  itInSociety('asks the strongest held device when acr_values ask above the chosen method', async () => {
     const userId = await t.addMember(
       { userId: 'flow.stepup1', email: 'flow.stepup1@example.jp' },
       { password: 'Flow-stepup-01', onboarded: true, totpDevices: ['会社用'] },
@@ -102,7 +104,7 @@ describe('the login flow (src/flow/login.ts)', () => {
     expect((await factorAt(await loginAfterPassword(userId, ['urn:kosmo:acr:mfa']), 'factor')).kind).toBe('totp');
   });
 
-  it('finishes with amr and acr from what was proved: the password alone', async () => {
+  itInSociety('finishes with amr and acr from what was proved: the password alone', async () => {
     const userId = await t.addMember({ userId: 'flow.pwd1' }, { password: 'Flow-pwd-0001', onboarded: true, factor: null });
     const run = await loginAfterPassword(userId);
     expect(await nextPlace(run)).toBeUndefined();
@@ -115,17 +117,19 @@ describe('the login flow (src/flow/login.ts)', () => {
     });
   });
 
-  it('finishes with amr and acr from what was proved: the password and an authenticator app', async () => {
+  itInSociety('finishes with amr and acr from what was proved: the password and an authenticator app', async () => {
     const userId = await t.addMember({ userId: 'flow.totp1' }, { password: 'Flow-totp-001', onboarded: true, totpDevices: ['会社用'] });
     const run = await proveTotp(await loginAfterPassword(userId));
     expect(await nextPlace(run)).toBeUndefined();
     expect(await finishLogin(run, '127.0.0.1')).toMatchObject({ kind: 'finished', amr: ['pwd', 'otp', 'mfa'], acr: 'urn:kosmo:acr:mfa' });
   });
 
-  it('takes a recovery code as one more factor (amr rc), worth no more than what its codes are trusted for', async () => {
+  itInSociety('takes a recovery code as one more factor (amr rc), worth no more than what its codes are trusted for', async () => {
     const userId = await t.addMember({ userId: 'flow.rc1' }, { password: 'Flow-rc-00001', onboarded: true, totpDevices: ['会社用'] });
     const id = await idOf(userId);
-    const codes = await inTransaction(t.idp.orm, (work) => issueRecoveryCodes(work, t.config, id, '127.0.0.1', 'urn:kosmo:acr:email'));
+    const codes = await withSociety(t.idp.society, () =>
+      inTransaction(t.idp.orm, (work) => issueRecoveryCodes(work, t.config, id, '127.0.0.1', 'urn:kosmo:acr:email')),
+    );
     const run = await loginAfterPassword(userId);
     const outcome = await recoveryCodeFactor.verify(await loginHost(run), { code: codes[0]! });
     if (outcome.kind !== 'verified') throw new Error(`not verified: ${outcome.kind}`);
@@ -137,7 +141,7 @@ describe('the login flow (src/flow/login.ts)', () => {
     expect(await finishLogin(after, '127.0.0.1')).toMatchObject({ kind: 'finished', amr: ['pwd', 'rc', 'mfa'], acr: 'urn:kosmo:acr:email' });
   });
 
-  it('counts a wrong code once, in the flow, and forgets it only when the login finishes', async () => {
+  itInSociety('counts a wrong code once, in the flow, and forgets it only when the login finishes', async () => {
     const userId = await t.addMember({ userId: 'flow.fail1' }, { password: 'Flow-fail-001', onboarded: true, totpDevices: ['会社用'] });
     const run = await loginAfterPassword(userId);
     const counted = proofAttempts(testDeps(t.idp), '127.0.0.1');
@@ -165,7 +169,7 @@ describe('the login flow (src/flow/login.ts)', () => {
     expect((await state())!.failed).toBe(0);
   });
 
-  it('ends a login whose member was locked meanwhile, at the next page and at the finish', async () => {
+  itInSociety('ends a login whose member was locked meanwhile, at the next page and at the finish', async () => {
     const userId = await t.addMember({ userId: 'flow.lock1' }, { password: 'Flow-lock-001', onboarded: true, factor: null });
     const run = await loginAfterPassword(userId);
     await t.idp.sql.run(`update member set locked_until = now() + interval '5 minutes' where id = $1`, [run.member.id]);

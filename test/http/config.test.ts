@@ -125,6 +125,17 @@ describe('configuration read at start', () => {
     expect(err.message).not.toContain('\n');
   });
 
+  it('takes the database as two roles: DATABASE_URL (the application) only with MIGRATION_DATABASE_URL (the owner), and the other way round', () => {
+    expect(errorOf(() => loadConfig(env({ DATABASE_URL: 'postgres://app:p@db/kosmo' }))).message).toBe(
+      'environment: MIGRATION_DATABASE_URL: required with DATABASE_URL (the role that owns the tables and runs the migrations)',
+    );
+    expect(errorOf(() => loadConfig(env({ MIGRATION_DATABASE_URL: 'postgres://owner:p@db/kosmo' }))).message).toBe(
+      'environment: DATABASE_URL: required with MIGRATION_DATABASE_URL (the application role, which owns nothing)',
+    );
+    const both = loadConfig(env({ DATABASE_URL: 'postgres://app:p@db/kosmo', MIGRATION_DATABASE_URL: 'postgres://owner:p@db/kosmo' }));
+    expect([both.databaseUrl, both.migrationDatabaseUrl]).toEqual(['postgres://app:p@db/kosmo', 'postgres://owner:p@db/kosmo']);
+  });
+
   it('refuses production over http, or with short cookie keys, in one line each', () => {
     const jwks = path.join(dir, 'jwks-check.json');
     writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'k1' }] }));
@@ -135,6 +146,7 @@ describe('configuration read at start', () => {
       SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
       JWKS_FILE: jwks,
       DATABASE_URL: 'postgres://u:p@db/kosmo',
+      MIGRATION_DATABASE_URL: 'postgres://owner:p@db/kosmo',
       SMTP_URL: 'smtp://mail:25',
     };
     expect(errorOf(() => loadConfig(env({ ...complete, ISSUER: 'http://idp.example.jp' }))).message).toBe(
@@ -211,6 +223,7 @@ describe('configuration read at start', () => {
         SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
         JWKS_FILE: jwks,
         DATABASE_URL: 'postgres://u:p@db/kosmo',
+        MIGRATION_DATABASE_URL: 'postgres://owner:p@db/kosmo',
         SMTP_URL: 'smtp://mail:25',
       }),
     );

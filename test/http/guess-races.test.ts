@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { itInSociety } from '../support/society.js';
 import pg from 'pg';
 import { startMailedTestIdp, passwordAtPortal, isPortal, totpApp, type MailedTestIdp, type Page } from '../support/idp.js';
 import { pageErrors } from '../support/browser-client.js';
@@ -13,6 +14,7 @@ import { verifyRecoveryCode } from '../../src/factors/recovery-code/login.js';
 import { birthdateStep } from '../../src/steps/birthdate.js';
 import { issueRecoveryCodes } from '../../src/members/recovery-codes.js';
 import { inTransaction } from '../../src/db/unit-of-work.js';
+import { withSociety } from '../../src/db/society.js';
 
 /**
  * Issue 17, item 2: guesses must not race the lockout. Fifty wrong guesses posted at once on one
@@ -62,7 +64,9 @@ describe('fifty guesses at once on one login', () => {
     await holder.connect();
     try {
       await holder.query('begin');
-      await holder.query('select 1 from member where id = $1 for update', [id]);
+      await holder.query("select set_config('app.society', $1, true)", [t.idp.society]);
+      const held = await holder.query('select 1 from member where id = $1 for update', [id]);
+      expect(held.rowCount).toBe(1);
       await fire();
       await holder.query('commit');
     } finally {
@@ -156,7 +160,7 @@ describe('fifty guesses at once on one login', () => {
   it('a recovery code', async () => {
     await t.addMember({ userId: 'guess.rc' }, { password: PASSWORD, onboarded: true, totpDevices: ['会社用'] });
     const id = await memberId('guess.rc');
-    const codes = await inTransaction(t.idp.orm, (work) => issueRecoveryCodes(work, t.config, id, '127.0.0.1'));
+    const codes = await withSociety(t.idp.society, () => inTransaction(t.idp.orm, (work) => issueRecoveryCodes(work, t.config, id, '127.0.0.1')));
     const { browser, page } = await passwordAtPortal(t.url, 'guess.rc', PASSWORD);
     const codePage = await browser.go(page.url.replace(/\/factor$/, '/factor/recovery-code'));
     const guesses = Array.from({ length: GUESSES }, (_, i) => `ZZZZ-ZZZZ-ZZZZ-${String(1000 + i)}`);
@@ -200,7 +204,7 @@ describe('a proof checked after the member was locked by another request', () =>
   /** What a parallel request's fifth wrong guess does: locks the member, after this request read it. */
   const lockMeanwhile = (id: string) => t.idp.sql.run(`update member set locked_until = now() + interval '5 minutes', lock_count = 1 where id = $1`, [id]);
 
-  it('ワンタイムパスワード: refused and not spent', async () => {
+  itInSociety('ワンタイムパスワード: refused and not spent', async () => {
     await t.addMember({ userId: 'late.totp' }, { password: PASSWORD, onboarded: true, totpDevices: ['会社用'] });
     const id = await memberId('late.totp');
     const device = totpApp('late.totp')!.pick();
@@ -211,7 +215,7 @@ describe('a proof checked after the member was locked by another request', () =>
     expect((await t.idp.sql.one<{ s: string }>('select last_time_step as s from credential where id = $1', [device.credentialId]))!.s).toBe(stepBefore);
   });
 
-  it('the mailed code: refused and not spent', async () => {
+  itInSociety('the mailed code: refused and not spent', async () => {
     await t.addMember({ userId: 'late.mail', email: 'late.mail@example.jp' }, { password: PASSWORD, onboarded: true, factor: 'email' });
     const id = await memberId('late.mail');
     const host = await testHost(t.idp, id);
@@ -222,17 +226,17 @@ describe('a proof checked after the member was locked by another request', () =>
     expect(await t.idp.sql.rows('select 1 from one_time_code where member_id = $1 and used_at is null', [id])).toHaveLength(1);
   });
 
-  it('a recovery code: refused and not spent', async () => {
+  itInSociety('a recovery code: refused and not spent', async () => {
     await t.addMember({ userId: 'late.rc' }, { password: PASSWORD, onboarded: true, totpDevices: ['会社用'] });
     const id = await memberId('late.rc');
-    const codes = await inTransaction(t.idp.orm, (work) => issueRecoveryCodes(work, t.config, id, '127.0.0.1'));
+    const codes = await withSociety(t.idp.society, () => inTransaction(t.idp.orm, (work) => issueRecoveryCodes(work, t.config, id, '127.0.0.1')));
     const host = await testHost(t.idp, id);
     await lockMeanwhile(id);
     expect(await verifyRecoveryCode(host, { code: codes[0]! })).toEqual({ kind: 'locked' });
     expect(await t.idp.sql.rows('select 1 from recovery_code where member_id = $1 and used_at is null', [id])).toHaveLength(10);
   });
 
-  it('the birth date: refused, and the step stays owed', async () => {
+  itInSociety('the birth date: refused, and the step stays owed', async () => {
     await t.addMember({ userId: 'late.birth', birthdate: '1980-12-01' });
     const id = await memberId('late.birth');
     const host = await testHost(t.idp, id);
@@ -241,7 +245,7 @@ describe('a proof checked after the member was locked by another request', () =>
     expect((await t.idp.sql.one<{ pending_steps: string[] }>('select pending_steps from member where id = $1', [id]))!.pending_steps).toContain('birthdate');
   });
 
-  it('a passkey after the password: refused, and its use not recorded', async () => {
+  itInSociety('a passkey after the password: refused, and its use not recorded', async () => {
     await t.addMember({ userId: 'late.key' }, { password: PASSWORD, onboarded: true, factor: 'passkey' });
     const id = await memberId('late.key');
     const passkey = SoftwarePasskey.forIdp(t.idp);

@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { request } from 'node:http';
 import { createLogger } from '../../src/logger.js';
+import { asDatabaseOwner } from '../support/database.js';
 import { startTestIdp, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp } from '../support/idp.js';
 
 /** A raw HTTP GET with any Host header (fetch does not let a test choose it). */
@@ -63,7 +64,9 @@ describe("the provider's own endpoints", () => {
     expect(isPortal(after.url)).toBe(true);
     const code = new URL(after.url).searchParams.get('code')!;
     lines.length = 0;
-    await t.idp.sql.run('alter table oidc_payload rename to oidc_payload_away');
+    // As the owner: the application's role may not change a table.
+    const rename = (from: string, to: string) => asDatabaseOwner(t.databaseUrl, (owner) => owner.query(`alter table ${from} rename to ${to}`));
+    await rename('oidc_payload', 'oidc_payload_away');
     try {
       const response = await fetch(`${t.url}/token`, {
         method: 'POST',
@@ -80,7 +83,7 @@ describe("the provider's own endpoints", () => {
       });
       expect(response.status).toBe(500);
     } finally {
-      await t.idp.sql.run('alter table oidc_payload_away rename to oidc_payload');
+      await rename('oidc_payload_away', 'oidc_payload');
     }
     const errors = lines.filter((l) => (l.level as number) >= 50);
     expect(errors).toHaveLength(1);

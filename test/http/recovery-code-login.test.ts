@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { startMailedTestIdp, type MailedTestIdp, testRelyingParty, isPortal, BrowserClient, passwordAtPortal } from '../support/idp.js';
 import { pageErrors } from '../support/browser-client.js';
 import { inTransaction } from '../../src/db/unit-of-work.js';
+import { withSociety } from '../../src/db/society.js';
 import { issueRecoveryCodes } from '../../src/members/recovery-codes.js';
 
 /** A lost phone: a recovery code in place of the second factor at login. */
@@ -22,7 +23,7 @@ describe('logging in with a recovery code', () => {
   it('takes one code once instead of the authenticator app, mails a notice, and tells how many are left', async () => {
     await t.addMember({ userId: 'lostphone1', email: 'lostphone1@example.jp' }, { password: 'Lost-phone-01', onboarded: true });
     const { id } = (await t.idp.sql.one<{ id: string }>('select id from member where user_id = $1', ['lostphone1']))!;
-    const codes = await inTransaction(t.idp.orm, (work) => issueRecoveryCodes(work, t.config, id, '127.0.0.1'));
+    const codes = await withSociety(t.idp.society, () => inTransaction(t.idp.orm, (work) => issueRecoveryCodes(work, t.config, id, '127.0.0.1')));
 
     const { browser, rp, request, factor } = await atSecondFactor('lostphone1', 'Lost-phone-01');
     expect(factor.html).toContain('ワンタイムパスワード');

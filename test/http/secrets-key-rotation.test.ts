@@ -7,6 +7,7 @@ import { totpCodeAt } from '../../src/factors/totp/codes.js';
 import { createTestDatabase } from '../support/database.js';
 import { secretsKeyId } from '../../src/secrets.js';
 import { inTransaction } from '../../src/db/unit-of-work.js';
+import { withSociety } from '../../src/db/society.js';
 import { issueRecoveryCodes, useRecoveryCode } from '../../src/members/recovery-codes.js';
 import { rotateSecrets } from '../../src/admin/secrets-rotate.js';
 import { ExitCode } from '../../src/admin/result.js';
@@ -44,7 +45,9 @@ describe('a change of SECRETS_KEY, across restarts of the provider on one databa
     const underA = await restartWith({ SECRETS_KEY: keyA });
     await underA.addMember({ userId: 'rotate0001' }, { password: 'Rotate-pass-1', onboarded: true, totpDevices: ['iPhone'] });
     const id = await memberId('rotate0001');
-    recoveryCodes = await inTransaction(underA.idp.orm, (work) => issueRecoveryCodes(work, underA.config, id, '127.0.0.1'));
+    recoveryCodes = await withSociety(underA.idp.society, () =>
+      inTransaction(underA.idp.orm, (work) => issueRecoveryCodes(work, underA.config, id, '127.0.0.1')),
+    );
   });
   afterAll(async () => {
     await running?.close();

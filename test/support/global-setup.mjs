@@ -18,10 +18,10 @@ export default async function globalSetup() {
   const port = 55000 + Math.floor(Math.random() * 2000);
   const server = await startEmbeddedPostgres(STATE_DIR, port, undefined, TEMPLATE_DB);
   globalThis.__kosmoPostgres = server;
-  const templateUrl = server.url;
-  const adminUrl = templateUrl.replace(/\/[^/]+$/, '/postgres');
-  execFileSync(path.resolve('node_modules/.bin/tsx'), ['test/support/migrate.ts', templateUrl], { stdio: 'inherit' });
-  writeFileSync(path.join(STATE_DIR, 'db.json'), JSON.stringify({ adminUrl, templateDb: TEMPLATE_DB }));
+  // Two roles, as in production: the owner `kosmo` migrates, the tests' servers connect as `kosmo_app`.
+  const adminUrl = server.ownerUrl.replace(/\/[^/]+$/, '/postgres');
+  execFileSync(path.resolve('node_modules/.bin/tsx'), ['test/support/migrate.ts', server.ownerUrl, server.appUrl], { stdio: 'inherit' });
+  writeFileSync(path.join(STATE_DIR, 'db.json'), JSON.stringify({ adminUrl, appUrl: server.appUrl, templateDb: TEMPLATE_DB }));
   // Tests run in this process (--runInBand) and read where the database is from here.
   process.env.KOSMO_TEST_DB_JSON = path.join(STATE_DIR, 'db.json');
   globalThis.__kosmoStateDir = STATE_DIR;

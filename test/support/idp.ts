@@ -8,7 +8,7 @@ import { openOrm } from '../../src/db/orm.js';
 import { insertMembers, memberInputSchema, type MemberInput } from '../../src/members/provision.js';
 import { storeNewPassword } from '../../src/members/new-password.js';
 import type { SecondFactorKind } from '../../src/members/credentials.js';
-import { createTestDatabase } from './database.js';
+import { createTestDatabase, ownerUrlFor } from './database.js';
 import { startSmtpCapture, type SmtpCapture } from './smtp-capture.js';
 import { BrowserClient, type Page } from './browser-client.js';
 import { enrolTotpDevice, registerTotpApp, totpApp, totpFields, TotpApp, TotpDevices } from './factors.js';
@@ -72,6 +72,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     PORT: String(port),
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
+    MIGRATION_DATABASE_URL: ownerUrlFor(databaseUrl),
     BCRYPT_COST: '4',
     LOG_LEVEL: 'silent',
     COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop',

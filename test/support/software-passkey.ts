@@ -8,6 +8,7 @@ import type {
 import { passkeyFactor } from '../../src/factors/passkey/index.js';
 import type { Idp } from '../../src/idp.js';
 import { testHost } from './factors.js';
+import { withSociety } from '../../src/db/society.js';
 
 /**
  * A passkey authenticator in the test process, for HTTP tests that need many ceremonies quickly
@@ -35,7 +36,11 @@ export class SoftwarePasskey {
   }
 
   /** Sets the passkey up for a member through the factor's own setup, as the console does (registration, then 認証ラベル). */
-  async enrol(idp: Idp, memberId: string, label = 'テスト用パスキー'): Promise<void> {
+  enrol(idp: Idp, memberId: string, label = 'テスト用パスキー'): Promise<void> {
+    return withSociety(idp.society, () => this.enrolInSociety(idp, memberId, label));
+  }
+
+  private async enrolInSociety(idp: Idp, memberId: string, label: string): Promise<void> {
     const host = await testHost(idp, memberId);
     const page = await passkeyFactor.startSetup(host);
     const options = JSON.parse(String(page.vars.optionsJson)) as PublicKeyCredentialCreationOptionsJSON;

@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { SOCIETY_POLICY } from '../society.js';
 import { randomUUID } from 'node:crypto';
 import { MemberSchema } from './member.js';
 
@@ -17,13 +18,15 @@ export const CredentialSchema = defineEntity({
       .uuid()
       .primary()
       .onCreate(() => randomUUID()),
+    /** The member's society (src/db/society.ts): set by PostgreSQL from the connection on insert. */
+    societyId: p.string().columnType('text').defaultRaw("current_setting('app.society'::text)"),
     member: p.manyToOne(MemberSchema).deleteRule('cascade').foreignKeyName('credential_member_id_fkey'),
     kind: p.enum(CREDENTIAL_KINDS).columnType('varchar(16)'),
     /** The member's name for it (会社用, iPhone …); '' for the password and the email method. */
     label: p.string().length(64).default(''),
     secret: p.text().nullable(),
     /** WebAuthn credential ID, base64url. */
-    webauthnId: p.string().length(1024).nullable().unique('credential_webauthn_id_unique'),
+    webauthnId: p.string().length(1024).nullable(),
     /** COSE public key, base64url. */
     publicKey: p.text().nullable(),
     signCount: p.bigint('number').defaultRaw('0'),
@@ -44,7 +47,13 @@ export const CredentialSchema = defineEntity({
       .onCreate(() => new Date()),
     lastUsedAt: p.datetime().nullable(),
   },
-  uniques: [{ name: 'credential_label_unique', properties: ['member', 'kind', 'label'] }],
+  uniques: [
+    { name: 'credential_label_unique', properties: ['member', 'kind', 'label'] },
+    { name: 'credential_webauthn_id_unique', properties: ['webauthnId', 'societyId'] },
+  ],
+  /** Rows of the connection's society only (src/db/society.ts). */
+  rowLevelSecurity: 'force',
+  policies: [SOCIETY_POLICY],
 });
 
 export class Credential extends CredentialSchema.class {}

@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { SOCIETY_POLICY } from '../society.js';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -13,13 +14,15 @@ export const MemberSchema = defineEntity({
       .uuid()
       .primary()
       .onCreate(() => randomUUID()),
-    userId: p.string().length(64).unique('member_user_id_unique'),
+    /** The society the member belongs to (src/db/society.ts): set by PostgreSQL from the connection on insert. */
+    societyId: p.string().columnType('text').defaultRaw("current_setting('app.society'::text)"),
+    userId: p.string().length(64),
     displayName: p.string().length(200),
     insuranceSymbol: p.string().length(32),
     insuranceNumber: p.string().length(32),
     /** YYYY-MM-DD */
     birthdate: p.string().columnType('date'),
-    /** Stored lowercase; unique when set. */
+    /** Stored lowercase; unique within the society when set. */
     email: p.string().length(320).nullable(),
     emailVerified: p.boolean().default(false),
     /** True while the initial password (記号 + 番号 + 生年月日) is in force: it is derived, never stored. */
@@ -53,8 +56,15 @@ export const MemberSchema = defineEntity({
       .onCreate(() => new Date())
       .onUpdate(() => new Date()),
   },
-  uniques: [{ name: 'member_email_unique', expression: 'create unique index member_email_unique on member (email) where email is not null' }],
+  /** A user ID and an address are unique within a society: two societies may each have a kosmo002. */
+  uniques: [
+    { name: 'member_user_id_unique', properties: ['userId', 'societyId'] },
+    { name: 'member_email_unique', expression: 'create unique index member_email_unique on member (email, society_id) where email is not null' },
+  ],
   checks: [{ name: 'member_user_id_lowercase', expression: 'user_id = lower(user_id)' }],
+  /** Rows of the connection's society only (src/db/society.ts). */
+  rowLevelSecurity: 'force',
+  policies: [SOCIETY_POLICY],
 });
 
 export class Member extends MemberSchema.class {}

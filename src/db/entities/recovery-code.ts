@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { SOCIETY_POLICY } from '../society.js';
 import { randomUUID } from 'node:crypto';
 import { MemberSchema } from './member.js';
 
@@ -11,6 +12,8 @@ export const RecoveryCodeSchema = defineEntity({
       .uuid()
       .primary()
       .onCreate(() => randomUUID()),
+    /** The member's society (src/db/society.ts): set by PostgreSQL from the connection on insert. */
+    societyId: p.string().columnType('text').defaultRaw("current_setting('app.society'::text)"),
     member: p.manyToOne(MemberSchema).deleteRule('cascade').foreignKeyName('recovery_code_member_id_fkey'),
     codeHash: p.string().length(64),
     /** The id of the SECRETS_KEY the HMAC was made with; null for codes issued before ids were kept. */
@@ -24,6 +27,9 @@ export const RecoveryCodeSchema = defineEntity({
       .onCreate(() => new Date()),
   },
   uniques: [{ name: 'recovery_code_hash_unique', properties: ['member', 'codeHash'] }],
+  /** Rows of the connection's society only (src/db/society.ts). */
+  rowLevelSecurity: 'force',
+  policies: [SOCIETY_POLICY],
 });
 
 export class RecoveryCode extends RecoveryCodeSchema.class {}
