@@ -1,4 +1,5 @@
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals';
+import { describe, expect, beforeAll, afterAll, beforeEach } from '@jest/globals';
+import { itInSociety } from '../support/society.js';
 import { startTestIdp, type TestIdp } from '../support/idp.js';
 import { testDeps } from '../support/factors.js';
 import { SoftwarePasskey } from '../support/software-passkey.js';
@@ -37,7 +38,7 @@ describe('identifying the member (src/flow/identify.ts)', () => {
     );
   const failedLogins = async (memberId: string) => (await t.idp.sql.one<{ n: number }>('select failed_logins as n from member where id = $1', [memberId]))!.n;
 
-  it('the password: the right one identifies the member (amr pwd, no second factor yet), a wrong one is counted by the flow', async () => {
+  itInSociety('the password: the right one identifies the member (amr pwd, no second factor yet), a wrong one is counted by the flow', async () => {
     const userId = await t.addMember({ userId: 'ident.pwd1' }, { password: 'Ident-pwd-0001', onboarded: true, factor: null, totpDevices: [] });
     const id = await idOf(userId);
     expect(await identify(request(), passwordIdentifier, { userId: 'IDENT.PWD1', password: 'Ident-pwd-0002' })).toEqual({ kind: 'invalid' });
@@ -50,7 +51,7 @@ describe('identifying the member (src/flow/identify.ts)', () => {
     expect(await eventTypes(id)).toEqual(['login.password_wrong', 'login.password_ok']);
   });
 
-  it('the password: the flow locks after maxFailures, says until when, and then refuses even the right one before checking it', async () => {
+  itInSociety('the password: the flow locks after maxFailures, says until when, and then refuses even the right one before checking it', async () => {
     const userId = await t.addMember({ userId: 'ident.lock1' }, { password: 'Ident-lock-001', onboarded: true, factor: null, totpDevices: [] });
     const id = await idOf(userId);
     for (let i = 1; i < MAX_FAILURES; i++)
@@ -62,14 +63,14 @@ describe('identifying the member (src/flow/identify.ts)', () => {
     expect((await eventTypes(id)).slice(-2)).toEqual(['login.locked', 'login.refused_locked']);
   });
 
-  it('an unknown user ID answers as a member would, and locks the same way, on its own counters', async () => {
+  itInSociety('an unknown user ID answers as a member would, and locks the same way, on its own counters', async () => {
     for (let i = 1; i < MAX_FAILURES; i++)
       expect(await identify(request(), passwordIdentifier, { userId: 'nobody.ident1', password: 'whatever-1' })).toEqual({ kind: 'invalid' });
     expect(await identify(request(), passwordIdentifier, { userId: 'nobody.ident1', password: 'whatever-1' })).toMatchObject({ kind: 'locked' });
     expect(await identify(request(), passwordIdentifier, { userId: 'NOBODY.IDENT1', password: 'whatever-1' })).toMatchObject({ kind: 'locked' });
   });
 
-  it('only failures count against the client IP', async () => {
+  itInSociety('only failures count against the client IP', async () => {
     await t.idp.sql.run('delete from rate_limit');
     const userId = await t.addMember({ userId: 'ident.ip1' }, { password: 'Ident-ip-0001', onboarded: true, factor: null, totpDevices: [] });
     const perIp = t.config.union.loginRateLimit.perIp;
@@ -79,7 +80,7 @@ describe('identifying the member (src/flow/identify.ts)', () => {
     expect(await identify(request({ ip: '192.0.2.21' }), passwordIdentifier, { userId, password: 'Ident-ip-0001' })).toEqual({ kind: 'rate_limited' });
   });
 
-  it("a re-authentication accepts only the session's member", async () => {
+  itInSociety("a re-authentication accepts only the session's member", async () => {
     const userId = await t.addMember({ userId: 'ident.reauth1' }, { password: 'Ident-reauth-1', onboarded: true, factor: null, totpDevices: [] });
     const other = await idOf(await t.addMember({ userId: 'ident.reauth2' }, { password: 'Ident-reauth-2', onboarded: true, factor: null, totpDevices: [] }));
     expect(await identify(request({ only: other }), passwordIdentifier, { userId, password: 'Ident-reauth-1' })).toEqual({ kind: 'invalid' });
@@ -91,7 +92,7 @@ describe('identifying the member (src/flow/identify.ts)', () => {
     const assertion = (passkey: SoftwarePasskey, memberId: string) =>
       JSON.stringify(passkey.assert(discoverableLoginOptions(passkeyContext(t.config, flowId)), memberId));
 
-    it('identifies the member and stands as the second factor (its own amr, the device that proved it)', async () => {
+    itInSociety('identifies the member and stands as the second factor (its own amr, the device that proved it)', async () => {
       const id = await idOf(await t.addMember({ userId: 'ident.key1' }, { password: 'Ident-key-0001', onboarded: true, factor: 'passkey' }));
       const passkey = SoftwarePasskey.forIdp(t.idp);
       await passkey.enrol(t.idp, id);
@@ -108,7 +109,7 @@ describe('identifying the member (src/flow/identify.ts)', () => {
       expect(await identify(request(), passkeyIdentifier, { response: answer, flowId })).toEqual({ kind: 'invalid' });
     });
 
-    it("is refused for a locked member, with the member's lock, and for a copy whose counter did not grow", async () => {
+    itInSociety("is refused for a locked member, with the member's lock, and for a copy whose counter did not grow", async () => {
       const id = await idOf(await t.addMember({ userId: 'ident.key2' }, { password: 'Ident-key-0002', onboarded: true, factor: 'passkey' }));
       const passkey = SoftwarePasskey.forIdp(t.idp);
       await passkey.enrol(t.idp, id);
@@ -123,7 +124,7 @@ describe('identifying the member (src/flow/identify.ts)', () => {
       expect(await failedLogins(id)).toBe(0);
     });
 
-    it("a re-authentication accepts no other member's passkey", async () => {
+    itInSociety("a re-authentication accepts no other member's passkey", async () => {
       const id = await idOf(await t.addMember({ userId: 'ident.key3' }, { password: 'Ident-key-0003', onboarded: true, factor: 'passkey' }));
       const passkey = SoftwarePasskey.forIdp(t.idp);
       await passkey.enrol(t.idp, id);

@@ -1,4 +1,5 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { describe, expect, beforeAll, afterAll } from '@jest/globals';
+import { itInSociety } from '../support/society.js';
 import { startMailedTestIdp, type MailedTestIdp } from '../support/idp.js';
 import { testHost } from '../support/factors.js';
 import { STEPS } from '../../src/steps/index.js';
@@ -37,7 +38,7 @@ describe('owed steps through a Host', () => {
   });
   const statusOf = (outcome: { kind: string; view?: { status?: number } }) => (outcome.kind === 'show' ? outcome.view?.status : outcome.kind);
 
-  it('walks a first login: birth date, terms, the confirmed address, user ID and method, password', async () => {
+  itInSociety('walks a first login: birth date, terms, the confirmed address, user ID and method, password', async () => {
     await t.addMember({ userId: 'taken.steps1' });
     const userId = await t.addMember({ userId: 'host.steps1', email: 'host.steps1@example.jp', birthdate: '1980-12-01' });
     const id = await idOf(userId);
@@ -91,7 +92,7 @@ describe('owed steps through a Host', () => {
     ]);
   });
 
-  it('「同意しない」 ends the login with its event; the terms stay owed', async () => {
+  itInSociety('「同意しない」 ends the login with its event; the terms stay owed', async () => {
     const userId = await t.addMember({ userId: 'host.decline1' });
     const id = await idOf(userId);
     expect(await STEPS.terms.submit(await stepHost(id, 'terms'), { decision: 'decline' })).toEqual({ kind: 'declined' });
