@@ -6,7 +6,6 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { createIdp, openDatabase } from './idp.js';
 import { seedDemoMembers, demoMembersWithPrintedPassword, DEMO_MEMBERS } from './members/demo-seed.js';
 import { Sql } from './db/sql.js';
-import { DEFAULT_SOCIETY } from './db/society.js';
 import type { DevSmtpServer } from './mail/dev-smtp-server.js';
 import { accountConsoleLinks } from './oidc/provider.js';
 
@@ -37,8 +36,14 @@ async function main(): Promise<void> {
   let devSmtp: DevSmtpServer | undefined;
   if (!config.smtpUrl && !config.production) {
     const { startDevSmtpServer } = await import('./mail/dev-smtp-server.js');
-    // The mailbox is the default society's (one society per deployment for now).
-    devSmtp = await startDevSmtpServer({ port: 0, sql: Sql.pool(orm).forSociety(DEFAULT_SOCIETY), logger: log });
+    // Each society's mail lands in its own mailbox (/dev/mailbox under its issuer).
+    devSmtp = await startDevSmtpServer({
+      port: 0,
+      sql: Sql.pool(orm),
+      societies: config.societies.map((s) => s.id),
+      defaultSociety: config.society.id,
+      logger: log,
+    });
     config.smtpUrl = devSmtp.url;
   }
   const devMailbox = config.production ? undefined : (await import('./http/dev/mailbox.js')).devMailboxRouter;

@@ -185,9 +185,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (!parsed.success) throw new ConfigError(`${env.JWKS_FILE}: must be a JWKS with at least one private key`);
     if (parsed.data.keys.some((k) => !('d' in k))) throw new ConfigError(`${env.JWKS_FILE}: every key must be a private key`);
     jwks = parsed.data;
-  } else {
-    developmentDefaults.push('JWKS_FILE (private signing keys; generated keys are for development)');
+  } else if (defaultSociety.jwks) {
+    jwks = defaultSociety.jwks;
   }
+  // Production signs with keys the operator holds: JWKS_FILE (the default society) or each society's jwks.json.
+  const keyless = societies.filter((s) => !s.jwks && !(s === defaultSociety && jwks));
+  if (keyless.length > 0)
+    developmentDefaults.push(
+      `JWKS_FILE or config/societies/<id>/jwks.json (private signing keys; generated keys are for development) for ${keyless.map((s) => s.id).join(', ')}`,
+    );
   if (production && !env.SMTP_URL) developmentDefaults.push('SMTP_URL (the mail relay, smtp:// or smtps://)');
   if (!env.DATABASE_URL) developmentDefaults.push('DATABASE_URL and MIGRATION_DATABASE_URL (the embedded database is for development)');
   if (env.DATABASE_URL && !env.MIGRATION_DATABASE_URL) {
@@ -233,4 +239,48 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     clients: defaultSociety.clients,
     developmentDefaults,
   };
+}
+
+/**
+ * The configuration a society is served with: the deployment's settings (keys, database, mail relay)
+ * and the society's own issuer, policy, terms and portals. Passkeys stay bound to the deployment's
+ * relying-party ID when the society's issuer is on its host (the path form); a society with a host
+ * of its own has its host as RP ID and its origin as the only origin (the host form), unless
+ * WEBAUTHN_RP_ID names a domain it belongs to. Its display name is the society's.
+ */
+export function configForSociety(config: Config, society: Society): Config {
+  if (society === config.society) return config;
+  const url = new URL(society.issuer);
+  const sameOrigin = config.webauthn.origins.includes(url.origin);
+  const underRpId = url.hostname === config.webauthn.rpId || url.hostname.endsWith(`.${config.webauthn.rpId}`);
+  const webauthn = sameOrigin
+    ? config.webauthn
+    : underRpId
+      ? { ...config.webauthn, origins: [...config.webauthn.origins, url.origin] }
+      : { ...config.webauthn, rpId: url.hostname, origins: [url.origin] };
+  return {
+    ...config,
+    issuer: society.issuer,
+    society,
+    union: society.policy,
+    terms: society.terms,
+    clients: society.clients,
+    // JWKS_FILE is the default society's (a single-society deployment); the others keep their own.
+    jwks: society.jwks,
+    webauthn,
+  };
+}
+
+/** The society's path on a shared host (`/sakura` for `https://id.example.jp/sakura`), '' at a host's root. */
+export function issuerPath(config: Pick<Config, 'issuer'>): string {
+  return new URL(config.issuer).pathname.replace(/\/+$/, '');
+}
+
+/**
+ * A cookie's name for this society: a society under a path shares its host (and so its cookies) with
+ * others, so its cookies carry its id (`kosmo.session.sakura`): two societies' sessions, CSRF secrets
+ * and logins in one browser never meet. A society at a host's root keeps the plain name.
+ */
+export function societyCookie(config: Pick<Config, 'issuer' | 'society'>, name: string): string {
+  return issuerPath(config) ? `${name}.${config.society.id}` : name;
 }

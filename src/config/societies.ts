@@ -53,6 +53,8 @@ export interface Society {
   terms: { version: string; text: { ja: string; en: string } };
   clients: ResolvedClient[];
   look: SocietyLook;
+  /** Its private signing keys from `<dir>/jwks.json` (production); undefined: generated once, kept encrypted in the database. */
+  jwks?: { keys: Record<string, unknown>[] };
 }
 
 export interface SocietiesOptions {
@@ -90,8 +92,25 @@ interface Draft {
   policy?: UnionPolicy;
   terms?: Society['terms'];
   look?: SocietyLook;
+  jwks?: Society['jwks'];
   clients: ResolvedClient[];
   failed: boolean;
+}
+
+const jwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) });
+
+/** `<dir>/jwks.json`, when there is one: a JWKS of private keys. */
+function readJwks(dir: string, problems: Problems): Society['jwks'] {
+  const file = path.join(dir, 'jwks.json');
+  if (!isFile(file)) return undefined;
+  const json = readJson(file, problems);
+  if (!json) return undefined;
+  const parsed = jwksSchema.safeParse(json.value);
+  if (!parsed.success || parsed.data.keys.some((k) => !('d' in k))) {
+    problems.add(`${file}: must be a JWKS with at least one key, every key private`);
+    return undefined;
+  }
+  return parsed.data;
 }
 
 function isFile(file: string): boolean {
@@ -189,6 +208,7 @@ function readSociety(id: string, dir: string, position: number, o: SocietiesOpti
     }
     draft.terms = readTerms(policy, dir, file, problems);
     draft.look = readLook(look, dir, file, o.staticDir, problems);
+    draft.jwks = readJwks(dir, problems);
   }
   draft.clients = loadClients(draft.clientsFile, o.env, { DEMO_PORTAL_URL: `http://localhost:${o.demoPortalPort + position}` }, problems);
   draft.failed = problems.count > before;
@@ -294,7 +314,7 @@ export function loadSocieties(o: SocietiesOptions): LoadedSocieties {
 
   const societies = drafts.map((d): Society => {
     if (d.failed || !d.issuer || !d.policy || !d.terms || !d.look) throw new Error(`society ${d.id}: loaded with problems but none recorded`);
-    return { id: d.id, dir: d.dir, issuer: d.issuer, policy: d.policy, terms: d.terms, clients: d.clients, look: d.look };
+    return { id: d.id, dir: d.dir, issuer: d.issuer, policy: d.policy, terms: d.terms, clients: d.clients, look: d.look, jwks: d.jwks };
   });
   const defaultSociety = societies.find((s) => s.id === o.societyId) ?? societies[0]!;
   return { societies, defaultSociety, layout };

@@ -1,10 +1,10 @@
 import Koa from 'koa';
 import compose from 'koa-compose';
 import path from 'node:path';
-import type { Config } from '../config/index.js';
+import { societyCookie, type Config } from '../config/index.js';
 import type { Messages } from '../i18n/index.js';
 import { apiSecurityHeaders, securityHeaders } from './middleware/security-headers.js';
-import { csrfProtection } from './middleware/csrf.js';
+import { csrfCookieName, csrfProtection } from './middleware/csrf.js';
 import { localeMiddleware } from './middleware/locale.js';
 import { staticFiles } from './middleware/static-files.js';
 import { errorPages } from './middleware/errors.js';
@@ -17,7 +17,7 @@ import { recoveryRouter } from './recovery/routes.js';
 import { accountRouter } from './account/routes.js';
 import { hmac } from '../crypto.js';
 import { acceptedKeys } from '../secrets.js';
-import { SESSION_COOKIE } from '../oidc/provider.js';
+import { sessionCookie } from '../oidc/provider.js';
 
 export interface HttpDeps extends InteractionDeps {
   /**
@@ -59,8 +59,13 @@ export function createHttpApp(deps: HttpDeps): Koa {
   // A form rendered just before SECRETS_KEY changed still posts: its token was made with a key now in SECRETS_KEY_PREVIOUS.
   const csrfKeys = acceptedKeys(config).map((key) => Buffer.from(hmac(key, 'csrf-key'), 'base64url'));
 
-  // First of all: everything a request does runs for its society (row-level security in PostgreSQL).
+  // First of all: everything a request does runs for its society (row-level security in PostgreSQL),
+  // and the cookies it reads and writes are the society's (their names carry its id on a shared host).
   app.use(deps.societyScope);
+  app.use((ctx, next) => {
+    ctx.state.cookieName = (name) => societyCookie(config, name);
+    return next();
+  });
   app.on('error', (err, ctx) => {
     if ((err as { status?: number }).status && (err as { status: number }).status < 500) return;
     log.error({ err, path: ctx?.path }, 'http error');
@@ -83,7 +88,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(errorPages(log));
   app.use(boundaryValidation());
   app.use(healthRouter(deps.sql, log).routes());
-  app.use(csrfProtection(csrfKeys, { secure, sessionCookie: SESSION_COOKIE }));
+  app.use(csrfProtection(csrfKeys, { secure, sessionCookie: sessionCookie(config), cookie: societyCookie(config, csrfCookieName(secure)) }));
   const interactions = interactionRouter(deps);
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());

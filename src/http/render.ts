@@ -37,7 +37,7 @@ export function render(ctx: Context, view: string, vars: Record<string, unknown>
   ctx.status = status;
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = viewEnvironment().render(`${view}.njk`, {
+  const html = viewEnvironment().render(`${view}.njk`, {
     t: state.t,
     locale: state.locale,
     csrfToken: state.csrfToken,
@@ -46,6 +46,19 @@ export function render(ctx: Context, view: string, vars: Record<string, unknown>
     languageLinks: languageLinks(ctx),
     ...vars,
   });
+  ctx.body = state.basePath ? underBasePath(html, state.basePath) : html;
 }
 
 export type { Messages };
+
+/**
+ * A society served under a path (`https://id.example.jp/<id>`, src/http/front.ts): every
+ * root-relative address the page holds in an attribute (`href="/account"`, `action="/interaction/…"`,
+ * `src="/static/…"`) is under its path. Templates and handlers write addresses as if the society
+ * were at the root.
+ */
+export function underBasePath(html: string, basePath: string): string {
+  return html.replace(/(\s[a-zA-Z][a-zA-Z0-9:-]*=")(\/(?!\/)[^"]*)/g, (_m, attribute: string, url: string) =>
+    url === basePath || url.startsWith(`${basePath}/`) ? `${attribute}${url}` : `${attribute}${basePath}${url}`,
+  );
+}

@@ -27,6 +27,10 @@ export interface PageStateFields {
   reauth?: Reauthentication;
   /** The login page offers passkeys: the options for its interaction (interaction/passkey-login.ts). */
   passkeyLoginOptions?: (uid: string) => string;
+  /** A cookie's name for the society this request is for (societyCookie in src/config). */
+  cookieName(name: string): string;
+  /** The society's path on a shared host (`/sakura`), '' or unset at a host of its own (src/http/front.ts). */
+  basePath?: string;
   /** A console page refused for a weak session offers this step-up (account/request.ts). */
   stepUpUrl?: string;
 }

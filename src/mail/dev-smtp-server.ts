@@ -8,7 +8,11 @@ const KEEP_MESSAGES = 500;
 export interface DevSmtpServerOptions {
   port: number;
   host?: string;
+  /** The pool, unscoped: each message is filed under the society that sent it. */
   sql: Sql;
+  /** The configured societies; a message naming none of them (X-Kosmo-Society) goes to `defaultSociety`. */
+  societies: readonly string[];
+  defaultSociety: string;
   logger: Logger;
 }
 
@@ -43,7 +47,8 @@ export async function startDevSmtpServer(options: DevSmtpServerOptions): Promise
     host: options.host ?? '127.0.0.1',
     receive: async (mail) => {
       try {
-        const id = await storeDevMail(sql, mail);
+        const society = mail.society && options.societies.includes(mail.society) ? mail.society : options.defaultSociety;
+        const id = await storeDevMail(sql.forSociety(society), mail);
         logger.debug({ devMailId: id }, 'development mail stored');
       } catch (err) {
         logger.warn({ err }, 'development mail could not be stored');

@@ -46,6 +46,8 @@ export interface MailerOptions {
   viewsDir: string;
   /** The From header, e.g. `no-reply@kosmo-web.jp` (FAQ Q19). */
   from: string;
+  /** The society that sends (an X-Kosmo-Society header: the development mailbox files the mail under it). */
+  society?: string;
   logger: Logger;
   /** Shown in every mail as the sender, in the mail's language. */
   unionName?: { ja: string; en: string };
@@ -97,7 +99,11 @@ export class Mailer {
           subject: mail.subject,
           text: mail.text,
           html: mail.html,
-          headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
+          headers: {
+            'Auto-Submitted': 'auto-generated',
+            'X-Auto-Response-Suppress': 'All',
+            ...(this.options.society ? { 'X-Kosmo-Society': this.options.society } : {}),
+          },
         })) as { messageId?: string };
         log.info({ attempt }, 'mail sent');
         return { ok: true, messageId: info.messageId ?? '' };

@@ -11,6 +11,8 @@ export interface ReceivedMail {
   /** The From header as written: display name and address. */
   sender: string;
   subject: string;
+  /** The X-Kosmo-Society header our mailer writes: which society sent it. */
+  society?: string;
   text: string;
   html: string;
 }
@@ -90,6 +92,7 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
               from: parsed.from?.value[0]?.address ?? '',
               sender: parsed.from?.text ?? '',
               subject: parsed.subject ?? '',
+              society: typeof parsed.headers.get('x-kosmo-society') === 'string' ? (parsed.headers.get('x-kosmo-society') as string) : undefined,
               text: parsed.text ?? '',
               html: typeof parsed.html === 'string' ? parsed.html : '',
             }),

@@ -1,6 +1,6 @@
 import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { ACR_VALUES, acrSatisfies } from '../factors/acr.js';
-import type { Config } from '../config/index.js';
+import { issuerPath, societyCookie, type Config } from '../config/index.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { postgresAdapterFactory } from './adapter.js';
@@ -35,8 +35,8 @@ function providerClients(config: Config): NonNullable<Configuration['clients']>[
  */
 export const ACCOUNT_CONSOLE_CLIENT_ID = 'kosmo-account';
 
-/** The provider's session cookie (our CSRF tokens are bound to the session it names). */
-export const SESSION_COOKIE = 'kosmo.session';
+/** The provider's session cookie (our CSRF tokens are bound to the session it names), as the society names it. */
+export const sessionCookie = (config: Pick<Config, 'issuer' | 'society'>) => societyCookie(config, 'kosmo.session');
 export const accountConsoleRedirectUri = (issuer: string) => `${issuer}/account/callback`;
 
 /** The console's pages a portal links to (プロフィール変更, ログイン方法変更); 「ポータルに戻る」 leads back to it. */
@@ -100,7 +100,7 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
       keys: config.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
       short: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
-      names: { session: SESSION_COOKIE, interaction: 'kosmo.interaction', resume: 'kosmo.resume' },
+      names: { session: sessionCookie(config), interaction: societyCookie(config, 'kosmo.interaction'), resume: societyCookie(config, 'kosmo.resume') },
     },
     features: {
       devInteractions: { enabled: false },
@@ -116,7 +116,8 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
     },
     // Public clients must use PKCE (S256, the only method oidc-provider 9 accepts).
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
-    interactions: { policy: loginPolicy(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // Under the society's path (its interaction cookie is scoped to this address).
+    interactions: { policy: loginPolicy(), url: (_ctx, interaction) => `${issuerPath(config)}/interaction/${interaction.uid}` },
     acrValues: ACR_VALUES,
     // First-party portals from config get their grant without a consent screen.
     async loadExistingGrant(ctx) {
@@ -158,10 +159,11 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
   });
   provider.proxy = config.trustProxy;
   // The provider builds its endpoint URLs (discovery, redirects to the login) from the request's
-  // own URL; they follow the issuer instead, whatever Host or X-Forwarded-* header came in.
-  const issuerOrigin = new URL(config.issuer).origin;
+  // own URL; they follow the issuer instead, whatever Host or X-Forwarded-* header came in. Under a
+  // path issuer (src/http/front.ts) the request's path is the part after the issuer's.
+  const issuerBase = config.issuer.replace(/\/$/, '');
   provider.use(async (ctx, next) => {
-    Object.defineProperty(ctx, 'href', { value: `${issuerOrigin}${ctx.path}${ctx.search}`, configurable: true });
+    Object.defineProperty(ctx, 'href', { value: `${issuerBase}${ctx.path}${ctx.search}`, configurable: true });
     await next();
   });
   // A 500 inside the provider is answered by its own error handler and never reaches Koa's error

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { csrfProtection } from '../../src/http/middleware/csrf.js';
+import { csrfCookieName, csrfProtection } from '../../src/http/middleware/csrf.js';
 import { startTestIdp, type TestIdp, loginThroughPortal, isPortal, BrowserClient } from '../support/idp.js';
 import { findForm } from '../support/browser-client.js';
 
@@ -12,7 +12,7 @@ const NEW_KEY = Buffer.alloc(32, 2);
 /** The middleware alone, behind a proxy that says https (or not): GET /form gives a token, POST /check?_csrf= checks one. */
 async function csrfServer(keys: Buffer[], secure: boolean): Promise<{ url: string; close(): Promise<void> }> {
   const app = new Koa({ proxy: true });
-  app.use(csrfProtection(keys, { secure, sessionCookie: 'kosmo.session' }));
+  app.use(csrfProtection(keys, { secure, sessionCookie: 'kosmo.session', cookie: csrfCookieName(secure) }));
   app.use((ctx) => {
     if (ctx.path === '/form') ctx.body = String(ctx.state.csrfToken);
     else ctx.body = (ctx.state.csrfValid as (s: unknown) => boolean)(ctx.query._csrf) ? 'valid' : 'refused';

@@ -38,7 +38,7 @@ describe('the development mailbox', () => {
     // As src/main.ts starts it: the mailbox of the default society.
     sql = Sql.pool(orm).forSociety(DEFAULT_SOCIETY);
     const logger = pino({ level: 'silent' });
-    smtp = await startDevSmtpServer({ port: 0, sql, logger });
+    smtp = await startDevSmtpServer({ port: 0, sql: Sql.pool(orm), societies: [DEFAULT_SOCIETY], defaultSociety: DEFAULT_SOCIETY, logger });
     mailer = new Mailer({
       transport: createSmtpTransport(smtp.url),
       messages,

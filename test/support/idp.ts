@@ -48,7 +48,7 @@ export interface TestIdp {
    */
   addMember(
     input: Partial<MemberInput> & { userId: string },
-    extra?: { password?: string; onboarded?: boolean; factor?: SecondFactorKind | null; totpDevices?: string[] },
+    extra?: { password?: string; onboarded?: boolean; factor?: SecondFactorKind | null; totpDevices?: string[]; society?: string },
   ): Promise<string>;
   close(): Promise<void>;
 }
@@ -108,7 +108,13 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
         ...input,
       });
       const hash = extra.password ? await idp.hasher.hash(extra.password) : undefined;
-      await idp.sql.transaction(async (tx, em) => {
+      // Another society's member (its own rows, policy and terms): TOTP devices only in the default one.
+      const society = extra.society ? await idp.forSociety(extra.society) : undefined;
+      if (society && extra.onboarded && (extra.factor ?? 'totp') === 'totp')
+        throw new Error("addMember: another society's member has no TOTP fixture; give factor");
+      const sql = society?.sql ?? idp.sql;
+      const terms = society?.config.terms ?? config.terms;
+      await sql.transaction(async (tx, em) => {
         await insertMembers(tx, [valid]);
         const { id } = (await tx.one<{ id: string }>('select id from member where user_id = $1', [valid.userId]))!;
         if (hash) await storeNewPassword({ em, sql: tx }, id, hash);
@@ -116,7 +122,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
         if (extra.onboarded) {
           await tx.run(
             `update member set pending_steps = '{}', temporary_id = false, email_verified = email is not null, terms_version = $2, terms_accepted_at = now(), chosen_factor = $3, last_login_at = now() where id = $1`,
-            [id, config.terms.version, extra.factor === undefined ? 'totp' : extra.factor],
+            [id, terms.version, extra.factor === undefined ? 'totp' : extra.factor],
           );
         }
       });

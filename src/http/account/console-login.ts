@@ -57,7 +57,7 @@ export function startConsoleLogin(
 ): string {
   const state = randomBytes(16).toString('base64url');
   const secure = deps.config.issuer.startsWith('https://');
-  ctx.cookies.set(PENDING_COOKIE, JSON.stringify({ state, returnTo: safeReturnPath(returnTo) }), {
+  ctx.cookies.set(ctx.state.cookieName(PENDING_COOKIE), JSON.stringify({ state, returnTo: safeReturnPath(returnTo) }), {
     httpOnly: true,
     sameSite: 'lax',
     secure,
@@ -98,8 +98,8 @@ export const APPLY_PATH = '/account/apply';
 
 /** GET /account/callback: back from the provider; the page the member was going to. */
 export function finishConsoleLogin(ctx: Context): string | undefined {
-  const raw = ctx.cookies.get(PENDING_COOKIE, { signed: true });
-  ctx.cookies.set(PENDING_COOKIE, null);
+  const raw = ctx.cookies.get(ctx.state.cookieName(PENDING_COOKIE), { signed: true });
+  ctx.cookies.set(ctx.state.cookieName(PENDING_COOKIE), null);
   let pending: { state?: unknown; returnTo?: unknown } = {};
   try {
     pending = raw ? (JSON.parse(raw) as typeof pending) : {};

@@ -118,12 +118,17 @@ export async function passkeySignals(request: AccountRequest): Promise<Record<st
 function rememberReferrer(ctx: Context, deps: AccountDeps): void {
   const referrer = typeof ctx.query.referrer === 'string' ? ctx.query.referrer : undefined;
   if (referrer && deps.config.clients.some((c) => c.client_id === referrer)) {
-    ctx.cookies.set(REFERRER_COOKIE, referrer, { httpOnly: true, sameSite: 'lax', secure: deps.config.issuer.startsWith('https://'), signed: true });
+    ctx.cookies.set(ctx.state.cookieName(REFERRER_COOKIE), referrer, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: deps.config.issuer.startsWith('https://'),
+      signed: true,
+    });
   }
 }
 
 export function portalUrl(ctx: Context, deps: AccountDeps): string | undefined {
-  const clientId = ctx.cookies.get(REFERRER_COOKIE, { signed: true });
+  const clientId = ctx.cookies.get(ctx.state.cookieName(REFERRER_COOKIE), { signed: true });
   const client = deps.config.clients.find((c) => c.client_id === clientId) ?? deps.config.clients[0];
   const home = client?.post_logout_redirect_uris[0] ?? client?.redirect_uris[0];
   return home ? new URL('/', home).toString() : undefined;

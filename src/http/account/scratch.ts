@@ -14,7 +14,7 @@ export function consoleScratch(ctx: Context, secrets: SecretsKeys, memberId: str
   let values: Record<string, unknown> | undefined;
   const read = (): Record<string, unknown> => {
     if (values) return values;
-    const sealed = ctx.cookies.get(COOKIE);
+    const sealed = ctx.cookies.get(ctx.state.cookieName(COOKIE));
     try {
       values = sealed ? (JSON.parse(openSecret(secrets, sealed, context)) as Record<string, unknown>) : {};
     } catch {
@@ -29,7 +29,7 @@ export function consoleScratch(ctx: Context, secrets: SecretsKeys, memberId: str
       if (value === undefined) delete next[key];
       values = next;
       const empty = Object.keys(next).length === 0;
-      ctx.cookies.set(COOKIE, empty ? null : sealSecret(secrets, JSON.stringify(next), context), {
+      ctx.cookies.set(ctx.state.cookieName(COOKIE), empty ? null : sealSecret(secrets, JSON.stringify(next), context), {
         httpOnly: true,
         sameSite: 'lax',
         secure,

@@ -26,12 +26,12 @@ export async function loggedInAtProvider(ctx: Context, provider: Provider): Prom
 
 /** Remembers which portal sent the member, so an expired login can send them back to it. */
 export function rememberClient(ctx: Context, clientId: string, secure: boolean): void {
-  ctx.cookies.set(LAST_CLIENT_COOKIE, clientId, { httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 30 * 24 * 3600 * 1000 });
+  ctx.cookies.set(ctx.state.cookieName(LAST_CLIENT_COOKIE), clientId, { httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 30 * 24 * 3600 * 1000 });
 }
 
 /** Where "Login with OpenID Connect" starts a fresh login: the portal's initiate_login_uri, else its home. */
 export function restartLoginUrl(ctx: Context, config: Config): string | undefined {
-  const clientId = ctx.cookies.get(LAST_CLIENT_COOKIE, { signed: true });
+  const clientId = ctx.cookies.get(ctx.state.cookieName(LAST_CLIENT_COOKIE), { signed: true });
   const client = config.clients.find((c) => c.client_id === clientId) ?? config.clients[0];
   if (!client) return undefined;
   if (client.initiate_login_uri) return client.initiate_login_uri;

@@ -11,6 +11,8 @@ export interface CsrfOptions {
   secure: boolean;
   /** The provider's session cookie: a token is bound to the browser's session while it has one. */
   sessionCookie: string;
+  /** This cookie's name (csrfCookieName, with the society's suffix under a shared host). */
+  cookie: string;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface CsrfOptions {
  * tokens; any of `keys` is accepted (the others are from SECRETS_KEY_PREVIOUS).
  */
 export function csrfProtection(keys: readonly Buffer[], options: CsrfOptions): Middleware {
-  const cookie = csrfCookieName(options.secure);
+  const cookie = options.cookie;
   const cookieMac = (secret: string, key: Buffer) => hmac(key, `csrf-cookie:${secret}`);
   const tokenFor = (secret: string, session: string, key: Buffer) => hmac(key, `csrf:${secret}:${session}`);
   /** The secret of a cookie this server wrote, or undefined. */

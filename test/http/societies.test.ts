@@ -1,0 +1,213 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import * as oidc from 'openid-client';
+import { startMailedTestIdp, type MailedTestIdp, BrowserClient, type Page } from '../support/idp.js';
+import { findForm, pageErrors } from '../support/browser-client.js';
+import { mailedCode } from '../support/factors.js';
+
+/**
+ * Two societies in one process: kosmo (issuer at the host's root, as every other test uses it) and
+ * sakura (its issuer under /sakura: the path form), each with a portal registered as `test-portal`
+ * (a client_id is unique within its society only), and the same user ID in both as two members.
+ * Nothing of one — password, session cookie, token, client secret — is worth anything at the other.
+ */
+const SAKURA_PORTAL = { id: 'test-portal', secret: 'sakura-portal-secret-0123456789', redirect: 'http://localhost:3998/callback' };
+const KOSMO_PORTAL = { id: 'test-portal', secret: 'test-portal-secret-0123456789', redirect: 'http://localhost:3999/callback' };
+const isPortal = (u: string) => u.startsWith('http://localhost:3998/') || u.startsWith('http://localhost:3999/');
+
+async function relyingParty(issuer: string, portal: typeof SAKURA_PORTAL) {
+  const configuration = await oidc.discovery(new URL(issuer), portal.id, undefined, oidc.ClientSecretBasic(portal.secret), {
+    execute: [oidc.allowInsecureRequests],
+  });
+  return {
+    configuration,
+    async start() {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const url = oidc.buildAuthorizationUrl(configuration, {
+        redirect_uri: portal.redirect,
+        scope: 'openid profile email offline_access',
+        state,
+        prompt: 'consent',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      });
+      return { url: url.toString(), verifier, state };
+    },
+    exchange(callback: string, request: { verifier: string; state: string }) {
+      return oidc.authorizationCodeGrant(configuration, new URL(callback), { pkceCodeVerifier: request.verifier, expectedState: request.state });
+    },
+  };
+}
+
+describe('many societies in one deployment', () => {
+  let t: MailedTestIdp;
+  let sakuraIssuer: string;
+  beforeAll(async () => {
+    t = await startMailedTestIdp({
+      configure: (config) => {
+        const sakura = config.societies.find((s) => s.id === 'sakura')!;
+        sakura.clients.push({
+          client_id: SAKURA_PORTAL.id,
+          client_secret: SAKURA_PORTAL.secret,
+          public: false,
+          client_name: 'Sakura test portal',
+          redirect_uris: [SAKURA_PORTAL.redirect],
+          post_logout_redirect_uris: ['http://localhost:3998/'],
+          scope: 'openid offline_access profile email',
+        });
+      },
+    });
+    sakuraIssuer = `${t.url}/sakura`;
+    await t.addMember(
+      { userId: 'twin0001', email: 'twin@kosmo.example.jp', name: 'コスモ 花子' },
+      { password: 'Kosmo-twin-2026', onboarded: true, factor: 'email' },
+    );
+    await t.addMember(
+      { userId: 'twin0001', email: 'twin@sakura.example.jp', name: 'さくら 花子' },
+      { password: 'Sakura-twin-2026', onboarded: true, factor: 'email', society: 'sakura' },
+    );
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** The portal's login through the password and the mailed code; the page the login ends on. */
+  async function logIn(browser: BrowserClient, url: string, password: string, address: string): Promise<Page> {
+    const loginPage = await browser.go(url, { stopAt: isPortal });
+    const codePage = await browser.submit(loginPage, '/login', { user_id: 'twin0001', password }, { stopAt: isPortal });
+    const mail = await t.smtp.waitFor((m) => m.to.includes(address));
+    t.smtp.clear();
+    return browser.submit(codePage, '/factor', { code: mailedCode(mail.text) }, { stopAt: isPortal });
+  }
+
+  it('each has its own issuer, discovery document and signing keys', async () => {
+    const kosmo = (await (await fetch(`${t.url}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+    const sakura = (await (await fetch(`${sakuraIssuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+    expect(kosmo.issuer).toBe(t.url);
+    expect(sakura.issuer).toBe(sakuraIssuer);
+    expect(sakura.authorization_endpoint!.startsWith(`${sakuraIssuer}/`)).toBe(true);
+    const kids = async (jwksUri: string) => ((await (await fetch(jwksUri)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const kosmoKids = await kids(kosmo.jwks_uri!);
+    const sakuraKids = await kids(sakura.jwks_uri!);
+    expect(sakuraKids.length).toBeGreaterThan(0);
+    expect(sakuraKids.filter((k) => kosmoKids.includes(k))).toEqual([]);
+  });
+
+  it("logs the same user ID in at each society as two members, in that society's name, and nothing of one works at the other", async () => {
+    const sakuraRp = await relyingParty(sakuraIssuer, SAKURA_PORTAL);
+    const kosmoRp = await relyingParty(t.url, KOSMO_PORTAL);
+
+    // sakura: its login page is its own, under its path, and its mail comes from it.
+    const browser = new BrowserClient();
+    const request = await sakuraRp.start();
+    const loginPage = await browser.go(request.url, { stopAt: isPortal });
+    expect(new URL(loginPage.url).pathname.startsWith('/sakura/interaction/')).toBe(true);
+    expect(loginPage.html).toContain('さくら健康保険組合');
+    expect(loginPage.html).not.toContain('コスモ健康保険組合');
+    expect(findForm(loginPage.html, '/login').action.startsWith('/sakura/interaction/')).toBe(true);
+    // kosmo's password is not sakura's member's.
+    const wrong = await browser.submit(loginPage, '/login', { user_id: 'twin0001', password: 'Kosmo-twin-2026' }, { stopAt: isPortal });
+    expect(pageErrors(wrong.html).length).toBe(1);
+    const codePage = await browser.submit(wrong, '/login', { user_id: 'twin0001', password: 'Sakura-twin-2026' }, { stopAt: isPortal });
+    const mail = await t.smtp.waitFor((m) => m.to.includes('twin@sakura.example.jp'));
+    expect(mail.sender).toContain('さくら健康保険組合');
+    expect(t.smtp.messages.some((m) => m.to.includes('twin@kosmo.example.jp'))).toBe(false);
+    t.smtp.clear();
+    const back = await browser.submit(codePage, '/factor', { code: mailedCode(mail.text) }, { stopAt: isPortal });
+    expect(back.url.startsWith(SAKURA_PORTAL.redirect)).toBe(true);
+    const sakuraTokens = await sakuraRp.exchange(back.url, request);
+    const sakuraClaims = sakuraTokens.claims()!;
+    expect(sakuraClaims.iss).toBe(sakuraIssuer);
+
+    // The browser signed in at sakura is not signed in at kosmo: kosmo asks for its own login.
+    const kosmoRequest = await kosmoRp.start();
+    const kosmoLogin = await browser.go(kosmoRequest.url, { stopAt: isPortal });
+    expect(isPortal(kosmoLogin.url)).toBe(false);
+    expect(kosmoLogin.html).toContain('コスモ健康保険組合');
+    expect(findForm(kosmoLogin.html, '/login').action.startsWith('/interaction/')).toBe(true);
+
+    // kosmo's own member, in another browser: another subject, kosmo's issuer.
+    const kosmoBrowser = new BrowserClient();
+    const kosmoBack = await logIn(
+      kosmoBrowser,
+      kosmoRequest.url.replace(/state=[^&]+/, `state=${kosmoRequest.state}`),
+      'Kosmo-twin-2026',
+      'twin@kosmo.example.jp',
+    );
+    const kosmoTokens = await kosmoRp.exchange(kosmoBack.url, kosmoRequest);
+    expect(kosmoTokens.claims()!.iss).toBe(t.url);
+    expect(kosmoTokens.claims()!.sub).not.toBe(sakuraClaims.sub);
+
+    // sakura's access token means nothing to kosmo's userinfo, its refresh token nothing to kosmo's token endpoint.
+    const me = await fetch(`${t.url}/me`, { headers: { authorization: `Bearer ${sakuraTokens.access_token}` } });
+    expect(me.status).toBe(401);
+    await expect(oidc.refreshTokenGrant(kosmoRp.configuration, sakuraTokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // …while at sakura they work.
+    const sakuraMe = await fetch(`${sakuraIssuer}/me`, { headers: { authorization: `Bearer ${sakuraTokens.access_token}` } });
+    expect(sakuraMe.status).toBe(200);
+    // The same client_id with kosmo's secret is not sakura's portal.
+    const impostor = await fetch(`${sakuraIssuer}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${KOSMO_PORTAL.id}:${KOSMO_PORTAL.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: sakuraTokens.refresh_token! }).toString(),
+    });
+    expect(impostor.status).toBe(401);
+    expect(((await impostor.json()) as { error: string }).error).toBe('invalid_client');
+  });
+
+  it('answers an address no society is at with a plain 404 that names none, and counts forwarded hosts only behind a trusted proxy', async () => {
+    const other = t.url.replace('localhost', '127.0.0.1');
+    for (const url of [`${other}/`, `${other}/sakura/.well-known/openid-configuration`, `${other}/interaction/abc`]) {
+      const response = await fetch(url);
+      expect(response.status).toBe(404);
+      const html = await response.text();
+      for (const name of ['コスモ', 'さくら', 'kosmo', 'sakura', 'KOSMO']) expect(html).not.toContain(name);
+    }
+    // TRUST_PROXY is off here: a forwarded host does not pick a society.
+    const forwarded = await fetch(`${other}/.well-known/openid-configuration`, { headers: { 'x-forwarded-host': new URL(t.url).host } });
+    expect(forwarded.status).toBe(404);
+    // The health checks answer whatever host a load balancer names.
+    expect((await fetch(`${other}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('a society at a host of its own (the host form), behind a trusted proxy', () => {
+  let t: MailedTestIdp;
+  beforeAll(async () => {
+    t = await startMailedTestIdp({
+      env: { TRUST_PROXY: 'true' },
+      configure: (config) => {
+        config.societies.find((s) => s.id === 'sakura')!.issuer = 'http://sakura.id.example.jp';
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('routes by the forwarded host, and serves that issuer', async () => {
+    const local = t.url.replace('localhost', '127.0.0.1');
+    const discovery = await fetch(`${local}/.well-known/openid-configuration`, { headers: { 'x-forwarded-host': 'sakura.id.example.jp' } });
+    expect(discovery.status).toBe(200);
+    const document = (await discovery.json()) as Record<string, string>;
+    expect(document.issuer).toBe('http://sakura.id.example.jp');
+    expect(document.token_endpoint).toBe('http://sakura.id.example.jp/token');
+    // Its login page (a portal's request) is its own.
+    const auth = await fetch(
+      `${local}/auth?client_id=sakura-demo-portal&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('http://localhost:3002/callback')}&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256`,
+      {
+        headers: { 'x-forwarded-host': 'sakura.id.example.jp' },
+        redirect: 'manual',
+      },
+    );
+    expect(auth.status).toBe(303);
+    expect(auth.headers.get('location')).toMatch(/^\/interaction\//);
+    // Another host is no society.
+    expect((await fetch(`${local}/.well-known/openid-configuration`, { headers: { 'x-forwarded-host': 'ume.id.example.jp' } })).status).toBe(404);
+    // kosmo stays where its issuer is.
+    expect(((await (await fetch(`${t.url}/.well-known/openid-configuration`)).json()) as { issuer: string }).issuer).toBe(t.url);
+  });
+});
