@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger } from './logger.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { createIdp, openDatabase } from './idp.js';
-import { seedDemoMembers, demoMembersWithPrintedPassword, DEMO_MEMBERS } from './members/demo-seed.js';
+import { seedDemoMembers, demoMembersWithPrintedPassword, DEMO_MEMBERS_BY_SOCIETY } from './members/demo-seed.js';
 import { Sql } from './db/sql.js';
 import type { DevSmtpServer } from './mail/dev-smtp-server.js';
 import { accountConsoleLinks } from './oidc/provider.js';
@@ -50,54 +50,67 @@ async function main(): Promise<void> {
   const idp = await createIdp(config, log, orm, {
     extraRoutes: devMailbox ? (sql) => [devMailbox(sql).routes() as unknown as Koa.Middleware] : undefined,
   });
-  const seeded = config.production ? false : await seedDemoMembers(idp.sql, idp.hasher, config.terms.version);
   const { url } = await idp.listen();
-  const working = config.production ? [] : await demoMembersWithPrintedPassword(idp.sql, idp.hasher);
 
-  let portal: { url: string; close(): Promise<void> } | undefined;
-  const demoClient = config.clients.find((c) => c.client_id === 'kosmo-demo-portal');
-  if (config.demoPortal.enabled && demoClient?.client_secret) {
-    const { startDemoPortal } = await import('./demo-portal/index.js');
-    portal = await startDemoPortal({
-      issuer: config.issuer,
-      clientId: demoClient.client_id,
-      clientSecret: demoClient.client_secret,
-      portalUrl: config.demoPortal.url,
-      port: config.demoPortal.port,
-      logger: log,
-      accountLinks: accountConsoleLinks(config.issuer, demoClient.client_id),
-    });
+  // Every society: its demo members (development), its demo portal (a client named <id>-demo-portal,
+  // on the port of its redirect URI) and what the banner says of it.
+  const portals: { url: string; close(): Promise<void> }[] = [];
+  const lines = ['', `  kosmo-idp (OpenID Connect provider), listening on ${url}`];
+  for (const society of config.societies) {
+    const server = await idp.forSociety(society.id);
+    const demo = DEMO_MEMBERS_BY_SOCIETY[society.id] ?? [];
+    const seeded = config.production || demo.length === 0 ? false : await seedDemoMembers(server.sql, idp.hasher, server.config.terms.version, demo);
+    const working = config.production ? [] : await demoMembersWithPrintedPassword(server.sql, idp.hasher, demo);
+    const demoClient = server.config.clients.find((c) => c.client_id === `${society.id}-demo-portal`);
+    let portal: { url: string; close(): Promise<void> } | undefined;
+    if (config.demoPortal.enabled && demoClient?.client_secret) {
+      const { startDemoPortal } = await import('./demo-portal/index.js');
+      const portalUrl = new URL(demoClient.redirect_uris[0]!).origin;
+      portal = await startDemoPortal({
+        issuer: server.config.issuer,
+        clientId: demoClient.client_id,
+        clientSecret: demoClient.client_secret,
+        portalUrl,
+        port: Number(new URL(portalUrl).port) || config.demoPortal.port,
+        logger: log,
+        accountLinks: accountConsoleLinks(server.config.issuer, demoClient.client_id),
+      });
+      portals.push(portal);
+    }
+    lines.push(
+      '',
+      `  ${society.policy.name.ja} (${society.id})`,
+      `    issuer:              ${server.config.issuer}`,
+      portal ? `    demo portal:         ${portal.url}` : '',
+      devSmtp ? `    development mailbox: ${server.config.issuer}/dev/mailbox` : '',
+      ...(config.production || demo.length === 0
+        ? []
+        : [
+            `    demo members${seeded ? ' (seeded now)' : ''}:`,
+            // Only passwords that still work: a demo member who changed theirs is named without it.
+            ...demo.map((m) =>
+              working.includes(m)
+                ? `      ${m.userId}  password ${m.initialPassword ?? m.password}${m.initialPassword ? '  (initial password: 記号+番号+生年月日)' : ''}`
+                : `      ${m.userId}  (password or user ID changed since seeding)`,
+            ),
+          ]),
+    );
   }
-
-  const lines = [
+  lines.push(
     '',
-    `  kosmo-idp (OpenID Connect provider): ${config.issuer}   (listening on ${url})`,
-    portal ? `  demo portal (relying party):         ${portal.url}` : '',
-    devSmtp ? `  development mailbox:                 ${config.issuer}/dev/mailbox` : '',
     embedded
       ? `  database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}`
       : '  database: DATABASE_URL (migrated as MIGRATION_DATABASE_URL)',
-    ...(config.production
-      ? []
-      : [
-          `  demo members${seeded ? ' (seeded now)' : ''}:`,
-          // Only passwords that still work: a demo member who changed theirs is named without it.
-          ...DEMO_MEMBERS.map((m) =>
-            working.includes(m)
-              ? `    ${m.userId}  password ${m.initialPassword ?? m.password}${m.initialPassword ? '  (initial password: 記号+番号+生年月日)' : ''}`
-              : `    ${m.userId}  (password or user ID changed since seeding)`,
-          ),
-        ]),
     '',
-  ].filter((l) => l !== '');
-  process.stdout.write(`${lines.join('\n')}\n`);
+  );
+  process.stdout.write(`${lines.filter((l, i, all) => l !== '' || (i > 0 && all[i - 1] !== '')).join('\n')}\n`);
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down');
-    await portal?.close();
+    for (const portal of portals) await portal.close();
     await idp.close();
     await devSmtp?.close();
     await orm.close();

@@ -9,6 +9,7 @@ import { renameMember, memberRenameUsage, parseMemberRenameArgs } from './member
 import { listMemberEvents, memberEventsUsage, parseMemberEventsArgs } from './member-events.js';
 import { generateKeys, keysGenerateUsage, parseKeysGenerateArgs } from './keys-generate.js';
 import { rotateSecrets, secretsRotateUsage, parseSecretsRotateArgs } from './secrets-rotate.js';
+import { listSociety, parseSocietyListArgs, societyListUsage } from './society-list.js';
 
 /** One admin command: how to read its arguments and how to run it. */
 export interface AdminCommand {
@@ -18,6 +19,11 @@ export interface AdminCommand {
   run:
     | { database: true; fn(deps: AdminDeps, args: unknown): Promise<CommandResult<unknown>> }
     | { database: false; fn(args: unknown): Promise<CommandResult<unknown>> };
+  /**
+   * A database command runs for one society (`--society <id>`, required when more than one is
+   * configured), or with `each`, for every society in turn (or the one `--society` names).
+   */
+  societies?: 'one' | 'each';
 }
 
 function withDatabase<A>(usage: string[], parse: (argv: string[]) => A, fn: (deps: AdminDeps, args: A) => Promise<CommandResult<unknown>>): AdminCommand {
@@ -33,7 +39,9 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
   'member reset-mfa': withDatabase(memberResetMfaUsage, parseMemberResetMfaArgs, resetMemberMfa),
   'member rename': withDatabase(memberRenameUsage, parseMemberRenameArgs, renameMember),
   'member events': withDatabase(memberEventsUsage, parseMemberEventsArgs, listMemberEvents),
-  'secrets rotate': withDatabase(secretsRotateUsage, parseSecretsRotateArgs, rotateSecrets),
+  // SECRETS_KEY is the deployment's: every society's stored secrets are sealed again.
+  'secrets rotate': { ...withDatabase(secretsRotateUsage, parseSecretsRotateArgs, rotateSecrets), societies: 'each' },
+  'society list': { ...withDatabase(societyListUsage, parseSocietyListArgs, listSociety), societies: 'each' },
   'keys generate': {
     usage: keysGenerateUsage,
     parse: parseKeysGenerateArgs,
@@ -46,6 +54,9 @@ export const GENERAL_USAGE = [
   '',
   'commands:',
   ...Object.values(ADMIN_COMMANDS).map((c) => `  ${c.usage[0]!.replace(/^usage: /, '')}`),
+  '',
+  'Every database command takes --society <id>: the society it is for, required for member commands when more than one is',
+  'configured (`society list` names them); secrets rotate and society list go through every society unless one is named.',
   '',
   'Run a command with --help for details. The database is DATABASE_URL (migrated as MIGRATION_DATABASE_URL); without it (development) the',
   "embedded database: the running dev server's, or one started for the command (EMBEDDED_PG_PORT, default 54329).",

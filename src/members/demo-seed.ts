@@ -3,7 +3,11 @@ import { PASSWORD_CREDENTIAL_JOIN, PASSWORD_HOLDER_COLUMNS, type PasswordHasher,
 import { insertMembers, memberInputSchema } from './provision.js';
 import { storeNewPassword } from './new-password.js';
 
-/** The demo accounts `npm start` prints. Only seeded into an empty development database. */
+/**
+ * The demo accounts `npm start` prints, per society. Only seeded into a society with no members, in
+ * development. The first of each is provisioned (initial password 記号+番号+生年月日, first login to
+ * do); the second has finished it and logs in with the mailed code.
+ */
 export const DEMO_MEMBERS = [
   {
     userId: 'kosmo001',
@@ -17,15 +21,40 @@ export const DEMO_MEMBERS = [
   { userId: 'kosmo002', symbol: '12', number: '3456790', birthdate: '1985-04-15', name: '健保 花子', email: 'hanako@example.jp', password: 'Hanako-2026!' },
 ];
 
-export async function seedDemoMembers(sql: Sql, hasher: PasswordHasher, termsVersion: string): Promise<boolean> {
+/** さくら健康保険組合's own: a member of its own, and its own kosmo002 (another person, another password). */
+export const SAKURA_DEMO_MEMBERS: DemoMember[] = [
+  {
+    userId: 'sakura001',
+    symbol: '34',
+    number: '1234567',
+    birthdate: '1990-03-03',
+    name: 'さくら 太郎',
+    email: 'taro@sakura.example.jp',
+    initialPassword: '34123456719900303',
+  },
+  {
+    userId: 'kosmo002',
+    symbol: '34',
+    number: '7654321',
+    birthdate: '1988-08-08',
+    name: 'さくら 花子',
+    email: 'hanako@sakura.example.jp',
+    password: 'Sakura-2026!',
+  } as DemoMember,
+];
+
+/** The demo members of each society that has any. */
+export const DEMO_MEMBERS_BY_SOCIETY: Record<string, DemoMember[]> = { kosmo: DEMO_MEMBERS, sakura: SAKURA_DEMO_MEMBERS };
+
+export async function seedDemoMembers(sql: Sql, hasher: PasswordHasher, termsVersion: string, members: DemoMember[] = DEMO_MEMBERS): Promise<boolean> {
   const existing = await sql.one<{ n: string }>('select count(*) as n from member');
   if (Number(existing?.n) > 0) return false;
-  const second = DEMO_MEMBERS[1]!;
+  const second = members[1]!;
   const hash = await hasher.hash(second.password!);
   await sql.transaction(async (tx, em) => {
     await insertMembers(
       tx,
-      DEMO_MEMBERS.map((m) => memberInputSchema.parse(m)),
+      members.map((m) => memberInputSchema.parse(m)),
     );
     // The second demo member has finished onboarding: own password, confirmed address, terms accepted.
     const member = await tx.one<{ id: string }>(
@@ -44,9 +73,9 @@ export type DemoMember = (typeof DEMO_MEMBERS)[number];
  * The demo members whose printed password still logs them in: one who changed it (or whose user ID
  * changed) since seeding is not advertised with a password that no longer works.
  */
-export async function demoMembersWithPrintedPassword(sql: Sql, hasher: PasswordHasher): Promise<DemoMember[]> {
+export async function demoMembersWithPrintedPassword(sql: Sql, hasher: PasswordHasher, members: DemoMember[] = DEMO_MEMBERS): Promise<DemoMember[]> {
   const working: DemoMember[] = [];
-  for (const m of DEMO_MEMBERS) {
+  for (const m of members) {
     const holder = await sql.one<PasswordHolder>(`select ${PASSWORD_HOLDER_COLUMNS} from member m ${PASSWORD_CREDENTIAL_JOIN} where m.user_id = $1`, [
       m.userId,
     ]);

@@ -25,7 +25,7 @@ describe('the admin CLI as a process', () => {
   });
 
   it('exits 1 with one line and no stack trace for an unknown member, and 2 for a usage error', () => {
-    const notFound = runCli(['member', 'show', 'nobody'], db.url);
+    const notFound = runCli(['member', 'show', 'nobody', '--society', 'kosmo'], db.url);
     expect(notFound.stderr).toBe('kosmo-admin: no member with user ID "nobody"\n');
     expect(notFound.stdout).toBe('');
     expect(notFound.status).toBe(1);
@@ -38,5 +38,46 @@ describe('the admin CLI as a process', () => {
     const unknown = runCli(['member', 'delete', 'x'], db.url);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr.split('\n')[0]).toBe('kosmo-admin: unknown command "member delete"');
+  });
+
+  it('takes the society: required for a member command when several are configured, and each society sees only its own members', () => {
+    const missing = runCli(['member', 'show', 'anyone'], db.url);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr.split('\n')[0]).toBe('kosmo-admin: member show: --society is required: more than one society is configured (kosmo, sakura)');
+    const unknown = runCli(['member', 'show', 'anyone', '--society=ume'], db.url);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr.split('\n')[0]).toBe('kosmo-admin: member show: --society: no society "ume" (configured: kosmo, sakura)');
+
+    // The same user ID, added to sakura: kosmo has no such member.
+    const added = runCli(
+      [
+        'member',
+        'add',
+        '--society',
+        'sakura',
+        '--user-id',
+        'sakura0001',
+        '--symbol',
+        '34',
+        '--number',
+        '1234567',
+        '--birthdate',
+        '1990-03-03',
+        '--name',
+        'さくら 次郎',
+      ],
+      db.url,
+    );
+    expect(added.stderr).toBe('');
+    expect(added.status).toBe(0);
+    expect(runCli(['member', 'show', 'sakura0001', '--society', 'sakura'], db.url).status).toBe(0);
+    expect(runCli(['member', 'show', 'sakura0001', '--society', 'kosmo'], db.url).stderr).toBe('kosmo-admin: no member with user ID "sakura0001"\n');
+
+    const list = runCli(['society', 'list'], db.url);
+    expect(list.status).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^kosmo\tコスモ健康保険組合\thttp:\/\/localhost:\d+\t\d+ members?$/);
+    expect(lines[1]).toMatch(/^sakura\tさくら健康保険組合\thttp:\/\/localhost:\d+\/sakura\t1 member$/);
   });
 });

@@ -63,6 +63,12 @@ describe('the production layout', () => {
       path.join(dir, 'jwks.json'),
       JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'prod-1', use: 'sig', alg: 'RS256' }] }),
     );
+    // JWKS_FILE signs for the default society; every other society brings its own keys in production.
+    const sakuraKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    writeFileSync(
+      path.join(dir, 'config', 'societies', 'sakura', 'jwks.json'),
+      JSON.stringify({ keys: [{ ...sakuraKey.export({ format: 'jwk' }), kid: 'sakura-prod-1', use: 'sig', alg: 'RS256' }] }),
+    );
 
     db = await createTestDatabase();
     const seed = await startTestIdp({ databaseUrl: db.url });
@@ -122,7 +128,8 @@ describe('the production layout', () => {
       if (server.exitCode !== null) throw new Error(`exited ${server.exitCode}:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(output).toContain(`kosmo-idp (OpenID Connect provider): ${issuer}`);
+    expect(output).toContain(`issuer:              ${issuer}\n`);
+    expect(output).toContain(`issuer:              ${issuer}/sakura\n`);
     expect(output).not.toContain('/dev/mailbox');
     expect((await fetch(`${local}/dev/mailbox`, { headers: { 'x-forwarded-proto': 'https' } })).status).toBe(404);
     // Plain http that skipped the TLS proxy: one clear line, not a 500; health checks still answer.
