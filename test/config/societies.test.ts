@@ -182,12 +182,15 @@ describe('societies read at start', () => {
   it('refuses an http issuer in production, and says when ${ISSUER} fell back to localhost', () => {
     const jwks = path.join(dir, 'jwks.json');
     writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'k1' }] }));
+    // JWKS_FILE signs for the default society; another brings its own keys in production.
+    writeFileSync(file('sakura', 'jwks.json'), JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 's1' }] }));
     const production = {
       NODE_ENV: 'production',
       COOKIE_KEYS: 'k'.repeat(40),
       SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
       JWKS_FILE: jwks,
       DATABASE_URL: 'postgres://u:p@db/kosmo',
+      MIGRATION_DATABASE_URL: 'postgres://o:p@db/kosmo',
       SMTP_URL: 'smtp://mail:25',
     };
     expect(loadConfig(env({ ...production, ISSUER: 'https://id.example.jp' })).societies.map((s) => s.issuer)).toEqual([
@@ -203,6 +206,14 @@ describe('societies read at start', () => {
     });
     expect(onlyLine(() => loadConfig(env({ ...production, ISSUER: 'https://id.example.jp' })))).toBe(
       `${file('sakura', 'society.json')}: field "issuer": must be https:// in production`,
+    );
+    editSociety('sakura', (s) => {
+      s.issuer = 'https://sakura.id.example.jp';
+    });
+    // Without its own keys, a society other than the default one would sign with development keys.
+    rmSync(file('sakura', 'jwks.json'));
+    expect(onlyLine(() => loadConfig(env({ ...production, ISSUER: 'https://id.example.jp' })))).toBe(
+      'NODE_ENV=production refuses development defaults; set JWKS_FILE or config/societies/<id>/jwks.json (private signing keys; generated keys are for development) for sakura',
     );
   });
 

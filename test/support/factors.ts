@@ -10,13 +10,20 @@ import type { Idp } from '../../src/idp.js';
 import { withSociety } from '../../src/db/society.js';
 
 const appDeps = new WeakMap<Idp, FlowDeps>();
+const quietDeps = new WeakMap<Idp, FlowDeps>();
+/** Fixtures are what an administrator seeded before the test: they mail the member nothing. */
+const noMail = { send: async () => ({ ok: true }) };
 
-/** The ports a test's provider hands its flows, steps and factors (src/members/ports.ts), on its real PostgreSQL. */
-export function testDeps(idp: Idp): FlowDeps {
-  let deps = appDeps.get(idp);
+/**
+ * The ports a test's provider hands its flows, steps and factors (src/members/ports.ts), on its real
+ * PostgreSQL; `quiet`: a fixture's, whose changes send no mail (the device-added notice, …).
+ */
+export function testDeps(idp: Idp, quiet = false): FlowDeps {
+  const cache = quiet ? quietDeps : appDeps;
+  let deps = cache.get(idp);
   if (!deps) {
-    deps = flowDeps({ config: idp.config, orm: idp.orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: createLogger('silent') });
-    appDeps.set(idp, deps);
+    deps = flowDeps({ config: idp.config, orm: idp.orm, sql: idp.sql, hasher: idp.hasher, mail: quiet ? noMail : idp.mail, log: createLogger('silent') });
+    cache.set(idp, deps);
   }
   return deps;
 }
@@ -25,7 +32,7 @@ export function testDeps(idp: Idp): FlowDeps {
  * A Host for a factor outside HTTP (test fixtures): the member's record, scratch storage in memory.
  * What it runs must run for the society, as a request does: `withSociety(idp.society, …)`.
  */
-export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/factor'): Promise<Host> {
+export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/factor', quiet = false): Promise<Host> {
   const member = await withSociety(idp.society, () => idp.orm.em.fork().findOneOrFail(Member, { id: memberId }));
   const scratch = new Map<string, unknown>();
   const translator = idp.messages.translator('ja');
@@ -38,7 +45,7 @@ export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/fa
     actionUrl,
     unionName: idp.config.union.name.ja,
     query: {},
-    attempt: proofAttempts(testDeps(idp), '127.0.0.1'),
+    attempt: proofAttempts(testDeps(idp, quiet), '127.0.0.1'),
     scratch: {
       get: <T>(k: string) => scratch.get(k) as T | undefined,
       async set(k, v) {
@@ -46,7 +53,7 @@ export async function testHost(idp: Idp, memberId: string, actionUrl = '/test/fa
         else scratch.set(k, v);
       },
     },
-    deps: testDeps(idp),
+    deps: testDeps(idp, quiet),
   };
 }
 
@@ -60,7 +67,7 @@ export function enrolTotpDevice(idp: Idp, memberId: string, label = 'テスト�
 }
 
 async function enrolTotp(idp: Idp, memberId: string, label: string): Promise<{ secret: string; credentialId: string; step: number }> {
-  const host = await testHost(idp, memberId);
+  const host = await testHost(idp, memberId, '/test/factor', true);
   await totpFactor.startSetup(host);
   const secret = openTotpSecret(idp.config, memberId, host.scratch.get<string>('totp.pendingSecret')!);
   // The code of the step before (accepted as drift) leaves this step and the next for logins; at a
