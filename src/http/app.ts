@@ -7,6 +7,7 @@ import { apiSecurityHeaders, securityHeaders } from './middleware/security-heade
 import { csrfCookieName, csrfProtection } from './middleware/csrf.js';
 import { localeMiddleware } from './middleware/locale.js';
 import { staticFiles } from './middleware/static-files.js';
+import { societyLook } from './society-look.js';
 import { errorPages } from './middleware/errors.js';
 import { boundaryValidation } from './middleware/boundary.js';
 import { healthRouter } from './health.js';
@@ -84,6 +85,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(securityHeaders(origins(config), secure));
   app.use(httpsOnly(secure));
   app.use(staticFiles(path.resolve('static')));
+  app.use(societyLook(config.society));
   app.use(localeMiddleware(deps.messages, secure, config.union.name));
   app.use(errorPages(log));
   app.use(boundaryValidation());

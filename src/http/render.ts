@@ -43,6 +43,7 @@ export function render(ctx: Context, view: string, vars: Record<string, unknown>
     csrfToken: state.csrfToken,
     cspNonce: state.cspNonce,
     unionName: state.unionName,
+    look: state.look && { name: state.look.headerName[state.locale], stylesheet: state.look.stylesheet, logo: state.look.logo },
     languageLinks: languageLinks(ctx),
     ...vars,
   });

@@ -27,6 +27,8 @@ export interface PageStateFields {
   reauth?: Reauthentication;
   /** The login page offers passkeys: the options for its interaction (interaction/passkey-login.ts). */
   passkeyLoginOptions?: (uid: string) => string;
+  /** The society's look (society-look.ts): its name in the header, and whether it has a stylesheet and a logo of its own. */
+  look?: { headerName: { ja: string; en: string }; stylesheet: boolean; logo: boolean };
   /** A cookie's name for the society this request is for (societyCookie in src/config). */
   cookieName(name: string): string;
   /** The society's path on a shared host (`/sakura`), '' or unset at a host of its own (src/http/front.ts). */

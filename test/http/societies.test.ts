@@ -211,3 +211,35 @@ describe('a society at a host of its own (the host form), behind a trusted proxy
     expect(((await (await fetch(`${t.url}/.well-known/openid-configuration`)).json()) as { issuer: string }).issuer).toBe(t.url);
   });
 });
+
+describe("a society's look", () => {
+  let t: MailedTestIdp;
+  beforeAll(async () => {
+    t = await startMailedTestIdp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('shows its name, its logo and its accent colour on its pages, and only on its own', async () => {
+    const sakura = await new BrowserClient().go(`${t.url}/sakura/recovery/password`);
+    expect(sakura.html).toContain('<span class="wordmark__union">さくら健康保険組合</span>');
+    expect(sakura.html).toContain('<img class="wordmark__logo" src="/sakura/society-logo"');
+    expect(sakura.html).toContain('<link rel="stylesheet" href="/sakura/society.css">');
+    const css = await fetch(`${t.url}/sakura/society.css`);
+    expect(css.headers.get('content-type')).toContain('text/css');
+    expect(await css.text()).toContain('--teal: #c2185b');
+    const logo = await fetch(`${t.url}/sakura/society-logo`);
+    expect(logo.headers.get('content-type')).toBe('image/svg+xml');
+    expect(logo.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const english = await new BrowserClient().go(`${t.url}/sakura/recovery/password?lang=en`);
+    expect(english.html).toContain('<span class="wordmark__union">Sakura Health Insurance Society</span>');
+
+    // kosmo has neither a logo nor a colour of its own.
+    const kosmo = await new BrowserClient().go(`${t.url}/recovery/password`);
+    expect(kosmo.html).toContain('<span class="wordmark__union">コスモ健康保険組合</span>');
+    expect(kosmo.html).not.toContain('society-logo');
+    expect(kosmo.html).not.toContain('society.css');
+    expect((await fetch(`${t.url}/society.css`)).status).toBe(404);
+  });
+});
