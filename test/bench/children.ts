@@ -8,6 +8,8 @@ export interface Child {
   name: string;
   url: string;
   process: ChildProcess;
+  /** kosmo-idp only: milliseconds from reading its configuration to serving (its `ready` message). */
+  readyMs?: number;
   /** Peak resident set size so far (kernel VmHWM, or the highest VmRSS polled), in bytes. */
   peakRss(): number;
   /** Number of SQL statements the child has sent (kosmo-idp only). */
@@ -82,6 +84,7 @@ export async function startChild(name: string, script: string, env: Record<strin
   poller.unref();
 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let readyMs: number | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs / 1000} s\n${output}`)), timeoutMs);
     child.on('message', (m: ChildMessage) => {
@@ -90,6 +93,7 @@ export async function startChild(name: string, script: string, env: Record<strin
         clearTimeout(timer);
         polledPeakKb = 0;
         hwmKb = 0;
+        readyMs = m.readyMs;
         resolve(m.url);
       }
     });
@@ -106,6 +110,7 @@ export async function startChild(name: string, script: string, env: Record<strin
   return {
     name,
     url,
+    readyMs,
     process: child,
     peakRss() {
       poll();

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/logger.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { createIdp, openDatabase } from '../../src/idp.js';
 import { insertMembers, memberInputSchema } from '../../src/members/provision.js';
-import { writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Member } from '../../src/db/entities/index.js';
 import type { Host } from '../../src/flow/host.js';
 import { totpFactor } from '../../src/factors/totp/index.js';
@@ -47,7 +47,14 @@ const send = (m: ChildMessage) => process.send?.(m);
 
 const embedded = await startEmbeddedPostgres(path.join(dir, 'postgres'), Number(env.BENCH_PG_PORT));
 const orm = await openDatabase({ ownerUrl: embedded.ownerUrl, appUrl: embedded.appUrl });
+// BENCH_SOCIETIES=n: the repository's kosmo and n - 1 more societies (each its issuer under a path
+// and a portal), in a configuration folder of its own; 0 (the default) serves the repository's.
+const societies = Number(env.BENCH_SOCIETIES ?? 0);
+const configDir = societies > 0 ? writeSocieties(path.join(dir, 'config'), societies) : undefined;
+// Time to ready: the configuration read, every society validated, the default society's provider built.
+const readyFrom = performance.now();
 const config = loadConfig({
+  ...(configDir ? { CONFIG_DIR: configDir } : {}),
   NODE_ENV: 'test',
   PORT: String(port),
   HOST: '127.0.0.1',
@@ -73,6 +80,7 @@ config.clients.push({
   scope: BENCH_CLIENT.scope,
 });
 const idp = await createIdp(config, createLogger('silent'), orm);
+const readyMs = performance.now() - readyFrom;
 
 const totpCount = Number(env.BENCH_TOTP_MEMBERS ?? 150);
 const members = [
@@ -152,7 +160,9 @@ async function setUpTotpMember(i: number): Promise<string> {
   return secret;
 }
 
-const { url } = await idp.listen(port, '127.0.0.1');
+await idp.listen(port, '127.0.0.1');
+// The default society's issuer: a request must name it (the host it is served at) to reach it.
+const url = config.issuer;
 
 let stopping = false;
 async function stop(code: number): Promise<void> {
@@ -179,4 +189,34 @@ process.on('message', (m: { type?: string }) => {
   }
 });
 resetPeakMemory();
-send({ type: 'ready', url });
+send({ type: 'ready', url, readyMs });
+
+/** The society folders of the many-societies bench: kosmo as in the repository, then s0001 … */
+function writeSocieties(root: string, count: number): string {
+  const source = path.resolve('config/societies/kosmo');
+  const kosmo = JSON.parse(readFileSync(path.join(source, 'society.json'), 'utf8')) as Record<string, unknown>;
+  cpSync(source, path.join(root, 'societies', 'kosmo'), { recursive: true });
+  writeFileSync(path.join(root, 'societies', 'kosmo', 'clients.json'), '[]');
+  for (let i = 1; i < count; i++) {
+    const id = `s${String(i).padStart(4, '0')}`;
+    const folder = path.join(root, 'societies', id);
+    mkdirSync(folder, { recursive: true });
+    cpSync(path.join(source, 'terms'), path.join(folder, 'terms'), { recursive: true });
+    writeFileSync(
+      path.join(folder, 'society.json'),
+      JSON.stringify({ ...kosmo, issuer: `\${ISSUER}/${id}`, look: { headerName: { ja: `健保 ${id}`, en: `Society ${id}` } } }),
+    );
+    writeFileSync(
+      path.join(folder, 'clients.json'),
+      JSON.stringify([
+        {
+          client_id: 'portal',
+          client_secret: `${id}-portal-secret-0123456789`,
+          redirect_uris: [`http://127.0.0.1:3999/${id}/callback`],
+          post_logout_redirect_uris: [`http://127.0.0.1:3999/${id}/`],
+        },
+      ]),
+    );
+  }
+  return root;
+}

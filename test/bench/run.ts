@@ -4,6 +4,7 @@
  *   (d) complete logins with a TOTP second factor/s  vs  the same raw bcrypt.compare/s
  *   (b) refresh-token grants/s      vs  a bare oidc-provider with its in-memory adapter
  *   (c) peak RSS of the kosmo-idp server process
+ *   (e) 500 configured societies against one: time to ready, RSS, login p50 (test/bench/societies.ts)
  * Both servers run as child processes; this process generates the load against 127.0.0.1 and
  * alternates the compared measurements round by round so that machine noise hits both sides.
  * Prints a table and rewrites BENCHMARKS.md at the repository root.
@@ -17,6 +18,7 @@ import { compileForBench, productionNodeOptions, startChild, killOrphanPostgres,
 import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp, type LoadResult } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
 import { printTable, writeBenchmarksFile, type Report } from './report.js';
+import { benchSocieties, SOCIETY_TARGETS, writeSocietiesSection } from './societies.js';
 
 const env = process.env;
 const settings = {
@@ -188,6 +190,14 @@ async function main(): Promise<void> {
     printTable(report, log);
     writeBenchmarksFile(report, path.resolve('BENCHMARKS.md'));
     log('\nwrote BENCHMARKS.md');
+    // (e) many societies, with the main servers stopped: each count in a child of its own.
+    await Promise.all(children.map((c) => c.stop().catch(() => {})));
+    log(`${elapsed()}  (e) many societies against one`);
+    const societies = await benchSocieties(log, server.script);
+    log(
+      `  ratios: ready ${societies.ratios.ready.toFixed(2)} (≤ ${SOCIETY_TARGETS.ready}), RSS ${societies.ratios.rss.toFixed(2)} (≤ ${SOCIETY_TARGETS.rss}), login p50 ${societies.ratios.loginP50.toFixed(2)} (≤ ${SOCIETY_TARGETS.loginP50})`,
+    );
+    writeSocietiesSection(societies, path.resolve('BENCHMARKS.md'));
   } finally {
     await Promise.all(children.map((c) => c.stop().catch(() => {})));
     killOrphanPostgres(path.join(dir, 'postgres', 'pgdata'));

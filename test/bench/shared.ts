@@ -19,7 +19,7 @@ export const TOTP_SECRETS_FILE = 'totp-secrets.json';
 
 /** Messages a child sends over its IPC channel. */
 export type ChildMessage =
-  | { type: 'ready'; url: string }
+  | { type: 'ready'; url: string; readyMs?: number }
   | { type: 'sqlCount'; count: number }
   | { type: 'memory'; usage: NodeJS.MemoryUsage; spaces: Record<string, number> };
 
