@@ -43,6 +43,8 @@ describe("setting up a TOTP app inside the login, and the administrator's reset"
     expect(page.html).toContain('inputmode="numeric" autocomplete="one-time-code"');
     const secret = secretOnSetupPage(page.html);
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    // The app names it as the manual shows it: the society's member site, then the user ID.
+    expect(page.html).toContain('発行者: コスモ健康保険組合加入者ページ / アカウント名: setup0001');
     // A reload shows the same secret (the QR code the app may already have scanned).
     expect(secretOnSetupPage((await browser.go(page.url)).html)).toBe(secret);
   });

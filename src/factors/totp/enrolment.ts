@@ -3,7 +3,7 @@ import { TOTP_DIGITS, TOTP_PERIOD_SECONDS } from './codes.js';
 
 /**
  * The standard Key URI (otpauth://totp/...) an authenticator app reads from the QR code:
- * issuer = the society's name, account = the member's user ID.
+ * issuer = the society's member site (「…健康保険組合加入者ページ」), account = the member's user ID.
  */
 export function otpauthUri(input: { issuer: string; account: string; secret: string }): string {
   const label = `${encodeURIComponent(input.issuer)}:${encodeURIComponent(input.account)}`;

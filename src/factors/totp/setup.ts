@@ -38,7 +38,9 @@ async function setupPage(
   status = 200,
 ): Promise<View> {
   const secret = await pendingSecret(host);
-  const uri = otpauthUri({ issuer: host.unionName, account: host.member.userId, secret });
+  // As the manual shows it: 「大和証券グループ健康保険組合加入者ページ:daiwakenpo_…」, the society's member site and the user ID.
+  const issuer = host.t('factor_totp.app_issuer', { union: host.unionName });
+  const uri = otpauthUri({ issuer, account: host.member.userId, secret });
   return {
     view: 'factor-totp-setup',
     status,
@@ -48,6 +50,7 @@ async function setupPage(
       qrSvg: await qrCodeSvg(uri, host.t('factor_totp.qr_label')),
       secretGrouped: groupedSecret(secret),
       account: host.member.userId,
+      issuer,
       showKey: host.query.key === '1',
       deviceName: vars.deviceName ?? '',
       errors: vars.errors ?? [],
