@@ -158,6 +158,71 @@ describe('many societies in one deployment', () => {
     expect(((await impostor.json()) as { error: string }).error).toBe('invalid_client');
   });
 
+  it("logs two societies' members in at the same time, through one process and through two on one database", async () => {
+    await t.addMember({ userId: 'both0001', email: 'both@kosmo.example.jp' }, { password: 'Kosmo-both-2026', onboarded: true, factor: 'email' });
+    await t.addMember(
+      { userId: 'both0001', email: 'both@sakura.example.jp' },
+      { password: 'Sakura-both-2026', onboarded: true, factor: 'email', society: 'sakura' },
+    );
+    // A second process on the same database, behind a load balancer that forwards the issuers' host.
+    const b = await startMailedTestIdp({
+      databaseUrl: t.databaseUrl,
+      env: { ISSUER: t.url, TRUST_PROXY: 'true' },
+      configure: (config) => {
+        config.societies
+          .find((s) => s.id === 'sakura')!
+          .clients.push({
+            client_id: SAKURA_PORTAL.id,
+            client_secret: SAKURA_PORTAL.secret,
+            public: false,
+            client_name: 'Sakura test portal',
+            redirect_uris: [SAKURA_PORTAL.redirect],
+            post_logout_redirect_uris: ['http://localhost:3998/'],
+            scope: 'openid offline_access profile email',
+          });
+      },
+    });
+    try {
+      const viaB = { 'x-forwarded-host': new URL(t.url).host };
+      const onB = (url: string) => url.replace(t.url, b.url);
+      const login = async (
+        issuer: string,
+        portal: typeof SAKURA_PORTAL,
+        password: string,
+        address: string,
+        process: { smtp: MailedTestIdp['smtp']; rewrite: (u: string) => string; headers: Record<string, string> },
+      ) => {
+        const rp = await relyingParty(issuer, portal);
+        const request = await rp.start();
+        const browser = new BrowserClient(process.headers);
+        const loginPage = await browser.go(process.rewrite(request.url), { stopAt: isPortal });
+        const codePage = await browser.submit(loginPage, '/login', { user_id: 'both0001', password }, { stopAt: isPortal });
+        const mail = await process.smtp.waitFor((m) => m.to.includes(address));
+        const back = await browser.submit(codePage, '/factor', { code: mailedCode(mail.text) }, { stopAt: isPortal });
+        return (await rp.exchange(back.url, request)).claims()!;
+      };
+      const onA = { smtp: t.smtp, rewrite: (u: string) => u, headers: {} };
+      const onProcessB = { smtp: b.smtp, rewrite: onB, headers: viaB };
+      // One process, two societies at once.
+      const [kosmo1, sakura1] = await Promise.all([
+        login(t.url, KOSMO_PORTAL, 'Kosmo-both-2026', 'both@kosmo.example.jp', onA),
+        login(sakuraIssuer, SAKURA_PORTAL, 'Sakura-both-2026', 'both@sakura.example.jp', onA),
+      ]);
+      expect([kosmo1.iss, sakura1.iss]).toEqual([t.url, sakuraIssuer]);
+      expect(kosmo1.sub).not.toBe(sakura1.sub);
+      t.smtp.clear();
+      // Two processes: kosmo's member on this one, sakura's on the other, at once.
+      const [kosmo2, sakura2] = await Promise.all([
+        login(t.url, KOSMO_PORTAL, 'Kosmo-both-2026', 'both@kosmo.example.jp', onA),
+        login(sakuraIssuer, SAKURA_PORTAL, 'Sakura-both-2026', 'both@sakura.example.jp', onProcessB),
+      ]);
+      expect([kosmo2.sub, sakura2.sub]).toEqual([kosmo1.sub, sakura1.sub]);
+      expect(sakura2.iss).toBe(sakuraIssuer);
+    } finally {
+      await b.close();
+    }
+  });
+
   it('answers an address no society is at with a plain 404 that names none, and counts forwarded hosts only behind a trusted proxy', async () => {
     const other = t.url.replace('localhost', '127.0.0.1');
     for (const url of [`${other}/`, `${other}/sakura/.well-known/openid-configuration`, `${other}/interaction/abc`]) {

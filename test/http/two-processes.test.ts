@@ -13,10 +13,17 @@ const on = (instance: TestIdp, url: string) => {
 describe('two processes on one database', () => {
   let a: TestIdp;
   let b: TestIdp;
+  /**
+   * Both processes answer for one issuer, as they would behind one load balancer: that proxy
+   * forwards the issuer's host (X-Forwarded-Host, trusted with TRUST_PROXY), whichever process it
+   * picks. Here the test is the load balancer.
+   */
+  let behindProxy: Record<string, string>;
+  const browserBehindProxy = () => new BrowserClient(behindProxy);
   beforeAll(async () => {
-    a = await startTestIdp();
-    // Both processes answer for one issuer, as they would behind one load balancer.
-    b = await startTestIdp({ databaseUrl: a.databaseUrl, env: { ISSUER: a.url } });
+    a = await startTestIdp({ env: { TRUST_PROXY: 'true' } });
+    b = await startTestIdp({ databaseUrl: a.databaseUrl, env: { ISSUER: a.url, TRUST_PROXY: 'true' } });
+    behindProxy = { 'x-forwarded-host': new URL(a.url).host };
     await a.addMember({ userId: 'twoproc01', name: '二重 花子' }, { password: 'Two-procs-1', onboarded: true });
   });
   afterAll(async () => {
@@ -40,17 +47,19 @@ describe('two processes on one database', () => {
       oidc.ClientSecretBasic(TEST_CLIENT.secret),
     );
     oidc.allowInsecureRequests(configuration);
+    configuration[oidc.customFetch] = (url, options) =>
+      fetch(url, { ...(options as RequestInit), headers: { ...(options.headers as Record<string, string>), ...behindProxy } });
     return configuration;
   }
 
   it('publishes the same signing keys from both', async () => {
     const jwksA = await (await fetch(`${a.url}/jwks`)).json();
-    const jwksB = await (await fetch(`${b.url}/jwks`)).json();
+    const jwksB = await (await fetch(`${b.url}/jwks`, { headers: behindProxy })).json();
     expect(jwksB).toEqual(jwksA);
   });
 
   it('serves one login between them: authorize on A, login page and password on B, code page on A, code on B, resume on A, tokens from B and A', async () => {
-    const browser = new BrowserClient();
+    const browser = browserBehindProxy();
     const rp = await testRelyingParty(a.url);
     const request = await rp.authorizationRequest();
 
@@ -101,7 +110,7 @@ describe('two processes on one database', () => {
   });
 
   it('ends the session for both when the member logs out on one', async () => {
-    const browser = new BrowserClient();
+    const browser = browserBehindProxy();
     const rp = await testRelyingParty(a.url);
     const request = await rp.authorizationRequest();
     const page = await browser.go(request.url, { stopAt: isPortal });
@@ -126,7 +135,7 @@ describe('two processes on one database', () => {
     const isResume = (u: string) => new URL(u).pathname.startsWith('/auth/');
     const outcomes = [];
     for (let trial = 0; trial < 3; trial++) {
-      const browser = new BrowserClient();
+      const browser = browserBehindProxy();
       const rp = await testRelyingParty(a.url);
       const page = await browser.go((await rp.authorizationRequest()).url, { stopAt: isPortal });
       const factorPage = await browser.submit(page, '/login', { user_id: 'twoproc03', password: 'Two-procs-3' }, { stopAt: isResume });
@@ -145,7 +154,7 @@ describe('two processes on one database', () => {
   it('counts lockout failures made on either instance together', async () => {
     await a.addMember({ userId: 'twoproc02' }, { password: 'Two-procs-2', onboarded: true });
     for (const instance of [a, b, a]) {
-      const browser = new BrowserClient();
+      const browser = browserBehindProxy();
       const rp = await testRelyingParty(a.url);
       const page = await browser.go(on(instance, (await rp.authorizationRequest()).url), { stopAt: isPortal });
       expect(page.url.startsWith(instance.url)).toBe(true);
