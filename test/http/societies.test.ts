@@ -223,6 +223,37 @@ describe('many societies in one deployment', () => {
     }
   });
 
+  it("gives sakura's member its own account console and password reset, under its path", async () => {
+    await t.addMember(
+      { userId: 'cons0001', email: 'cons@sakura.example.jp', name: 'さくら 次郎' },
+      { password: 'Sakura-cons-2026', onboarded: true, factor: 'email', society: 'sakura' },
+    );
+    // パスワードを忘れた方はこちら: the link is sakura's, and works there.
+    const browser = new BrowserClient();
+    const form = await browser.go(`${sakuraIssuer}/recovery/password`);
+    expect(findForm(form.html, '/recovery/password').action).toBe('/sakura/recovery/password');
+    await browser.submit(form, '/recovery/password', { user_id: 'cons0001' });
+    const mail = await t.smtp.waitFor((m) => m.to.includes('cons@sakura.example.jp'));
+    const link = mail.links.find((l) => l.includes('/recovery/password/reset/'))!;
+    expect(link.startsWith(`${sakuraIssuer}/recovery/password/reset/`)).toBe(true);
+    // The same token at kosmo's address is nothing.
+    expect((await new BrowserClient().go(link.replace(sakuraIssuer, t.url))).status).toBe(410);
+    t.smtp.clear();
+    const reset = await browser.go(link);
+    const done = await browser.submit(reset, '/recovery/password/reset/', { password: 'Sakura-cons-2027', password_confirmation: 'Sakura-cons-2027' });
+    expect(done.html).toContain('パスワードを更新しました');
+
+    // The console: its login is sakura's, and it shows sakura's member.
+    const consoleLogin = await browser.go(`${sakuraIssuer}/account`);
+    expect(new URL(consoleLogin.url).pathname.startsWith('/sakura/interaction/')).toBe(true);
+    const codePage = await browser.submit(consoleLogin, '/login', { user_id: 'cons0001', password: 'Sakura-cons-2027' });
+    const code = await t.smtp.waitFor((m) => m.to.includes('cons@sakura.example.jp'));
+    const profile = await browser.submit(codePage, '/factor', { code: mailedCode(code.text) });
+    expect(profile.url).toBe(`${sakuraIssuer}/account`);
+    expect(profile.html).toContain('さくら 次郎');
+    expect(profile.html).toContain('cons0001');
+  });
+
   it('answers an address no society is at with a plain 404 that names none, and counts forwarded hosts only behind a trusted proxy', async () => {
     const other = t.url.replace('localhost', '127.0.0.1');
     for (const url of [`${other}/`, `${other}/sakura/.well-known/openid-configuration`, `${other}/interaction/abc`]) {
