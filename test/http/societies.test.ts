@@ -254,6 +254,36 @@ describe('many societies in one deployment', () => {
     expect(profile.html).toContain('cons0001');
   });
 
+  it('answers hostile hosts and paths with a 4xx, never another society or a 5xx', async () => {
+    const { request } = await import('node:http');
+    const port = Number(new URL(t.url).port);
+    const raw = (path: string, host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const host = new URL(t.url).host;
+    for (const [path, hostHeader] of [
+      ['/sakura/../.well-known/openid-configuration', host],
+      ['/sakura/%2e%2e/account', host],
+      ['/sakura//sakura/account', host],
+      ['/.well-known/openid-configuration', 'x'.repeat(2000)],
+      ['/.well-known/openid-configuration', `${host}@evil.example`],
+      ['/.well-known/openid-configuration', ''],
+    ] as const) {
+      const answer = await raw(path, hostHeader);
+      expect([path, answer.status >= 400 && answer.status < 500]).toEqual([path, true]);
+      expect(answer.body).not.toContain(`"issuer":"${t.url}"`);
+    }
+  });
+
   it('answers an address no society is at with a plain 404 that names none, and counts forwarded hosts only behind a trusted proxy', async () => {
     const other = t.url.replace('localhost', '127.0.0.1');
     for (const url of [`${other}/`, `${other}/sakura/.well-known/openid-configuration`, `${other}/interaction/abc`]) {
