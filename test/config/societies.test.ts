@@ -60,7 +60,7 @@ describe('societies read at start', () => {
   it("loads this repository's two demo societies in id order, the first being the default", () => {
     const config = loadConfig(env());
     expect(config.societies.map((s) => [s.id, s.issuer])).toEqual([
-      ['kosmo', 'http://localhost:3000'],
+      ['kosmo', 'http://localhost:3000/kosmo'],
       ['sakura', 'http://localhost:3000/sakura'],
     ]);
     const [kosmo, sakura] = config.societies;
@@ -96,7 +96,7 @@ describe('societies read at start', () => {
 
   it('follows ISSUER in ${ISSUER}, and SOCIETY_ID chooses the default society', () => {
     const config = loadConfig(env({ ISSUER: 'https://id.example.jp/', SOCIETY_ID: 'sakura' }));
-    expect(config.societies.map((s) => s.issuer)).toEqual(['https://id.example.jp', 'https://id.example.jp/sakura']);
+    expect(config.societies.map((s) => s.issuer)).toEqual(['https://id.example.jp/kosmo', 'https://id.example.jp/sakura']);
     expect(config.society.id).toBe('sakura');
     expect(config.issuer).toBe('https://id.example.jp/sakura');
     expect(config.clients.map((c) => c.client_id)).toEqual(['sakura-demo-portal']);
@@ -158,10 +158,10 @@ describe('societies read at start', () => {
 
   it('refuses two societies with one issuer, naming the second', () => {
     editSociety('sakura', (s) => {
-      s.issuer = 'HTTP://LOCALHOST:3000/';
+      s.issuer = 'HTTP://LOCALHOST:3000/kosmo/';
     });
     expect(onlyLine(() => loadConfig(env()))).toBe(
-      `${file('sakura', 'society.json')}: field "issuer": http://localhost:3000 is already the issuer of society "kosmo"`,
+      `${file('sakura', 'society.json')}: field "issuer": http://localhost:3000/kosmo is already the issuer of society "kosmo"`,
     );
   });
 
@@ -194,7 +194,7 @@ describe('societies read at start', () => {
       SMTP_URL: 'smtp://mail:25',
     };
     expect(loadConfig(env({ ...production, ISSUER: 'https://id.example.jp' })).societies.map((s) => s.issuer)).toEqual([
-      'https://id.example.jp',
+      'https://id.example.jp/kosmo',
       'https://id.example.jp/sakura',
     ]);
     expect(linesOf(() => loadConfig(env(production)))).toEqual([

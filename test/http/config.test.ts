@@ -11,6 +11,12 @@ describe('configuration read at start', () => {
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'kosmo-config-'));
     cpSync('config', dir, { recursive: true });
+    // In production each society signs with keys the operator holds: JWKS_FILE is the default
+    // society's (the tests below give it), the others bring their own.
+    writeFileSync(
+      path.join(dir, 'societies', 'sakura', 'jwks.json'),
+      JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'sakura-1' }] }),
+    );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -36,25 +36,28 @@ describe("the provider's own endpoints", () => {
     await t.close();
   });
 
-  // Issue 11, item 6.
-  it('builds the discovery document from the issuer, whatever Host or X-Forwarded-Host says', async () => {
+  // Issue 11, item 6; issue 19: a Host (or, behind a trusted proxy, an X-Forwarded-Host) that names no
+  // society's issuer reaches no provider at all, and the issuer's own document names only the issuer.
+  it('builds the discovery document from the issuer, and a forged Host or X-Forwarded-Host reaches no society', async () => {
     for (const headers of [{}, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }] as Record<string, string>[]) {
       const { status, body } = await getWithHost(`${t.url}/.well-known/openid-configuration`, 'evil.example', headers);
-      expect(status).toBe(200);
-      const d = JSON.parse(body) as Record<string, string>;
-      expect(d.issuer).toBe(t.url);
-      for (const key of [
-        'authorization_endpoint',
-        'token_endpoint',
-        'userinfo_endpoint',
-        'jwks_uri',
-        'end_session_endpoint',
-        'revocation_endpoint',
-        'introspection_endpoint',
-      ]) {
-        expect({ key, url: d[key]!.startsWith(`${t.url}/`) }).toEqual({ key, url: true });
-      }
+      expect(status).toBe(404);
       expect(body).not.toContain('evil.example');
+    }
+    const { status, body } = await getWithHost(`${t.url}/.well-known/openid-configuration`, new URL(t.url).host, {});
+    expect(status).toBe(200);
+    const d = JSON.parse(body) as Record<string, string>;
+    expect(d.issuer).toBe(t.url);
+    for (const key of [
+      'authorization_endpoint',
+      'token_endpoint',
+      'userinfo_endpoint',
+      'jwks_uri',
+      'end_session_endpoint',
+      'revocation_endpoint',
+      'introspection_endpoint',
+    ]) {
+      expect({ key, url: d[key]!.startsWith(`${t.url}/`) }).toEqual({ key, url: true });
     }
   });
 

@@ -96,7 +96,9 @@ describe('the production layout', () => {
 
   it('starts with NODE_ENV=production from dist/ and logs a member in through it', async () => {
     port = await freePort();
-    issuer = `https://127.0.0.1:${port}`;
+    // The public address the TLS proxy answers at; the repository's kosmo is under /kosmo of it.
+    const root = `https://127.0.0.1:${port}`;
+    issuer = `${root}/kosmo`;
     local = `http://127.0.0.1:${port}`;
     server = spawn(path.join(REPO, 'node_modules/.bin/node'), ['dist/src/main.js'], {
       cwd: dir,
@@ -105,7 +107,7 @@ describe('the production layout', () => {
         NODE_ENV: 'production',
         PORT: String(port),
         HOST: '127.0.0.1',
-        ISSUER: issuer,
+        ISSUER: root,
         TRUST_PROXY: 'true',
         DATABASE_URL: db.url,
         MIGRATION_DATABASE_URL: db.ownerUrl,
@@ -128,12 +130,12 @@ describe('the production layout', () => {
       if (server.exitCode !== null) throw new Error(`exited ${server.exitCode}:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(output).toContain(`issuer:              ${issuer}\n`);
-    expect(output).toContain(`issuer:              ${issuer}/sakura\n`);
+    expect(output).toContain(`issuer:              ${root}/kosmo\n`);
+    expect(output).toContain(`issuer:              ${root}/sakura\n`);
     expect(output).not.toContain('/dev/mailbox');
-    expect((await fetch(`${local}/dev/mailbox`, { headers: { 'x-forwarded-proto': 'https' } })).status).toBe(404);
+    expect((await fetch(`${local}/kosmo/dev/mailbox`, { headers: { 'x-forwarded-proto': 'https' } })).status).toBe(404);
     // Plain http that skipped the TLS proxy: one clear line, not a 500; health checks still answer.
-    const plain = await fetch(`${local}/dev/mailbox`);
+    const plain = await fetch(`${local}/kosmo/dev/mailbox`);
     expect(plain.status).toBe(400);
     expect(await plain.text()).toContain('https only');
     expect((await fetch(`${local}/healthz`)).status).toBe(200);
@@ -150,7 +152,7 @@ describe('the production layout', () => {
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
     }).toString();
-    const browser = new ProxiedBrowser(issuer, local);
+    const browser = new ProxiedBrowser(root, local);
     const page = await browser.go(auth.toString(), { stopAt: isPortal });
     expect(page.status).toBe(200);
     const after = await completeTotp(
@@ -160,7 +162,7 @@ describe('the production layout', () => {
     );
     expect(isPortal(after.url)).toBe(true);
     const code = new URL(after.url).searchParams.get('code')!;
-    const token = await fetch(`${local}/token`, {
+    const token = await fetch(`${local}/kosmo/token`, {
       method: 'POST',
       headers: {
         'x-forwarded-proto': 'https',

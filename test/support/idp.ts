@@ -80,6 +80,11 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     DATA_DIR: '.data/test',
     ...options.env,
   });
+  // The tests serve the default society at the root of their port, as they were written; the
+  // repository's demo puts it under /kosmo, and test/http/societies.test.ts covers that path form.
+  const root = (options.env?.ISSUER ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  config.society.issuer = root;
+  config.issuer = root;
   config.clients.push({
     client_id: TEST_CLIENT.id,
     client_secret: TEST_CLIENT.secret,
