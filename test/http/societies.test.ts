@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import * as oidc from 'openid-client';
+import type { Config } from '../../src/config/index.js';
 import { startMailedTestIdp, type MailedTestIdp, BrowserClient, type Page } from '../support/idp.js';
 import { findForm, pageErrors } from '../support/browser-client.js';
 import { mailedCode } from '../support/factors.js';
@@ -12,6 +13,20 @@ import { mailedCode } from '../support/factors.js';
  */
 const SAKURA_PORTAL = { id: 'test-portal', secret: 'sakura-portal-secret-0123456789', redirect: 'http://localhost:3998/callback' };
 const KOSMO_PORTAL = { id: 'test-portal', secret: 'test-portal-secret-0123456789', redirect: 'http://localhost:3999/callback' };
+/** Registers the test portal with sakura (kosmo's is TEST_CLIENT, under the same client_id). */
+function withSakuraPortal(config: Config): void {
+  config.societies
+    .find((s) => s.id === 'sakura')!
+    .clients.push({
+      client_id: SAKURA_PORTAL.id,
+      client_secret: SAKURA_PORTAL.secret,
+      public: false,
+      client_name: 'Sakura test portal',
+      redirect_uris: [SAKURA_PORTAL.redirect],
+      post_logout_redirect_uris: ['http://localhost:3998/'],
+      scope: 'openid offline_access profile email',
+    });
+}
 const isPortal = (u: string) => u.startsWith('http://localhost:3998/') || u.startsWith('http://localhost:3999/');
 
 async function relyingParty(issuer: string, portal: typeof SAKURA_PORTAL) {
@@ -44,18 +59,7 @@ describe('many societies in one deployment', () => {
   let sakuraIssuer: string;
   beforeAll(async () => {
     t = await startMailedTestIdp({
-      configure: (config) => {
-        const sakura = config.societies.find((s) => s.id === 'sakura')!;
-        sakura.clients.push({
-          client_id: SAKURA_PORTAL.id,
-          client_secret: SAKURA_PORTAL.secret,
-          public: false,
-          client_name: 'Sakura test portal',
-          redirect_uris: [SAKURA_PORTAL.redirect],
-          post_logout_redirect_uris: ['http://localhost:3998/'],
-          scope: 'openid offline_access profile email',
-        });
-      },
+      configure: withSakuraPortal,
     });
     sakuraIssuer = `${t.url}/sakura`;
     await t.addMember(
@@ -168,19 +172,7 @@ describe('many societies in one deployment', () => {
     const b = await startMailedTestIdp({
       databaseUrl: t.databaseUrl,
       env: { ISSUER: t.url, TRUST_PROXY: 'true' },
-      configure: (config) => {
-        config.societies
-          .find((s) => s.id === 'sakura')!
-          .clients.push({
-            client_id: SAKURA_PORTAL.id,
-            client_secret: SAKURA_PORTAL.secret,
-            public: false,
-            client_name: 'Sakura test portal',
-            redirect_uris: [SAKURA_PORTAL.redirect],
-            post_logout_redirect_uris: ['http://localhost:3998/'],
-            scope: 'openid offline_access profile email',
-          });
-      },
+      configure: withSakuraPortal,
     });
     try {
       const viaB = { 'x-forwarded-host': new URL(t.url).host };
