@@ -77,7 +77,7 @@ describe('the admin CLI as a process', () => {
     expect(list.status).toBe(0);
     const lines = list.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^kosmo\tコスモ健康保険組合\thttp:\/\/localhost:\d+\t\d+ members?$/);
+    expect(lines[0]).toMatch(/^kosmo\tコスモ健康保険組合\thttp:\/\/localhost:\d+\/kosmo\t\d+ members?$/);
     expect(lines[1]).toMatch(/^sakura\tさくら健康保険組合\thttp:\/\/localhost:\d+\/sakura\t1 member$/);
   });
 });
