@@ -246,6 +246,30 @@ describe('many societies in one deployment', () => {
     expect(profile.html).toContain('cons0001');
   });
 
+  it('keeps lockouts, mailed codes and addresses per society: a lock at one leaves the twin at the other free', async () => {
+    // The same address in both societies: unique within a society only.
+    await t.addMember({ userId: 'lock0001', email: 'same@example.jp' }, { password: 'Kosmo-lock-2026', onboarded: true, factor: 'email' });
+    await t.addMember({ userId: 'lock0001', email: 'same@example.jp' }, { password: 'Sakura-lock-2026', onboarded: true, factor: 'email', society: 'sakura' });
+    const kosmoLogin = async (password: string) => {
+      const browser = new BrowserClient();
+      const page = await browser.go((await (await relyingParty(t.url, KOSMO_PORTAL)).start()).url, { stopAt: isPortal });
+      return browser.submit(page, '/login', { user_id: 'lock0001', password }, { stopAt: isPortal });
+    };
+    for (let i = 0; i < t.config.union.lockout.maxFailures; i++) await kosmoLogin('Wrong-pass-0000');
+    expect(pageErrors((await kosmoLogin('Kosmo-lock-2026')).html).join()).toMatch(/ロック/);
+
+    // sakura's lock0001, with the same address, is not locked: its code comes in sakura's name and finishes its login.
+    const browser = new BrowserClient();
+    const sakuraPage = await browser.go((await (await relyingParty(sakuraIssuer, SAKURA_PORTAL)).start()).url, { stopAt: isPortal });
+    t.smtp.clear();
+    const codePage = await browser.submit(sakuraPage, '/login', { user_id: 'lock0001', password: 'Sakura-lock-2026' }, { stopAt: isPortal });
+    expect(new URL(codePage.url).pathname).toMatch(/^\/sakura\/interaction\/[^/]+\/factor/);
+    const mail = await t.smtp.waitFor((m) => m.to.includes('same@example.jp'));
+    expect(mail.sender).toContain('さくら健康保険組合');
+    const done = await browser.submit(codePage, '/factor', { code: mailedCode(mail.text) }, { stopAt: isPortal });
+    expect(done.url.startsWith(SAKURA_PORTAL.redirect)).toBe(true);
+  });
+
   it('answers hostile hosts and paths with a 4xx, never another society or a 5xx', async () => {
     const { request } = await import('node:http');
     const port = Number(new URL(t.url).port);
