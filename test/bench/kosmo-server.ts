@@ -123,7 +123,8 @@ await idp.sql.transaction(async (tx) => {
 // (a) members have no second factor chosen (the password-only path); (d) members set their TOTP
 // device up through the factor's own setup code, as a member does at the first login.
 const totpSecrets: string[] = [];
-const ports = flowDeps({ config, orm, sql: idp.sql, hasher: idp.hasher, mail: idp.mail, log: createLogger('silent') });
+// The members' devices are the bench's fixtures: set up as a member would, but nobody to tell (no mail relay here).
+const ports = flowDeps({ config, orm, sql: idp.sql, hasher: idp.hasher, mail: { send: async () => ({ ok: true }) }, log: createLogger('silent') });
 for (let i = 0; i < totpCount; i++) totpSecrets.push(await withSociety(idp.society, () => setUpTotpMember(i)));
 writeFileSync(path.join(dir, TOTP_SECRETS_FILE), JSON.stringify(totpSecrets), { mode: 0o600 });
 

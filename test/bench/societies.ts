@@ -69,7 +69,7 @@ async function measure(script: string, societies: number, hash: string, log: (l:
     let firstOtherMs: number | undefined;
     if (societies > 1) {
       const started = performance.now();
-      const response = await fetch(`${child.url}/s${String(Math.floor(societies / 2)).padStart(4, '0')}/.well-known/openid-configuration`);
+      const response = await fetch(`${new URL(child.url).origin}/s${String(Math.floor(societies / 2)).padStart(4, '0')}/.well-known/openid-configuration`);
       if (!response.ok) throw new Error(`another society's discovery: ${response.status}`);
       firstOtherMs = performance.now() - started;
     }

@@ -2,7 +2,8 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { Config } from '../../src/config/index.js';
 import { startMailedTestIdp, type MailedTestIdp, BrowserClient, type Page } from '../support/idp.js';
-import { findForm, pageErrors } from '../support/browser-client.js';
+import { decodeEntities, findForm, pageErrors } from '../support/browser-client.js';
+import { SoftwarePasskey } from '../support/software-passkey.js';
 import { mailedCode } from '../support/factors.js';
 
 /**
@@ -268,6 +269,34 @@ describe('many societies in one deployment', () => {
     expect(mail.sender).toContain('さくら健康保険組合');
     const done = await browser.submit(codePage, '/factor', { code: mailedCode(mail.text) }, { stopAt: isPortal });
     expect(done.url.startsWith(SAKURA_PORTAL.redirect)).toBe(true);
+  });
+
+  it("a passkey of kosmo's member is worth nothing at sakura, where a member has the same user ID", async () => {
+    await t.addMember({ userId: 'key00001', email: 'key@kosmo.example.jp' }, { password: 'Kosmo-key-2026', onboarded: true, factor: 'passkey' });
+    await t.addMember(
+      { userId: 'key00001', email: 'key@sakura.example.jp' },
+      { password: 'Sakura-key-2026', onboarded: true, factor: 'email', society: 'sakura' },
+    );
+    const memberId = (await t.idp.sql.one<{ id: string }>("select id from member where user_id = 'key00001'"))!.id;
+    const passkey = SoftwarePasskey.forIdp(t.idp);
+    await passkey.enrol(t.idp, memberId);
+    const passkeyLogin = async (issuer: string, portal: typeof SAKURA_PORTAL) => {
+      const browser = new BrowserClient();
+      const page = await browser.go((await (await relyingParty(issuer, portal)).start()).url, { stopAt: isPortal });
+      const options = JSON.parse(decodeEntities(/data-passkey-login data-options="([^"]*)"/.exec(page.html)![1]!));
+      const form = findForm(page.html, '/passkey');
+      return browser.go(new URL(decodeEntities(form.action), page.url).toString(), {
+        form: { ...form.hidden, response: JSON.stringify(passkey.assert(options, memberId)) },
+        stopAt: isPortal,
+      });
+    };
+    // At sakura the same device signs a valid assertion for sakura's page: no credential of sakura's.
+    const atSakura = await passkeyLogin(sakuraIssuer, SAKURA_PORTAL);
+    expect(isPortal(atSakura.url)).toBe(false);
+    expect(pageErrors(atSakura.html)).toHaveLength(1);
+    // At kosmo it is the member's passkey.
+    const atKosmo = await passkeyLogin(t.url, KOSMO_PORTAL);
+    expect(atKosmo.url.startsWith(KOSMO_PORTAL.redirect)).toBe(true);
   });
 
   it('answers hostile hosts and paths with a 4xx, never another society or a 5xx', async () => {
