@@ -157,6 +157,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
     proxy: config.trustProxy,
     keys: config.cookieKeys,
     log,
+    messages,
   });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;

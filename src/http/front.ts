@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import type { Logger } from '../logger.js';
 import type { Society } from '../config/index.js';
+import { LOCALES, type Messages } from '../i18n/index.js';
 import { SocietyRoutes } from './society-routing.js';
 
 /** A society's own app (src/http/app.ts), composed: run for a request already routed to it. */
@@ -15,6 +16,8 @@ export interface FrontOptions {
   proxy: boolean;
   keys: string[];
   log: Logger;
+  /** The words of the 404 page that names no society, in both languages (locales/ `no_society`). */
+  messages: Messages;
 }
 
 /**
@@ -35,7 +38,7 @@ export function createFrontApp(options: FrontOptions): Koa {
   app.use(async (ctx) => {
     if (ctx.path === '/healthz' || ctx.path === '/readyz') return options.health(ctx);
     const routed = routes.resolve(ctx.host, ctx.path);
-    if (!routed) return notFound(ctx);
+    if (!routed) return notFound(ctx, options.messages);
     const handle = await options.open(routed.society);
     const prefix = routed.prefix;
     if (!prefix) return handle(ctx);
@@ -55,15 +58,20 @@ export function withBasePath(url: string, prefix: string): string {
   return prefix && url.startsWith('/') && !url.startsWith('//') && url !== prefix && !url.startsWith(`${prefix}/`) ? `${prefix}${url}` : url;
 }
 
-/** No society's issuer covers this address: a plain page that names no society. */
-function notFound(ctx: Koa.Context): void {
+/**
+ * No society's issuer covers this address: a plain page that names no society, in Japanese then
+ * English (no society, so no language choice either).
+ */
+function notFound(ctx: Koa.Context, messages: Messages): void {
+  const asText = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const parts = LOCALES.map((locale) => messages.translator(locale).t);
   ctx.status = 404;
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Content-Security-Policy', "default-src 'none'");
   ctx.body =
     '<!doctype html><html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">' +
-    '<title>404</title></head><body><h1>ページが見つかりません / Page not found</h1>' +
-    '<p>このアドレスにはログインページがありません。ご利用の加入者ページからログインしてください。</p>' +
-    '<p>There is no login page at this address. Please log in from your member portal.</p></body></html>';
+    `<title>404</title></head><body><h1>${parts.map((t) => asText(t('no_society.title'))).join(' / ')}</h1>` +
+    parts.map((t, i) => `<p lang="${LOCALES[i]}">${asText(t('no_society.message'))}</p>`).join('') +
+    '</body></html>';
 }

@@ -336,6 +336,7 @@ describe('many societies in one deployment', () => {
       expect(response.status).toBe(404);
       const html = await response.text();
       for (const name of ['コスモ', 'さくら', 'kosmo', 'sakura', 'KOSMO']) expect(html).not.toContain(name);
+      expect(html).toContain('<h1>ページが見つかりません / Page not found</h1>');
     }
     // TRUST_PROXY is off here: a forwarded host does not pick a society.
     const forwarded = await fetch(`${other}/.well-known/openid-configuration`, { headers: { 'x-forwarded-host': new URL(t.url).host } });

@@ -110,15 +110,25 @@ async function verifySecondFactor(ctx: Context, deps: InteractionDeps, interacti
     page,
     outcome,
     (v) => withLoginLinks(v, interaction),
-    (ok) =>
-      // A factor changes its own credentials, never the member's row.
-      proceed(
-        ctx,
-        deps,
-        interaction,
-        afterSecondFactor(page.run.state, { kind: page.factor.kind, amr: ok.amr, deviceId: ok.credentialId, setUp: false }),
-        page.run.member,
-      ),
+    (ok) => proceedProved(ctx, deps, interaction, page, ok, false),
+  );
+}
+
+/** On with the login once its second factor is proved, by a check or by setting it up (a factor changes its own credentials, never the member's row). */
+function proceedProved(
+  ctx: Context,
+  deps: InteractionDeps,
+  interaction: Interaction,
+  page: Page,
+  ok: Extract<FactorOutcome, { kind: 'verified' }>,
+  setUp: boolean,
+): Promise<void> {
+  return proceed(
+    ctx,
+    deps,
+    interaction,
+    afterSecondFactor(page.run.state, { kind: page.factor.kind, amr: ok.amr, deviceId: ok.credentialId, setUp }),
+    page.run.member,
   );
 }
 
@@ -140,15 +150,7 @@ async function finishFactorSetup(ctx: Context, deps: InteractionDeps, interactio
     page,
     outcome,
     (v) => v,
-    async (ok) => {
-      await proceed(
-        ctx,
-        deps,
-        interaction,
-        afterSecondFactor(page.run.state, { kind: page.factor.kind, amr: ok.amr, deviceId: ok.credentialId, setUp: true }),
-        page.run.member,
-      );
-    },
+    (ok) => proceedProved(ctx, deps, interaction, page, ok, true),
   );
 }
 
