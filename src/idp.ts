@@ -15,7 +15,7 @@ import { Messages } from './i18n/index.js';
 import { PasswordHasher } from './members/password.js';
 import { deleteStaleUnknownIdLockouts } from './members/lockout-store.js';
 import { deleteEndedSessionDevices, recordSessionSeen } from './members/sessions.js';
-import { createProvider } from './oidc/provider.js';
+import { checkRegisteredClients, createProvider } from './oidc/provider.js';
 import { deleteExpiredOidcPayloads } from './oidc/adapter.js';
 import { loadOrCreateSigningKeys } from './oidc/keys.js';
 import { createHttpApp } from './http/app.js';
@@ -89,6 +89,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
       const societyConfig = configForSociety(config, society);
       const jwks = societyConfig.jwks ?? (await loadOrCreateSigningKeys(sql, societyConfig));
       const provider = createProvider({ config: societyConfig, sql, jwks, pages: providerPages(societyConfig), log });
+      await checkRegisteredClients(provider, societyConfig);
       // Where each session is used from, for the account console's list of devices.
       provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
         const session = ctx.oidc.session;

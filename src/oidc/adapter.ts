@@ -138,12 +138,19 @@ export function postgresAdapterFactory(sql: Sql) {
     /**
      * A refresh grant consumes its token in the statement that reads it, unless it asks for a
      * narrower scope (then the provider may still refuse the request, and the token must stay
-     * usable): the provider's own `consume()` then finds it done (see `consume`).
+     * usable): the provider's own `consume()` then finds it done (see `consume`). A FAPI 2.0
+     * portal's refresh token is not rotated (src/oidc/provider.ts), so not consumed either.
      */
     private consumesOnRead(id: string): boolean {
       if (this.model !== 'RefreshToken') return false;
       const oidc = providerRequest();
-      return oidc?.route === 'token' && oidc.params?.grant_type === 'refresh_token' && oidc.params.refresh_token === id && !oidc.params.scope;
+      return (
+        oidc?.route === 'token' &&
+        oidc.params?.grant_type === 'refresh_token' &&
+        oidc.params.refresh_token === id &&
+        !oidc.params.scope &&
+        !oidc.isFapi?.('2.0')
+      );
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {

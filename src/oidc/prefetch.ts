@@ -67,7 +67,7 @@ export function consumedInThisRequest(key: string): boolean {
 }
 
 /** The request's oidc-provider context, when the adapter is called from inside one. */
-export function providerRequest(): { route?: string; params?: Record<string, unknown> } | undefined {
-  const ctx = Provider.ctx as { oidc?: { route?: string; params?: Record<string, unknown> } } | undefined;
+export function providerRequest(): { route?: string; params?: Record<string, unknown>; isFapi?(...profiles: string[]): string | undefined } | undefined {
+  const ctx = Provider.ctx as { oidc?: { route?: string; params?: Record<string, unknown>; isFapi?(...profiles: string[]): string | undefined } } | undefined;
   return ctx?.oidc;
 }

@@ -1,4 +1,6 @@
-import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { createHash, hkdfSync } from 'node:crypto';
+import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
+import Provider, { interactionPolicy, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import { ACR_VALUES, acrSatisfies } from '../factors/acr.js';
 import { issuerPath, societyCookie, type Config } from '../config/index.js';
 import type { Sql } from '../db/sql.js';
@@ -17,7 +19,13 @@ function providerClients(config: Config): NonNullable<Configuration['clients']>[
   return config.clients.map((c) => ({
     client_id: c.client_id,
     client_name: c.client_name,
-    ...(c.public ? { token_endpoint_auth_method: 'none' } : { client_secret: c.client_secret, token_endpoint_auth_method: 'client_secret_basic' }),
+    token_endpoint_auth_method: c.token_endpoint_auth_method,
+    ...(c.token_endpoint_auth_method === 'client_secret_basic' ? { client_secret: c.client_secret } : {}),
+    ...(c.jwks ? { jwks: c.jwks as { keys: JWK[] } } : {}),
+    ...(c.jwks_uri ? { jwks_uri: c.jwks_uri } : {}),
+    require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+    dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+    ...(c.id_token_signed_response_alg ? { id_token_signed_response_alg: c.id_token_signed_response_alg } : {}),
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     redirect_uris: c.redirect_uris,
@@ -26,6 +34,15 @@ function providerClients(config: Config): NonNullable<Configuration['clients']>[
     // initiate_login_uri stays in our own config: the provider insists on https for it, and we
     // only use it to restart a login from the "expired" page.
   }));
+}
+
+/**
+ * The DPoP nonce secret of a society (RFC 9449 §8): the same in every process that serves it, so a
+ * nonce one process gave out is good at the next; derived from SECRETS_KEY, so there is nothing more
+ * to configure, and different for every society.
+ */
+export function dpopNonceSecret(config: Pick<Config, 'secretsKey' | 'society'>): Buffer {
+  return Buffer.from(hkdfSync('sha256', config.secretsKey, Buffer.from(config.society.id), 'kosmo-idp dpop nonce', 32));
 }
 
 /**
@@ -83,6 +100,8 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
   const ttl = config.union.ttl;
   const secureCookies = config.issuer.startsWith('https://');
   const firstParty = new Set([...config.clients.map((c) => c.client_id), ACCOUNT_CONSOLE_CLIENT_ID]);
+  const fapi2 = new Set(config.clients.filter((c) => c.profile === 'fapi2').map((c) => c.client_id));
+  const isFapi2 = (client: { clientId: string } | undefined) => Boolean(client && fapi2.has(client.clientId));
 
   const provider = new Provider(config.issuer, {
     adapter: postgresAdapterFactory(sql),
@@ -92,9 +111,10 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
     claims: CLAIMS_BY_SCOPE,
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     responseTypes: ['code'],
-    // Only what portals use: a secret in the Authorization header, or none (public clients, PKCE).
-    // Discovery advertises these two, and anything else (client_secret_post …) is invalid_client.
-    clientAuthMethods: ['client_secret_basic', 'none'],
+    // A secret in the Authorization header, a signed assertion (private_key_jwt, FAPI 2.0), or none
+    // (public clients, PKCE). Discovery advertises these, and anything else (client_secret_post …)
+    // is invalid_client.
+    clientAuthMethods: ['client_secret_basic', 'private_key_jwt', 'none'],
     conformIdTokenClaims: false,
     cookies: {
       keys: config.cookieKeys,
@@ -108,14 +128,23 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
+      // FAPI 2.0 Security Profile for the portals registered with "profile": "fapi2" (PKCE S256, the
+      // issuer as the assertion's audience, iss in the authorization response); with their
+      // registration (src/config/clients.ts FAPI2_IMPLIES): PAR, private_key_jwt and DPoP.
+      fapi: { enabled: true, profile: (_ctx, client) => (isFapi2(client) ? '2.0' : undefined) },
+      pushedAuthorizationRequests: { enabled: true },
+      // DPoP: nonces every process of the society accepts; a FAPI 2.0 portal must use them. A
+      // proof's jti is remembered in PostgreSQL (ReplayDetection below), so a replay is refused on
+      // any process.
+      dPoP: { enabled: true, nonceSecret: dpopNonceSecret(config), requireNonce: (ctx) => isFapi2(ctx.oidc.client) },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => pages.logout(ctx, form),
         postLogoutSuccessSource: (ctx) => pages.logoutDone(ctx),
       },
     },
-    // Public clients must use PKCE (S256, the only method oidc-provider 9 accepts).
-    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    // Public clients and FAPI 2.0 portals must use PKCE (S256, the only method oidc-provider 9 accepts).
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' || isFapi2(client) },
     // Under the society's path (its interaction cookie is scoped to this address).
     interactions: { policy: loginPolicy(), url: (_ctx, interaction) => `${issuerPath(config)}/interaction/${interaction.uid}` },
     acrValues: ACR_VALUES,
@@ -143,7 +172,9 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
     // Portals get refresh tokens bound to the member's session (they end with it at logout), as in
     // Keycloak: the provider drops offline_access without a consent prompt, which we never show.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    rotateRefreshToken: true,
+    // Rotated, except for FAPI 2.0 portals: their refresh tokens are bound to their private_key_jwt,
+    // and FAPI 2.0 (5.3.2.1) asks that a retried refresh, whose answer was lost, still work.
+    rotateRefreshToken: (ctx) => !isFapi2(ctx.oidc.client),
     ttl: {
       AccessToken: ttl.accessTokenSeconds,
       AuthorizationCode: 60,
@@ -158,6 +189,8 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
     enableHttpPostMethods: false,
   });
   provider.proxy = config.trustProxy;
+  uniqueInOneStatement(provider, sql);
+  bindRefreshTokensToDpopKey(provider, isFapi2);
   // The provider builds its endpoint URLs (discovery, redirects to the login) from the request's
   // own URL; they follow the issuer instead, whatever Host or X-Forwarded-* header came in. Under a
   // path issuer (src/http/front.ts) the request's path is the part after the issuer's.
@@ -172,4 +205,57 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
     log.error({ err, method: ctx.method, path: ctx.path, route: ctx.oidc?.route }, 'oidc-provider server error');
   });
   return provider;
+}
+
+/**
+ * A DPoP proof's (or a client assertion's) jti is accepted once, even when two processes see it at
+ * the same moment: the provider's own check reads, then writes; this is one conditional insert.
+ */
+function uniqueInOneStatement(provider: Provider, sql: Sql): void {
+  const replayDetection = (provider as unknown as { ReplayDetection: { unique(iss: string, jti: string, exp: number): Promise<boolean> } }).ReplayDetection;
+  replayDetection.unique = async (iss, jti, exp) => {
+    const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
+    const inserted = await sql.run(
+      `insert into oidc_payload (model, id, payload, expires_at) values ('ReplayDetection', $1, $2, to_timestamp($3))
+       on conflict (model, id, society_id) do update set payload = excluded.payload, expires_at = excluded.expires_at
+       where oidc_payload.expires_at <= now()`,
+      [id, JSON.stringify({ jti: id, iss, kind: 'ReplayDetection' }), exp],
+    );
+    return inserted === 1;
+  };
+}
+
+/**
+ * A FAPI 2.0 portal's refresh token is bound to the key of the DPoP proof it was issued with, like
+ * its access tokens: oidc-provider binds only public clients' (RFC 9449 §5 leaves a confidential
+ * client's to its authentication); a stolen refresh token and client assertion are then still not
+ * enough. The proof was checked by the provider earlier in this request.
+ */
+function bindRefreshTokensToDpopKey(provider: Provider, isFapi2: (client: { clientId: string } | undefined) => boolean): void {
+  const RefreshToken = provider.RefreshToken as unknown as { prototype: { save(...args: unknown[]): Promise<unknown>; jkt?: string } };
+  const save = RefreshToken.prototype.save;
+  RefreshToken.prototype.save = async function (this: { jkt?: string }, ...args: unknown[]) {
+    const ctx = Provider.ctx;
+    const proof = ctx?.get('DPoP');
+    if (!this.jkt && proof && isFapi2(ctx?.oidc?.client)) {
+      const { jwk } = decodeProtectedHeader(proof);
+      if (jwk) this.jkt = await calculateJwkThumbprint(jwk);
+    }
+    return save.apply(this, args);
+  };
+}
+
+/**
+ * Every registered portal as the provider itself checks it, at start: what it refuses (metadata our
+ * schema let through) stops the start with one line naming the portal, not the portal's first login.
+ */
+export async function checkRegisteredClients(provider: Provider, config: Pick<Config, 'clients' | 'society'>): Promise<void> {
+  for (const c of config.clients) {
+    try {
+      await provider.Client.find(c.client_id);
+    } catch (err) {
+      const why = (err as { error_description?: string }).error_description ?? (err as Error).message;
+      throw new Error(`society "${config.society.id}": client "${c.client_id}": ${why}`);
+    }
+  }
 }

@@ -4,6 +4,7 @@
  * Talks to the bench process over IPC: "ready" once listening, SQL statement counts on request.
  * Stops (server, ORM, PostgreSQL) on SIGTERM or when the bench process goes away.
  */
+import { registerClient } from '../../src/config/clients.js';
 import path from 'node:path';
 import v8 from 'node:v8';
 import pg from 'pg';
@@ -70,15 +71,16 @@ const config = loadConfig({
 // Every request comes from 127.0.0.1: the per-IP login limit (100 per 15 minutes) would refuse the
 // bench after 100 logins. The counter query still runs on every login.
 config.union.loginRateLimit.perIp = 1_000_000_000;
-config.clients.push({
-  client_id: BENCH_CLIENT.id,
-  client_secret: BENCH_CLIENT.secret,
-  public: false,
-  client_name: 'Bench portal',
-  redirect_uris: [BENCH_CLIENT.redirect],
-  post_logout_redirect_uris: ['http://127.0.0.1:3999/'],
-  scope: BENCH_CLIENT.scope,
-});
+config.clients.push(
+  registerClient({
+    client_id: BENCH_CLIENT.id,
+    client_secret: BENCH_CLIENT.secret,
+    client_name: 'Bench portal',
+    redirect_uris: [BENCH_CLIENT.redirect],
+    post_logout_redirect_uris: ['http://127.0.0.1:3999/'],
+    scope: BENCH_CLIENT.scope,
+  }),
+);
 const idp = await createIdp(config, createLogger('silent'), orm);
 const readyMs = performance.now() - readyFrom;
 

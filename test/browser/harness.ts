@@ -1,3 +1,4 @@
+import { registerClient } from '../../src/config/clients.js';
 import { expect } from '@jest/globals';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
@@ -51,15 +52,16 @@ export async function startBrowserWorld(options: BrowserWorldOptions = {}): Prom
     const portalUrl = `http://localhost:${portalPort}`;
     const t = await startMailedTestIdp({
       configure: (c) => {
-        c.clients.push({
-          client_id: 'browser-portal',
-          client_secret: 'browser-portal-secret-0123456789',
-          public: false,
-          redirect_uris: [`${portalUrl}/callback`],
-          post_logout_redirect_uris: [`${portalUrl}/`],
-          initiate_login_uri: `${portalUrl}/login`,
-          scope: 'openid offline_access profile email',
-        });
+        c.clients.push(
+          registerClient({
+            client_id: 'browser-portal',
+            client_secret: 'browser-portal-secret-0123456789',
+            redirect_uris: [`${portalUrl}/callback`],
+            post_logout_redirect_uris: [`${portalUrl}/`],
+            initiate_login_uri: `${portalUrl}/login`,
+            scope: 'openid offline_access profile email',
+          }),
+        );
         options.configure?.(c);
       },
     });

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { startTestIdp, type TestIdp, TEST_CLIENT } from '../support/idp.js';
 
-/** Portals authenticate with client_secret_basic, or as public clients with PKCE: nothing else is offered or accepted. */
+/** Portals authenticate with client_secret_basic, private_key_jwt (test/http/fapi.test.ts), or as public clients with PKCE: nothing else is offered or accepted. */
 describe('client authentication at the token endpoint', () => {
   let t: TestIdp;
   beforeAll(async () => {
@@ -18,11 +18,11 @@ describe('client authentication at the token endpoint', () => {
       body: new URLSearchParams(body).toString(),
     });
 
-  it('discovery advertises only client_secret_basic and none', async () => {
+  it('discovery advertises only client_secret_basic, private_key_jwt and none', async () => {
     const discovery = (await (await fetch(`${t.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
-    expect(discovery.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'none']);
+    expect(discovery.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'private_key_jwt', 'none']);
     for (const key of ['introspection_endpoint_auth_methods_supported', 'revocation_endpoint_auth_methods_supported']) {
-      if (key in discovery) expect(discovery[key]).toEqual(['client_secret_basic', 'none']);
+      if (key in discovery) expect(discovery[key]).toEqual(['client_secret_basic', 'private_key_jwt', 'none']);
     }
   });
 

@@ -246,6 +246,8 @@ describe('configuration read at start', () => {
     expect((result as { code: number }).code).toBe(78);
     const lines = (result as { stderr: string }).stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^kosmo-idp: configuration error: .*clients\.json: client "bad": field "public"/);
+    expect(lines[0]).toMatch(
+      /^kosmo-idp: configuration error: .*clients\.json: client "bad": field "client_secret": must not be set with "token_endpoint_auth_method": "none"/,
+    );
   });
 });

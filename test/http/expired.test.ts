@@ -1,3 +1,4 @@
+import { registerClient } from '../../src/config/clients.js';
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
@@ -20,14 +21,15 @@ describe('a login that waited too long', () => {
   beforeAll(async () => {
     t = await startTestIdp({
       configure: (c) => {
-        c.clients.push({
-          client_id: 'home-portal',
-          client_secret: 'home-portal-secret-0123456789',
-          public: false,
-          redirect_uris: ['http://localhost:3998/cb'],
-          post_logout_redirect_uris: ['http://localhost:3998/bye'],
-          scope: 'openid profile',
-        });
+        c.clients.push(
+          registerClient({
+            client_id: 'home-portal',
+            client_secret: 'home-portal-secret-0123456789',
+            redirect_uris: ['http://localhost:3998/cb'],
+            post_logout_redirect_uris: ['http://localhost:3998/bye'],
+            scope: 'openid profile',
+          }),
+        );
       },
     });
     await t.addMember({ userId: 'expire001' }, { password: 'Expire-pass-1', onboarded: true });

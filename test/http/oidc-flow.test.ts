@@ -1,3 +1,4 @@
+import { registerClient } from '../../src/config/clients.js';
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import * as oidc from 'openid-client';
@@ -31,13 +32,15 @@ describe('OpenID Connect with a real client (openid-client)', () => {
   beforeAll(async () => {
     t = await startTestIdp({
       configure: (c) => {
-        c.clients.push({
-          client_id: PUBLIC_CLIENT.id,
-          public: true,
-          redirect_uris: [PUBLIC_CLIENT.redirect],
-          post_logout_redirect_uris: [],
-          scope: 'openid offline_access profile email',
-        });
+        c.clients.push(
+          registerClient({
+            client_id: PUBLIC_CLIENT.id,
+            public: true,
+            redirect_uris: [PUBLIC_CLIENT.redirect],
+            post_logout_redirect_uris: [],
+            scope: 'openid offline_access profile email',
+          }),
+        );
       },
     });
     await t.addMember(
@@ -273,14 +276,15 @@ describe('token endpoints between portals', () => {
   beforeAll(async () => {
     t = await startTestIdp({
       configure: (c) => {
-        c.clients.push({
-          client_id: 'other-portal',
-          client_secret: 'other-portal-secret-0123456789',
-          public: false,
-          redirect_uris: ['http://localhost:3998/cb'],
-          post_logout_redirect_uris: [],
-          scope: 'openid offline_access profile email',
-        });
+        c.clients.push(
+          registerClient({
+            client_id: 'other-portal',
+            client_secret: 'other-portal-secret-0123456789',
+            redirect_uris: ['http://localhost:3998/cb'],
+            post_logout_redirect_uris: [],
+            scope: 'openid offline_access profile email',
+          }),
+        );
       },
     });
     await t.addMember({ userId: 'between01' }, { password: 'Between-pass-1', onboarded: true });

@@ -1,3 +1,4 @@
+import { registerClient } from '../../src/config/clients.js';
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { Config } from '../../src/config/index.js';
@@ -18,15 +19,16 @@ const KOSMO_PORTAL = { id: 'test-portal', secret: 'test-portal-secret-0123456789
 function withSakuraPortal(config: Config): void {
   config.societies
     .find((s) => s.id === 'sakura')!
-    .clients.push({
-      client_id: SAKURA_PORTAL.id,
-      client_secret: SAKURA_PORTAL.secret,
-      public: false,
-      client_name: 'Sakura test portal',
-      redirect_uris: [SAKURA_PORTAL.redirect],
-      post_logout_redirect_uris: ['http://localhost:3998/'],
-      scope: 'openid offline_access profile email',
-    });
+    .clients.push(
+      registerClient({
+        client_id: SAKURA_PORTAL.id,
+        client_secret: SAKURA_PORTAL.secret,
+        client_name: 'Sakura test portal',
+        redirect_uris: [SAKURA_PORTAL.redirect],
+        post_logout_redirect_uris: ['http://localhost:3998/'],
+        scope: 'openid offline_access profile email',
+      }),
+    );
 }
 const isPortal = (u: string) => u.startsWith('http://localhost:3998/') || u.startsWith('http://localhost:3999/');
 

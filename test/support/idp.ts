@@ -1,3 +1,4 @@
+import { registerClient } from '../../src/config/clients.js';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
@@ -85,16 +86,17 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const root = (options.env?.ISSUER ?? `http://localhost:${port}`).replace(/\/+$/, '');
   config.society.issuer = root;
   config.issuer = root;
-  config.clients.push({
-    client_id: TEST_CLIENT.id,
-    client_secret: TEST_CLIENT.secret,
-    public: false,
-    client_name: 'Test portal',
-    redirect_uris: [TEST_CLIENT.redirect],
-    post_logout_redirect_uris: [TEST_CLIENT.postLogout],
-    initiate_login_uri: 'http://localhost:3999/login',
-    scope: 'openid offline_access profile email',
-  });
+  config.clients.push(
+    registerClient({
+      client_id: TEST_CLIENT.id,
+      client_secret: TEST_CLIENT.secret,
+      client_name: 'Test portal',
+      redirect_uris: [TEST_CLIENT.redirect],
+      post_logout_redirect_uris: [TEST_CLIENT.postLogout],
+      initiate_login_uri: 'http://localhost:3999/login',
+      scope: 'openid offline_access profile email',
+    }),
+  );
   options.configure?.(config);
   const orm = await openOrm(databaseUrl, 5);
   const idp = await createIdp(config, options.log ?? createLogger('silent'), orm);
