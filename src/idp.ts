@@ -89,7 +89,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
       const societyConfig = configForSociety(config, society);
       const jwks = societyConfig.jwks ?? (await loadOrCreateSigningKeys(sql, societyConfig));
       const provider = createProvider({ config: societyConfig, sql, jwks, pages: providerPages(societyConfig), log });
-      await checkRegisteredClients(provider, societyConfig);
+      await checkRegisteredClients(provider, societyConfig, jwks);
       // Where each session is used from, for the account console's list of devices.
       provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
         const session = ctx.oidc.session;

@@ -63,13 +63,17 @@ async function main(): Promise<void> {
     const working = config.production ? [] : await demoMembersWithPrintedPassword(server.sql, idp.hasher, demo);
     const demoClient = server.config.clients.find((c) => c.client_id === `${society.id}-demo-portal`);
     let portal: { url: string; close(): Promise<void> } | undefined;
-    if (config.demoPortal.enabled && demoClient?.client_secret) {
+    // A FAPI 2.0 demo portal (private_key_jwt) makes its key once in the data folder and publishes it.
+    const fapi = demoClient?.profile === 'fapi2';
+    if (config.demoPortal.enabled && demoClient && (demoClient.client_secret || fapi)) {
       const { startDemoPortal } = await import('./demo-portal/index.js');
+      const { demoPortalSigningKey } = await import('./demo-portal/signing-key.js');
       const portalUrl = new URL(demoClient.redirect_uris[0]!).origin;
       portal = await startDemoPortal({
         issuer: server.config.issuer,
         clientId: demoClient.client_id,
         clientSecret: demoClient.client_secret,
+        fapi: fapi ? { key: await demoPortalSigningKey(path.join(config.dataDir, 'demo-portal'), demoClient.client_id) } : undefined,
         portalUrl,
         port: Number(new URL(portalUrl).port) || config.demoPortal.port,
         logger: log,
@@ -81,7 +85,7 @@ async function main(): Promise<void> {
       '',
       `  ${society.policy.name.ja} (${society.id})`,
       `    issuer:              ${server.config.issuer}`,
-      portal ? `    demo portal:         ${portal.url}` : '',
+      portal ? `    demo portal:         ${portal.url}${fapi ? '  (FAPI 2.0: PAR, private_key_jwt, DPoP)' : ''}` : '',
       devSmtp ? `    development mailbox: ${server.config.issuer}/dev/mailbox` : '',
       ...(config.production || demo.length === 0
         ? []

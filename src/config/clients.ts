@@ -6,6 +6,8 @@ import { addIssues, expandPlaceholders, type Problems, readJson, unknownPlacehol
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'private_key_jwt', 'none'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
 /** The ID token algorithms our signing keys offer (src/oidc/keys.ts: one RSA and one P-256 key). */
 export const ID_TOKEN_ALGS = ['RS256', 'ES256'] as const;
 
@@ -164,9 +166,12 @@ export function loadClients(file: string, env: NodeJS.ProcessEnv, vars: Record<s
     const c = parsed.data;
     if (seen.has(c.client_id)) problems.add(`${where}: field "client_id": duplicate client id`);
     seen.add(c.client_id);
-    // Keys and logout tokens travel over these: never in clear text in production.
+    // Keys and logout tokens travel over these: never in clear text across a network in production
+    // (a loopback address, like the demo portals', is still only called when PORTAL_PRIVATE_HOSTS names it).
     for (const field of ['jwks_uri', 'backchannel_logout_uri'] as const) {
-      if (production && c[field]?.startsWith('http://')) problems.add(`${where}: field "${field}": must be https:// in production`);
+      const uri = c[field] ? new URL(c[field]) : undefined;
+      if (production && uri?.protocol === 'http:' && !LOOPBACK.has(uri.hostname))
+        problems.add(`${where}: field "${field}": must be https:// in production (http:// only on localhost)`);
     }
     let secret = c.client_secret;
     if (c.client_secret_env) {

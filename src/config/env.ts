@@ -29,6 +29,12 @@ export const envSchema = z.object({
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  /**
+   * Portal hosts on loopback or private addresses the provider may call (a portal's jwks_uri and
+   * back-channel logout URI), comma-separated host names or host:port. Outside production every
+   * configured portal host is allowed; in production only these (request forgery).
+   */
+  PORTAL_PRIVATE_HOSTS: z.string().optional(),
   SMTP_URL: z.string().optional(),
   WEBAUTHN_RP_ID: z
     .string()

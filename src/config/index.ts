@@ -37,6 +37,8 @@ export interface Config {
   bcryptCost: number;
   logLevel: Env['LOG_LEVEL'];
   trustProxy: boolean;
+  /** PORTAL_PRIVATE_HOSTS: portal hosts on private addresses the provider may call in production (src/oidc/outbound.ts). */
+  portalPrivateHosts: string[];
   smtpUrl?: string;
   demoPortal: { enabled: boolean; port: number; url: string };
   /** Passkeys: the relying-party ID (a registrable domain) and the origins ceremonies may come from. */
@@ -229,6 +231,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     bcryptCost: env.BCRYPT_COST,
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY === 'true',
+    portalPrivateHosts: (env.PORTAL_PRIVATE_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
     smtpUrl: env.SMTP_URL,
     webauthn,
     demoPortal: { enabled: demoEnabled, port: env.DEMO_PORTAL_PORT, url: demoPortalUrl },

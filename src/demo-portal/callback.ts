@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import * as oidc from 'openid-client';
 import type { PortalDeps } from './deps.js';
 import { flashNotice } from './pages.js';
-import { tokensFrom } from './tokens.js';
+import { dpopOf, tokensFrom } from './tokens.js';
 
 /** What a prompt=none request answers when the browser has no usable session at the provider. */
 const NOT_LOGGED_IN = new Set(['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
@@ -22,15 +22,17 @@ export function completeLogin(deps: PortalDeps): Koa.Middleware {
     const currentUrl = new URL(deps.redirectUri);
     currentUrl.search = ctx.querystring;
     try {
-      const response = await oidc.authorizationCodeGrant(configuration, currentUrl, {
-        pkceCodeVerifier: pending.verifier,
-        expectedState: pending.state,
-        expectedNonce: pending.nonce,
-        idTokenExpected: true,
-      });
+      const options = dpopOf(pending);
+      const response = await oidc.authorizationCodeGrant(
+        configuration,
+        currentUrl,
+        { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true },
+        undefined,
+        options,
+      );
       const claims = response.claims()!;
-      const userinfo = await oidc.fetchUserInfo(configuration, response.access_token, claims.sub);
-      deps.sessions.start(ctx, { tokens: tokensFrom(response), claims: { ...claims }, userinfo: { ...userinfo } });
+      const userinfo = await oidc.fetchUserInfo(configuration, response.access_token, claims.sub, options);
+      deps.sessions.start(ctx, { tokens: tokensFrom(response), claims: { ...claims }, userinfo: { ...userinfo }, dpop: pending.dpop });
       // The silent check after the logout confirmation found the member still logged in there.
       if (pending.afterLogout) flashNotice(ctx, 'logout_cancelled');
     } catch (err) {

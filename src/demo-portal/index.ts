@@ -22,7 +22,8 @@ const SERVICES = ['medical_costs', 'benefits', 'prescriptions', 'e_tax', 'checku
 
 /**
  * The demo portal: KOSMO Web's top page as a relying party of kosmo-idp, the example integration
- * for real portals (openid-client: code flow with PKCE, UserInfo, refresh, RP-initiated logout).
+ * for real portals (openid-client: code flow with PKCE, UserInfo, refresh, RP-initiated logout; as
+ * a FAPI 2.0 portal also PAR, private_key_jwt and DPoP-bound tokens).
  */
 export function createDemoPortal(o: DemoPortalOptions): Koa {
   const https = o.portalUrl.startsWith('https://');
@@ -31,7 +32,7 @@ export function createDemoPortal(o: DemoPortalOptions): Koa {
   const sessions = new SessionStore(https);
   const deps: PortalDeps = {
     options: o,
-    provider: new ProviderClient(o.issuer, o.clientId, o.clientSecret),
+    provider: new ProviderClient(o),
     sessions,
     pages: new PortalPages(o, sessions),
     redirectUri: `${o.portalUrl}/callback`,
@@ -49,6 +50,14 @@ export function createDemoPortal(o: DemoPortalOptions): Koa {
   router.get('/callback', completeLogin(deps));
   router.get('/claims', showClaims(deps));
   router.get('/logout', logout(deps));
+  // A FAPI 2.0 portal publishes its public key here (its registration's jwks_uri).
+  if (o.fapi) {
+    const jwks = { keys: [o.fapi.key.publicJwk] };
+    router.get('/jwks', (ctx) => {
+      ctx.set('Cache-Control', 'public, max-age=300');
+      ctx.body = jwks;
+    });
+  }
   router.get(['/static/favicon.svg', '/favicon.ico'], (ctx) => {
     ctx.type = 'image/svg+xml';
     ctx.set('Cache-Control', 'public, max-age=3600');

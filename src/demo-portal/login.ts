@@ -15,14 +15,15 @@ const loginQuery = z.object({
 
 /**
  * Sends the browser to the provider's authorization endpoint: code flow with PKCE (S256), state and
- * nonce. With `afterLogout`, prompt=none asks only "is this browser still logged in there?", never
+ * nonce (and, as a FAPI 2.0 portal, PAR and DPoP). With `afterLogout`, prompt=none asks only "is this browser still logged in there?", never
  * showing a login screen.
  */
 export async function redirectToProvider(ctx: Koa.Context, deps: PortalDeps, afterLogout = false): Promise<void> {
   const configuration = await deps.provider.get();
-  const pending = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce(), afterLogout };
+  const dpop = await deps.provider.newDpopHandle();
+  const pending = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce(), afterLogout, dpop };
   deps.sessions.start(ctx, { pending });
-  const url = oidc.buildAuthorizationUrl(configuration, {
+  const parameters = {
     redirect_uri: deps.redirectUri,
     scope: PORTAL_SCOPE,
     state: pending.state,
@@ -31,7 +32,10 @@ export async function redirectToProvider(ctx: Koa.Context, deps: PortalDeps, aft
     code_challenge_method: 'S256',
     ui_locales: ctx.state.locale,
     ...(afterLogout ? { prompt: 'none' } : {}),
-  });
+  };
+  // A FAPI 2.0 portal pushes its request first (PAR, with a DPoP proof that binds the code to its
+  // key), and sends the browser with only the request_uri.
+  const url = dpop ? await oidc.buildAuthorizationUrlWithPAR(configuration, parameters, { DPoP: dpop }) : oidc.buildAuthorizationUrl(configuration, parameters);
   ctx.redirect(url.href);
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
+import type { DPoPHandle } from 'openid-client';
 
 /** An authorization request on its way: what the callback must see again. */
 export interface PendingLogin {
@@ -8,6 +9,8 @@ export interface PendingLogin {
   nonce: string;
   /** A prompt=none check after the provider's logout confirmation: is the member still logged in there? */
   afterLogout?: boolean;
+  /** FAPI 2.0: the DPoP key the pushed request named; the tokens will be bound to it. */
+  dpop?: DPoPHandle;
 }
 
 export interface PortalTokens {
@@ -25,6 +28,8 @@ export interface PortalSession {
   tokens?: PortalTokens;
   claims?: Record<string, unknown>;
   userinfo?: Record<string, unknown>;
+  /** FAPI 2.0: the DPoP key the tokens are bound to (every request with them carries its proof). */
+  dpop?: DPoPHandle;
   /** Sent to the provider's logout confirmation; it comes back as ?state= whichever button was pressed. */
   logoutState?: string;
   /** A refresh in flight: a second one would reuse the rotated refresh token and lose the grant. */

@@ -6,13 +6,18 @@ export class SessionEndedError extends Error {}
 
 const EXPIRY_MARGIN_MS = 30_000;
 
+/** A FAPI 2.0 portal's requests for a login or session carry a proof of its DPoP key. */
+export function dpopOf(holder: { dpop?: oidc.DPoPHandle }): { DPoP: oidc.DPoPHandle } | undefined {
+  return holder.dpop ? { DPoP: holder.dpop } : undefined;
+}
+
 export function tokensFrom(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, previous?: PortalTokens): PortalTokens {
   const idToken = response.id_token ?? previous?.idToken;
   if (!idToken) throw new Error('token response without an ID token');
   return {
     idToken,
     accessToken: response.access_token,
-    // The provider rotates refresh tokens; keep the old one only if it sent none.
+    // The provider rotates refresh tokens (not a FAPI 2.0 portal's); keep the old one if it sent none.
     refreshToken: response.refresh_token ?? previous?.refreshToken,
     accessTokenExpiresAt: Date.now() + (response.expiresIn() ?? 0) * 1000,
   };
@@ -33,7 +38,7 @@ async function refresh(configuration: oidc.Configuration, session: PortalSession
   const refreshToken = session.tokens?.refreshToken;
   if (!refreshToken) throw new SessionEndedError('access token expired and no refresh token');
   try {
-    const response = await oidc.refreshTokenGrant(configuration, refreshToken);
+    const response = await oidc.refreshTokenGrant(configuration, refreshToken, undefined, dpopOf(session));
     session.tokens = tokensFrom(response, session.tokens);
     const claims = response.claims();
     if (claims) session.claims = { ...claims };
@@ -47,7 +52,7 @@ async function refresh(configuration: oidc.Configuration, session: PortalSession
 export async function currentUserInfo(configuration: oidc.Configuration, session: PortalSession): Promise<Record<string, unknown>> {
   const accessToken = await freshAccessToken(configuration, session);
   try {
-    const userinfo = await oidc.fetchUserInfo(configuration, accessToken, String(session.claims!.sub));
+    const userinfo = await oidc.fetchUserInfo(configuration, accessToken, String(session.claims!.sub), dpopOf(session));
     session.userinfo = { ...userinfo };
     return session.userinfo;
   } catch (err) {

@@ -6,6 +6,7 @@ import { issuerPath, societyCookie, type Config } from '../config/index.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { postgresAdapterFactory } from './adapter.js';
+import { outboundFetch, portalHostsOnPrivateAddresses } from './outbound.js';
 import { CLAIMS_BY_SCOPE, findAccountFactory } from './account.js';
 
 export interface ProviderPages {
@@ -184,6 +185,7 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
       Grant: ttl.refreshTokenSeconds,
       Session: (_ctx, session) => (session.transient ? ttl.sessionSeconds : ttl.rememberedSessionSeconds),
     },
+    fetch: outboundFetch(portalHostsOnPrivateAddresses(config)),
     renderError: (ctx, out, error) => pages.error(ctx, out as { error: string; error_description?: string }, error),
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris!.some((uri) => new URL(uri).origin === origin),
     enableHttpPostMethods: false,
@@ -247,15 +249,32 @@ function bindRefreshTokensToDpopKey(provider: Provider, isFapi2: (client: { clie
 
 /**
  * Every registered portal as the provider itself checks it, at start: what it refuses (metadata our
- * schema let through) stops the start with one line naming the portal, not the portal's first login.
+ * schema let through) stops the start with one line naming the portal, not the portal's first login;
+ * so does an ID token algorithm the society has no signing key for (a FAPI 2.0 portal's ES256 with
+ * only an RSA key in its jwks.json).
  */
-export async function checkRegisteredClients(provider: Provider, config: Pick<Config, 'clients' | 'society'>): Promise<void> {
+export async function checkRegisteredClients(
+  provider: Provider,
+  config: Pick<Config, 'clients' | 'society'>,
+  jwks: { keys: Record<string, unknown>[] },
+): Promise<void> {
+  const algs = new Set(jwks.keys.map(signingAlg));
   for (const c of config.clients) {
+    const where = `society "${config.society.id}": client "${c.client_id}"`;
     try {
       await provider.Client.find(c.client_id);
     } catch (err) {
       const why = (err as { error_description?: string }).error_description ?? (err as Error).message;
-      throw new Error(`society "${config.society.id}": client "${c.client_id}": ${why}`);
+      throw new Error(`${where}: ${why}`);
     }
+    const alg = c.id_token_signed_response_alg ?? 'RS256';
+    if (!algs.has(alg)) throw new Error(`${where}: field "id_token_signed_response_alg": the society has no ${alg} signing key (add one to its keys)`);
   }
+}
+
+/** The algorithm a signing key is for: its `alg`, else what its type signs by default. */
+function signingAlg(key: Record<string, unknown>): string {
+  if (typeof key.alg === 'string') return key.alg;
+  if (key.kty === 'EC') return key.crv === 'P-256' ? 'ES256' : `EC ${String(key.crv)}`;
+  return key.kty === 'RSA' ? 'RS256' : String(key.kty);
 }

@@ -1,4 +1,4 @@
-import { describe, it, beforeAll, afterAll } from '@jest/globals';
+import { describe, it, beforeAll, afterAll, expect as expectNow } from '@jest/globals';
 import { totpApp } from '../support/idp.js';
 import { mailedCode } from '../support/factors.js';
 import { startBrowserWorld, newPage, submitPassword, eventually as expect, PHONE, PC, type BrowserWorld } from './harness.js';
@@ -70,6 +70,49 @@ describe('a member in Chromium, through the demo portal', () => {
     await page.getByRole('link', { name: 'ポータルへ進む' }).click();
     await page.waitForURL(`${w.portal.url}/`);
     await expect(page.locator('.account__name')).toHaveText('初回 太郎');
+    await context.close();
+  });
+});
+
+/**
+ * The demo portal as a FAPI 2.0 portal (sakura's in `npm start`): the member sees the same login;
+ * behind it the portal pushed its request, authenticated with its key and holds DPoP-bound tokens.
+ */
+describe('a member in Chromium, through a FAPI 2.0 portal', () => {
+  let w: BrowserWorld;
+  beforeAll(async () => {
+    w = await startBrowserWorld({ fapi: true });
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  it('logs in, sees the ID token and UserInfo, and logs out', async () => {
+    await w.t.addMember({ userId: 'fapichrome', name: '金融 一郎', email: 'fapi@example.jp' }, { password: 'Fapi-chrome-1', onboarded: true });
+    const { context, page } = await newPage(w, PHONE);
+    const authorizationRequests: URL[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/auth') authorizationRequests.push(url);
+    });
+    await submitPassword(w, page, 'fapichrome', 'Fapi-chrome-1');
+    // A pushed request: the browser carried only the client_id and request_uri to the provider.
+    expectNow([...authorizationRequests[0]!.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
+    const device = totpApp('fapichrome')!.pick();
+    await page.getByLabel(device.label!).check();
+    await page.getByLabel('ワンタイムパスワード').fill(await device.nextCode());
+    await page.getByRole('button', { name: 'トップページへ' }).click();
+    await page.waitForURL(`${w.portal.url}/`);
+    await expect(page.locator('.account__name')).toHaveText('金融 一郎');
+    // UserInfo with the DPoP-bound access token.
+    await page.goto(`${w.portal.url}/claims`);
+    await expect(page.getByText('fapichrome').first()).toBeVisible();
+    await page.goto(`${w.portal.url}/`);
+    await page.locator('.account__name').click();
+    await page.getByRole('link', { name: 'ログアウト' }).click();
+    await page.getByRole('button', { name: 'ログアウトする' }).click();
+    await page.waitForURL(`${w.portal.url}/`);
+    await expect(page.locator('header').getByRole('link', { name: 'ログイン' })).toBeVisible();
     await context.close();
   });
 });

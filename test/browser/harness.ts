@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { registerClient } from '../../src/config/clients.js';
 import { expect } from '@jest/globals';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -8,6 +11,7 @@ import { totpApp } from '../support/factors.js';
 import { PHONE, screenshotTo } from '../support/chromium.js';
 import { addVirtualAuthenticator, type VirtualAuthenticator } from '../support/virtual-authenticator.js';
 import { startDemoPortal } from '../../src/demo-portal/index.js';
+import { demoPortalSigningKey } from '../../src/demo-portal/signing-key.js';
 import { accountConsoleLinks } from '../../src/oidc/provider.js';
 
 export { PHONE, PC, eventually, eventually as expectLocator, screenshot } from '../support/chromium.js';
@@ -30,6 +34,8 @@ export interface BrowserWorld {
 export interface BrowserWorldOptions extends Pick<TestIdpOptions, 'configure'> {
   /** The portal's menu links to the provider's account console (プロフィール変更, ログイン方法変更). */
   accountLinks?: boolean;
+  /** The portal is registered as a FAPI 2.0 portal (PAR, private_key_jwt with its key at its /jwks, DPoP), as sakura's demo portal. */
+  fapi?: boolean;
 }
 
 /**
@@ -55,7 +61,7 @@ export async function startBrowserWorld(options: BrowserWorldOptions = {}): Prom
         c.clients.push(
           registerClient({
             client_id: 'browser-portal',
-            client_secret: 'browser-portal-secret-0123456789',
+            ...(options.fapi ? { profile: 'fapi2', jwks_uri: `${portalUrl}/jwks` } : { client_secret: 'browser-portal-secret-0123456789' }),
             redirect_uris: [`${portalUrl}/callback`],
             post_logout_redirect_uris: [`${portalUrl}/`],
             initiate_login_uri: `${portalUrl}/login`,
@@ -69,7 +75,9 @@ export async function startBrowserWorld(options: BrowserWorldOptions = {}): Prom
     const portal = await startDemoPortal({
       issuer: t.config.issuer,
       clientId: 'browser-portal',
-      clientSecret: 'browser-portal-secret-0123456789',
+      ...(options.fapi
+        ? { fapi: { key: await demoPortalSigningKey(mkdtempSync(path.join(tmpdir(), 'kosmo-portal-key-')), 'browser-portal') } }
+        : { clientSecret: 'browser-portal-secret-0123456789' }),
       portalUrl,
       port: portalPort,
       host: '127.0.0.1',

@@ -169,8 +169,8 @@ describe("a portal's registration metadata", () => {
       { NODE_ENV: 'production' },
     );
     expect(lines).toEqual([
-      'client "portal": field "jwks_uri": must be https:// in production',
-      'client "portal": field "backchannel_logout_uri": must be https:// in production',
+      'client "portal": field "jwks_uri": must be https:// in production (http:// only on localhost)',
+      'client "portal": field "backchannel_logout_uri": must be https:// in production (http:// only on localhost)',
     ]);
   });
 });

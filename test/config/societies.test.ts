@@ -83,13 +83,26 @@ describe('societies read at start', () => {
     expect(sakura!.terms.text.ja).not.toBe(kosmo!.terms.text.ja);
     // ${DEMO_PORTAL_URL} is each society's own demo portal: kosmo at DEMO_PORTAL_PORT, sakura at the next port.
     expect(kosmo!.clients.map((c) => [c.client_id, c.redirect_uris])).toEqual([['kosmo-demo-portal', ['http://localhost:3001/callback']]]);
-    expect(sakura!.clients.map((c) => [c.client_id, c.redirect_uris, c.post_logout_redirect_uris, c.initiate_login_uri, c.client_secret])).toEqual([
+    // sakura's demo portal is the FAPI 2.0 example: its key at its own /jwks.
+    expect(
+      sakura!.clients.map((c) => [
+        c.client_id,
+        c.redirect_uris,
+        c.post_logout_redirect_uris,
+        c.initiate_login_uri,
+        c.profile,
+        c.token_endpoint_auth_method,
+        c.jwks_uri,
+      ]),
+    ).toEqual([
       [
         'sakura-demo-portal',
         ['http://localhost:3002/callback'],
         ['http://localhost:3002/'],
         'http://localhost:3002/login',
-        'sakura-demo-portal-secret-for-development-only',
+        'fapi2',
+        'private_key_jwt',
+        'http://localhost:3002/jwks',
       ],
     ]);
   });

@@ -1,5 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { registerClient } from '../../src/config/clients.js';
@@ -205,6 +207,74 @@ describe('a FAPI 2.0 portal', () => {
       Array.from({ length: 10 }, () => fetch(`${t.url}/me`, { headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof } })),
     );
     expect(answers.map((a) => a.status).sort()).toEqual([200, ...Array(9).fill(401)]);
+  });
+});
+
+/**
+ * A portal that publishes its keys (jwks_uri) on a loopback address, as the demo portal does: the
+ * provider fetches them outside production; in production only when PORTAL_PRIVATE_HOSTS names the
+ * host, so a registration cannot turn the provider against the deployment's own network.
+ */
+describe('a FAPI 2.0 portal with a jwks_uri on a private address', () => {
+  let keys: Awaited<ReturnType<typeof fapiPortalKeys>>;
+  let jwksServer: Server;
+  let jwksUri: string;
+  beforeAll(async () => {
+    keys = await fapiPortalKeys();
+    jwksServer = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [keys.publicJwk] }));
+    });
+    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+    jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => jwksServer.close(resolve));
+  });
+
+  async function pushedRequestAt(options: { production: boolean; privateHosts?: string }): Promise<string> {
+    const t = await startTestIdp({
+      configure: (c) => {
+        c.production = options.production;
+        c.portalPrivateHosts = options.privateHosts ? [options.privateHosts] : [];
+        c.clients.push(registerClient({ client_id: FAPI.id, profile: 'fapi2', jwks_uri: jwksUri, redirect_uris: [FAPI.redirect] }));
+      },
+    });
+    try {
+      const configuration = await oidc.discovery(
+        new URL(t.url),
+        FAPI.id,
+        { id_token_signed_response_alg: 'ES256' },
+        oidc.PrivateKeyJwt({ key: keys.privateKey, kid: FAPI.kid }),
+        { execute: [oidc.allowInsecureRequests] },
+      );
+      const DPoP = oidc.getDPoPHandle(configuration, await oidc.randomDPoPKeyPair('ES256'));
+      return (
+        (await refusal(
+          oidc.buildAuthorizationUrlWithPAR(
+            configuration,
+            {
+              redirect_uri: FAPI.redirect,
+              scope: 'openid',
+              code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+              code_challenge_method: 'S256',
+            },
+            { DPoP },
+          ),
+        )) ?? 'no error code'
+      );
+    } finally {
+      await t.close();
+    }
+  }
+
+  it('outside production: its keys are fetched and its assertion accepted', async () => {
+    expect(await pushedRequestAt({ production: false })).toBe('accepted');
+  });
+
+  it('in production: refused (invalid_client), unless PORTAL_PRIVATE_HOSTS names its host', async () => {
+    expect(await pushedRequestAt({ production: true })).toBe('invalid_client');
+    expect(await pushedRequestAt({ production: true, privateHosts: new URL(jwksUri).host })).toBe('accepted');
   });
 });
 

@@ -355,6 +355,7 @@ describe('a society at a host of its own (the host form), behind a trusted proxy
       env: { TRUST_PROXY: 'true' },
       configure: (config) => {
         config.societies.find((s) => s.id === 'sakura')!.issuer = 'http://sakura.id.example.jp';
+        withSakuraPortal(config);
       },
     });
   });
@@ -371,7 +372,7 @@ describe('a society at a host of its own (the host form), behind a trusted proxy
     expect(document.token_endpoint).toBe('http://sakura.id.example.jp/token');
     // Its login page (a portal's request) is its own.
     const auth = await fetch(
-      `${local}/auth?client_id=sakura-demo-portal&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('http://localhost:3002/callback')}&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256`,
+      `${local}/auth?client_id=${SAKURA_PORTAL.id}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(SAKURA_PORTAL.redirect)}&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256`,
       {
         headers: { 'x-forwarded-host': 'sakura.id.example.jp' },
         redirect: 'manual',

@@ -64,10 +64,28 @@ describe('the production layout', () => {
       JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'prod-1', use: 'sig', alg: 'RS256' }] }),
     );
     // JWKS_FILE signs for the default society; every other society brings its own keys in production.
+    // sakura's portal is a FAPI 2.0 portal (ES256 ID tokens, its keys at an https jwks_uri).
     const sakuraKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const sakuraEcKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     writeFileSync(
       path.join(dir, 'config', 'societies', 'sakura', 'jwks.json'),
-      JSON.stringify({ keys: [{ ...sakuraKey.export({ format: 'jwk' }), kid: 'sakura-prod-1', use: 'sig', alg: 'RS256' }] }),
+      JSON.stringify({
+        keys: [
+          { ...sakuraKey.export({ format: 'jwk' }), kid: 'sakura-prod-1', use: 'sig', alg: 'RS256' },
+          { ...sakuraEcKey.export({ format: 'jwk' }), kid: 'sakura-prod-2', use: 'sig', alg: 'ES256' },
+        ],
+      }),
+    );
+    writeFileSync(
+      path.join(dir, 'config', 'societies', 'sakura', 'clients.json'),
+      JSON.stringify([
+        {
+          client_id: 'sakura-portal',
+          profile: 'fapi2',
+          jwks_uri: 'https://www.sakura.portal.kosmo-web.jp/jwks',
+          redirect_uris: ['https://www.sakura.portal.kosmo-web.jp/callback'],
+        },
+      ]),
     );
 
     db = await createTestDatabase();
