@@ -17,7 +17,7 @@ import { deleteStaleUnknownIdLockouts } from './members/lockout-store.js';
 import { deleteEndedSessionDevices, recordSessionSeen } from './members/sessions.js';
 import { checkRegisteredClients, createProvider } from './oidc/provider.js';
 import { deleteExpiredOidcPayloads } from './oidc/adapter.js';
-import { loadOrCreateSigningKeys } from './oidc/keys.js';
+import { KEY_CHECK_MS, loadOrCreateSigningKeys, type SigningKeySet } from './oidc/keys.js';
 import { createHttpApp } from './http/app.js';
 import { createFrontApp, type SocietyHandler } from './http/front.js';
 import compose from 'koa-compose';
@@ -37,6 +37,8 @@ export interface SocietyServer {
   mail: Mailer;
   /** Statements for this society, from anywhere (start-up work, tests); requests set their own. */
   sql: Sql;
+  /** Which stored keys it signs and verifies with (undefined: a key file, which does not rotate). */
+  keys?: SigningKeySet;
 }
 
 export interface Idp {
@@ -47,8 +49,8 @@ export interface Idp {
   orm: Orm;
   /** Statements for the default society, from anywhere (start-up work, tests); requests set their own. */
   sql: Sql;
-  /** The default society's provider. */
-  provider: Provider;
+  /** The default society's provider (the current one: a key rotation builds a new one). */
+  readonly provider: Provider;
   /** The app the deployment listens with: it routes each request to its society (src/http/front.ts). */
   app: Koa;
   messages: Messages;
@@ -59,6 +61,11 @@ export interface Idp {
   forSociety(id: string): Promise<SocietyServer>;
   /** Deletes expired protocol state and counters of every society; also runs on a timer while listening. */
   cleanup(): Promise<void>;
+  /**
+   * Reads the stored signing keys of every society served so far and, where a key was added, starts
+   * or stops signing, rebuilds its provider (`keys rotate`); also runs on a timer while listening.
+   */
+  refreshSigningKeys(): Promise<void>;
   listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
 }
@@ -67,6 +74,8 @@ export interface Idp {
 export interface IdpOptions {
   /** Routers mounted before each society's provider, such as the development mailbox. */
   extraRoutes?: (sql: Sql) => Koa.Middleware[];
+  /** How often each process reads its societies' stored signing keys (KEY_CHECK_MS; tests shorten it). */
+  keyCheckMs?: number;
 }
 
 export async function createIdp(config: Config, log: Logger, orm: Orm, options: IdpOptions = {}): Promise<Idp> {
@@ -84,10 +93,11 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
    * One society's server: its signing keys (its jwks.json, or generated once and kept encrypted in
    * its rows), its provider, mailer and pages. A society nobody uses costs only its configuration.
    */
-  const build = (society: Society): Promise<SocietyServer> =>
+  const build = (society: Society, stored?: SigningKeySet): Promise<SocietyServer> =>
     withSociety(society.id, async () => {
       const societyConfig = configForSociety(config, society);
-      const jwks = societyConfig.jwks ?? (await loadOrCreateSigningKeys(sql, societyConfig));
+      const keys = societyConfig.jwks ? undefined : (stored ?? (await loadOrCreateSigningKeys(sql, societyConfig)));
+      const jwks = societyConfig.jwks ?? { keys: keys!.keys };
       const provider = createProvider({ config: societyConfig, sql, jwks, pages: providerPages(societyConfig), log });
       await checkRegisteredClients(provider, societyConfig, jwks);
       // Where each session is used from, for the account console's list of devices.
@@ -121,7 +131,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
         mail,
         extraRoutes: options.extraRoutes?.(sql),
       });
-      return { society, config: societyConfig, provider, app, mail, sql: sql.forSociety(society.id) };
+      return { society, config: societyConfig, provider, app, mail, sql: sql.forSociety(society.id), keys };
     });
 
   const servers = new Map<string, Promise<SocietyServer>>();
@@ -162,6 +172,9 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let keyTimer: NodeJS.Timeout | undefined;
+  /** The default society's server as it is now (a key rotation replaces it). */
+  let current = main;
 
   const cleanup = async () => {
     for (const society of config.societies) {
@@ -174,18 +187,37 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
     }
   };
 
+  const refreshSigningKeys = async () => {
+    for (const [id, serving] of servers) {
+      const served = await serving.catch(() => undefined);
+      if (!served?.keys) continue;
+      const stored = await withSociety(id, () => loadOrCreateSigningKeys(sql, served.config));
+      if (stored.fingerprint === served.keys.fingerprint || servers.get(id) !== serving) continue;
+      const next = build(served.society, stored);
+      // Requests already inside the old provider finish there; everything they stored is in PostgreSQL.
+      servers.set(id, next);
+      next.catch(() => servers.set(id, serving));
+      const rebuilt = await next;
+      if (id === config.society.id) current = rebuilt;
+      log.info({ society: id, keys: stored.fingerprint }, 'signing keys changed');
+    }
+  };
+
   return {
     config,
     society: config.society.id,
     orm,
     sql: main.sql,
-    provider: main.provider,
+    get provider() {
+      return current.provider;
+    },
     app,
     messages,
     hasher,
     mail: main.mail,
     forSociety,
     cleanup,
+    refreshSigningKeys,
     async listen(port = config.port, host = config.host) {
       server = createServer(app.callback());
       await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(port, host, resolve));
@@ -193,10 +225,13 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
       const actualPort = typeof address === 'object' && address ? address.port : port;
       timer = setInterval(() => cleanup().catch((err) => log.warn({ err }, 'cleanup failed')), 5 * 60 * 1000);
       timer.unref();
+      keyTimer = setInterval(() => refreshSigningKeys().catch((err) => log.warn({ err }, 'signing keys not read')), options.keyCheckMs ?? KEY_CHECK_MS);
+      keyTimer.unref();
       return { url: `http://localhost:${actualPort}`, server };
     },
     async close() {
       if (timer) clearInterval(timer);
+      if (keyTimer) clearInterval(keyTimer);
       if (server) {
         server.closeAllConnections?.();
         await new Promise<void>((resolve) => server!.close(() => resolve()));

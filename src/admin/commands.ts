@@ -8,6 +8,7 @@ import { resetMemberMfa, memberResetMfaUsage, parseMemberResetMfaArgs } from './
 import { renameMember, memberRenameUsage, parseMemberRenameArgs } from './member-rename.js';
 import { listMemberEvents, memberEventsUsage, parseMemberEventsArgs } from './member-events.js';
 import { generateKeys, keysGenerateUsage, parseKeysGenerateArgs } from './keys-generate.js';
+import { keysRotateUsage, parseKeysRotateArgs, rotateKeys } from './keys-rotate.js';
 import { rotateSecrets, secretsRotateUsage, parseSecretsRotateArgs } from './secrets-rotate.js';
 import { listSociety, parseSocietyListArgs, societyListUsage } from './society-list.js';
 
@@ -42,6 +43,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
   // SECRETS_KEY is the deployment's: every society's stored secrets are sealed again.
   'secrets rotate': { ...withDatabase(secretsRotateUsage, parseSecretsRotateArgs, rotateSecrets), societies: 'each' },
   'society list': { ...withDatabase(societyListUsage, parseSocietyListArgs, listSociety), societies: 'each' },
+  'keys rotate': withDatabase(keysRotateUsage, parseKeysRotateArgs, rotateKeys),
   'keys generate': {
     usage: keysGenerateUsage,
     parse: parseKeysGenerateArgs,

@@ -26,6 +26,8 @@ export const envSchema = z.object({
   /** Keys SECRETS_KEY replaced, comma-separated: they still open what they sealed (key rotation). */
   SECRETS_KEY_PREVIOUS: z.string().optional(),
   JWKS_FILE: z.string().optional(),
+  /** `database`: in production too, signing keys kept in the database (encrypted) and rotated by `keys rotate`. */
+  SIGNING_KEYS: z.enum(['database']).optional(),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),

@@ -190,11 +190,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   } else if (defaultSociety.jwks) {
     jwks = defaultSociety.jwks;
   }
-  // Production signs with keys the operator holds: JWKS_FILE (the default society) or each society's jwks.json.
-  const keyless = societies.filter((s) => !s.jwks && !(s === defaultSociety && jwks));
+  // Production signs with keys the operator chose: a key file (JWKS_FILE for the default society, each
+  // society's jwks.json), or SIGNING_KEYS=database: keys made once and rotated by `keys rotate`, kept
+  // in the database encrypted with SECRETS_KEY.
+  const keyless = env.SIGNING_KEYS === 'database' ? [] : societies.filter((s) => !s.jwks && !(s === defaultSociety && jwks));
   if (keyless.length > 0)
     developmentDefaults.push(
-      `JWKS_FILE or config/societies/<id>/jwks.json (private signing keys; generated keys are for development) for ${keyless.map((s) => s.id).join(', ')}`,
+      `SIGNING_KEYS=database (keys kept encrypted in the database, rotated with \`keys rotate\`), or JWKS_FILE or config/societies/<id>/jwks.json, for ${keyless.map((s) => s.id).join(', ')}`,
     );
   if (production && !env.SMTP_URL) developmentDefaults.push('SMTP_URL (the mail relay, smtp:// or smtps://)');
   if (!env.DATABASE_URL) developmentDefaults.push('DATABASE_URL and MIGRATION_DATABASE_URL (the embedded database is for development)');

@@ -53,6 +53,9 @@ export function dpopNonceSecret(config: Pick<Config, 'secretsKey' | 'society'>):
  */
 export const ACCOUNT_CONSOLE_CLIENT_ID = 'kosmo-account';
 
+/** How long portals may cache a society's JWKS (Cache-Control of /jwks). */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
 /** The provider's session cookie (our CSRF tokens are bound to the session it names), as the society names it. */
 export const sessionCookie = (config: Pick<Config, 'issuer' | 'society'>) => societyCookie(config, 'kosmo.session');
 export const accountConsoleRedirectUri = (issuer: string) => `${issuer}/account/callback`;
@@ -200,6 +203,9 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
   provider.use(async (ctx, next) => {
     Object.defineProperty(ctx, 'href', { value: `${issuerBase}${ctx.path}${ctx.search}`, configurable: true });
     await next();
+    // Portals may cache the keys this long: a new key is published longer than this before it signs
+    // (src/admin/keys-rotate.ts), and a portal that meets an unknown kid fetches the JWKS again.
+    if (ctx.path === '/jwks' && ctx.status === 200) ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
   });
   // A 500 inside the provider is answered by its own error handler and never reaches Koa's error
   // event: log it here, once, with its cause.

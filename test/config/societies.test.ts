@@ -226,7 +226,7 @@ describe('societies read at start', () => {
     // Without its own keys, a society other than the default one would sign with development keys.
     rmSync(file('sakura', 'jwks.json'));
     expect(onlyLine(() => loadConfig(env({ ...production, ISSUER: 'https://id.example.jp' })))).toBe(
-      'NODE_ENV=production refuses development defaults; set JWKS_FILE or config/societies/<id>/jwks.json (private signing keys; generated keys are for development) for sakura',
+      'NODE_ENV=production refuses development defaults; set SIGNING_KEYS=database (keys kept encrypted in the database, rotated with `keys rotate`), or JWKS_FILE or config/societies/<id>/jwks.json, for sakura',
     );
   });
 

@@ -61,6 +61,8 @@ export interface TestIdpOptions {
   env?: Record<string, string>;
   /** The provider's logger (silent unless given). */
   log?: Logger;
+  /** How often the provider reads its stored signing keys (src/oidc/keys.ts KEY_CHECK_MS). */
+  keyCheckMs?: number;
 }
 
 /** Starts a real provider on a fresh database and a free port, as `npm start` would. */
@@ -99,7 +101,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   );
   options.configure?.(config);
   const orm = await openOrm(databaseUrl, 5);
-  const idp = await createIdp(config, options.log ?? createLogger('silent'), orm);
+  const idp = await createIdp(config, options.log ?? createLogger('silent'), orm, { keyCheckMs: options.keyCheckMs });
   const { url } = await idp.listen(port, '127.0.0.1');
   return {
     url,

@@ -1,5 +1,5 @@
 import type { SecretsKeys } from '../../secrets.js';
-import { resealSigningKeys } from '../../oidc/keys.js';
+import { resealSigningKeys, rotateSigningKeys, type Rotation, type RotationPlan } from '../../oidc/keys.js';
 import { lockTotpDevicesToReseal, replaceTotpSecret, type SealedTotpDevice } from '../credentials.js';
 import { recordMemberEvent } from '../events.js';
 import type { ChangeDeps } from './deps.js';
@@ -58,5 +58,19 @@ export async function resealStoredSigningKeys(
     if (result.resealed > 0)
       await recordMemberEvent(tx, null, 'admin.secrets_rotated', { via: change.via, secrets: 'signing_keys', resealed: result.resealed, keyId: change.keyId });
     return result;
+  });
+}
+
+/** `keys rotate`: a new signing key per algorithm on its schedule (src/oidc/keys.ts), with its audit event. */
+export async function rotateStoredSigningKeys(deps: AdminChangeDeps, change: { secrets: SecretsKeys; plan: RotationPlan; via: string }): Promise<Rotation> {
+  return deps.sql.transaction(async (tx) => {
+    const rotation = await rotateSigningKeys(tx, change.secrets, change.plan);
+    await recordMemberEvent(tx, null, 'admin.signing_keys_rotated', {
+      via: change.via,
+      added: rotation.added.map((k) => k.kid),
+      activatesAt: rotation.activatesAt.toISOString(),
+      retiring: rotation.retiring.map((k) => k.kid),
+    });
+    return rotation;
   });
 }
