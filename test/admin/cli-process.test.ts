@@ -80,4 +80,14 @@ describe('the admin CLI as a process', () => {
     expect(lines[0]).toMatch(/^kosmo\tコスモ健康保険組合\thttp:\/\/localhost:\d+\/kosmo\t\d+ members?$/);
     expect(lines[1]).toMatch(/^sakura\tさくら健康保険組合\thttp:\/\/localhost:\d+\/sakura\t1 member$/);
   });
+
+  it("keys rotate: a society's new keys, published now and signing after the grace period; a grace shorter than portals cache the JWKS is a usage error", () => {
+    const rotated = runCli(['keys', 'rotate', '--society', 'sakura', '--grace', '3600'], db.url);
+    expect(rotated.stderr).toBe('');
+    expect(rotated.status).toBe(0);
+    expect(rotated.stdout).toMatch(/^society sakura: new signing keys \S+ \(RS256\), \S+ \(ES256\): published now, signing from \d{4}-\d\d-\d\dT/);
+    const short = runCli(['keys', 'rotate', '--society', 'kosmo', '--grace', '10'], db.url);
+    expect(short.status).toBe(2);
+    expect(short.stderr.split('\n')[0]).toMatch(/^kosmo-admin: keys rotate: --grace must be a whole number of seconds from \d+/);
+  });
 });
