@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildMessage } from './shared.js';
 
@@ -157,4 +157,44 @@ export function killOrphanPostgres(dataDir: string): void {
   } catch {
     // already gone
   }
+}
+
+const CLOCK_TICKS = 100;
+
+/** utime + stime (and, with `children`, cutime + cstime) of a process, in seconds; 0 once it is gone. */
+function cpuSecondsOf(pid: number, children = false): number {
+  try {
+    // The command name may contain spaces: the fields start after its closing parenthesis.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+    return ticks / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds used so far by the kosmo-idp process (every thread: bcrypt runs on libuv's) and by its
+ * PostgreSQL (the postmaster, its live backends, and what its ended backends used).
+ */
+export function cpuMeter(serverPid: number, pgDataDir: string): () => { provider: number; postgres: number } {
+  return () => {
+    let postgres = 0;
+    try {
+      const postmaster = Number(readFileSync(path.join(pgDataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      postgres = cpuSecondsOf(postmaster, true);
+      for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+          const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+          if (ppid === postmaster) postgres += cpuSecondsOf(Number(entry));
+        } catch {
+          // gone meanwhile
+        }
+      }
+    } catch {
+      // no PostgreSQL here
+    }
+    return { provider: cpuSecondsOf(serverPid), postgres };
+  };
 }

@@ -22,7 +22,16 @@ import { totpCodeAt } from '../../src/factors/totp/codes.js';
 import { proofAttempts } from '../../src/flow/attempt.js';
 import { flowDeps } from '../../src/members/ports.js';
 import { withSociety } from '../../src/db/society.js';
-import { BENCH_CLIENT, benchTotpUserId, benchUserId, resetPeakMemory, TOTP_SECRETS_FILE, type ChildMessage } from './shared.js';
+import {
+  BENCH_CLIENT,
+  benchEmailAddress,
+  benchEmailUserId,
+  benchTotpUserId,
+  benchUserId,
+  resetPeakMemory,
+  TOTP_SECRETS_FILE,
+  type ChildMessage,
+} from './shared.js';
 
 // Every statement the ORM, kysely and the adapter send goes through pg.Client#query.
 // BENCH_SQL_LOG=1 also prints each statement (for profiling: which queries does one login send?).
@@ -81,10 +90,13 @@ config.clients.push(
     scope: BENCH_CLIENT.scope,
   }),
 );
+// (e) The mailed codes go to the bench's own SMTP server, as to a society's mail relay.
+if (env.BENCH_SMTP_URL) config.smtpUrl = env.BENCH_SMTP_URL;
 const idp = await createIdp(config, createLogger('silent'), orm);
 const readyMs = performance.now() - readyFrom;
 
 const totpCount = Number(env.BENCH_TOTP_MEMBERS ?? 150);
+const emailCount = Number(env.BENCH_EMAIL_MEMBERS ?? 200);
 const members = [
   ...Array.from({ length: memberCount }, (_, i) =>
     memberInputSchema.parse({
@@ -106,20 +118,34 @@ const members = [
       email: `${benchTotpUserId(i)}@example.jp`,
     }),
   ),
+  ...Array.from({ length: emailCount }, (_, i) =>
+    memberInputSchema.parse({
+      userId: benchEmailUserId(i),
+      symbol: '79',
+      number: String(1_000_000 + i),
+      birthdate: '1980-12-01',
+      name: `ベンチ ${i}`,
+      email: benchEmailAddress(i),
+    }),
+  ),
 ];
 await idp.sql.transaction(async (tx) => {
   await insertMembers(tx, members);
   await tx.run(
     `update member set must_change_password = false, temporary_id = false,
        email_verified = true, pending_steps = '{}', terms_version = $1, terms_accepted_at = now(),
-       chosen_factor = case when user_id like 'btotp%' then 'totp' end
-     where user_id like 'bench%' or user_id like 'btotp%'`,
+       chosen_factor = case when user_id like 'btotp%' then 'totp' when user_id like 'bmail%' then 'email' end
+     where user_id like 'bench%' or user_id like 'btotp%' or user_id like 'bmail%'`,
     [config.terms.version],
   );
   // Set-based, as an import would: one password credential per bench member.
   await tx.run(
-    `insert into credential (id, member_id, kind, label, secret) select gen_random_uuid(), id, 'password', '', $1 from member where user_id like 'bench%' or user_id like 'btotp%'`,
+    `insert into credential (id, member_id, kind, label, secret) select gen_random_uuid(), id, 'password', '', $1 from member where user_id like 'bench%' or user_id like 'btotp%' or user_id like 'bmail%'`,
     [passwordHash],
+  );
+  // (e) The mailed-code method, as the first login that chose it leaves it.
+  await tx.run(
+    `insert into credential (id, member_id, kind, label, last_used_at) select gen_random_uuid(), id, 'email', '', now() from member where user_id like 'bmail%'`,
   );
 });
 // (a) members have no second factor chosen (the password-only path); (d) members set their TOTP

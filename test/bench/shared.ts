@@ -14,6 +14,10 @@ export const benchUserId = (i: number) => `bench${String(i).padStart(6, '0')}`;
 /** Members who log in with a TOTP app (a device set up through the factor): `btotp000001` … */
 export const benchTotpUserId = (i: number) => `btotp${String(i).padStart(6, '0')}`;
 
+/** Members whose chosen second factor is the code mailed to them: `bmail000001` …, at `bmail000001@bench.example.jp`. */
+export const benchEmailUserId = (i: number) => `bmail${String(i).padStart(6, '0')}`;
+export const benchEmailAddress = (i: number) => `${benchEmailUserId(i)}@bench.example.jp`;
+
 /** Where the kosmo-idp child leaves the TOTP members' secrets for the load generator (in BENCH_DIR). */
 export const TOTP_SECRETS_FILE = 'totp-secrets.json';
 
