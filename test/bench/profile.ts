@@ -9,12 +9,12 @@
  *   BENCH_PROFILE=login|totp|refresh (only that one); BENCH_SERVER_NODE_OPTIONS replaces the Dockerfile's NODE_OPTIONS
  *   BENCH_SQL_LOG=1 (the kosmo-idp child prints every SQL statement it sends to its stderr)
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
 import { freePort } from '../support/idp.js';
-import { compileForBench, productionNodeOptions, startChild, killOrphanPostgres } from './children.js';
+import { compileForBench, cpuMeter, productionNodeOptions, startChild, killOrphanPostgres } from './children.js';
 import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
 
@@ -24,34 +24,6 @@ const seconds = Number(env.BENCH_SECONDS ?? 10);
 const members = 1000;
 const loginConcurrency = Number(env.BENCH_LOGIN_CONCURRENCY ?? 6);
 const refreshConcurrency = Number(env.BENCH_REFRESH_CONCURRENCY ?? 8);
-
-/** utime + stime of a process, in ms. */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
-
-/** The postmaster under `pgdata` and its backends. */
-function postgresPids(pgdata: string): number[] {
-  const pidFile = path.join(pgdata, 'postmaster.pid');
-  if (!existsSync(pidFile)) return [];
-  const postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  const children = readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === postmaster;
-      } catch {
-        return false;
-      }
-    });
-  return [postmaster, ...children];
-}
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
@@ -99,13 +71,11 @@ try {
   await memory('after warm-up');
 
   const measure = async (name: string, op: (w: number) => Promise<void>, concurrency: number, server = kosmo) => {
-    const pgPids = postgresPids(pgdata);
-    const pgBefore = pgPids.reduce((s, p) => s + cpuMs(p), 0);
-    const serverBefore = cpuMs(server.process.pid!);
+    const meter = cpuMeter(server.process.pid!, pgdata);
     const selfBefore = process.cpuUsage();
-    const r = await runLoad(op, { concurrency, rampMs: 0, windowMs: seconds * 1000 });
-    const pg = pgPids.reduce((s, p) => s + cpuMs(p), 0) - pgBefore;
-    const k = cpuMs(server.process.pid!) - serverBefore;
+    const r = await runLoad(op, { concurrency, rampMs: 0, windowMs: seconds * 1000, meter });
+    const pg = r.cpu!.postgres! * 1000;
+    const k = r.cpu!.provider! * 1000;
     const self = process.cpuUsage(selfBefore);
     const per = (ms: number) => (ms / r.completed).toFixed(2);
     const pgPart = server === kosmo ? `, postgres ${per(pg)}` : '';
