@@ -6,6 +6,12 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
+  /** The management listener (/metrics, /health/*), apart from the public port; 0 picks a free one. */
+  MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9000),
+  /** SIGTERM: how long /health/ready answers 503 before the listener stops taking connections (the load balancer's notice). */
+  SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).max(300).default(5),
+  /** SIGTERM: how long requests in flight may take to finish before their connections are closed. */
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(300).default(20),
   ISSUER: z.url().optional(),
   /** The application's role: owns nothing, cannot bypass row-level security (README, "Database roles"). */
   DATABASE_URL: z.string().optional(),

@@ -17,6 +17,10 @@ export interface Config {
   production: boolean;
   port: number;
   host: string;
+  /** The management listener's port (MANAGEMENT_PORT): /metrics and /health/* (src/ops/management.ts). */
+  managementPort: number;
+  /** SIGTERM: not ready for `delayMs` (the load balancer moves on), then requests in flight get up to `timeoutMs`. */
+  shutdown: { delayMs: number; timeoutMs: number };
   /** The default society's issuer (see `society`). */
   issuer: string;
   /** The application role (DATABASE_URL). Undefined means: start the embedded PostgreSQL under dataDir. */
@@ -216,6 +220,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     production,
     port: env.PORT,
     host: env.HOST,
+    managementPort: env.MANAGEMENT_PORT,
+    shutdown: { delayMs: env.SHUTDOWN_DELAY_SECONDS * 1000, timeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000 },
     issuer,
     databaseUrl: env.DATABASE_URL,
     migrationDatabaseUrl: env.MIGRATION_DATABASE_URL,

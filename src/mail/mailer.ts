@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { hmac } from '../crypto.js';
 import type { Locale, Messages } from '../i18n/index.js';
 import { MailRenderer } from './render.js';
+import { countMail } from '../ops/metrics.js';
 
 /** Every mail we send and the values its templates need. */
 export interface MailTemplates {
@@ -106,6 +107,7 @@ export class Mailer {
           },
         })) as { messageId?: string };
         log.info({ attempt }, 'mail sent');
+        countMail(this.options.society, template, 'sent');
         return { ok: true, messageId: info.messageId ?? '' };
       } catch (err) {
         // Only the SMTP status, never err.message: relays quote the recipient address in it.
@@ -117,6 +119,7 @@ export class Mailer {
       }
     }
     log.error({ attempts: attempt }, 'mail not delivered');
+    countMail(this.options.society, template, 'failed');
     return { ok: false };
   }
 
