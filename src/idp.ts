@@ -21,6 +21,7 @@ import { loadOrCreateSigningKeys } from './oidc/keys.js';
 import { createHttpApp } from './http/app.js';
 import { databaseAnswers } from './http/health.js';
 import { countUserEvent, observeDatabasePool } from './ops/metrics.js';
+import { traceDatabasePool, tracingEnabled } from './ops/tracing.js';
 import { createFrontApp, type SocietyHandler } from './http/front.js';
 import compose from 'koa-compose';
 import { createViewEnvironment } from './http/render.js';
@@ -161,7 +162,9 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   };
   // The default society is built at start: a deployment that cannot serve it does not start.
   const main = await forSociety(config.society.id);
-  const unobservePool = observeDatabasePool(await orm.em.getConnection().getNativeClient());
+  const pool = await orm.em.getConnection().getNativeClient();
+  const unobservePool = observeDatabasePool(pool);
+  if (tracingEnabled()) traceDatabasePool(pool as unknown as Parameters<typeof traceDatabasePool>[0]);
   let draining = false;
   const mainHandler = await handlerOf(config.society);
   const app = createFrontApp({

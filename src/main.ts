@@ -9,6 +9,7 @@ import { Sql } from './db/sql.js';
 import type { DevSmtpServer } from './mail/dev-smtp-server.js';
 import { accountConsoleLinks } from './oidc/provider.js';
 import { startManagementServer } from './ops/management.js';
+import { startTracing } from './ops/tracing.js';
 import type { Idp } from './idp.js';
 
 /** Start everything: config -> database -> provider -> http (-> demo portal in development). */
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  const tracing = config.tracing ? await startTracing({ ...config.tracing, log }) : undefined;
   // The management port first: /health/live answers while the database and the societies start,
   // /health/started once the default society is built.
   let started: Idp | undefined;
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
     await devSmtp?.close();
     await orm.close();
     await management.close();
+    await tracing?.shutdown();
     await embedded?.stop();
     log.info('stopped');
     process.exit(0);

@@ -42,6 +42,9 @@ export const envSchema = z.object({
     .optional(),
   WEBAUTHN_ORIGINS: z.string().optional(),
   DEMO_PORTAL: z.enum(['true', 'false']).optional(),
+  /** OpenTelemetry: the collector's OTLP/HTTP base URL; unset (or empty), no tracing and no SDK loaded. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  OTEL_SERVICE_NAME: z.string().min(1).default('kosmo-idp'),
   DEMO_PORTAL_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
 });
 

@@ -19,6 +19,8 @@ export interface Config {
   host: string;
   /** The management listener's port (MANAGEMENT_PORT): /metrics and /health/* (src/ops/management.ts). */
   managementPort: number;
+  /** OpenTelemetry tracing (src/ops/tracing.ts): on when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing?: { endpoint: string; serviceName: string };
   /** SIGTERM: not ready for `delayMs` (the load balancer moves on), then requests in flight get up to `timeoutMs`. */
   shutdown: { delayMs: number; timeoutMs: number };
   /** The default society's issuer (see `society`). */
@@ -221,6 +223,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     port: env.PORT,
     host: env.HOST,
     managementPort: env.MANAGEMENT_PORT,
+    tracing: env.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME } : undefined,
     shutdown: { delayMs: env.SHUTDOWN_DELAY_SECONDS * 1000, timeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000 },
     issuer,
     databaseUrl: env.DATABASE_URL,

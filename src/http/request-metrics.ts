@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { observeRequest } from '../ops/metrics.js';
+import { inRequestSpan } from '../ops/tracing.js';
 
 /** Paths answered outside the routers, each its own label. */
 const FIXED_PATHS = new Set(['/healthz', '/readyz', '/society.css', '/society-logo', '/favicon.ico']);
@@ -19,16 +20,23 @@ export function routeLabel(ctx: Koa.Context): string {
   return 'unmatched';
 }
 
-/** Measures a request for `http_server_requests_seconds`; `society` is read when it ends (routing sets it). */
-export async function measureRequest(ctx: Koa.Context, society: () => string, handle: () => Promise<void>): Promise<void> {
-  const started = performance.now();
-  let status: number | undefined;
-  try {
-    await handle();
-  } catch (err) {
-    status = (err as { status?: number }).status ?? 500;
-    throw err;
-  } finally {
-    observeRequest({ society: society(), method: ctx.method, route: routeLabel(ctx), status: status ?? ctx.status }, (performance.now() - started) / 1000);
-  }
+/**
+ * Measures a request for `http_server_requests_seconds`, in a server span when tracing is on;
+ * `society` is read when it ends (routing sets it).
+ */
+export function measureRequest(ctx: Koa.Context, society: () => string, handle: () => Promise<void>): Promise<void> {
+  return inRequestSpan(ctx.method, async (finish) => {
+    const started = performance.now();
+    let status: number | undefined;
+    try {
+      await handle();
+    } catch (err) {
+      status = (err as { status?: number }).status ?? 500;
+      throw err;
+    } finally {
+      const labels = { society: society(), method: ctx.method, route: routeLabel(ctx), status: status ?? ctx.status };
+      observeRequest(labels, (performance.now() - started) / 1000);
+      finish(labels);
+    }
+  });
 }

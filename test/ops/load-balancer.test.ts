@@ -1,10 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
-import { startTestIdp, freePort, testRelyingParty, isPortal, BrowserClient, completeTotp, TEST_CLIENT } from '../support/idp.js';
+import { startTestIdp, freePort, testRelyingParty, isPortal, BrowserClient, completeTotp } from '../support/idp.js';
+import { startIdpProcess, testProcessConfig, type IdpProcess } from '../support/idp-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
 
@@ -16,7 +17,6 @@ import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
  * in flight fail); nothing is lost in the database. `.ci/run` installs haproxy; elsewhere the test
  * is skipped, saying so, when haproxy is missing.
  */
-const REPO = process.cwd();
 const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy', '/usr/local/sbin/haproxy'].find((p) => spawnSync(p, ['-v']).status === 0);
 const REQUIRED = process.env.KOSMO_CI === 'true';
 if (!HAPROXY) {
@@ -25,19 +25,10 @@ if (!HAPROXY) {
 }
 const describeWithHaproxy = HAPROXY ? describe : describe.skip;
 
-const COOKIE_KEYS = 'test-cookie-key-0123456789abcdefghijklmnop';
-/** The seeding test provider's key: it sealed the members' TOTP secrets. */
-const SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
 const MEMBERS = 50;
 const PASSWORD = 'Balanced-pass-1';
 
-interface Instance {
-  name: string;
-  port: number;
-  managementPort: number;
-  child: ChildProcess;
-  output: () => string;
-}
+type Instance = IdpProcess;
 
 /** Every request the test sends through the load balancer, for the errors a member would see. */
 interface Sent {
@@ -51,6 +42,7 @@ describeWithHaproxy('two processes behind HAProxy: a rolling restart and a crash
   let db: TestDatabase;
   let smtp: SmtpCapture;
   let dir: string;
+  let configDir: string;
   let lbPort: number;
   let issuer: string;
   let haproxy: ChildProcess;
@@ -61,52 +53,26 @@ describeWithHaproxy('two processes behind HAProxy: a rolling restart and a crash
   let nextMember = 0;
 
   async function startInstance(name: string, port: number, managementPort: number): Promise<Instance> {
-    let output = '';
-    const child = spawn(path.join(REPO, 'node_modules/.bin/node'), ['--import', 'tsx', 'src/main.ts'], {
-      cwd: REPO,
+    const instance = await startIdpProcess({
+      name,
+      port,
+      managementPort,
+      db,
+      dir,
+      configDir,
       env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        PORT: String(port),
-        MANAGEMENT_PORT: String(managementPort),
-        HOST: '127.0.0.1',
         ISSUER: `http://127.0.0.1:${lbPort}`,
         TRUST_PROXY: 'true',
-        DATABASE_URL: db.url,
-        MIGRATION_DATABASE_URL: db.ownerUrl,
-        CONFIG_DIR: path.join(dir, 'config'),
-        DATA_DIR: path.join(dir, `data-${name}`),
-        COOKIE_KEYS,
-        SECRETS_KEY,
         SMTP_URL: smtp.url,
-        BCRYPT_COST: '4',
-        LOG_LEVEL: 'warn',
-        DEMO_PORTAL: 'false',
         SHUTDOWN_DELAY_SECONDS: '1',
         SHUTDOWN_TIMEOUT_SECONDS: '10',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const instance = { name, port, managementPort, child, output: () => output };
     instances.push(instance);
-    for (let i = 0; i < 300; i++) {
-      if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}): ${output}`);
-      const ready = await realFetch(`http://127.0.0.1:${managementPort}/health/ready`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ready) return instance;
-      await sleep(100);
-    }
-    throw new Error(`${name} not ready within 30 s: ${output}`);
+    return instance;
   }
 
-  const exited = (instance: Instance) =>
-    instance.child.exitCode !== null || instance.child.signalCode !== null
-      ? Promise.resolve(instance.child.exitCode)
-      : new Promise<number | null>((resolve) => instance.child.once('exit', (code) => resolve(code)));
+  const exited = (instance: Instance) => instance.exited();
 
   /** Until HAProxy sends requests to `instance` again (its health check passed). */
   async function inRotation(instance: Instance): Promise<void> {
@@ -125,20 +91,7 @@ describeWithHaproxy('two processes behind HAProxy: a rolling restart and a crash
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'kosmo-lb-'));
-    cpSync(path.join(REPO, 'config'), path.join(dir, 'config'), { recursive: true });
-    writeFileSync(
-      path.join(dir, 'config', 'societies', 'kosmo', 'clients.json'),
-      JSON.stringify([
-        {
-          client_id: TEST_CLIENT.id,
-          client_name: 'Test portal',
-          client_secret: TEST_CLIENT.secret,
-          redirect_uris: [TEST_CLIENT.redirect],
-          post_logout_redirect_uris: [TEST_CLIENT.postLogout],
-          scope: 'openid offline_access profile email',
-        },
-      ]),
-    );
+    configDir = testProcessConfig(dir);
     db = await createTestDatabase();
     smtp = await startSmtpCapture();
     // The members, each with three TOTP devices (a login spends one device's current code).
