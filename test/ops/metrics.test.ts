@@ -1,6 +1,18 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { startTestIdp, loginThroughPortal, testRelyingParty, isPortal, BrowserClient, type TestIdp } from '../support/idp.js';
+import {
+  startTestIdp,
+  loginThroughPortal,
+  passwordAtPortal,
+  testRelyingParty,
+  isPortal,
+  BrowserClient,
+  totpApp,
+  totpFields,
+  TEST_CLIENT,
+  type TestIdp,
+} from '../support/idp.js';
+import { findForm } from '../support/browser-client.js';
 import { startManagementServer, type ManagementServer } from '../../src/ops/management.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -77,6 +89,16 @@ describe('metrics and probes on the management port', () => {
     await oidc.refreshTokenGrant(rp.configuration, refreshed.refresh_token!);
     await expect(oidc.refreshTokenGrant(rp.configuration, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
 
+    // A wrong authenticator code, then the logout through the confirmation page.
+    const browser = new BrowserClient();
+    const { page: codePage } = await passwordAtPortal(t.url, 'metrics01', 'Metrics-pass-1', {}, browser);
+    const wrongCode = await browser.submit(codePage, '/factor', { ...(await totpFields(totpApp('metrics01')!)), code: '000000' }, { stopAt: isPortal });
+    expect(wrongCode.status).toBe(401);
+    const endSession = oidc.buildEndSessionUrl(rp.configuration, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: TEST_CLIENT.postLogout });
+    const confirm = await browser.go(endSession.toString(), { stopAt: isPortal });
+    const form = findForm(confirm.html, '/session/end/confirm');
+    expect((await browser.request(new URL(form.action, t.url).toString(), { form: { ...form.hidden, logout: 'yes' } })).status).toBe(303);
+
     // Three wrong passwords lock metrics02 (maxFailures 3); a fourth attempt, even right, is refused while locked.
     const wrong = async (userId: string, password: string) => {
       const browser = new BrowserClient();
@@ -97,11 +119,13 @@ describe('metrics and probes on the management port', () => {
     expect(event(samples, 'lockout')).toBe(1);
     expect(event(samples, 'login_error', 'locked')).toBe(1);
     expect(event(samples, 'login_error', 'user_not_found')).toBe(1);
+    expect(event(samples, 'login_error', 'wrong_code')).toBe(1);
+    expect(event(samples, 'logout')).toBe(1);
 
-    // One bcrypt comparison per password typed: one right, five wrong (the locked attempt compares nothing).
+    // One bcrypt comparison per password typed: two right, four wrong (the one refused while locked compares nothing).
     const validations = (outcome: string) =>
       sampleValue(samples, 'kosmo_password_hash_validations_total', { outcome }) - sampleValue(before, 'kosmo_password_hash_validations_total', { outcome });
-    expect(validations('valid')).toBe(1);
+    expect(validations('valid')).toBe(2);
     expect(validations('invalid')).toBe(4);
 
     // Requests by route template, with the SLO bucket; never an interaction id, a user ID or a token.
