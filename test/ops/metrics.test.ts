@@ -190,4 +190,29 @@ describe('metrics and probes on the management port', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('connection')).toBe('close');
   });
+
+  it('says started and ready only once the default society is built, and alive before', async () => {
+    const starting = await startManagementServer({
+      port: 0,
+      host: '127.0.0.1',
+      log: createLogger('silent'),
+      probes: { started: () => false, ready: async () => ({ ready: false, reason: 'starting' }) },
+    });
+    try {
+      const answers = await Promise.all(
+        ['/health/live', '/health/started', '/health/ready', '/nothing'].map(async (probe) => {
+          const response = await fetch(`${starting.url}${probe}`);
+          return [probe, response.status, response.headers.get('cache-control')];
+        }),
+      );
+      expect(answers).toEqual([
+        ['/health/live', 200, 'no-store'],
+        ['/health/started', 503, 'no-store'],
+        ['/health/ready', 503, 'no-store'],
+        ['/nothing', 404, 'no-store'],
+      ]);
+    } finally {
+      await starting.close();
+    }
+  });
 });
