@@ -26,6 +26,7 @@ RUN npm ci --omit=dev && npm cache clean --force
 FROM base AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
+    MANAGEMENT_PORT=9000 \
     NODE_OPTIONS="--enable-source-maps --max-semi-space-size=8 --max-old-space-size=512"
 # Node sizes its heap by the host's memory, not the container's limit (docker-compose.yml: 768 MB):
 # --max-semi-space-size=8: the young generation (up to 128 MB on a large host) stays at 8 MB;
@@ -47,8 +48,12 @@ COPY static ./static
 COPY config ./config
 
 USER node
-EXPOSE 3000
-# node:*-slim has no curl; Node's global fetch does the check.
+# 3000: the public port; 9000: the management port (/metrics, /health/live, /health/ready, /health/started).
+EXPOSE 3000 9000
+# node:*-slim has no curl; Node's global fetch does the check. Liveness here; docker-compose.yml
+# checks readiness (/health/ready) before the load balancer's second replica starts.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:3000/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9000/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# SIGTERM: not ready, then the requests in flight finish (SHUTDOWN_DELAY_SECONDS, SHUTDOWN_TIMEOUT_SECONDS).
+STOPSIGNAL SIGTERM
 CMD ["node", "dist/src/main.js"]

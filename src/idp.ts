@@ -19,6 +19,9 @@ import { checkRegisteredClients, createProvider } from './oidc/provider.js';
 import { deleteExpiredOidcPayloads } from './oidc/adapter.js';
 import { KEY_CHECK_MS, loadOrCreateSigningKeys, type SigningKeySet } from './oidc/keys.js';
 import { createHttpApp } from './http/app.js';
+import { databaseAnswers } from './http/health.js';
+import { countUserEvent, observeDatabasePool } from './ops/metrics.js';
+import { traceDatabasePool, tracingEnabled } from './ops/tracing.js';
 import { createFrontApp, type SocietyHandler } from './http/front.js';
 import compose from 'koa-compose';
 import { createViewEnvironment } from './http/render.js';
@@ -67,7 +70,16 @@ export interface Idp {
    */
   refreshSigningKeys(): Promise<void>;
   listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
-  close(): Promise<void>;
+  /** Should it get traffic: not draining, and its database answers within a bound (the management port's /health/ready). */
+  ready(): Promise<{ ready: boolean; reason?: string }>;
+  /** Stops being ready (SIGTERM): /readyz and /health/ready answer 503, responses close their connections. */
+  drain(): void;
+  readonly draining: boolean;
+  /**
+   * Stops taking connections and waits up to `timeoutMs` for the requests in flight to finish, then
+   * closes what is left (`close()` does not wait).
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
 /** Builds the provider on a database that is already migrated (see `openIdp`). */
@@ -108,6 +120,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
           log.warn({ err }, 'session device not recorded'),
         );
       });
+      countProviderEvents(provider, society.id);
       const mail = new Mailer({
         transport,
         messages,
@@ -160,11 +173,16 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   };
   // The default society is built at start: a deployment that cannot serve it does not start.
   const main = await forSociety(config.society.id);
+  const pool = await orm.em.getConnection().getNativeClient();
+  const unobservePool = observeDatabasePool(pool);
+  if (tracingEnabled()) traceDatabasePool(pool as unknown as Parameters<typeof traceDatabasePool>[0]);
+  let draining = false;
   const mainHandler = await handlerOf(config.society);
   const app = createFrontApp({
     societies: config.societies,
     open: handlerOf,
     health: mainHandler,
+    draining: () => draining,
     proxy: config.trustProxy,
     keys: config.cookieKeys,
     log,
@@ -229,15 +247,60 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
       keyTimer.unref();
       return { url: `http://localhost:${actualPort}`, server };
     },
-    async close() {
-      if (timer) clearInterval(timer);
-      if (keyTimer) clearInterval(keyTimer);
-      if (server) {
-        server.closeAllConnections?.();
-        await new Promise<void>((resolve) => server!.close(() => resolve()));
+    async ready() {
+      if (draining) return { ready: false, reason: 'shutting down' };
+      try {
+        await databaseAnswers(sql.forSociety(config.society.id));
+        return { ready: true };
+      } catch (err) {
+        log.warn({ err }, 'not ready: database unavailable');
+        return { ready: false, reason: 'database unavailable' };
       }
     },
+    drain() {
+      draining = true;
+    },
+    get draining() {
+      return draining;
+    },
+    async close(options = {}) {
+      draining = true;
+      if (timer) clearInterval(timer);
+      if (keyTimer) clearInterval(keyTimer);
+      unobservePool();
+      if (!server) return;
+      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+      if (options.timeoutMs) {
+        // Idle keep-alive connections close now (server.close); the busy ones when their response is sent.
+        let timeout: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => {
+          timeout = setTimeout(() => resolve('late'), options.timeoutMs);
+        });
+        const outcome = await Promise.race([closed, late]);
+        clearTimeout(timeout);
+        if (outcome === 'late') log.warn({ timeoutMs: options.timeoutMs }, 'requests still in flight at the shutdown timeout: closing their connections');
+      }
+      server.closeAllConnections();
+      await closed;
+    },
   };
+}
+
+/**
+ * The provider's own events in `kosmo_user_events_total`: a code or refresh token redeemed
+ * (`code_to_token`, `refresh_token`) or refused (`…_error`, with the OAuth error code), and a logout.
+ */
+function countProviderEvents(provider: Provider, society: string): void {
+  const grantEvent = (ctx: KoaContextWithOIDC) => {
+    const type = ctx.oidc?.params?.grant_type;
+    return type === 'authorization_code' ? 'code_to_token' : type === 'refresh_token' ? 'refresh_token' : 'grant';
+  };
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => countUserEvent(society, grantEvent(ctx)));
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: { error?: unknown }) => {
+    const code = typeof err?.error === 'string' && /^[a-z_]{1,40}$/.test(err.error) ? err.error : 'server_error';
+    countUserEvent(society, `${grantEvent(ctx)}_error`, code);
+  });
+  provider.on('end_session.success', () => countUserEvent(society, 'logout'));
 }
 
 /** The application's ORM on a database migrated by its owner (src/db/roles.ts). */

@@ -8,6 +8,9 @@ import { seedDemoMembers, demoMembersWithPrintedPassword, DEMO_MEMBERS_BY_SOCIET
 import { Sql } from './db/sql.js';
 import type { DevSmtpServer } from './mail/dev-smtp-server.js';
 import { accountConsoleLinks } from './oidc/provider.js';
+import { startManagementServer } from './ops/management.js';
+import { startTracing } from './ops/tracing.js';
+import type { Idp } from './idp.js';
 
 /** Start everything: config -> database -> provider -> http (-> demo portal in development). */
 async function main(): Promise<void> {
@@ -22,6 +25,19 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  const tracing = config.tracing ? await startTracing({ ...config.tracing, log }) : undefined;
+  // The management port first: /health/live answers while the database and the societies start,
+  // /health/started once the default society is built.
+  let started: Idp | undefined;
+  const management = await startManagementServer({
+    port: config.managementPort,
+    host: config.host,
+    log,
+    probes: {
+      started: () => started !== undefined,
+      ready: () => (started ? started.ready() : Promise.resolve({ ready: false, reason: 'starting' })),
+    },
+  });
   let embedded: EmbeddedDatabase | undefined;
   let urls = config.databaseUrl && config.migrationDatabaseUrl ? { appUrl: config.databaseUrl, ownerUrl: config.migrationDatabaseUrl } : undefined;
   if (!urls) {
@@ -51,6 +67,7 @@ async function main(): Promise<void> {
     extraRoutes: devMailbox ? (sql) => [devMailbox(sql).routes() as unknown as Koa.Middleware] : undefined,
   });
   const { url } = await idp.listen();
+  started = idp;
 
   // Every society: its demo members (development), its demo portal (a client named <id>-demo-portal,
   // on the port of its redirect URI) and what the banner says of it.
@@ -102,6 +119,7 @@ async function main(): Promise<void> {
   }
   lines.push(
     '',
+    `  management (/metrics, /health/*): ${management.url}`,
     embedded
       ? `  database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}`
       : '  database: DATABASE_URL (migrated as MIGRATION_DATABASE_URL)',
@@ -110,15 +128,27 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.filter((l, i, all) => l !== '' || (i > 0 && all[i - 1] !== '')).join('\n')}\n`);
 
   let stopping = false;
-  const stop = async () => {
+  /**
+   * SIGTERM (a rolling restart, a scale-down): not ready first, so the load balancer stops sending
+   * (SHUTDOWN_DELAY_SECONDS), then no new connections and the requests in flight finish (up to
+   * SHUTDOWN_TIMEOUT_SECONDS). Every login's state is in PostgreSQL: a member mid-login goes on at
+   * another process. SIGINT (Ctrl-C at `npm start`) skips the delay.
+   */
+  const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    log.info('shutting down');
+    idp.drain();
+    const delayMs = signal === 'SIGTERM' ? config.shutdown.delayMs : 0;
+    log.info({ signal, delayMs, timeoutMs: config.shutdown.timeoutMs }, 'shutting down: not ready, finishing the requests in flight');
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await idp.close({ timeoutMs: config.shutdown.timeoutMs });
     for (const portal of portals) await portal.close();
-    await idp.close();
     await devSmtp?.close();
     await orm.close();
+    await management.close();
+    await tracing?.shutdown();
     await embedded?.stop();
+    log.info('stopped');
     process.exit(0);
   };
   process.on('SIGINT', stop);

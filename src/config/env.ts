@@ -6,6 +6,12 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
+  /** The management listener (/metrics, /health/*), apart from the public port; 0 picks a free one. */
+  MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9000),
+  /** SIGTERM: how long /health/ready answers 503 before the listener stops taking connections (the load balancer's notice). */
+  SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).max(300).default(5),
+  /** SIGTERM: how long requests in flight may take to finish before their connections are closed. */
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(300).default(20),
   ISSUER: z.url().optional(),
   /** The application's role: owns nothing, cannot bypass row-level security (README, "Database roles"). */
   DATABASE_URL: z.string().optional(),
@@ -44,6 +50,9 @@ export const envSchema = z.object({
     .optional(),
   WEBAUTHN_ORIGINS: z.string().optional(),
   DEMO_PORTAL: z.enum(['true', 'false']).optional(),
+  /** OpenTelemetry: the collector's OTLP/HTTP base URL; unset (or empty), no tracing and no SDK loaded. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  OTEL_SERVICE_NAME: z.string().min(1).default('kosmo-idp'),
   DEMO_PORTAL_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
 });
 

@@ -17,6 +17,12 @@ export interface Config {
   production: boolean;
   port: number;
   host: string;
+  /** The management listener's port (MANAGEMENT_PORT): /metrics and /health/* (src/ops/management.ts). */
+  managementPort: number;
+  /** OpenTelemetry tracing (src/ops/tracing.ts): on when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing?: { endpoint: string; serviceName: string };
+  /** SIGTERM: not ready for `delayMs` (the load balancer moves on), then requests in flight get up to `timeoutMs`. */
+  shutdown: { delayMs: number; timeoutMs: number };
   /** The default society's issuer (see `society`). */
   issuer: string;
   /** The application role (DATABASE_URL). Undefined means: start the embedded PostgreSQL under dataDir. */
@@ -220,6 +226,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     production,
     port: env.PORT,
     host: env.HOST,
+    managementPort: env.MANAGEMENT_PORT,
+    tracing: env.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME } : undefined,
+    shutdown: { delayMs: env.SHUTDOWN_DELAY_SECONDS * 1000, timeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000 },
     issuer,
     databaseUrl: env.DATABASE_URL,
     migrationDatabaseUrl: env.MIGRATION_DATABASE_URL,

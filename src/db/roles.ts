@@ -82,9 +82,17 @@ export async function applicationRoleName(app: Orm): Promise<string> {
   return row!.role;
 }
 
-/** Applies the migrations as the owner and grants the application role what it needs. */
+/** Any number, the same in every process: the session-level advisory lock the migrations run under. */
+const MIGRATION_LOCK = 7_121_021;
+
+/**
+ * Applies the migrations as the owner and grants the application role what it needs. Replicas that
+ * start at once (a deployment scaled out, a rolling update) migrate one after the other: each takes
+ * an advisory lock first, on the owner's only connection (a pool of one), and the next finds nothing
+ * left to apply.
+ */
 export async function migrateAsOwner(ownerUrl: string, appRole: string, timeouts: DatabaseTimeouts = SERVER_TIMEOUTS): Promise<void> {
-  const owner = await openOrm(ownerUrl, 1, timeouts);
+  const owner = await openOrm(ownerUrl, 1, { ...timeouts, statementMs: Math.max(timeouts.statementMs, 60_000), readMs: Math.max(timeouts.readMs, 61_000) });
   try {
     const [me] = await query<{ role: string }>(owner, 'select current_user as role');
     if (me!.role === appRole) {
@@ -92,8 +100,13 @@ export async function migrateAsOwner(ownerUrl: string, appRole: string, timeouts
         `MIGRATION_DATABASE_URL and DATABASE_URL both connect as "${appRole}": the application needs a role of its own that owns nothing (README, "Database roles")`,
       );
     }
-    await migrate(owner);
-    await grantApplicationRole(owner, appRole);
+    await query(owner, 'select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await migrate(owner);
+      await grantApplicationRole(owner, appRole);
+    } finally {
+      await query(owner, 'select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
   } finally {
     await owner.close(true);
   }

@@ -69,6 +69,11 @@ export class Sql {
     return new Sql(this.kysely, this.transactionRoot, this.nativePool, id);
   }
 
+  /** The society its statements run for: the one `forSociety` named, else the current work's. */
+  societyId(): string | undefined {
+    return this.society ?? currentSociety();
+  }
+
   async rows<T = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<T[]> {
     return (await this.inSociety(() => this.execute<T>(text, params))).rows;
   }

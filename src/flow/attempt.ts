@@ -2,6 +2,7 @@ import type { Config } from '../config/index.js';
 import { registerUnknownIdFailure, withMemberAttempt, type AttemptCheck, type AttemptResult } from '../members/lockout-store.js';
 import type { LockoutState } from '../members/lockout.js';
 import type { AttemptPorts, LockoutPort } from './ports.js';
+import { countUserEvent } from '../ops/metrics.js';
 
 /**
  * One attempt at a proof of who a member is (a code, a signature, the birth date, the password
@@ -29,8 +30,11 @@ export const failedProof = async (): Promise<AttemptCheck<undefined>> => ({ fail
  * A wrong password for a user ID that does not exist: counted on the ID's own counters, so the
  * answer is the same as for a member (no enumeration).
  */
-export function countUnknownIdFailure(deps: LockoutDeps, subject: string): Promise<LockoutState & { lockedNow: boolean }> {
-  return registerUnknownIdFailure(deps.lockout.tables, subject, deps.config.union.lockout);
+export async function countUnknownIdFailure(deps: LockoutDeps, subject: string): Promise<LockoutState & { lockedNow: boolean }> {
+  const state = await registerUnknownIdFailure(deps.lockout.tables, subject, deps.config.union.lockout);
+  // A member's failures are counted with their audit event (src/members/events.ts); an unknown ID has none.
+  countUserEvent(deps.config.society.id, 'login_error', 'user_not_found');
+  return state;
 }
 
 export type { AttemptCheck, AttemptResult, AttemptPorts };

@@ -3,6 +3,8 @@ import type { Logger } from '../logger.js';
 import type { Society } from '../config/index.js';
 import { LOCALES, type Messages } from '../i18n/index.js';
 import { SocietyRoutes } from './society-routing.js';
+import { measureRequest } from './request-metrics.js';
+import { NO_SOCIETY } from '../ops/metrics.js';
 
 /** A society's own app (src/http/app.ts), composed: run for a request already routed to it. */
 export type SocietyHandler = (ctx: Koa.Context) => Promise<void>;
@@ -13,6 +15,8 @@ export interface FrontOptions {
   open(society: Society): Promise<SocietyHandler>;
   /** Where health checks are answered whatever host they name (a load balancer calls by IP). */
   health(ctx: Koa.Context): Promise<void>;
+  /** True once the process stops taking work (SIGTERM): /readyz answers 503 so the load balancer moves on. */
+  draining?: () => boolean;
   proxy: boolean;
   keys: string[];
   log: Logger;
@@ -35,10 +39,24 @@ export function createFrontApp(options: FrontOptions): Koa {
     if ((err as { status?: number }).status && (err as { status: number }).status < 500) return;
     options.log.error({ err, path: ctx?.path }, 'http error');
   });
+  // Every request is measured, labelled with the society it was routed to (none for health checks and 404s).
+  app.use((ctx, next) => measureRequest(ctx, () => (ctx.state.societyId as string | undefined) ?? NO_SOCIETY, next));
+  // Shutting down: each response ends its connection, so no keep-alive connection outlives the process's last request.
+  app.use((ctx, next) => {
+    if (options.draining?.()) ctx.set('Connection', 'close');
+    return next();
+  });
   app.use(async (ctx) => {
+    if (ctx.path === '/readyz' && options.draining?.()) {
+      ctx.status = 503;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { status: 'shutting down' };
+      return;
+    }
     if (ctx.path === '/healthz' || ctx.path === '/readyz') return options.health(ctx);
     const routed = routes.resolve(ctx.host, ctx.path);
     if (!routed) return notFound(ctx, options.messages);
+    ctx.state.societyId = routed.society.id;
     const handle = await options.open(routed.society);
     const prefix = routed.prefix;
     if (!prefix) return handle(ctx);

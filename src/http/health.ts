@@ -13,6 +13,11 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
+/** Resolves when the database answers `select 1` within READY_TIMEOUT_MS (also the management port's /health/ready). */
+export async function databaseAnswers(sql: Sql): Promise<void> {
+  await within(sql.one('select 1'), READY_TIMEOUT_MS);
+}
+
 /** /healthz: the process is up. /readyz: it can reach its database, within READY_TIMEOUT_MS. */
 export function healthRouter(sql: Sql, log?: Logger): Router {
   const router = new Router();
@@ -23,7 +28,7 @@ export function healthRouter(sql: Sql, log?: Logger): Router {
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     try {
-      await within(sql.one('select 1'), READY_TIMEOUT_MS);
+      await databaseAnswers(sql);
       ctx.body = { status: 'ready' };
     } catch (err) {
       log?.warn({ err }, 'not ready: database unavailable');

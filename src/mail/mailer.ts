@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { hmac } from '../crypto.js';
 import type { Locale, Messages } from '../i18n/index.js';
 import { MailRenderer } from './render.js';
+import { countMail } from '../ops/metrics.js';
+import { inSpan } from '../ops/tracing.js';
 
 /** Every mail we send and the values its templates need. */
 export interface MailTemplates {
@@ -91,21 +93,24 @@ export class Mailer {
     while (attempt < attempts) {
       attempt++;
       try {
-        const info = (await this.options.transport.sendMail({
-          // The society's name as the display name, so the member knows who writes (FAQ Q19's address).
-          from: unionName ? { name: unionName, address: this.options.from } : this.options.from,
-          // An address object is never split at commas: one request, one recipient.
-          to: { name: '', address: to },
-          subject: mail.subject,
-          text: mail.text,
-          html: mail.html,
-          headers: {
-            'Auto-Submitted': 'auto-generated',
-            'X-Auto-Response-Suppress': 'All',
-            ...(this.options.society ? { 'X-Kosmo-Society': this.options.society } : {}),
-          },
-        })) as { messageId?: string };
+        const info = (await inSpan('smtp.send', { 'mail.template': template, 'mail.attempt': attempt }, () =>
+          this.options.transport.sendMail({
+            // The society's name as the display name, so the member knows who writes (FAQ Q19's address).
+            from: unionName ? { name: unionName, address: this.options.from } : this.options.from,
+            // An address object is never split at commas: one request, one recipient.
+            to: { name: '', address: to },
+            subject: mail.subject,
+            text: mail.text,
+            html: mail.html,
+            headers: {
+              'Auto-Submitted': 'auto-generated',
+              'X-Auto-Response-Suppress': 'All',
+              ...(this.options.society ? { 'X-Kosmo-Society': this.options.society } : {}),
+            },
+          }),
+        )) as { messageId?: string };
         log.info({ attempt }, 'mail sent');
+        countMail(this.options.society, template, 'sent');
         return { ok: true, messageId: info.messageId ?? '' };
       } catch (err) {
         // Only the SMTP status, never err.message: relays quote the recipient address in it.
@@ -117,6 +122,7 @@ export class Mailer {
       }
     }
     log.error({ attempts: attempt }, 'mail not delivered');
+    countMail(this.options.society, template, 'failed');
     return { ok: false };
   }
 

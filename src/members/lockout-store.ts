@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { toDate, type Sql } from '../db/sql.js';
 import type { UnionPolicy } from '../config/union.js';
 import { isLocked, registerFailure, registerSuccess, type LockoutState } from './lockout.js';
-import { recordMemberEvent } from './events.js';
+import { countMemberEvent, recordMemberEvent } from './events.js';
 
 /**
  * The only module that writes lockout state: the member's columns (failed_logins, lock_count,
@@ -43,7 +43,7 @@ async function countLockedMemberFailure(
   if (audit) {
     // One lock, one login.locked event, however many guesses raced into it.
     const event = next.newlyLocked ? 'login.locked' : next.lockedNow ? 'login.refused_locked' : audit.wrong;
-    await recordMemberEvent(tx, memberId, event, next.newlyLocked && next.lockedPermanently ? { permanent: true } : {}, audit.ip);
+    await recordMemberEvent(tx, memberId, event, next.newlyLocked && next.lockedPermanently ? { permanent: true } : {}, audit.ip, audit.wrong);
   }
   return next;
 }
@@ -176,6 +176,7 @@ export async function clearMemberFailures(
         union all select trust_acr from recovery_code where id = $4 and member_id = $1 limit 1) as trust`,
     [memberId, event.type, event.ip ?? null, deviceId ?? null],
   );
+  if (row?.cleared) countMemberEvent(sql, event.type);
   return { cleared: Boolean(row?.cleared), trust: row?.trust ?? null };
 }
 

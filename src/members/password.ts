@@ -2,6 +2,8 @@ import bcrypt from 'bcrypt';
 import { constantTimeEqual } from '../crypto.js';
 import { deriveInitialPassword } from './initial-password.js';
 import { BCRYPT_MAX_BYTES } from './password-policy.js';
+import { countPasswordValidation } from '../ops/metrics.js';
+import { inSpan } from '../ops/tracing.js';
 
 export interface PasswordHolder {
   /** The bcrypt hash of the member's own password; null while the initial password is in force. */
@@ -20,7 +22,7 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return bcrypt.hash(password, this.cost);
+    return inSpan('bcrypt.hash', { 'bcrypt.cost': this.cost }, () => bcrypt.hash(password, this.cost));
   }
 
   /**
@@ -28,6 +30,12 @@ export class PasswordHasher {
    * bcrypt comparison so that the answer's timing does not tell whether the user ID exists.
    */
   async verify(holder: PasswordHolder | undefined, password: string): Promise<boolean> {
+    const valid = await inSpan('bcrypt.compare', { 'bcrypt.cost': this.cost }, () => this.compare(holder, password));
+    countPasswordValidation(valid ? 'valid' : 'invalid');
+    return valid;
+  }
+
+  private async compare(holder: PasswordHolder | undefined, password: string): Promise<boolean> {
     // No password over bcrypt's 72 bytes is ever set (password-policy.ts); one typed at login would
     // otherwise match on its first 72 bytes alone.
     if (holder?.passwordHash) return (await bcrypt.compare(password, holder.passwordHash)) && Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_BYTES;
@@ -38,7 +46,7 @@ export class PasswordHasher {
 
   /** Spends the time of one verification without checking anything (locked accounts). */
   async equaliseTiming(password: string): Promise<void> {
-    await bcrypt.compare(password, this.dummyHash);
+    await inSpan('bcrypt.compare', { 'bcrypt.cost': this.cost }, () => bcrypt.compare(password, this.dummyHash));
   }
 }
 

@@ -99,6 +99,7 @@ describe('npm start with the embedded PostgreSQL', () => {
     const [port, pgPort] = [await freePort(), await freePort()];
     const env = {
       PORT: String(port),
+      MANAGEMENT_PORT: '0',
       EMBEDDED_PG_PORT: String(pgPort),
       DATA_DIR: dataDir,
       DEMO_PORTAL: 'false',

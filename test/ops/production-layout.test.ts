@@ -124,6 +124,7 @@ describe('the production layout', () => {
         PATH: process.env.PATH,
         NODE_ENV: 'production',
         PORT: String(port),
+        MANAGEMENT_PORT: '0',
         HOST: '127.0.0.1',
         ISSUER: root,
         TRUST_PROXY: 'true',
