@@ -18,6 +18,9 @@ import { deleteEndedSessionDevices, recordSessionSeen } from './members/sessions
 import { createProvider } from './oidc/provider.js';
 import { deleteExpiredOidcPayloads } from './oidc/adapter.js';
 import { loadOrCreateSigningKeys } from './oidc/keys.js';
+import { deferBackchannelLogouts, type SendLogout } from './oidc/backchannel.js';
+import { BackchannelDelivery, type DeliveryOutcome, type DeliveryPolicy } from './oidc/backchannel-delivery.js';
+import { deleteOldGivenUpLogouts } from './oidc/backchannel-outbox.js';
 import { createHttpApp } from './http/app.js';
 import { createFrontApp, type SocietyHandler } from './http/front.js';
 import compose from 'koa-compose';
@@ -37,6 +40,8 @@ export interface SocietyServer {
   mail: Mailer;
   /** Statements for this society, from anywhere (start-up work, tests); requests set their own. */
   sql: Sql;
+  /** Posts one queued back-channel logout token, built and signed by this society's provider. */
+  sendLogout: SendLogout;
 }
 
 export interface Idp {
@@ -59,6 +64,8 @@ export interface Idp {
   forSociety(id: string): Promise<SocietyServer>;
   /** Deletes expired protocol state and counters of every society; also runs on a timer while listening. */
   cleanup(): Promise<void>;
+  /** Delivers every society's back-channel logout outbox (src/oidc/backchannel-delivery.ts): started by `listen`. */
+  backchannel: BackchannelDelivery;
   listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
 }
@@ -67,6 +74,10 @@ export interface Idp {
 export interface IdpOptions {
   /** Routers mounted before each society's provider, such as the development mailbox. */
   extraRoutes?: (sql: Sql) => Koa.Middleware[];
+  /** Retries of back-channel logout tokens (src/oidc/backchannel-delivery.ts DEFAULT_DELIVERY_POLICY). */
+  backchannelPolicy?: Partial<DeliveryPolicy>;
+  /** Told of every try to deliver a logout token: for the deliveries metric. */
+  onBackchannelDelivery?: (society: string, outcome: DeliveryOutcome) => void;
 }
 
 export async function createIdp(config: Config, log: Logger, orm: Orm, options: IdpOptions = {}): Promise<Idp> {
@@ -120,7 +131,8 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
         mail,
         extraRoutes: options.extraRoutes?.(sql),
       });
-      return { society, config: societyConfig, provider, app, mail, sql: sql.forSociety(society.id) };
+      const sendLogout = deferBackchannelLogouts(provider, sql);
+      return { society, config: societyConfig, provider, app, mail, sql: sql.forSociety(society.id), sendLogout };
     });
 
   const servers = new Map<string, Promise<SocietyServer>>();
@@ -161,6 +173,15 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
+  // Every society's outbox, wherever its tokens were queued (this process, another, the admin CLI).
+  const backchannel = new BackchannelDelivery({
+    societies: config.societies.map((s) => s.id),
+    sql,
+    senderOf: async (id) => (await forSociety(id)).sendLogout,
+    log,
+    policy: options.backchannelPolicy,
+    onDelivery: options.onBackchannelDelivery,
+  });
 
   const cleanup = async () => {
     for (const society of config.societies) {
@@ -169,6 +190,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
         await deleteExpiredRateLimits(sql);
         await deleteStaleUnknownIdLockouts(sql);
         await deleteEndedSessionDevices(sql);
+        await deleteOldGivenUpLogouts(sql);
       });
     }
   };
@@ -185,6 +207,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
     mail: main.mail,
     forSociety,
     cleanup,
+    backchannel,
     async listen(port = config.port, host = config.host) {
       server = createServer(app.callback());
       await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(port, host, resolve));
@@ -192,10 +215,12 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
       const actualPort = typeof address === 'object' && address ? address.port : port;
       timer = setInterval(() => cleanup().catch((err) => log.warn({ err }, 'cleanup failed')), 5 * 60 * 1000);
       timer.unref();
+      backchannel.start();
       return { url: `http://localhost:${actualPort}`, server };
     },
     async close() {
       if (timer) clearInterval(timer);
+      await backchannel.stop();
       if (server) {
         server.closeAllConnections?.();
         await new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -15,6 +15,10 @@ export const clientSchema = z
     post_logout_redirect_uris: z.array(z.url()).default([]),
     initiate_login_uri: z.url().optional(),
     scope: z.string().default('openid offline_access profile email'),
+    /** Where the portal receives a logout token when the member's session with it ends (back-channel logout). */
+    backchannel_logout_uri: z.url().optional(),
+    /** The logout token then carries the session's `sid`. */
+    backchannel_logout_session_required: z.boolean().optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

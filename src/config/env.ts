@@ -35,6 +35,11 @@ export const envSchema = z.object({
     .regex(/^[a-z0-9.-]+$/, 'a lowercase host name, e.g. kosmo-web.jp')
     .optional(),
   WEBAUTHN_ORIGINS: z.string().optional(),
+  /**
+   * Hosts on loopback or private addresses that back-channel logout tokens may be posted to, comma
+   * separated. Outside production the portals' configured back-channel hosts are allowed anyway.
+   */
+  BACKCHANNEL_ALLOW_PRIVATE_HOSTS: z.string().optional(),
   DEMO_PORTAL: z.enum(['true', 'false']).optional(),
   DEMO_PORTAL_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
 });

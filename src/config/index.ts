@@ -39,6 +39,13 @@ export interface Config {
   trustProxy: boolean;
   smtpUrl?: string;
   demoPortal: { enabled: boolean; port: number; url: string };
+  /**
+   * Host names a back-channel logout token may be posted to although they resolve to a loopback or
+   * private address (the provider refuses those otherwise, against request forgery):
+   * BACKCHANNEL_ALLOW_PRIVATE_HOSTS, and outside production the hosts of every portal's
+   * backchannel_logout_uri.
+   */
+  backchannelPrivateHosts: string[];
   /** Passkeys: the relying-party ID (a registrable domain) and the origins ceremonies may come from. */
   webauthn: { rpId: string; rpName: string; origins: string[] };
   /**
@@ -117,6 +124,16 @@ function previousSecretsKeys(setting: string | undefined, current: Buffer): Buff
     if (!key.equals(current) && !keys.some((k) => k.equals(key))) keys.push(key);
   });
   return keys;
+}
+
+/** BACKCHANNEL_ALLOW_PRIVATE_HOSTS, and the back-channel hosts of `clients` (outside production), lowercase. */
+function backchannelPrivateHosts(setting: string | undefined, clients: ResolvedClient[]): string[] {
+  const named = (setting ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  const configured = clients.flatMap((c) => (c.backchannel_logout_uri ? [new URL(c.backchannel_logout_uri).hostname.toLowerCase()] : []));
+  return [...new Set([...named, ...configured])];
 }
 
 /** Development secrets are generated once and kept under dataDir, so restarts keep sessions and keys. */
@@ -232,6 +249,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: env.SMTP_URL,
     webauthn,
     demoPortal: { enabled: demoEnabled, port: env.DEMO_PORTAL_PORT, url: demoPortalUrl },
+    backchannelPrivateHosts: backchannelPrivateHosts(env.BACKCHANNEL_ALLOW_PRIVATE_HOSTS, production ? [] : societies.flatMap((s) => s.clients)),
     societies,
     society: defaultSociety,
     union: defaultSociety.policy,

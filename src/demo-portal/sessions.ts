@@ -65,6 +65,18 @@ export class SessionStore {
     ctx.cookies.set(COOKIE, null, { signed: true });
   }
 
+  /** Ends every session whose ID token claims match (a back-channel logout: that `sid`, or that `sub`). How many. */
+  endWhere(matches: (claims: Record<string, unknown>) => boolean): number {
+    let ended = 0;
+    for (const [id, session] of this.sessions) {
+      if (session.claims && matches(session.claims)) {
+        this.sessions.delete(id);
+        ended++;
+      }
+    }
+    return ended;
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [id, session] of this.sessions) if (session.expiresAt < now) this.sessions.delete(id);

@@ -4,6 +4,7 @@ import { issuerPath, societyCookie, type Config } from '../config/index.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { postgresAdapterFactory } from './adapter.js';
+import { backchannelFetch } from './backchannel.js';
 import { CLAIMS_BY_SCOPE, findAccountFactory } from './account.js';
 
 export interface ProviderPages {
@@ -23,6 +24,9 @@ function providerClients(config: Config): NonNullable<Configuration['clients']>[
     redirect_uris: c.redirect_uris,
     post_logout_redirect_uris: c.post_logout_redirect_uris,
     scope: c.scope,
+    ...(c.backchannel_logout_uri
+      ? { backchannel_logout_uri: c.backchannel_logout_uri, backchannel_logout_session_required: c.backchannel_logout_session_required ?? false }
+      : {}),
     // initiate_login_uri stays in our own config: the provider insists on https for it, and we
     // only use it to restart a login from the "expired" page.
   }));
@@ -113,7 +117,10 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
         logoutSource: (ctx, form) => pages.logout(ctx, form),
         postLogoutSuccessSource: (ctx) => pages.logoutDone(ctx),
       },
+      // Logout tokens go through the outbox (src/oidc/backchannel.ts, backchannel-delivery.ts).
+      backchannelLogout: { enabled: true },
     },
+    fetch: backchannelFetch(config.backchannelPrivateHosts),
     // Public clients must use PKCE (S256, the only method oidc-provider 9 accepts).
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     // Under the society's path (its interaction cookie is scoped to this address).

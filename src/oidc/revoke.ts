@@ -1,4 +1,12 @@
 import type { Sql } from '../db/sql.js';
+import { queueLogoutsOfMember, queueLogoutsOfOtherSessions, queueLogoutsOfSession } from './backchannel-outbox.js';
+
+/*
+ * Each of these first queues a back-channel logout token for every portal the ending sessions were
+ * used with (read from the provider's Session records: the portal and its `sid`), in the caller's
+ * transaction, then deletes: the tokens are queued exactly when the sessions end. The caller
+ * announces them after its commit (announceQueuedLogouts).
+ */
 
 /**
  * Everything the provider keeps that lets a member's browser or a portal act as the member. Found by
@@ -9,6 +17,7 @@ const ACCOUNT_MODELS = ['Session', 'Grant', 'AccessToken', 'RefreshToken', 'Auth
 
 /** Ends every session and revokes every grant and token of a member (after a password reset). */
 export async function revokeEverythingOfMember(sql: Sql, memberId: string): Promise<number> {
+  await queueLogoutsOfMember(sql, memberId);
   return sql.run(`delete from oidc_payload where account_id = $1 and model = any($2::text[])`, [memberId, ACCOUNT_MODELS]);
 }
 
@@ -19,6 +28,7 @@ const SESSION_BOUND_TOKENS = ['AccessToken', 'RefreshToken', 'AuthorizationCode'
  * issued under them; the session the member is using, and its portals' tokens, stay.
  */
 export async function revokeOtherSessionsOfMember(sql: Sql, memberId: string, keepSessionUid: string): Promise<number> {
+  await queueLogoutsOfOtherSessions(sql, memberId, keepSessionUid);
   return sql.run(
     `delete from oidc_payload where account_id = $1
        and ((model = 'Session' and payload->>'uid' is distinct from $2)
@@ -29,6 +39,7 @@ export async function revokeOtherSessionsOfMember(sql: Sql, memberId: string, ke
 
 /** Ends one session of the member (「ログアウト」 on the console's list of devices). */
 export async function revokeSessionOfMember(sql: Sql, memberId: string, sessionUid: string): Promise<number> {
+  await queueLogoutsOfSession(sql, memberId, sessionUid);
   return sql.run(
     `delete from oidc_payload where account_id = $1
        and ((model = 'Session' and payload->>'uid' = $2) or (model = any($3::text[]) and payload->>'sessionUid' = $2))`,
