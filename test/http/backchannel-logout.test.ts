@@ -15,6 +15,7 @@ import {
   type TestIdp,
 } from '../support/idp.js';
 import { findForm } from '../support/browser-client.js';
+import { mailedCode } from '../support/factors.js';
 import { startLogoutReceiver, verifiedLogoutToken, type LogoutReceiver } from '../support/backchannel-receiver.js';
 
 /**
@@ -318,5 +319,73 @@ describe('back-channel logout to a private address that no setting allows (reque
     }
     expect(row!.last_error).toContain('special-use IP address');
     expect(receiver.received).toHaveLength(0);
+  });
+});
+
+describe('back-channel logout at another society (sakura: its issuer, its keys, its outbox)', () => {
+  const SAKURA_PORTAL = { id: 'test-portal', secret: 'sakura-portal-secret-0123456789', redirect: 'http://localhost:3998/callback' };
+  const atPortal = (u: string) => u.startsWith('http://localhost:3998/');
+  let t: MailedTestIdp;
+  let receiver: LogoutReceiver;
+  let sakuraIssuer: string;
+  beforeAll(async () => {
+    receiver = await startLogoutReceiver();
+    t = await startMailedTestIdp({
+      idpOptions: { backchannelPolicy: { pollSeconds: 0.5 } },
+      configure: (config) => {
+        config.societies
+          .find((s) => s.id === 'sakura')!
+          .clients.push({
+            client_id: SAKURA_PORTAL.id,
+            client_secret: SAKURA_PORTAL.secret,
+            public: false,
+            redirect_uris: [SAKURA_PORTAL.redirect],
+            post_logout_redirect_uris: ['http://localhost:3998/'],
+            scope: 'openid offline_access profile email',
+            backchannel_logout_uri: receiver.url,
+            backchannel_logout_session_required: true,
+          });
+      },
+    });
+    sakuraIssuer = `${t.url}/sakura`;
+    await t.addMember(
+      { userId: 'bclsaku01', email: 'bclsaku01@sakura.example.jp' },
+      { password: 'Sakura-back-1', onboarded: true, factor: 'email', society: 'sakura' },
+    );
+  });
+  afterAll(async () => {
+    await t?.close();
+    await receiver?.close();
+  });
+
+  it("signs the token with sakura's keys and names sakura's issuer", async () => {
+    const configuration = await oidc.discovery(new URL(sakuraIssuer), SAKURA_PORTAL.id, undefined, oidc.ClientSecretBasic(SAKURA_PORTAL.secret), {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(configuration, {
+      redirect_uri: SAKURA_PORTAL.redirect,
+      scope: 'openid',
+      state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const browser = new BrowserClient();
+    const loginPage = await browser.go(url.toString(), { stopAt: atPortal });
+    const codePage = await browser.submit(loginPage, '/login', { user_id: 'bclsaku01', password: 'Sakura-back-1' }, { stopAt: atPortal });
+    const mail = await t.smtp.waitFor((m) => m.to.includes('bclsaku01@sakura.example.jp'));
+    const callback = await browser.submit(codePage, '/factor', { code: mailedCode(mail.text) }, { stopAt: atPortal });
+    const tokens = await oidc.authorizationCodeGrant(configuration, new URL(callback.url), { pkceCodeVerifier: verifier, expectedState: state });
+    const claims = tokens.claims()!;
+
+    const confirm = await browser.go(oidc.buildEndSessionUrl(configuration, { id_token_hint: tokens.id_token! }).toString(), { stopAt: atPortal });
+    const done = await browser.submit(confirm, '/session/end/confirm', { logout: 'yes' }, { stopAt: atPortal });
+    expect(done.html).toContain('ログアウトしました');
+    const [token] = await receiver.waitFor(1);
+    const payload = await verifiedLogoutToken(token!.token, sakuraIssuer, SAKURA_PORTAL.id);
+    expect(payload).toMatchObject({ iss: sakuraIssuer, sub: claims.sub, sid: claims.sid });
+    // Not kosmo's: its keys do not verify it.
+    await expect(verifiedLogoutToken(token!.token, t.url, SAKURA_PORTAL.id)).rejects.toThrow();
   });
 });
