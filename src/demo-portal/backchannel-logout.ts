@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { PortalDeps } from './deps.js';
 
 /** The event a logout token carries (OpenID Connect Back-Channel Logout 1.0, 2.4). */
@@ -15,7 +15,7 @@ const MAX_AGE = '5 minutes';
  */
 export async function verifyLogoutToken(
   token: string,
-  expected: { issuer: string; clientId: string; jwks: ReturnType<typeof createRemoteJWKSet> },
+  expected: { issuer: string; clientId: string; jwks: JWTVerifyGetKey },
 ): Promise<{ ok: true; claims: JWTPayload & { sid?: string } } | { ok: false; reason: string }> {
   try {
     const { payload } = await jwtVerify(token, expected.jwks, {
