@@ -170,9 +170,11 @@ describe('back-channel logout', () => {
     const pc = await loggedIn(userId);
     expect(phone.claims.sid).not.toBe(pc.claims.sid);
     await pc.browser.go(`${t.url}/account`);
-    const phoneSession = await t.idp.sql.one<{ uid: string }>(`select uid from oidc_payload where model = 'Session' and id = $1`, [
-      phone.browser.cookie('kosmo.session')!.value,
-    ]);
+    const phoneSession = await t.idp.sql.one<{ uid: string; grant_id: string }>(
+      `select uid, payload->'authorizations'->$2->>'grantId' as grant_id from oidc_payload where model = 'Session' and id = $1`,
+      [phone.browser.cookie('kosmo.session')!.value, TEST_CLIENT.id],
+    );
+    expect(phoneSession!.grant_id).toEqual(expect.any(String));
     const page = await pc.browser.go(`${t.url}/account/login-methods`);
     const done = await pc.browser.submit(page, `/account/sessions/${phoneSession!.uid}/logout`, {});
     expect(done.html).toContain('選択したデバイスからログアウトしました。');
@@ -180,6 +182,9 @@ describe('back-channel logout', () => {
     await outboxDrained();
     expect(receiver.received).toHaveLength(1);
     expect(await verify(token!.token)).toMatchObject({ sub: phone.claims.sub, sid: phone.claims.sid });
+    // The portal's grant of that session went with it, and every token under it, as at the provider's own logout.
+    expect(await t.idp.sql.one(`select 1 from oidc_payload where grant_id = $1 or (model = 'Grant' and id = $1)`, [phoneSession!.grant_id])).toBeUndefined();
+    await expect(oidc.refreshTokenGrant(phone.rp.configuration, phone.tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('パスワードの更新 with 「全てのデバイスからサインアウトする」: a token for every other session, none for this one', async () => {
