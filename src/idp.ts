@@ -131,7 +131,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
         mail,
         extraRoutes: options.extraRoutes?.(sql),
       });
-      const sendLogout = deferBackchannelLogouts(provider, sql);
+      const sendLogout = deferBackchannelLogouts(provider, sql, log);
       return { society, config: societyConfig, provider, app, mail, sql: sql.forSociety(society.id), sendLogout };
     });
 

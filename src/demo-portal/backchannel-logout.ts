@@ -49,8 +49,8 @@ async function formField(ctx: Koa.Context, name: string): Promise<string | undef
 /**
  * POST /backchannel-logout: the provider says the member's session with this portal ended (logged
  * out elsewhere, signed out of every device, password changed …). The token is verified, and every
- * portal session of that provider session (`sid`), or of the member (`sub`) when it has none, ends:
- * the member's next page here shows 「ログイン」. 200 when done, 400 for a token refused.
+ * portal session of that provider session (`sid`), or of the member (`sub`) when it has none, is
+ * logged out: the member's next page here shows 「ログイン」. 200 when done, 400 for a token refused.
  */
 export function receiveBackchannelLogout(deps: PortalDeps): Koa.Middleware {
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
@@ -77,7 +77,7 @@ export function receiveBackchannelLogout(deps: PortalDeps): Koa.Middleware {
     const now = Date.now();
     for (const [id, at] of seen) if (at < now - 10 * 60 * 1000) seen.delete(id);
     seen.set(jti, now);
-    deps.sessions.endWhere((claims) => (verified.claims.sid ? claims.sid === verified.claims.sid : claims.sub === verified.claims.sub));
+    deps.sessions.logOutWhere((claims) => (verified.claims.sid ? claims.sid === verified.claims.sid : claims.sub === verified.claims.sub));
     ctx.status = 200;
     ctx.body = '';
   };

@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals';
+import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from '@jest/globals';
 import { Writable } from 'node:stream';
 import * as oidc from 'openid-client';
 import { createLogger } from '../../src/logger.js';
@@ -67,6 +67,8 @@ describe('back-channel logout', () => {
     await t?.close();
     await receiver?.close();
   });
+  // A test is over when its tokens are: no delivery (and no outcome) spills into the next one.
+  afterEach(() => outboxDrained());
   beforeEach(() => {
     receiver.answer(200);
     receiver.clear();

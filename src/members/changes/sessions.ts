@@ -5,8 +5,9 @@ import { recordMemberEvent } from '../events.js';
 import type { ChangeDeps } from './deps.js';
 
 /**
- * ログアウト of one of the member's sessions: it, the tokens issued under it and the device it was
- * seen on end together, with the portals' back-channel logout tokens and the event when there was a session to end. How many sessions ended.
+ * ログアウト of one of the member's sessions: it, the grants and tokens issued under it and the device
+ * it was seen on end together, with the portals' back-channel logout tokens queued and the event when
+ * there was a session to end. How many rows ended.
  */
 export async function endSession(
   deps: Pick<ChangeDeps, 'orm'>,
