@@ -28,6 +28,7 @@ export function retryDelaySeconds(policy: DeliveryPolicy, attempts: number): num
 }
 
 const BATCH = 20;
+const SOCIETIES_AT_ONCE = 4;
 
 /**
  * Delivers the back-channel logout outbox of every society: on a poll, and at once when this
@@ -75,8 +76,13 @@ export class BackchannelDelivery {
     await Promise.allSettled([...this.running.values()]);
   }
 
+  /** Every society's due tokens, a few societies at a time (hundreds of societies share one pool). */
   async deliverAll(): Promise<void> {
-    await Promise.allSettled(this.deps.societies.map((s) => this.deliverDue(s)));
+    const waiting = [...this.deps.societies];
+    const lane = async () => {
+      for (let society = waiting.shift(); society !== undefined && !this.stopped; society = waiting.shift()) await this.deliverDue(society);
+    };
+    await Promise.all(Array.from({ length: Math.min(SOCIETIES_AT_ONCE, waiting.length) }, lane));
   }
 
   /** Delivers what is due in `society` now; a call while one runs makes it look once more after. */
