@@ -11,6 +11,7 @@ import { Migration20261126015756_recovery_code_key_id } from './Migration2026112
 import { Migration20261206000000_factor_trust } from './Migration20261206000000_factor_trust.js';
 import { Migration20261206010000_email_spelling } from './Migration20261206010000_email_spelling.js';
 import { Migration20261206144356_society_isolation } from './Migration20261206144356_society_isolation.js';
+import { Migration20261206171500_backchannel_logout } from './Migration20261206171500_backchannel_logout.js';
 import { Migration20261206172003_signing_key_schedule } from './Migration20261206172003_signing_key_schedule.js';
 
 /** Every migration, in order. Landed migrations are never edited: add a new one. */
@@ -28,5 +29,6 @@ export const migrationsList = [
   { name: 'Migration20261206000000_factor_trust', class: Migration20261206000000_factor_trust },
   { name: 'Migration20261206010000_email_spelling', class: Migration20261206010000_email_spelling },
   { name: 'Migration20261206144356_society_isolation', class: Migration20261206144356_society_isolation },
+  { name: 'Migration20261206171500_backchannel_logout', class: Migration20261206171500_backchannel_logout },
   { name: 'Migration20261206172003_signing_key_schedule', class: Migration20261206172003_signing_key_schedule },
 ];

@@ -18,9 +18,12 @@ import { deleteEndedSessionDevices, recordSessionSeen } from './members/sessions
 import { checkRegisteredClients, createProvider } from './oidc/provider.js';
 import { deleteExpiredOidcPayloads } from './oidc/adapter.js';
 import { KEY_CHECK_MS, loadOrCreateSigningKeys, type SigningKeySet } from './oidc/keys.js';
+import { deferBackchannelLogouts, type SendLogout } from './oidc/backchannel.js';
+import { BackchannelDelivery, type DeliveryOutcome, type DeliveryPolicy } from './oidc/backchannel-delivery.js';
+import { deleteOldGivenUpLogouts } from './oidc/backchannel-outbox.js';
 import { createHttpApp } from './http/app.js';
 import { databaseAnswers } from './http/health.js';
-import { countUserEvent, observeDatabasePool } from './ops/metrics.js';
+import { countBackchannelLogoutDelivery, countUserEvent, observeDatabasePool } from './ops/metrics.js';
 import { traceDatabasePool, tracingEnabled } from './ops/tracing.js';
 import { createFrontApp, type SocietyHandler } from './http/front.js';
 import compose from 'koa-compose';
@@ -42,6 +45,8 @@ export interface SocietyServer {
   sql: Sql;
   /** Which stored keys it signs and verifies with (undefined: a key file, which does not rotate). */
   keys?: SigningKeySet;
+  /** Posts one queued back-channel logout token, built and signed by this society's provider. */
+  sendLogout: SendLogout;
 }
 
 export interface Idp {
@@ -69,6 +74,8 @@ export interface Idp {
    * or stops signing, rebuilds its provider (`keys rotate`); also runs on a timer while listening.
    */
   refreshSigningKeys(): Promise<void>;
+  /** Delivers every society's back-channel logout outbox (src/oidc/backchannel-delivery.ts): started by `listen`. */
+  backchannel: BackchannelDelivery;
   listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
   /** Should it get traffic: not draining, and its database answers within a bound (the management port's /health/ready). */
   ready(): Promise<{ ready: boolean; reason?: string }>;
@@ -88,6 +95,10 @@ export interface IdpOptions {
   extraRoutes?: (sql: Sql) => Koa.Middleware[];
   /** How often each process reads its societies' stored signing keys (KEY_CHECK_MS; tests shorten it). */
   keyCheckMs?: number;
+  /** Retries of back-channel logout tokens (src/oidc/backchannel-delivery.ts DEFAULT_DELIVERY_POLICY). */
+  backchannelPolicy?: Partial<DeliveryPolicy>;
+  /** Told of every try to deliver a logout token: for the deliveries metric. */
+  onBackchannelDelivery?: (society: string, outcome: DeliveryOutcome) => void;
 }
 
 export async function createIdp(config: Config, log: Logger, orm: Orm, options: IdpOptions = {}): Promise<Idp> {
@@ -144,7 +155,8 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
         mail,
         extraRoutes: options.extraRoutes?.(sql),
       });
-      return { society, config: societyConfig, provider, app, mail, sql: sql.forSociety(society.id), keys };
+      const sendLogout = deferBackchannelLogouts(provider, sql, log);
+      return { society, config: societyConfig, provider, app, mail, sql: sql.forSociety(society.id), keys, sendLogout };
     });
 
   const servers = new Map<string, Promise<SocietyServer>>();
@@ -193,6 +205,18 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
   let keyTimer: NodeJS.Timeout | undefined;
   /** The default society's server as it is now (a key rotation replaces it). */
   let current = main;
+  // Every society's outbox, wherever its tokens were queued (this process, another, the admin CLI).
+  const backchannel = new BackchannelDelivery({
+    societies: config.societies.map((s) => s.id),
+    sql,
+    senderOf: async (id) => (await forSociety(id)).sendLogout,
+    log,
+    policy: options.backchannelPolicy,
+    onDelivery: (society, outcome) => {
+      countBackchannelLogoutDelivery(society, outcome);
+      options.onBackchannelDelivery?.(society, outcome);
+    },
+  });
 
   const cleanup = async () => {
     for (const society of config.societies) {
@@ -201,6 +225,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
         await deleteExpiredRateLimits(sql);
         await deleteStaleUnknownIdLockouts(sql);
         await deleteEndedSessionDevices(sql);
+        await deleteOldGivenUpLogouts(sql);
       });
     }
   };
@@ -236,6 +261,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
     forSociety,
     cleanup,
     refreshSigningKeys,
+    backchannel,
     async listen(port = config.port, host = config.host) {
       server = createServer(app.callback());
       await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(port, host, resolve));
@@ -245,6 +271,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
       timer.unref();
       keyTimer = setInterval(() => refreshSigningKeys().catch((err) => log.warn({ err }, 'signing keys not read')), options.keyCheckMs ?? KEY_CHECK_MS);
       keyTimer.unref();
+      backchannel.start();
       return { url: `http://localhost:${actualPort}`, server };
     },
     async ready() {
@@ -267,6 +294,7 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
       draining = true;
       if (timer) clearInterval(timer);
       if (keyTimer) clearInterval(keyTimer);
+      await backchannel.stop();
       unobservePool();
       if (!server) return;
       const closed = new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -50,7 +50,9 @@ export const clientSchema = z
     require_pushed_authorization_requests: z.boolean().optional(),
     dpop_bound_access_tokens: z.boolean().optional(),
     id_token_signed_response_alg: z.enum(ID_TOKEN_ALGS).optional(),
+    /** Where the portal receives a logout token when the member's session with it ends (back-channel logout). */
     backchannel_logout_uri: z.url({ protocol: /^https?$/ }).optional(),
+    /** The logout token then carries the session's `sid`. */
     backchannel_logout_session_required: z.boolean().optional(),
     profile: z.enum(['fapi2']).optional(),
     redirect_uris: z.array(z.url()).min(1),

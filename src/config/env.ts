@@ -39,7 +39,7 @@ export const envSchema = z.object({
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   /**
    * Portal hosts on loopback or private addresses the provider may call (a portal's jwks_uri and
-   * back-channel logout URI), comma-separated host names or host:port. Outside production every
+   * back-channel logout URI), comma-separated host names. Outside production every
    * configured portal host is allowed; in production only these (request forgery).
    */
   PORTAL_PRIVATE_HOSTS: z.string().optional(),

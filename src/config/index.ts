@@ -43,7 +43,7 @@ export interface Config {
   bcryptCost: number;
   logLevel: Env['LOG_LEVEL'];
   trustProxy: boolean;
-  /** PORTAL_PRIVATE_HOSTS: portal hosts on private addresses the provider may call in production (src/oidc/outbound.ts). */
+  /** PORTAL_PRIVATE_HOSTS: portal host names on private addresses the provider may call in production (src/oidc/outbound.ts). */
   portalPrivateHosts: string[];
   smtpUrl?: string;
   demoPortal: { enabled: boolean; port: number; url: string };

@@ -31,6 +31,7 @@ export const SOCIETY_TABLES = [
   'oidc_payload',
   'signing_key',
   'dev_mail',
+  'backchannel_logout',
 ] as const;
 
 /** The society of the connection: none when `app.society` is unset or ''. */

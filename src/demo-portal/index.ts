@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
+import { receiveBackchannelLogout } from './backchannel-logout.js';
 import { completeLogin } from './callback.js';
 import { showClaims } from './claims.js';
 import type { PortalDeps } from './deps.js';
@@ -22,8 +23,9 @@ const SERVICES = ['medical_costs', 'benefits', 'prescriptions', 'e_tax', 'checku
 
 /**
  * The demo portal: KOSMO Web's top page as a relying party of kosmo-idp, the example integration
- * for real portals (openid-client: code flow with PKCE, UserInfo, refresh, RP-initiated logout; as
- * a FAPI 2.0 portal also PAR, private_key_jwt and DPoP-bound tokens).
+ * for real portals (openid-client: code flow with PKCE, UserInfo, refresh, RP-initiated logout,
+ * back-channel logout received at /backchannel-logout; as a FAPI 2.0 portal also PAR, private_key_jwt
+ * and DPoP-bound tokens).
  */
 export function createDemoPortal(o: DemoPortalOptions): Koa {
   const https = o.portalUrl.startsWith('https://');
@@ -58,6 +60,7 @@ export function createDemoPortal(o: DemoPortalOptions): Koa {
       ctx.body = jwks;
     });
   }
+  router.post('/backchannel-logout', receiveBackchannelLogout(deps));
   router.get(['/static/favicon.svg', '/favicon.ico'], (ctx) => {
     ctx.type = 'image/svg+xml';
     ctx.set('Cache-Control', 'public, max-age=3600');

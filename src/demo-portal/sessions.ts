@@ -70,6 +70,24 @@ export class SessionStore {
     ctx.cookies.set(COOKIE, null, { signed: true });
   }
 
+  /**
+   * A back-channel logout: every session whose ID token claims match (that `sid`, or that `sub`) is
+   * no longer logged in; its tokens and claims go, its cookie stays, so a return from the provider's
+   * logout confirmation (`logoutState`) is still recognised. How many sessions were logged out.
+   */
+  logOutWhere(matches: (claims: Record<string, unknown>) => boolean): number {
+    let ended = 0;
+    for (const session of this.sessions.values()) {
+      if (session.tokens && session.claims && matches(session.claims)) {
+        session.tokens = undefined;
+        session.claims = undefined;
+        session.userinfo = undefined;
+        ended++;
+      }
+    }
+    return ended;
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [id, session] of this.sessions) if (session.expiresAt < now) this.sessions.delete(id);

@@ -6,7 +6,7 @@ import { issuerPath, societyCookie, type Config } from '../config/index.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { postgresAdapterFactory } from './adapter.js';
-import { outboundFetch, portalHostsOnPrivateAddresses } from './outbound.js';
+import { portalFetch, portalHostsOnPrivateAddresses } from './outbound.js';
 import { CLAIMS_BY_SCOPE, findAccountFactory } from './account.js';
 
 export interface ProviderPages {
@@ -32,6 +32,9 @@ function providerClients(config: Config): NonNullable<Configuration['clients']>[
     redirect_uris: c.redirect_uris,
     post_logout_redirect_uris: c.post_logout_redirect_uris,
     scope: c.scope,
+    ...(c.backchannel_logout_uri
+      ? { backchannel_logout_uri: c.backchannel_logout_uri, backchannel_logout_session_required: c.backchannel_logout_session_required ?? false }
+      : {}),
     // initiate_login_uri stays in our own config: the provider insists on https for it, and we
     // only use it to restart a login from the "expired" page.
   }));
@@ -146,6 +149,8 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
         logoutSource: (ctx, form) => pages.logout(ctx, form),
         postLogoutSuccessSource: (ctx) => pages.logoutDone(ctx),
       },
+      // Logout tokens go through the outbox (src/oidc/backchannel.ts, backchannel-delivery.ts).
+      backchannelLogout: { enabled: true },
     },
     // Public clients and FAPI 2.0 portals must use PKCE (S256, the only method oidc-provider 9 accepts).
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' || isFapi2(client) },
@@ -188,7 +193,7 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
       Grant: ttl.refreshTokenSeconds,
       Session: (_ctx, session) => (session.transient ? ttl.sessionSeconds : ttl.rememberedSessionSeconds),
     },
-    fetch: outboundFetch(portalHostsOnPrivateAddresses(config)),
+    fetch: portalFetch(portalHostsOnPrivateAddresses(config)),
     renderError: (ctx, out, error) => pages.error(ctx, out as { error: string; error_description?: string }, error),
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris!.some((uri) => new URL(uri).origin === origin),
     enableHttpPostMethods: false,

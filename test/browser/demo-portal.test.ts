@@ -1,12 +1,20 @@
 import { describe, it, beforeAll, afterAll, expect as expectNow } from '@jest/globals';
 import { totpApp } from '../support/idp.js';
 import { mailedCode } from '../support/factors.js';
-import { startBrowserWorld, newPage, submitPassword, eventually as expect, PHONE, PC, type BrowserWorld } from './harness.js';
+import type { Config } from '../../src/config/index.js';
+import { startBrowserWorld, newPage, submitPassword, loginAtPortal, eventually as expect, PHONE, PC, type BrowserWorld } from './harness.js';
+
+/** The demo portal of these tests receives back-channel logout tokens, as the repository's demo portals do. */
+function withBackChannel(config: Config): void {
+  const portal = config.clients.find((c) => c.client_id === 'browser-portal')!;
+  portal.backchannel_logout_uri = new URL('/backchannel-logout', portal.redirect_uris[0]).toString();
+  portal.backchannel_logout_session_required = true;
+}
 
 describe('a member in Chromium, through the demo portal', () => {
   let w: BrowserWorld;
   beforeAll(async () => {
-    w = await startBrowserWorld();
+    w = await startBrowserWorld({ configure: withBackChannel });
   });
   afterAll(async () => {
     await w?.close();
@@ -71,6 +79,38 @@ describe('a member in Chromium, through the demo portal', () => {
     await page.waitForURL(`${w.portal.url}/`);
     await expect(page.locator('.account__name')).toHaveText('初回 太郎');
     await context.close();
+  });
+
+  it('logged out of one device from the account console: the portal on that device shows 「ログイン」 again (back-channel logout)', async () => {
+    await w.t.addMember({ userId: 'chrome003', name: '裏口 花子', email: 'chrome003@example.jp' }, { password: 'Chrome-pass-3', onboarded: true });
+    const phone = await newPage(w, PHONE);
+    await loginAtPortal(w, phone.page, 'chrome003', 'Chrome-pass-3');
+    await expect(phone.page.locator('.account__name')).toHaveText('裏口 花子');
+
+    const pc = await newPage(w, PC);
+    await loginAtPortal(w, pc.page, 'chrome003', 'Chrome-pass-3');
+    await pc.page.goto(`${w.t.url}/account/login-methods`);
+    const otherDevice = pc.page
+      .locator('li.credential')
+      .filter({ has: pc.page.locator('form[action*="/account/sessions/"]') })
+      .filter({ hasNotText: 'この端末' });
+    await expect(otherDevice.first()).toBeVisible();
+    if ((await otherDevice.count()) !== 1) throw new Error('expected one other device on ログイン中のデバイス');
+    await otherDevice.getByRole('button', { name: 'ログアウト' }).click();
+    await expect(pc.page.getByText('選択したデバイスからログアウトしました。')).toBeVisible();
+
+    // The portal received the logout token for the phone's session and ended its own session of it.
+    const loginLink = phone.page.locator('header').getByRole('link', { name: 'ログイン' });
+    for (let i = 0; i < 30 && !(await loginLink.isVisible()); i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      await phone.page.reload();
+    }
+    await expect(loginLink).toBeVisible();
+    // The PC's portal session was another provider session: it stays.
+    await pc.page.goto(`${w.portal.url}/`);
+    await expect(pc.page.locator('.account__name')).toHaveText('裏口 花子');
+    await phone.context.close();
+    await pc.context.close();
   });
 });
 

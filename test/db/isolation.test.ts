@@ -77,6 +77,10 @@ const ROWS: Record<(typeof SOCIETY_TABLES)[number], Insert> = {
     `insert into dev_mail (${s ? 'society_id, ' : ''}recipients, subject) values (${s ? '$2, ' : ''}$1, 'test')`,
     [`${tag}@example.jp`, ...(s ? [s] : [])],
   ],
+  backchannel_logout: (s, id, tag) => [
+    `insert into backchannel_logout (${s ? 'society_id, ' : ''}client_id, account_id, sid) values (${s ? '$3, ' : ''}'portal', $1, $2)`,
+    [id, `sid-${tag}`, ...(s ? [s] : [])],
+  ],
 };
 
 const TABLES = [...SOCIETY_TABLES];

@@ -18,6 +18,9 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
  */
 const SOCIETY_MIGRATION = migrationsList.findIndex((m) => m.name.endsWith('_society_isolation'));
 const BEFORE = migrationsList[SOCIETY_MIGRATION - 1]!.name;
+/** Tables created after the society migration (with their society column from the start) held nothing to move. */
+const LATER_TABLES = new Set<string>(['backchannel_logout']);
+const MOVED_TABLES = SOCIETY_TABLES.filter((t) => !LATER_TABLES.has(t));
 
 describe(`upgrading a populated database through the society migration (from ${BEFORE})`, () => {
   let db: TestDatabase;
@@ -83,7 +86,7 @@ describe(`upgrading a populated database through the society migration (from ${B
     );
     await q(`insert into signing_key (kid, encrypted_jwk) values ('kid-1', 'sealed-jwk'), ('kid-2', 'sealed-jwk-2')`);
     await q(`insert into dev_mail (recipients, subject, text) values ('hanako@example.jp', '認証コード', '123456')`);
-    for (const table of SOCIETY_TABLES) before[table] = Number((await q(`select count(*) as n from ${table}`)).rows[0].n);
+    for (const table of MOVED_TABLES) before[table] = Number((await q(`select count(*) as n from ${table}`)).rows[0].n);
 
     // The upgrade, as `npm start` runs it: the migrations as the owner, then the application role's grants.
     await migrateAsOwner(db.ownerUrl, 'kosmo_app');
@@ -94,11 +97,11 @@ describe(`upgrading a populated database through the society migration (from ${B
   });
 
   it('had rows in every society table before', () => {
-    for (const table of SOCIETY_TABLES) expect({ table, rows: before[table]! > 0 }).toEqual({ table, rows: true });
+    for (const table of MOVED_TABLES) expect({ table, rows: before[table]! > 0 }).toEqual({ table, rows: true });
   });
 
   it(`keeps every row, each now in the default society "${DEFAULT_SOCIETY}"`, async () => {
-    for (const table of SOCIETY_TABLES) {
+    for (const table of MOVED_TABLES) {
       const rows = await owner.query(`select society_id, count(*)::int as n from ${table} group by society_id`);
       expect({ table, rows: rows.rows }).toEqual({ table, rows: [{ society_id: DEFAULT_SOCIETY, n: before[table] }] });
     }
@@ -116,12 +119,12 @@ describe(`upgrading a populated database through the society migration (from ${B
       // One statement at a time: the client is one connection.
       const counts = async () => {
         const rows: Record<string, number> = {};
-        for (const t of SOCIETY_TABLES) rows[t] = Number((await app.query(`select count(*) as n from ${t}`)).rows[0].n);
+        for (const t of MOVED_TABLES) rows[t] = Number((await app.query(`select count(*) as n from ${t}`)).rows[0].n);
         return rows;
       };
-      expect(await counts()).toEqual(Object.fromEntries(SOCIETY_TABLES.map((t) => [t, 0])));
+      expect(await counts()).toEqual(Object.fromEntries(MOVED_TABLES.map((t) => [t, 0])));
       await app.query("select set_config('app.society', 'another', false)");
-      expect(await counts()).toEqual(Object.fromEntries(SOCIETY_TABLES.map((t) => [t, 0])));
+      expect(await counts()).toEqual(Object.fromEntries(MOVED_TABLES.map((t) => [t, 0])));
       await app.query("select set_config('app.society', $1, false)", [DEFAULT_SOCIETY]);
       expect(await counts()).toEqual(before);
       expect((await app.query('select user_id, email from member order by user_id')).rows).toEqual([

@@ -274,7 +274,7 @@ describe('a FAPI 2.0 portal with a jwks_uri on a private address', () => {
 
   it('in production: refused (invalid_client), unless PORTAL_PRIVATE_HOSTS names its host', async () => {
     expect(await pushedRequestAt({ production: true })).toBe('invalid_client');
-    expect(await pushedRequestAt({ production: true, privateHosts: new URL(jwksUri).host })).toBe('accepted');
+    expect(await pushedRequestAt({ production: true, privateHosts: new URL(jwksUri).hostname })).toBe('accepted');
   });
 });
 

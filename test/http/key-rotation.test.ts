@@ -17,7 +17,7 @@ type Jwks = { keys: { kid: string; alg: string; key_ops?: string[] }[] };
 describe('signing keys that rotate', () => {
   let t: TestIdp;
   beforeAll(async () => {
-    t = await startTestIdp({ keyCheckMs: 200 });
+    t = await startTestIdp({ idpOptions: { keyCheckMs: 200 } });
     await t.addMember({ userId: 'rotate001', name: '鍵 交換' }, { password: 'Rotate-pass-1', onboarded: true });
   });
   afterAll(async () => {

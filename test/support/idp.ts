@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { createIdp, type Idp } from '../../src/idp.js';
+import { createIdp, type Idp, type IdpOptions } from '../../src/idp.js';
 import { openOrm } from '../../src/db/orm.js';
 import { insertMembers, memberInputSchema, type MemberInput } from '../../src/members/provision.js';
 import { storeNewPassword } from '../../src/members/new-password.js';
@@ -61,8 +61,8 @@ export interface TestIdpOptions {
   env?: Record<string, string>;
   /** The provider's logger (silent unless given). */
   log?: Logger;
-  /** How often the provider reads its stored signing keys (src/oidc/keys.ts KEY_CHECK_MS). */
-  keyCheckMs?: number;
+  /** Options of createIdp (back-channel delivery policy and hook …). */
+  idpOptions?: IdpOptions;
 }
 
 /** Starts a real provider on a fresh database and a free port, as `npm start` would. */
@@ -101,7 +101,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   );
   options.configure?.(config);
   const orm = await openOrm(databaseUrl, 5);
-  const idp = await createIdp(config, options.log ?? createLogger('silent'), orm, { keyCheckMs: options.keyCheckMs });
+  const idp = await createIdp(config, options.log ?? createLogger('silent'), orm, options.idpOptions);
   const { url } = await idp.listen(port, '127.0.0.1');
   return {
     url,

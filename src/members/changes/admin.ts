@@ -6,6 +6,7 @@ import { insertMembers, type ValidMemberInput } from '../provision.js';
 import { cancelOutstandingLinks, endPendingLogins } from '../sessions.js';
 import { isEmailTaken, isUserIdTaken } from '../taken.js';
 import { revokeEverythingOfMember } from '../../oidc/revoke.js';
+import { announceQueuedLogouts } from '../../oidc/backchannel-outbox.js';
 import type { ChangeDeps } from './deps.js';
 
 /**
@@ -22,7 +23,7 @@ type AdminChangeDeps = Pick<ChangeDeps, 'sql'>;
  */
 export async function resetMfa(deps: AdminChangeDeps, change: { memberId: string; via: string }): Promise<number> {
   const { memberId, via } = change;
-  return deps.sql.transaction(async (tx, em) => {
+  const removed = await deps.sql.transaction(async (tx, em) => {
     const removed = await removeDevicesOfMember(em, memberId);
     await endPendingLogins(tx, memberId);
     const revoked = await revokeEverythingOfMember(tx, memberId);
@@ -30,6 +31,9 @@ export async function resetMfa(deps: AdminChangeDeps, change: { memberId: string
     await recordMemberEvent(tx, memberId, 'admin.mfa_reset', { via, removed, revoked, cancelledLinks });
     return removed;
   });
+  // Delivered by this process when it delivers (a server), else by the servers' next poll (the CLI).
+  announceQueuedLogouts();
+  return removed;
 }
 
 /** `member unlock`: every failure and lock cleared, a permanent one too, with its event. The state before. */

@@ -1,5 +1,6 @@
 import { inTransaction } from '../../db/unit-of-work.js';
 import { sendSecurityNotice } from '../../mail/security-notice.js';
+import { announceQueuedLogouts } from '../../oidc/backchannel-outbox.js';
 import { revokeEverythingOfMember, revokeOtherSessionsOfMember } from '../../oidc/revoke.js';
 import { recordMemberEvent } from '../events.js';
 import { endLocksAfterReset } from '../lockout-store.js';
@@ -28,6 +29,7 @@ export async function changePassword(
     const cancelledLinks = signOutOthers ? await cancelOutstandingLinks(work.sql, member.id) : 0;
     await recordMemberEvent(work.sql, member.id, 'password.changed', { via: 'console', signedOutOthers: signOutOthers, ended, cancelledLinks }, ip);
   });
+  if (signOutOthers) announceQueuedLogouts();
   await sendSecurityNotice(deps, member, 'password_changed');
 }
 
@@ -57,7 +59,7 @@ export async function setOwnPassword(
 export async function resetPasswordWithLink(deps: ChangeDeps, change: { token: string; memberId: string; password: string; ip: string }): Promise<boolean> {
   const { token, memberId, ip } = change;
   const hash = await deps.hasher.hash(change.password);
-  return inTransaction(deps.orm, async (work) => {
+  const done = await inTransaction(deps.orm, async (work) => {
     if ((await consumePasswordReset(work.sql, token)) !== memberId) return false;
     await storeNewPassword(work, memberId, hash);
     await work.em.flush();
@@ -68,4 +70,6 @@ export async function resetPasswordWithLink(deps: ChangeDeps, change: { token: s
     await recordMemberEvent(work.sql, memberId, 'password.changed', { via: 'recovery', revoked, cancelledLinks }, ip);
     return true;
   });
+  if (done) announceQueuedLogouts();
+  return done;
 }
