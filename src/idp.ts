@@ -296,6 +296,8 @@ export async function createIdp(config: Config, log: Logger, orm: Orm, options: 
       if (keyTimer) clearInterval(keyTimer);
       await backchannel.stop();
       unobservePool();
+      // The relay's connections kept open (src/mail/transport.ts).
+      transport.close();
       if (!server) return;
       const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
       if (options.timeoutMs) {

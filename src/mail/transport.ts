@@ -9,9 +9,11 @@ const TIMEOUTS = {
 };
 
 /**
- * One SMTP connection per message (no pool): mail is rare here, and a fresh connection
- * recovers by itself after the relay restarts. Accepts `smtp://[user:pass@]host[:port]`
- * (STARTTLS when offered) and `smtps://…` (TLS from the start).
+ * A few SMTP connections kept open and reused (a login with the mailed code sends one mail; a new
+ * connection, its greeting and STARTTLS for each cost more than the mail: test/bench (e)). A
+ * connection the relay closed (idle, or restarted) is replaced by a new one; a message that failed
+ * on it is retried by the mailer. Accepts `smtp://[user:pass@]host[:port]` (STARTTLS when offered)
+ * and `smtps://…` (TLS from the start).
  */
 export function createSmtpTransport(url: string): Transporter {
   let parsed: URL;
@@ -24,5 +26,5 @@ export function createSmtpTransport(url: string): Transporter {
     throw new Error(`SMTP URL must start with smtp:// or smtps://, not ${parsed.protocol}//`);
   }
   if (!parsed.hostname) throw new Error('SMTP URL has no host');
-  return nodemailer.createTransport({ url, pool: false, ...TIMEOUTS });
+  return nodemailer.createTransport({ url, pool: true, maxConnections: 3, maxMessages: 100, ...TIMEOUTS });
 }

@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { timeStepAt, totpCodeAt } from '../../src/factors/totp/codes.js';
 import { BrowserClient, findForm, type Page } from '../support/browser-client.js';
-import { mailedCode } from '../support/factors.js';
-import type { CapturedMail, SmtpCapture } from '../support/smtp-capture.js';
+import type { CodeSink } from './code-sink.js';
 import { BENCH_CLIENT, BENCH_PASSWORD, benchEmailAddress, benchEmailUserId, benchTotpUserId, TOTP_SECRETS_FILE } from './shared.js';
 
 export interface LoadResult {
@@ -181,8 +180,7 @@ export function totpLoginOp(endpoints: Endpoints, dir: string): () => Promise<To
  * the code from the mail the bench's SMTP server received for that member. Members take turns, so
  * none has two logins at once, nor more mails an hour than the policy allows.
  */
-export function emailLoginOp(endpoints: Endpoints, smtp: SmtpCapture, members: number): () => Promise<TokenSet> {
-  const read = new WeakSet<CapturedMail>();
+export function emailLoginOp(endpoints: Endpoints, mail: CodeSink, members: number): () => Promise<TokenSet> {
   let next = 0;
   return async () => {
     const i = next++ % members;
@@ -191,9 +189,7 @@ export function emailLoginOp(endpoints: Endpoints, smtp: SmtpCapture, members: n
       if (page.status !== 200) throw new Error(`unexpected page ${page.status} at ${page.url}`);
       if (!/\/factor$/.test(new URL(page.url).pathname))
         return browser.submit(page, '/login', { user_id: benchEmailUserId(i), password: BENCH_PASSWORD }, { stopAt: atCallback });
-      const mail = await smtp.waitFor((m) => m.to.includes(address) && !read.has(m), 10_000);
-      read.add(mail);
-      return browser.submit(page, '/factor', { code: mailedCode(mail.text) }, { stopAt: atCallback });
+      return browser.submit(page, '/factor', { code: await mail.nextCode(address) }, { stopAt: atCallback });
     });
   };
 }

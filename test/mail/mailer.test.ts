@@ -129,6 +129,19 @@ describe('the mailer, through a real SMTP server', () => {
     expect(lines.find((l) => l.msg === 'mail sent')).toEqual(expect.objectContaining({ attempt: 2 }));
   });
 
+  it('keeps its connection for the next mail, and when the relay restarts, the next mail goes through a new one', async () => {
+    const send = () => mailer.send({ to: ADDRESS, template: 'verify_email', locale: 'ja', vars: { name: '健保 花子', link: LINK, minutes: 30 } });
+    expect((await send()).ok).toBe(true);
+    expect((await send()).ok).toBe(true);
+    expect(capture.messages).toHaveLength(2);
+    // The relay goes away (its connections with it) and comes back on the same address.
+    const port = Number(new URL(capture.url).port);
+    await capture.close();
+    capture = await startSmtpCapture(port);
+    expect((await send()).ok).toBe(true);
+    expect(capture.messages).toHaveLength(1);
+  });
+
   it('gives up after three attempts, returns ok: false and logs without the address or the link', async () => {
     capture.failNext(3);
     const result = await mailer.send({ to: ADDRESS, template: 'verify_email', locale: 'ja', vars: { name: '健保 花子', link: LINK, minutes: 30 } });

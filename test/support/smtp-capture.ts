@@ -37,14 +37,14 @@ interface Waiter {
 }
 
 /** A real SMTP server on a random loopback port that keeps what it receives in memory, for tests. */
-export async function startSmtpCapture(): Promise<SmtpCapture> {
+export async function startSmtpCapture(port = 0): Promise<SmtpCapture> {
   const messages: CapturedMail[] = [];
   let waiters: Waiter[] = [];
   const failures: SmtpRejection[] = [];
   let rejected = 0;
 
   const receiver = await startSmtpReceiver({
-    port: 0,
+    port,
     async receive(mail) {
       const captured: CapturedMail = {
         to: mail.recipients,
