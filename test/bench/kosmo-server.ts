@@ -97,37 +97,15 @@ const readyMs = performance.now() - readyFrom;
 
 const totpCount = Number(env.BENCH_TOTP_MEMBERS ?? 150);
 const emailCount = Number(env.BENCH_EMAIL_MEMBERS ?? 200);
+/** `count` members of one kind: their user IDs, their own 記号, their addresses. */
+const membersOf = (count: number, symbol: string, userId: (i: number) => string, email: (i: number) => string) =>
+  Array.from({ length: count }, (_, i) =>
+    memberInputSchema.parse({ userId: userId(i), symbol, number: String(1_000_000 + i), birthdate: '1980-12-01', name: `ベンチ ${i}`, email: email(i) }),
+  );
 const members = [
-  ...Array.from({ length: memberCount }, (_, i) =>
-    memberInputSchema.parse({
-      userId: benchUserId(i),
-      symbol: '77',
-      number: String(1_000_000 + i),
-      birthdate: '1980-12-01',
-      name: `ベンチ ${i}`,
-      email: `${benchUserId(i)}@example.jp`,
-    }),
-  ),
-  ...Array.from({ length: totpCount }, (_, i) =>
-    memberInputSchema.parse({
-      userId: benchTotpUserId(i),
-      symbol: '78',
-      number: String(1_000_000 + i),
-      birthdate: '1980-12-01',
-      name: `ベンチ ${i}`,
-      email: `${benchTotpUserId(i)}@example.jp`,
-    }),
-  ),
-  ...Array.from({ length: emailCount }, (_, i) =>
-    memberInputSchema.parse({
-      userId: benchEmailUserId(i),
-      symbol: '79',
-      number: String(1_000_000 + i),
-      birthdate: '1980-12-01',
-      name: `ベンチ ${i}`,
-      email: benchEmailAddress(i),
-    }),
-  ),
+  ...membersOf(memberCount, '77', benchUserId, (i) => `${benchUserId(i)}@example.jp`),
+  ...membersOf(totpCount, '78', benchTotpUserId, (i) => `${benchTotpUserId(i)}@example.jp`),
+  ...membersOf(emailCount, '79', benchEmailUserId, benchEmailAddress),
 ];
 await idp.sql.transaction(async (tx) => {
   await insertMembers(tx, members);

@@ -142,18 +142,7 @@ describe('a FAPI 2.0 portal', () => {
 
   it('refuses a client secret instead of private_key_jwt (invalid_client)', async () => {
     const configuration = await portal(oidc.ClientSecretBasic('a-guessed-secret-0123456789'));
-    const DPoP = oidc.getDPoPHandle(configuration, await oidc.randomDPoPKeyPair('ES256'));
-    const refused = oidc.buildAuthorizationUrlWithPAR(
-      configuration,
-      {
-        redirect_uri: FAPI.redirect,
-        scope: 'openid',
-        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
-      },
-      { DPoP },
-    );
-    expect(await refusal(refused)).toBe('invalid_client');
+    expect(await pushedRequest(configuration)).toBe('invalid_client');
   });
 
   it('refuses the code without a DPoP proof, and with a proof of another key', async () => {
@@ -248,21 +237,7 @@ describe('a FAPI 2.0 portal with a jwks_uri on a private address', () => {
         oidc.PrivateKeyJwt({ key: keys.privateKey, kid: FAPI.kid }),
         { execute: [oidc.allowInsecureRequests] },
       );
-      const DPoP = oidc.getDPoPHandle(configuration, await oidc.randomDPoPKeyPair('ES256'));
-      return (
-        (await refusal(
-          oidc.buildAuthorizationUrlWithPAR(
-            configuration,
-            {
-              redirect_uri: FAPI.redirect,
-              scope: 'openid',
-              code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-              code_challenge_method: 'S256',
-            },
-            { DPoP },
-          ),
-        )) ?? 'no error code'
-      );
+      return (await pushedRequest(configuration)) ?? 'no error code';
     } finally {
       await t.close();
     }
@@ -361,6 +336,18 @@ describe('DPoP across two processes', () => {
     expect(fresh.status).toBe(200);
   });
 });
+
+/** A pushed authorization request (PKCE, a fresh DPoP key): 'accepted', or the error code it was refused with. */
+async function pushedRequest(configuration: oidc.Configuration): Promise<string | undefined> {
+  const DPoP = oidc.getDPoPHandle(configuration, await oidc.randomDPoPKeyPair('ES256'));
+  const parameters = {
+    redirect_uri: FAPI.redirect,
+    scope: 'openid',
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  };
+  return refusal(oidc.buildAuthorizationUrlWithPAR(configuration, parameters, { DPoP }));
+}
 
 /** The OAuth error code a request was refused with (in the body or a WWW-Authenticate challenge), or 'accepted'. */
 async function refusal(request: Promise<unknown>): Promise<string | undefined> {
