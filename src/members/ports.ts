@@ -63,7 +63,7 @@ function buildFlowDeps(deps: AppDeps): FlowDeps {
       passwordLogin: (userId) => memberForPasswordLogin(sql, userId),
       findPasskey: (webauthnId) => findPasskeyByWebauthnId(orm.em.fork(), webauthnId),
     },
-    codes: { hasLive: (memberId, purpose, maxAttempts) => hasLiveCode(orm.em.fork(), memberId, purpose, maxAttempts) },
+    codes: { hasLive: (memberId, purpose, maxAttempts) => hasLiveCode(sql, memberId, purpose, maxAttempts) },
     recoveryCodes: { left: (memberId) => recoveryCodesLeft(sql, memberId) },
     // A challenge is a one-per-window counter in PostgreSQL that outlives it (factors/passkey/challenge.ts).
     passkeyChallenges: { spend: async (challenge) => (await hitRateLimit(sql, `webauthn-challenge:${challenge}`, 1, 900)).allowed },

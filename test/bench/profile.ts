@@ -6,7 +6,7 @@
  *   BENCH_BCRYPT_COST=4 BENCH_SECONDS=10 npx tsx test/bench/profile.ts
  *   BENCH_CHILD_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/kosmo-prof" npx tsx test/bench/profile.ts
  *   BENCH_CHILD_NODE_OPTIONS=--expose-gc npx tsx test/bench/profile.ts   (heap after a full GC)
- *   BENCH_PROFILE=login|totp|refresh (only that one); BENCH_SERVER_NODE_OPTIONS replaces the Dockerfile's NODE_OPTIONS
+ *   BENCH_PROFILE=login|totp|email|refresh (only that one); BENCH_SERVER_NODE_OPTIONS replaces the Dockerfile's NODE_OPTIONS
  *   BENCH_SQL_LOG=1 (the kosmo-idp child prints every SQL statement it sends to its stderr)
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +15,8 @@ import path from 'node:path';
 import bcrypt from 'bcrypt';
 import { freePort } from '../support/idp.js';
 import { compileForBench, cpuMeter, productionNodeOptions, startChild, killOrphanPostgres } from './children.js';
-import { codeFlowLogin, devInteractionForms, discover, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp } from './load.js';
+import { startCodeSink } from './code-sink.js';
+import { codeFlowLogin, devInteractionForms, discover, emailLoginOp, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
 
 const env = process.env;
@@ -34,6 +35,7 @@ const hash = await bcrypt.hash(BENCH_PASSWORD, cost);
 const [kosmoScript, bareScript] = compileForBench(['test/bench/kosmo-server.ts', 'test/bench/bare-provider.ts']) as [string, string];
 const nodeOptions = [productionNodeOptions(), env.BENCH_CHILD_NODE_OPTIONS ?? ''].join(' ').trim();
 console.log(`servers: ${kosmoScript}, ${bareScript}; NODE_OPTIONS="${nodeOptions}"`);
+const mail = await startCodeSink();
 const kosmo = await startChild('kosmo-idp', kosmoScript, {
   NODE_OPTIONS: nodeOptions,
   BENCH_DIR: dir,
@@ -42,6 +44,7 @@ const kosmo = await startChild('kosmo-idp', kosmoScript, {
   BENCH_MEMBERS: String(members),
   BENCH_PASSWORD_HASH: hash,
   BENCH_BCRYPT_COST: String(cost),
+  BENCH_SMTP_URL: mail.url,
 });
 const bare = await startChild('bare oidc-provider', bareScript, { NODE_OPTIONS: nodeOptions, BENCH_PORT: String(await freePort()) });
 try {
@@ -91,6 +94,11 @@ try {
     await runLoad(() => totpLogin().then(() => {}), { concurrency: 6, rampMs: 0, windowMs: 2000 });
     await measure('TOTP logins', () => totpLogin().then(() => {}), loginConcurrency);
   }
+  if (only('email')) {
+    const emailLogin = emailLoginOp(endpoints, mail, Number(env.BENCH_EMAIL_MEMBERS ?? 200));
+    await runLoad(() => emailLogin().then(() => {}), { concurrency: 6, rampMs: 0, windowMs: 2000 });
+    await measure('mailed-code logins', () => emailLogin().then(() => {}), loginConcurrency);
+  }
   if (only('refresh')) await measure('refresh grants', refresh, refreshConcurrency);
   if (only('refresh')) {
     const bareEndpoints = await discover(bare.url);
@@ -124,6 +132,7 @@ try {
 } finally {
   await bare.stop();
   await kosmo.stop();
+  await mail.close();
   killOrphanPostgres(pgdata);
   rmSync(dir, { recursive: true, force: true });
 }

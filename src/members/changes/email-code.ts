@@ -1,4 +1,3 @@
-import { inTransaction } from '../../db/unit-of-work.js';
 import type { Locale } from '../../i18n/index.js';
 import { replaceLiveCode } from '../one-time-codes.js';
 import type { ChangeDeps, NoticeMember } from './deps.js';
@@ -10,12 +9,12 @@ import type { ChangeDeps, NoticeMember } from './deps.js';
  * False when the mail could not be delivered.
  */
 export async function mailEmailCode(
-  deps: Pick<ChangeDeps, 'orm' | 'mail'>,
+  deps: Pick<ChangeDeps, 'sql' | 'mail'>,
   change: { member: NoticeMember; purpose: string; code: string; codeHash: string; seconds: number; locale: Locale },
 ): Promise<boolean> {
   const { member, code, seconds } = change;
   if (!member.email) return false;
-  await inTransaction(deps.orm, (work) => replaceLiveCode(work, member.id, change.purpose, change.codeHash, seconds));
+  await replaceLiveCode(deps.sql, member.id, change.purpose, change.codeHash, seconds);
   const sent = await deps.mail.send({
     to: member.email,
     template: 'email_code',
