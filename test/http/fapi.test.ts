@@ -80,6 +80,16 @@ describe('a FAPI 2.0 portal', () => {
     return { callback: new URL(callback.url), verifier, state };
   }
 
+  /** The member logged in at the portal: its tokens, bound to a DPoP key of its own. */
+  async function signedIn() {
+    const configuration = await portal();
+    const dpopKeys = await oidc.randomDPoPKeyPair('ES256');
+    const DPoP = oidc.getDPoPHandle(configuration, dpopKeys);
+    const { callback, verifier, state } = await authorize(configuration, DPoP);
+    const tokens = await oidc.authorizationCodeGrant(configuration, callback, { pkceCodeVerifier: verifier, expectedState: state }, undefined, { DPoP });
+    return { configuration, dpopKeys, DPoP, tokens };
+  }
+
   it('logs a member in: PAR, private_key_jwt, DPoP-bound tokens, iss in the response, ES256 ID token, userinfo and refresh with proofs', async () => {
     const discovery = (await (await fetch(`${t.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     expect(discovery.pushed_authorization_request_endpoint).toBe(`${t.url}/request`);
@@ -157,10 +167,7 @@ describe('a FAPI 2.0 portal', () => {
   });
 
   it('refuses the refresh and the access token with a proof of another key, or none', async () => {
-    const configuration = await portal();
-    const DPoP = oidc.getDPoPHandle(configuration, await oidc.randomDPoPKeyPair('ES256'));
-    const { callback, verifier, state } = await authorize(configuration, DPoP);
-    const tokens = await oidc.authorizationCodeGrant(configuration, callback, { pkceCodeVerifier: verifier, expectedState: state }, undefined, { DPoP });
+    const { configuration, DPoP, tokens } = await signedIn();
     const otherKey = oidc.getDPoPHandle(configuration, await oidc.randomDPoPKeyPair('ES256'));
     await expect(oidc.fetchUserInfo(configuration, tokens.access_token, oidc.skipSubjectCheck, { DPoP: otherKey })).rejects.toBeInstanceOf(
       oidc.WWWAuthenticateChallengeError,
@@ -172,11 +179,7 @@ describe('a FAPI 2.0 portal', () => {
   });
 
   it('refuses a replayed DPoP proof', async () => {
-    const configuration = await portal();
-    const dpopKeys = await oidc.randomDPoPKeyPair('ES256');
-    const DPoP = oidc.getDPoPHandle(configuration, dpopKeys);
-    const { callback, verifier, state } = await authorize(configuration, DPoP);
-    const tokens = await oidc.authorizationCodeGrant(configuration, callback, { pkceCodeVerifier: verifier, expectedState: state }, undefined, { DPoP });
+    const { dpopKeys, tokens } = await signedIn();
     const proof = await dpopProof(dpopKeys, 'GET', `${t.url}/me`, tokens.access_token);
     const first = await fetch(`${t.url}/me`, { headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof } });
     expect(first.status).toBe(200);
@@ -186,11 +189,7 @@ describe('a FAPI 2.0 portal', () => {
   });
 
   it('the same proof sent twice at the same moment is accepted once', async () => {
-    const configuration = await portal();
-    const dpopKeys = await oidc.randomDPoPKeyPair('ES256');
-    const DPoP = oidc.getDPoPHandle(configuration, dpopKeys);
-    const { callback, verifier, state } = await authorize(configuration, DPoP);
-    const tokens = await oidc.authorizationCodeGrant(configuration, callback, { pkceCodeVerifier: verifier, expectedState: state }, undefined, { DPoP });
+    const { dpopKeys, tokens } = await signedIn();
     const proof = await dpopProof(dpopKeys, 'GET', `${t.url}/me`, tokens.access_token);
     const answers = await Promise.all(
       Array.from({ length: 10 }, () => fetch(`${t.url}/me`, { headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof } })),
