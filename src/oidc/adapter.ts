@@ -1,7 +1,7 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { toDate, type Sql } from '../db/sql.js';
 import { ACCOUNT_COLUMNS, rememberAccount, type AccountRow } from './account.js';
-import { consumedInThisRequest, deferWrite, forgetReads, markConsumed, providerRequest, recall, remember, takeDeferredWrites } from './prefetch.js';
+import { deferConsume, deferWrite, forgetReads, providerRequest, recall, remember, takeDeferredConsume, takeDeferredWrites } from './prefetch.js';
 
 const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 /** Tokens whose lookup also reads their grant, session and member (see prefetch.ts). */
@@ -11,8 +11,6 @@ const LIVE = '(expires_at is null or expires_at > now())';
 interface TokenRow {
   payload: AdapterPayload;
   consumed_at: Date | string | null;
-  /** Set when this statement consumed the token (refresh grant only). */
-  won?: boolean;
   grant_payload: AdapterPayload | null;
   session_payload: AdapterPayload | null;
   account: AccountRow | null;
@@ -20,22 +18,15 @@ interface TokenRow {
 
 /**
  * Reads a code or token together with its grant, the session it is bound to and the member, in one
- * statement. `$3` true consumes it in the same statement: exactly one of several simultaneous
- * requests gets `won`, the others see it consumed.
+ * statement that only reads (a refresh grant consumes its token later, in the statement that writes
+ * the new tokens: see the adapter's `consume`).
  *
  * The grant, session and member are subqueries, not joins: under row-level security PostgreSQL
  * uses an index only for conditions that cannot leak, and a join on `cur.payload->>'grantId'` is
  * not one (it would read every grant of the society); in a subquery the value is a parameter.
  */
 export const TOKEN_WITH_CONTEXT = `
-  with cur as (
-    select payload, consumed_at from oidc_payload where model = $1 and id = $2 and ${LIVE}
-  ), upd as (
-    update oidc_payload set consumed_at = now()
-    where $3::boolean and model = $1 and id = $2 and consumed_at is null and ${LIVE}
-    returning 1
-  )
-  select cur.payload, cur.consumed_at, exists (select 1 from upd) as won,
+  select cur.payload, cur.consumed_at,
     (select g.payload from oidc_payload g
       where g.model = 'Grant' and g.id = cur.payload->>'grantId' and (g.expires_at is null or g.expires_at > now())) as grant_payload,
     (select s.payload from oidc_payload s
@@ -43,7 +34,7 @@ export const TOKEN_WITH_CONTEXT = `
     (select to_jsonb(a) from (select ${ACCOUNT_COLUMNS} from member
        where id = case when cur.payload->>'accountId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                        then (cur.payload->>'accountId')::uuid end) a) as account
-  from cur`;
+  from oidc_payload cur where cur.model = $1 and cur.id = $2 and (cur.expires_at is null or cur.expires_at > now())`;
 
 /**
  * The description of the SessionNotFound an interaction answers once it has been resumed at
@@ -69,19 +60,54 @@ export function handedBack(result: unknown): boolean {
 
 const handedBackSql = (payload: string) => `coalesce(${payload}->'result' ?| array[${PROVIDER_RESULTS.map((k) => `'${k}'`).join(', ')}], false)`;
 
-function upsertStatement(rows: number): string {
-  const values = Array.from({ length: rows }, (_, r) => `(${Array.from({ length: 7 }, (_, c) => `$${r * 7 + c + 1}`).join(', ')})`);
-  return `insert into oidc_payload (model, id, payload, grant_id, user_code, uid, expires_at)
-    values ${values.join(', ')}
-    on conflict (model, id, society_id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
+const UPSERT_COLUMNS = '(model, id, payload, grant_id, user_code, uid, expires_at)';
+const ON_CONFLICT = `on conflict (model, id, society_id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
       user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at
     where oidc_payload.model <> 'Interaction'
        or (oidc_payload.consumed_at is null and (not ${handedBackSql('oidc_payload.payload')} or ${handedBackSql('excluded.payload')}))`;
+
+/** `($1, $2, $3::jsonb, …), ($8, …)`: the rows' values, typed (in a VALUES list under SELECT nothing else types them). */
+function valuesList(rows: number): string {
+  const types = ['', '', '::jsonb', '', '', '', '::timestamptz'];
+  return Array.from({ length: rows }, (_, r) => `(${types.map((type, c) => `$${r * 7 + c + 1}${type}`).join(', ')})`).join(', ');
 }
+
+/** A statement's text for a number of rows, made once (it is the prepared statement's key, src/db/sql.ts). */
+function byRows(make: (rows: number) => string): (rows: number) => string {
+  const made = new Map<number, string>();
+  return (rows) => {
+    let text = made.get(rows);
+    if (text === undefined) made.set(rows, (text = make(rows)));
+    return text;
+  };
+}
+
+const upsertStatement = byRows((rows) => `insert into oidc_payload ${UPSERT_COLUMNS} values ${valuesList(rows)} ${ON_CONFLICT}`);
+
+/**
+ * A refresh grant's one write: it consumes the presented refresh token (the last parameter) and, only
+ * if this statement is the one that consumed it, writes the new refresh token and access token.
+ * Of two requests presenting the same token at once, the second waits on the row and then writes
+ * nothing.
+ */
+const consumeAndUpsertStatement = byRows(
+  (rows) => `with consumed as (
+      update oidc_payload set consumed_at = now()
+      where model = 'RefreshToken' and id = $${rows * 7 + 1} and consumed_at is null and ${LIVE}
+      returning 1)
+    insert into oidc_payload ${UPSERT_COLUMNS}
+    select * from (values ${valuesList(rows)}) as v where exists (select 1 from consumed)
+    ${ON_CONFLICT}`,
+);
 
 function inRefreshGrant(): boolean {
   const oidc = providerRequest();
   return oidc?.route === 'token' && oidc.params?.grant_type === 'refresh_token';
+}
+
+/** This request is the refresh grant presenting refresh token `id` (the provider rotates it). */
+function rotatesInThisRequest(id: string): boolean {
+  return inRefreshGrant() && providerRequest()?.params?.refresh_token === id;
 }
 
 function markedConsumed(payload: AdapterPayload, consumedAt: Date | string | null): AdapterPayload {
@@ -97,8 +123,9 @@ function markedConsumed(payload: AdapterPayload, consumedAt: Date | string | nul
  * Expired rows are invisible at once and deleted by `deleteExpiredOidcPayloads`.
  *
  * A code or refresh token is used at most once, even by simultaneous requests: consuming it is one
- * conditional UPDATE, and whoever finds it already consumed gets `invalid_grant` and revokes the
- * whole grant (RFC 9700 §4.14: a replayed refresh token is a theft signal).
+ * conditional UPDATE (for a refresh grant, inside the statement that writes the new tokens), and
+ * whoever finds it already consumed gets `invalid_grant` and revokes the whole grant (RFC 9700
+ * §4.14: a replayed refresh token is a theft signal).
  *
  * An interaction is likewise resumed at most once. The provider's resume (/auth/:uid) reads the
  * interaction, then destroys it before it issues the code; here that destroy is a claim, one
@@ -118,11 +145,18 @@ export function postgresAdapterFactory(sql: Sql) {
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const grantId = GRANTABLE.has(this.model) || this.model === 'Grant' ? (payload.grantId ?? null) : null;
       const row: Row = [this.model, id, JSON.stringify(payload), grantId, payload.userCode ?? null, payload.uid ?? null, expiresAt];
-      // A refresh grant saves the new refresh token, then the access token, then answers: both rows
-      // go in one statement, before the answer. If the request fails in between, the client never
-      // sees the refresh token, and it is never written.
+      // A refresh grant consumes the presented refresh token, saves the new one, then the access
+      // token, then answers: all three in one statement, before the answer. If the request fails in
+      // between, nothing is written: the client never sees the new refresh token, and the one it
+      // presented still works.
       if (this.model === 'RefreshToken' && inRefreshGrant() && deferWrite(row)) return;
       const rows = [...takeDeferredWrites<Row>(), row];
+      const consumes = takeDeferredConsume();
+      if (consumes !== undefined) {
+        const written = await sql.run(consumeAndUpsertStatement(rows.length), [...rows.flat(), consumes]);
+        if (written < rows.length) await this.replayed('RefreshToken', consumes);
+        return;
+      }
       const written = await sql.run(upsertStatement(rows.length), rows.flat());
       if (this.model === 'Interaction' && written < rows.length) throw new errors.SessionNotFound(INTERACTION_FINISHED);
     }
@@ -133,24 +167,6 @@ export function postgresAdapterFactory(sql: Sql) {
         [this.model, value],
       );
       return row ? markedConsumed(row.payload, row.consumed_at) : undefined;
-    }
-
-    /**
-     * A refresh grant consumes its token in the statement that reads it, unless it asks for a
-     * narrower scope (then the provider may still refuse the request, and the token must stay
-     * usable): the provider's own `consume()` then finds it done (see `consume`). A FAPI 2.0
-     * portal's refresh token is not rotated (src/oidc/provider.ts), so not consumed either.
-     */
-    private consumesOnRead(id: string): boolean {
-      if (this.model !== 'RefreshToken') return false;
-      const oidc = providerRequest();
-      return (
-        oidc?.route === 'token' &&
-        oidc.params?.grant_type === 'refresh_token' &&
-        oidc.params.refresh_token === id &&
-        !oidc.params.scope &&
-        !oidc.isFapi?.('2.0')
-      );
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -167,19 +183,13 @@ export function postgresAdapterFactory(sql: Sql) {
         if (hit !== undefined) return hit ?? undefined;
       }
       if (!WITH_CONTEXT.has(this.model) || !providerRequest()) return this.findBy('id', id);
-      const consume = this.consumesOnRead(id);
-      const row = await sql.one<TokenRow>(TOKEN_WITH_CONTEXT, [this.model, id, consume]);
+      const row = await sql.one<TokenRow>(TOKEN_WITH_CONTEXT, [this.model, id]);
       if (!row) return undefined;
       const { grantId, sessionUid, accountId } = row.payload as { grantId?: string; sessionUid?: string; accountId?: string };
       if (grantId) remember(`Grant:${grantId}`, row.grant_payload);
       if (sessionUid) remember(`Session:uid:${sessionUid}`, row.session_payload);
       if (accountId) rememberAccount(accountId, row.account);
-      if (!consume) return markedConsumed(row.payload, row.consumed_at);
-      if (row.won) {
-        markConsumed(`${this.model}:${id}`);
-        return row.payload;
-      }
-      return markedConsumed(row.payload, row.consumed_at ?? new Date());
+      return markedConsumed(row.payload, row.consumed_at);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -194,18 +204,28 @@ export function postgresAdapterFactory(sql: Sql) {
       return this.findBy('user_code', userCode);
     }
 
+    /**
+     * A refresh grant's rotation consumes the presented token in the statement that writes the new
+     * tokens (see `upsert`), not here: one write per grant. Anything else is consumed at once.
+     */
     async consume(id: string): Promise<void> {
-      if (consumedInThisRequest(`${this.model}:${id}`)) return;
+      if (this.model === 'RefreshToken' && rotatesInThisRequest(id) && deferConsume(id)) return;
       const won = await sql.run(`update oidc_payload set consumed_at = now() where model = $1 and id = $2 and consumed_at is null`, [this.model, id]);
-      if (won) return;
-      // Someone else redeemed it first (at the same moment, or earlier): it is a replay.
+      if (!won) await this.replayed(this.model, id);
+    }
+
+    /**
+     * Someone else redeemed the code or refresh token first (at the same moment, or earlier): it is
+     * a replay. The whole grant goes (RFC 9700 §4.14), the tokens the other request got with it.
+     */
+    private async replayed(model: string, id: string): Promise<never> {
       forgetReads();
       await sql.run(
         `with used as (select grant_id from oidc_payload where model = $1 and id = $2 and grant_id is not null)
          delete from oidc_payload where grant_id in (select grant_id from used) or (model = 'Grant' and id in (select grant_id from used))`,
-        [this.model, id],
+        [model, id],
       );
-      throw new errors.InvalidGrant(`${this.model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`);
+      throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`);
     }
 
     async destroy(id: string): Promise<void> {

@@ -11,8 +11,8 @@ import Provider from 'oidc-provider';
 interface RequestMemory {
   /** `${model}:${id}` (Grant), `Session:uid:${uid}` or `Account:${id}`; null = read and not there. */
   rows: Map<string, unknown>;
-  /** `${model}:${id}` of the tokens this request consumed while reading them. */
-  consumed: Set<string>;
+  /** The refresh token this request consumes with its next write (see adapter.ts, refresh grants). */
+  consumes?: string;
   /** Rows written later in this request, with the next write (see adapter.ts, refresh grants). */
   pending: unknown[];
 }
@@ -24,7 +24,7 @@ function current(): RequestMemory | undefined {
   if (!ctx) return undefined;
   let m = memory.get(ctx);
   if (!m) {
-    m = { rows: new Map(), consumed: new Set(), pending: [] };
+    m = { rows: new Map(), pending: [] };
     memory.set(ctx, m);
   }
   return m;
@@ -58,12 +58,20 @@ export function takeDeferredWrites<T>(): T[] {
   return m ? (m.pending.splice(0) as T[]) : [];
 }
 
-export function markConsumed(key: string): void {
-  current()?.consumed.add(key);
+/** Consumes refresh token `id` with the request's next write; false outside a provider request. */
+export function deferConsume(id: string): boolean {
+  const m = current();
+  if (!m) return false;
+  m.consumes = id;
+  return true;
 }
 
-export function consumedInThisRequest(key: string): boolean {
-  return current()?.consumed.has(key) ?? false;
+/** The refresh token to consume with this write, handed over once. */
+export function takeDeferredConsume(): string | undefined {
+  const m = current();
+  const id = m?.consumes;
+  if (m) m.consumes = undefined;
+  return id;
 }
 
 /** The request's oidc-provider context, when the adapter is called from inside one. */

@@ -325,11 +325,11 @@ describe('isolation of societies in PostgreSQL (row-level security, as the appli
       const plans = (text: string, params: unknown[]) =>
         withSociety('alpha', async () => [lines(await sql.rows(`explain ${text}`, params)), lines(await sql.rows(`explain (generic_plan) ${text}`))]);
       const check = async (stats: string) => {
-        for (const [i, token] of (await plans(TOKEN_WITH_CONTEXT, ['RefreshToken', 'RefreshToken-7', true])).entries()) {
+        for (const [i, token] of (await plans(TOKEN_WITH_CONTEXT, ['RefreshToken', 'RefreshToken-7'])).entries()) {
           const which = `${stats}, ${i ? 'generic' : 'custom'} plan`;
           expect({ which, scans: token.match(/Seq Scan|Hash|Rows Removed by Filter: \d{2,}/g) }).toEqual({ which, scans: null });
-          expect({ which, grant: /Index Cond: .*\(id\)::text = \(oidc_payload.payload ->> 'grantId'/.test(token) }).toEqual({ which, grant: true });
-          expect({ which, session: /Index Cond: .*\(uid\)::text = \(oidc_payload.payload ->> 'sessionUid'/.test(token) }).toEqual({ which, session: true });
+          expect({ which, grant: /Index Cond: .*\(id\)::text = \(cur.payload ->> 'grantId'/.test(token) }).toEqual({ which, grant: true });
+          expect({ which, session: /Index Cond: .*\(uid\)::text = \(cur.payload ->> 'sessionUid'/.test(token) }).toEqual({ which, session: true });
           expect({ which, member: /member_pkey[^\n]*\n\s+Index Cond: \(id = CASE WHEN/.test(token) }).toEqual({ which, member: true });
         }
         for (const revoke of await plans('delete from oidc_payload where account_id = $1 and model = any($2::text[])', [members.alpha, ['Session', 'Grant']])) {

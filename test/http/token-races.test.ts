@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { startTestIdp, loginThroughPortal, isPortal, BrowserClient, TEST_CLIENT, type TestIdp } from '../support/idp.js';
+import { asDatabaseOwner } from '../support/database.js';
 
 /**
  * Issue 11, item 2: a code or a refresh token redeemed by two requests at the same moment. Exactly
@@ -13,7 +14,9 @@ describe('simultaneous redemption of one code or refresh token', () => {
   let t: TestIdp;
   beforeAll(async () => {
     t = await startTestIdp();
-    await t.addMember({ userId: 'race00001' }, { password: 'Race-pass-1', onboarded: true });
+    // Fourteen logins within a minute: each device's app gives two fresh codes per 30 seconds.
+    const devices = Array.from({ length: 8 }, (_, i) => `端末${i + 1}`);
+    await t.addMember({ userId: 'race00001' }, { password: 'Race-pass-1', onboarded: true, totpDevices: devices });
   });
   afterAll(async () => {
     await t.close();
@@ -78,5 +81,31 @@ describe('simultaneous redemption of one code or refresh token', () => {
     expect((await userinfo(body.access_token!)).status).toBe(200);
     const narrower = await token({ grant_type: 'refresh_token', refresh_token: body.refresh_token!, scope: 'openid' });
     expect(narrower.status).toBe(200);
+  });
+
+  it('consumes the presented refresh token only with the write of the new tokens: a grant whose write fails leaves it usable', async () => {
+    const first = (await (await token(await codeAtPortal())).json()) as Record<string, string>;
+    const form = { grant_type: 'refresh_token', refresh_token: first.refresh_token! };
+    const asOwner = (text: string) => asDatabaseOwner(t.databaseUrl, (owner) => owner.query(text));
+    // PostgreSQL refuses the write of the new access token (as a full disk or a failover would).
+    await asOwner(`create function refuse_access_token() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`);
+    await asOwner(
+      `create trigger refuse_access_token before insert on oidc_payload for each row when (new.model = 'AccessToken') execute function refuse_access_token()`,
+    );
+    try {
+      const failed = await token(form);
+      expect(failed.status).toBe(500);
+      expect(((await failed.json()) as { error: string }).error).toBe('server_error');
+    } finally {
+      await asOwner('drop trigger refuse_access_token on oidc_payload');
+      await asOwner('drop function refuse_access_token');
+    }
+    // The portal tries again with the same token: it was not consumed, and nothing else was issued.
+    const retried = await token(form);
+    expect(retried.status).toBe(200);
+    const body = (await retried.json()) as Record<string, string>;
+    expect((await userinfo(body.access_token!)).status).toBe(200);
+    // Now it is consumed: presenting it again is a replay.
+    expect((await token(form)).status).toBe(400);
   });
 });
