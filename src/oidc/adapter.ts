@@ -76,8 +76,10 @@ function valuesList(rows: number): string {
 function byRows(make: (rows: number) => string): (rows: number) => string {
   const made = new Map<number, string>();
   return (rows) => {
-    let text = made.get(rows);
-    if (text === undefined) made.set(rows, (text = make(rows)));
+    const known = made.get(rows);
+    if (known !== undefined) return known;
+    const text = make(rows);
+    made.set(rows, text);
     return text;
   };
 }
