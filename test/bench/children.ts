@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { freePort } from '../support/idp.js';
 import type { ChildMessage } from './shared.js';
 
 /** A server child: `node --import tsx <script>` so that its pid is the server itself (not a tsx wrapper). */
@@ -57,6 +58,46 @@ export function productionNodeOptions(): string {
   } catch {
     return '';
   }
+}
+
+/** What a kosmo-idp child (kosmo-server.ts) is started with; its ports are free ones. */
+export interface KosmoChildSettings {
+  /** Its folder: embedded PostgreSQL, fixtures. */
+  dir: string;
+  members: number;
+  /** The bcrypt hash every member shares, and its cost (the server's BCRYPT_COST). */
+  passwordHash: string;
+  bcryptCost: number;
+  /** Default: the Dockerfile's (productionNodeOptions). */
+  nodeOptions?: string;
+  /** The society's mail relay (the bench's code sink), for (e). */
+  smtpUrl?: string;
+  emailMembers?: number;
+  totpMembers?: number;
+  societies?: number;
+}
+
+/** Starts kosmo-server.ts (compiled `script`) as a child. */
+export async function startKosmoChild(name: string, script: string, s: KosmoChildSettings, timeoutMs?: number): Promise<Child> {
+  const optional = (key: string, value: string | number | undefined) => (value === undefined ? {} : { [key]: String(value) });
+  return startChild(
+    name,
+    script,
+    {
+      NODE_OPTIONS: s.nodeOptions ?? productionNodeOptions(),
+      BENCH_DIR: s.dir,
+      BENCH_PORT: String(await freePort()),
+      BENCH_PG_PORT: String(await freePort()),
+      BENCH_MEMBERS: String(s.members),
+      BENCH_PASSWORD_HASH: s.passwordHash,
+      BENCH_BCRYPT_COST: String(s.bcryptCost),
+      ...optional('BENCH_SMTP_URL', s.smtpUrl),
+      ...optional('BENCH_EMAIL_MEMBERS', s.emailMembers),
+      ...optional('BENCH_TOTP_MEMBERS', s.totpMembers),
+      ...optional('BENCH_SOCIETIES', s.societies),
+    },
+    timeoutMs,
+  );
 }
 
 export async function startChild(name: string, script: string, env: Record<string, string>, timeoutMs = 90_000): Promise<Child> {

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
 import { freePort } from '../support/idp.js';
-import { compileForBench, cpuMeter, productionNodeOptions, startChild, killOrphanPostgres } from './children.js';
+import { compileForBench, cpuMeter, productionNodeOptions, startChild, startKosmoChild, killOrphanPostgres } from './children.js';
 import { startCodeSink } from './code-sink.js';
 import { codeFlowLogin, devInteractionForms, discover, emailLoginOp, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
@@ -36,16 +36,7 @@ const [kosmoScript, bareScript] = compileForBench(['test/bench/kosmo-server.ts',
 const nodeOptions = [productionNodeOptions(), env.BENCH_CHILD_NODE_OPTIONS ?? ''].join(' ').trim();
 console.log(`servers: ${kosmoScript}, ${bareScript}; NODE_OPTIONS="${nodeOptions}"`);
 const mail = await startCodeSink();
-const kosmo = await startChild('kosmo-idp', kosmoScript, {
-  NODE_OPTIONS: nodeOptions,
-  BENCH_DIR: dir,
-  BENCH_PORT: String(await freePort()),
-  BENCH_PG_PORT: String(await freePort()),
-  BENCH_MEMBERS: String(members),
-  BENCH_PASSWORD_HASH: hash,
-  BENCH_BCRYPT_COST: String(cost),
-  BENCH_SMTP_URL: mail.url,
-});
+const kosmo = await startKosmoChild('kosmo-idp', kosmoScript, { dir, nodeOptions, members, passwordHash: hash, bcryptCost: cost, smtpUrl: mail.url });
 const bare = await startChild('bare oidc-provider', bareScript, { NODE_OPTIONS: nodeOptions, BENCH_PORT: String(await freePort()) });
 try {
   const memory = async (label: string) => {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import bcrypt from 'bcrypt';
 import { freePort } from '../support/idp.js';
 import { startCodeSink, type CodeSink } from './code-sink.js';
-import { compileForBench, cpuMeter, productionNodeOptions, startChild, killOrphanPostgres, type Child } from './children.js';
+import { compileForBench, cpuMeter, productionNodeOptions, startChild, startKosmoChild, killOrphanPostgres, type Child } from './children.js';
 import { codeFlowLogin, devInteractionForms, discover, emailLoginOp, kosmoPasswordForm, refreshOp, runLoad, totpLoginOp, type LoadResult } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
 import { printTable, writeBenchmarksFile, type Report } from './report.js';
@@ -76,22 +76,19 @@ async function main(): Promise<void> {
     log(
       `${elapsed()}  starting kosmo-idp (${kosmoScript}, NODE_OPTIONS="${nodeOptions}", embedded PostgreSQL, ${settings.members} members) and a bare oidc-provider`,
     );
-    const [kosmoPort, barePort, pgPort] = [await freePort(), await freePort(), await freePort()];
     // (e) The society's mail relay: an SMTP server in this process that keeps what it receives.
     smtp = await startCodeSink();
     const starting = [
-      startChild('kosmo-idp', kosmoScript, {
-        NODE_OPTIONS: nodeOptions,
-        BENCH_DIR: dir,
-        BENCH_PORT: String(kosmoPort),
-        BENCH_PG_PORT: String(pgPort),
-        BENCH_MEMBERS: String(settings.members),
-        BENCH_PASSWORD_HASH: hash,
-        BENCH_BCRYPT_COST: String(settings.bcryptCost),
-        BENCH_EMAIL_MEMBERS: String(settings.emailMembers),
-        BENCH_SMTP_URL: smtp.url,
+      startKosmoChild('kosmo-idp', kosmoScript, {
+        dir,
+        nodeOptions,
+        members: settings.members,
+        passwordHash: hash,
+        bcryptCost: settings.bcryptCost,
+        emailMembers: settings.emailMembers,
+        smtpUrl: smtp.url,
       }),
-      startChild('bare oidc-provider', bareScript, { NODE_OPTIONS: nodeOptions, BENCH_PORT: String(barePort) }),
+      startChild('bare oidc-provider', bareScript, { NODE_OPTIONS: nodeOptions, BENCH_PORT: String(await freePort()) }),
     ];
     const settled = await Promise.allSettled(starting);
     for (const s of settled) if (s.status === 'fulfilled') children.push(s.value);

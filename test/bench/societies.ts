@@ -11,8 +11,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
-import { freePort } from '../support/idp.js';
-import { compileForBench, killOrphanPostgres, productionNodeOptions, startChild, type Child } from './children.js';
+import { compileForBench, killOrphanPostgres, startKosmoChild, type Child } from './children.js';
 import { codeFlowLogin, discover, kosmoPasswordForm } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
 
@@ -41,20 +40,10 @@ async function measure(script: string, societies: number, hash: string, log: (l:
   chmodSync(dir, 0o755);
   let child: Child | undefined;
   try {
-    child = await startChild(
+    child = await startKosmoChild(
       `kosmo-idp (${societies} societies)`,
       script,
-      {
-        NODE_OPTIONS: productionNodeOptions(),
-        BENCH_DIR: dir,
-        BENCH_PORT: String(await freePort()),
-        BENCH_PG_PORT: String(await freePort()),
-        BENCH_MEMBERS: String(MEMBERS),
-        BENCH_TOTP_MEMBERS: '0',
-        BENCH_SOCIETIES: String(societies),
-        BENCH_PASSWORD_HASH: hash,
-        BENCH_BCRYPT_COST: String(COST),
-      },
+      { dir, members: MEMBERS, totpMembers: 0, societies, passwordHash: hash, bcryptCost: COST },
       180_000,
     );
     const endpoints = await discover(child.url);
