@@ -203,6 +203,20 @@ export const SIZING = {
   minimumCores: 2,
 };
 
+/**
+ * The bare provider's refresh grants per core beside kosmo-idp's: (b) compares throughput on two shared
+ * cores, where kosmo-idp's PostgreSQL takes its share; per provider core, the provider alone.
+ */
+function bareRefreshLines(r: Report, kosmo: { provider: number; postgres: number }): string[] {
+  const bare = perCore(r.bare);
+  if (!bare) return [];
+  return [
+    `| refresh grant, bare oidc-provider (in memory; for comparison) | ${bare.provider.toFixed(0)}/s | - | - |`,
+    '',
+    `Per provider core, kosmo-idp makes ${(kosmo.provider / bare.provider).toFixed(2)} of the bare provider's refresh grants; in (b) its PostgreSQL (${kosmo.postgres.toFixed(2)} ms of CPU per grant) runs on the same two cores.`,
+  ];
+}
+
 function perCore(r: LoadResult): { provider: number; postgres: number } | undefined {
   if (!r.cpu || r.completed === 0) return undefined;
   return { provider: r.completed / r.cpu.provider!, postgres: (r.cpu.postgres! * 1000) / r.completed };
@@ -228,6 +242,7 @@ function sizingLines(r: Report): string[] {
     '| operation | per provider core | PostgreSQL CPU per operation | SQL statements per operation |',
     '|---|---:|---:|---:|',
     ...kinds.map((k) => `| ${k.name} | ${k.core!.provider.toFixed(k.core!.provider < 100 ? 1 : 0)}/s | ${k.core!.postgres.toFixed(2)} ms | ${k.sql} |`),
+    ...bareRefreshLines(r, kinds[3]!.core!),
     '',
   ];
   // The slowest second factor sets the login cost: every member has one.

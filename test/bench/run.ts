@@ -104,6 +104,8 @@ async function main(): Promise<void> {
     const emailLogin = emailLoginOp(kosmoEndpoints, smtp, settings.emailMembers);
     // CPU seconds of the provider process and of its PostgreSQL over each measured window: the sizing sheet.
     const meter = cpuMeter(kosmo.process.pid!, path.join(dir, 'postgres', 'pgdata'));
+    // The bare provider's CPU seconds over its refresh windows (it has no database): per core, side by side.
+    const bareMeter = cpuMeter(bare.process.pid!, path.join(dir, 'no-postgres'));
     const bareLogin = () => codeFlowLogin(bareEndpoints, devInteractionForms('bench-account'), { prompt: 'consent' });
     const rawCompare = async () => {
       if (!(await bcrypt.compare(BENCH_PASSWORD, hash))) throw new Error('bcrypt.compare said no');
@@ -171,7 +173,7 @@ async function main(): Promise<void> {
       email: async () => results.email.push(await runLoad(() => emailLogin().then(() => {}), loginLoad)),
       bare: async () => {
         await restartChains(bareChains, bareLogin);
-        results.bare.push(await runLoad(bareRefresh, refreshLoad));
+        results.bare.push(await runLoad(bareRefresh, { ...refreshLoad, meter: bareMeter }));
       },
       refresh: async () => {
         await restartChains(kosmoChains, kosmoLogin);
