@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHmac } from 'node:crypto';
+import { timingSafeEqual, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /** Compares two strings in time that does not depend on where they differ. */
 export function constantTimeEqual(a: string, b: string): boolean {
@@ -7,6 +7,24 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb) && a.length === b.length;
 }
 
+/**
+ * Buffer keys as KeyObjects, made once: on Node 24 an HMAC with a Buffer key costs about six times
+ * one with a KeyObject or a string (its key check takes a slow path), and the CSRF check, the mail
+ * log and the code and challenge MACs make one on most requests.
+ */
+const keyObjects = new WeakMap<Buffer, KeyObject>();
+
+function keyObject(key: Buffer): KeyObject {
+  let made = keyObjects.get(key);
+  if (!made) {
+    made = createSecretKey(key);
+    keyObjects.set(key, made);
+  }
+  return made;
+}
+
 export function hmac(key: Buffer | string, data: string): string {
-  return createHmac('sha256', key).update(data).digest('base64url');
+  return createHmac('sha256', typeof key === 'string' ? key : keyObject(key))
+    .update(data)
+    .digest('base64url');
 }

@@ -1,5 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
+import { hmac } from '../src/crypto.js';
 import { openSecret, resealSecret, sealSecret, sealedKeyId, sealedUnderCurrentKey, secretsKeyId, SecretUnreadableError } from '../src/secrets.js';
 
 const A = Buffer.alloc(32, 0xa1);
@@ -68,5 +69,16 @@ describe('secrets at rest under SECRETS_KEY, with the keys it replaced', () => {
     for (const junk of ['', 'v2', 'v2.x.y.z', 'plain text', 'v1.a.b.c.d', 'v3.a.b.c.d']) {
       expect(unreadable(() => openSecret(onlyA, junk, 'ctx')).message).toMatch(/^secret cannot be decrypted/);
     }
+  });
+});
+
+describe('hmac', () => {
+  it('gives the same MAC for a Buffer key (made a KeyObject once) as a plain HMAC, every time', () => {
+    const key = Buffer.alloc(32, 0x5c);
+    const plain = createHmac('sha256', Buffer.from(key)).update('csrf:secret:session').digest('base64url');
+    expect(hmac(key, 'csrf:secret:session')).toBe(plain);
+    expect(hmac(key, 'csrf:secret:session')).toBe(plain);
+    expect(hmac(Buffer.alloc(32, 0x5d), 'csrf:secret:session')).not.toBe(plain);
+    expect(hmac('string-key', 'x')).toBe(createHmac('sha256', 'string-key').update('x').digest('base64url'));
   });
 });

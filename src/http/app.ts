@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import { CookieKeys } from './cookie-keys.js';
 import compose from 'koa-compose';
 import path from 'node:path';
 import { societyCookie, type Config } from '../config/index.js';
@@ -56,7 +57,8 @@ function httpsOnly(secure: boolean): Koa.Middleware {
 export function createHttpApp(deps: HttpDeps): Koa {
   const { config, provider, log } = deps;
   const secure = config.issuer.startsWith('https://');
-  const app = new Koa({ proxy: config.trustProxy, keys: config.cookieKeys });
+  const app = new Koa({ proxy: config.trustProxy });
+  app.keys = new CookieKeys(config.cookieKeys);
   // A form rendered just before SECRETS_KEY changed still posts: its token was made with a key now in SECRETS_KEY_PREVIOUS.
   const csrfKeys = acceptedKeys(config).map((key) => Buffer.from(hmac(key, 'csrf-key'), 'base64url'));
 

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Society } from '../config/index.js';
 import { LOCALES, type Messages } from '../i18n/index.js';
 import { SocietyRoutes } from './society-routing.js';
+import { CookieKeys } from './cookie-keys.js';
 import { measureRequest } from './request-metrics.js';
 import { NO_SOCIETY } from '../ops/metrics.js';
 
@@ -33,7 +34,8 @@ export interface FrontOptions {
  * names none.
  */
 export function createFrontApp(options: FrontOptions): Koa {
-  const app = new Koa({ proxy: options.proxy, keys: options.keys });
+  const app = new Koa({ proxy: options.proxy });
+  app.keys = new CookieKeys(options.keys);
   const routes = new SocietyRoutes(options.societies.map((society) => ({ issuer: society.issuer, society })));
   app.on('error', (err, ctx) => {
     if ((err as { status?: number }).status && (err as { status: number }).status < 500) return;

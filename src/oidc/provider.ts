@@ -1,4 +1,5 @@
 import { createHash, hkdfSync } from 'node:crypto';
+import { CookieKeys } from '../http/cookie-keys.js';
 import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import Provider, { interactionPolicy, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import { ACR_VALUES, acrSatisfies } from '../factors/acr.js';
@@ -124,7 +125,8 @@ export function createProvider(deps: { config: Config; sql: Sql; jwks: { keys: R
     clientAuthMethods: ['client_secret_basic', 'private_key_jwt', 'none'],
     conformIdTokenClaims: false,
     cookies: {
-      keys: config.cookieKeys,
+      // Its own context (interactionDetails, interactionFinished) signs and checks with these too.
+      keys: new CookieKeys(config.cookieKeys),
       long: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
       short: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
       names: { session: sessionCookie(config), interaction: societyCookie(config, 'kosmo.interaction'), resume: societyCookie(config, 'kosmo.resume') },
