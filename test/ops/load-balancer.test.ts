@@ -267,12 +267,16 @@ describeWithHaproxy('two processes behind HAProxy: a rolling restart and a crash
     const killedAt = performance.now();
     replacement.child.kill('SIGKILL');
     await exited(replacement);
+    const goneAt = performance.now();
     await sleep(2000);
     await crash.stop();
-    // Only requests already in flight when it died fail (HAProxy retries refused connections on b).
+    // Only requests it held when it died fail: those in flight at the SIGKILL (one per worker at most)
+    // and any HAProxy handed it in the moment before the kernel closed its sockets. After that,
+    // HAProxy retries refused connections on b.
     const failed = sent.slice(sentBefore).filter((s) => s.status === 'network error' || s.status >= 500);
     for (const request of failed) expect(request.startedAt).toBeLessThan(killedAt + 200);
-    expect(failed.length).toBeLessThanOrEqual(6);
+    const handedWhileDying = sent.slice(sentBefore).filter((s) => s.startedAt >= killedAt && s.startedAt <= goneAt).length;
+    expect(failed.length).toBeLessThanOrEqual(6 + handedWhileDying);
     expect(crash.failures.length).toBeLessThanOrEqual(failed.length);
     expect(crash.counts.refreshes).toBeGreaterThan(10);
     expect(sent.slice(sentBefore).filter((s) => s.startedAt > killedAt + 200 && s.status === 200).length).toBeGreaterThan(10);
