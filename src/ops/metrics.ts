@@ -13,19 +13,21 @@ collectDefaultMetrics({ register: metricsRegistry });
 /** A society's label for work that runs for none (start-up, the admin CLI). */
 export const NO_SOCIETY = 'none';
 
-const userEvents = new Counter({
-  name: 'kosmo_user_events_total',
-  help: "Members' events: logins, login errors by reason, token grants, logouts, lockouts, credential changes",
-  labelNames: ['society', 'event', 'error'] as const,
-  registers: [metricsRegistry],
-});
+/** A counter in the registry. */
+const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+  new Counter<L>({ name, help, labelNames, registers: [metricsRegistry] });
 
-const passwordValidations = new Counter({
-  name: 'kosmo_password_hash_validations_total',
-  help: "Password verifications (one bcrypt comparison each), by outcome: valid or invalid (an unknown user ID's too)",
-  labelNames: ['outcome'] as const,
-  registers: [metricsRegistry],
-});
+const userEvents = counter('kosmo_user_events_total', "Members' events: logins, login errors by reason, token grants, logouts, lockouts, credential changes", [
+  'society',
+  'event',
+  'error',
+]);
+
+const passwordValidations = counter(
+  'kosmo_password_hash_validations_total',
+  "Password verifications (one bcrypt comparison each), by outcome: valid or invalid (an unknown user ID's too)",
+  ['outcome'],
+);
 
 /** Buckets for the login's SLO (0.25 s) and the back-channel's: a request is good under 0.25 s. */
 export const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -38,19 +40,17 @@ const httpRequests = new Histogram({
   registers: [metricsRegistry],
 });
 
-const mailsSent = new Counter({
-  name: 'kosmo_mail_sent_total',
-  help: 'Mails handed to the SMTP relay, by society, template and outcome (sent, failed after its retries)',
-  labelNames: ['society', 'template', 'outcome'] as const,
-  registers: [metricsRegistry],
-});
+const mailsSent = counter('kosmo_mail_sent_total', 'Mails handed to the SMTP relay, by society, template and outcome (sent, failed after its retries)', [
+  'society',
+  'template',
+  'outcome',
+]);
 
-const backchannelDeliveries = new Counter({
-  name: 'kosmo_backchannel_logout_deliveries_total',
-  help: "Back-channel logout tokens delivered to portals' logout endpoints, by society and outcome",
-  labelNames: ['society', 'outcome'] as const,
-  registers: [metricsRegistry],
-});
+const backchannelDeliveries = counter(
+  'kosmo_backchannel_logout_deliveries_total',
+  "Back-channel logout tokens delivered to portals' logout endpoints, by society and outcome",
+  ['society', 'outcome'],
+);
 
 /** What a database pool reports (pg's Pool): connections open, idle, and requests waiting for one. */
 export interface PoolStats {
