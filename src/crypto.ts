@@ -23,8 +23,9 @@ function keyObject(key: Buffer): KeyObject {
   return made;
 }
 
-export function hmac(key: Buffer | string, data: string): string {
-  return createHmac('sha256', typeof key === 'string' ? key : keyObject(key))
+/** HMAC of `data`, base64url; SHA-256 unless `algorithm` says otherwise (cookie signatures: SHA-1, as keygrip). */
+export function hmac(key: Buffer | string, data: string, algorithm: 'sha256' | 'sha1' = 'sha256'): string {
+  return createHmac(algorithm, typeof key === 'string' ? key : keyObject(key))
     .update(data)
     .digest('base64url');
 }

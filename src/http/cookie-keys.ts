@@ -1,9 +1,8 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmac } from '../crypto.js';
 
 /** A cookie's signature as keygrip makes it: HMAC-SHA1, base64url without padding. */
-function signature(key: string, data: string): string {
-  return createHmac('sha1', key).update(data).digest('base64url');
-}
+const signature = (key: string, data: string) => hmac(key, data, 'sha1');
 
 /**
  * The keys Koa signs and checks cookies with (`app.keys`; the `cookies` package calls `sign` and
