@@ -1,15 +1,9 @@
-import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
+import { describe, it, expect } from '@jest/globals';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
-import { startBrowserWorld, newPage, loginAtPortal, eventually, screenshot, PC, PHONE, type BrowserWorld } from './harness.js';
+import { useBrowserWorld, newPage, loginAtPortal, eventually, screenshot, PC, PHONE } from './harness.js';
 
 describe('the account console in Chromium, from the demo portal', () => {
-  let w: BrowserWorld;
-  beforeAll(async () => {
-    w = await startBrowserWorld({ accountLinks: true });
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = useBrowserWorld({ accountLinks: true });
 
   it('on a phone: プロフィール変更 from the portal, the ☰ menu, a new user ID and English, ポータルに戻る', async () => {
     await w.t.addMember({ userId: 'phone0001', name: '電話 花子', email: 'phone0001@example.jp' }, { password: 'Phone-pass-01', onboarded: true });

@@ -1,8 +1,8 @@
-import { describe, it, beforeAll, afterAll, expect as expectNow } from '@jest/globals';
+import { describe, it, expect as expectNow } from '@jest/globals';
 import { totpApp } from '../support/idp.js';
 import { mailedCode } from '../support/factors.js';
 import type { Config } from '../../src/config/index.js';
-import { startBrowserWorld, newPage, submitPassword, loginAtPortal, eventually as expect, PHONE, PC, type BrowserWorld } from './harness.js';
+import { useBrowserWorld, newPage, submitPassword, loginAtPortal, eventually as expect, PHONE, PC } from './harness.js';
 
 /** The demo portal of these tests receives back-channel logout tokens, as the repository's demo portals do. */
 function withBackChannel(config: Config): void {
@@ -12,13 +12,7 @@ function withBackChannel(config: Config): void {
 }
 
 describe('a member in Chromium, through the demo portal', () => {
-  let w: BrowserWorld;
-  beforeAll(async () => {
-    w = await startBrowserWorld({ configure: withBackChannel });
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = useBrowserWorld({ configure: withBackChannel });
 
   it('logs in with the user ID and password and logs out through the confirmation screen', async () => {
     await w.t.addMember({ userId: 'chrome001', name: '画面 花子', email: 'chrome@example.jp' }, { password: 'Chrome-pass-1', onboarded: true });
@@ -119,13 +113,7 @@ describe('a member in Chromium, through the demo portal', () => {
  * behind it the portal pushed its request, authenticated with its key and holds DPoP-bound tokens.
  */
 describe('a member in Chromium, through a FAPI 2.0 portal', () => {
-  let w: BrowserWorld;
-  beforeAll(async () => {
-    w = await startBrowserWorld({ fapi: true });
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = useBrowserWorld({ fapi: true });
 
   it('logs in, sees the ID token and UserInfo, and logs out', async () => {
     await w.t.addMember({ userId: 'fapichrome', name: '金融 一郎', email: 'fapi@example.jp' }, { password: 'Fapi-chrome-1', onboarded: true });

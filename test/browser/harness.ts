@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { registerClient } from '../../src/config/clients.js';
-import { expect } from '@jest/globals';
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import { startMailedTestIdp, freePort, type TestIdp, type TestIdpOptions } from '../support/idp.js';
@@ -43,7 +43,7 @@ export interface BrowserWorldOptions extends Pick<TestIdpOptions, 'configure'> {
  * Chromium: what every test in test/browser starts once, in beforeAll. If a part fails to start,
  * the parts already started are closed before the error is thrown.
  */
-export async function startBrowserWorld(options: BrowserWorldOptions = {}): Promise<BrowserWorld> {
+async function startBrowserWorld(options: BrowserWorldOptions = {}): Promise<BrowserWorld> {
   const started: { close(): Promise<void> }[] = [];
   const closeAll = async () => {
     let failure: unknown;
@@ -91,6 +91,26 @@ export async function startBrowserWorld(options: BrowserWorldOptions = {}): Prom
     await closeAll().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The browser world of one describe block: started in its beforeAll, closed in its afterAll.
+ * The object returned stands for the world inside the tests (reading it earlier is an error).
+ */
+export function useBrowserWorld(options: BrowserWorldOptions = {}): BrowserWorld {
+  let world: BrowserWorld | undefined;
+  beforeAll(async () => {
+    world = await startBrowserWorld(options);
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+  return new Proxy({} as BrowserWorld, {
+    get(_target, key) {
+      if (!world) throw new Error('the browser world is read before its beforeAll has started it');
+      return Reflect.get(world, key);
+    },
+  });
 }
 
 export interface PageOptions {

@@ -1,25 +1,8 @@
-import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
-import {
-  startBrowserWorld,
-  newPage,
-  loginAtPortal,
-  logoutAtPortal,
-  seriousA11yViolations,
-  shot,
-  expectLocator,
-  PHONE,
-  PC,
-  type BrowserWorld,
-} from './harness.js';
+import { describe, it, expect } from '@jest/globals';
+import { useBrowserWorld, newPage, loginAtPortal, logoutAtPortal, seriousA11yViolations, shot, expectLocator, PHONE, PC } from './harness.js';
 
 describe('logging out at the demo portal, in Chromium', () => {
-  let w: BrowserWorld;
-  beforeAll(async () => {
-    w = await startBrowserWorld();
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = useBrowserWorld();
 
   for (const viewport of [PHONE, PC]) {
     it(`「ポータルに戻る」 on the confirmation keeps the member logged in, at the portal and at the provider (${viewport.width} px)`, async () => {

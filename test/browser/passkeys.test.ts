@@ -1,26 +1,9 @@
-import { describe, it, beforeAll, afterAll, expect as jestExpect } from '@jest/globals';
+import { describe, it, expect as jestExpect } from '@jest/globals';
 import type { BrowserContext, Page } from 'playwright-core';
-import {
-  startBrowserWorld,
-  newPage,
-  submitPassword,
-  openLoginFromPortal,
-  logoutAtPortal,
-  shot,
-  eventually as expect,
-  PHONE,
-  PC,
-  type BrowserWorld,
-} from './harness.js';
+import { useBrowserWorld, newPage, submitPassword, openLoginFromPortal, logoutAtPortal, shot, eventually as expect, PHONE, PC } from './harness.js';
 
 describe('passkeys (生体認証) in Chromium with a virtual platform authenticator', () => {
-  let w: BrowserWorld;
-  beforeAll(async () => {
-    w = await startBrowserWorld();
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = useBrowserWorld();
 
   /** A member who chose 生体認証 and has no passkey yet (a first login, or after 初期化). */
   async function passkeyMember(userId: string, password: string, name = '生体 花子') {

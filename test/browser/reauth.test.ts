@@ -1,20 +1,14 @@
-import { describe, it, beforeAll, afterAll, expect as jestExpect } from '@jest/globals';
+import { describe, it, expect as jestExpect } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
-import { startBrowserWorld, newPage, loginAtPortal, answerTotpChallenge, checkScreen, eventually as expect, PHONE, PC, type BrowserWorld } from './harness.js';
+import { useBrowserWorld, newPage, loginAtPortal, answerTotpChallenge, checkScreen, eventually as expect, PHONE, PC } from './harness.js';
 
 /**
  * 「続行するには再度認証してください」 (manual 3-2, 3-6, 3-7) before a sensitive change in the console,
  * and adding a passkey on a device that already holds one (「この端末はすでに登録されています」).
  */
 describe('re-authentication and a device registered twice, in Chromium', () => {
-  let w: BrowserWorld;
-  beforeAll(async () => {
-    w = await startBrowserWorld({ accountLinks: true });
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = useBrowserWorld({ accountLinks: true });
 
   /** The last login is older than the console allows while `run` asks for a change (one second). */
   async function loginGetsOld<T>(run: () => Promise<T>): Promise<T> {

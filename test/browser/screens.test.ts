@@ -1,6 +1,6 @@
-import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
+import { describe, it, expect } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { startBrowserWorld, loginAtPortal, newPage, checkScreen as check, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import { useBrowserWorld, loginAtPortal, newPage, checkScreen as check, expectLocator, PHONE, PC } from './harness.js';
 
 /**
  * Every screen of a first login, the recovery pages and the error pages, in Chromium: no serious or
@@ -8,13 +8,7 @@ import { startBrowserWorld, loginAtPortal, newPage, checkScreen as check, expect
  * fields, a show-password button, and 生体認証 offered wherever the browser can use passkeys.
  */
 describe("the member's screens in Chromium", () => {
-  let w: BrowserWorld;
-  beforeAll(async () => {
-    w = await startBrowserWorld();
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = useBrowserWorld();
 
   async function loginPage(page: Page): Promise<void> {
     await page.goto(`${w.portal.url}/login`);

@@ -1,18 +1,12 @@
-import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
+import { describe, it, expect } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { startBrowserWorld, newPage, submitPassword, logoutAtPortal, checkScreen as check, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import { useBrowserWorld, newPage, submitPassword, logoutAtPortal, checkScreen as check, expectLocator, PHONE, PC } from './harness.js';
 import { mailedCode } from '../support/factors.js';
 import { totpCodeAt } from '../../src/factors/totp/codes.js';
 
 /** Each second factor from the portal's 「ログイン」 to the portal, at a phone size and a PC size. */
 describe('second factors in Chromium, from the demo portal', () => {
-  let w: BrowserWorld;
-  beforeAll(async () => {
-    w = await startBrowserWorld();
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = useBrowserWorld();
 
   /** A member who chose `factor` and has nothing set up yet (the first login, or after 初期化). */
   async function member(userId: string, factor: 'totp' | 'email', name: string) {

@@ -1,17 +1,11 @@
-import { describe, it, beforeAll, afterAll, expect } from '@jest/globals';
+import { describe, it, expect } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { totpApp } from '../support/factors.js';
-import { startBrowserWorld, newPage, submitPassword, checkScreen as check, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import { useBrowserWorld, newPage, submitPassword, checkScreen as check, expectLocator, PHONE, PC } from './harness.js';
 
 /** Where a first login used to strand members: the birth-date lock, 「更新」 too early, declining the terms. */
 describe('the first-login steps in Chromium', () => {
-  let w: BrowserWorld;
-  beforeAll(async () => {
-    w = await startBrowserWorld();
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = useBrowserWorld();
 
   async function startFirstLogin(page: Page, userId: string): Promise<void> {
     await submitPassword(w, page, userId, '12345678919801201');

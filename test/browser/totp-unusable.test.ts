@@ -1,6 +1,6 @@
-import { describe, it, beforeAll, afterAll } from '@jest/globals';
+import { describe, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { startBrowserWorld, newPage, submitPassword, checkScreen as check, expectLocator, PHONE, PC, type BrowserWorld } from './harness.js';
+import { useBrowserWorld, newPage, submitPassword, checkScreen as check, expectLocator, PHONE, PC } from './harness.js';
 import { sealTotpSecret } from '../../src/factors/totp/secret.js';
 import { totpApp } from '../support/factors.js';
 
@@ -9,14 +9,8 @@ import { totpApp } from '../support/factors.js';
  * SECRETS_KEY nor in SECRETS_KEY_PREVIOUS): 「ワンタイムパスワードのデバイスを使用できません」, in Chromium.
  */
 describe('an authenticator-app device whose key was lost, in Chromium', () => {
-  let w: BrowserWorld;
+  const w = useBrowserWorld();
   const lostKey = { secretsKey: Buffer.alloc(32, 0x5a), previousSecretsKeys: [] };
-  beforeAll(async () => {
-    w = await startBrowserWorld();
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
 
   /** An onboarded member; the devices named in `lost` are sealed again under a key the provider does not have. */
   async function member(userId: string, devices: string[], lost: string[]) {
