@@ -17,6 +17,8 @@ export interface Child {
   sqlCount(): Promise<number>;
   /** process.memoryUsage() of the child (kosmo-idp only), after a full GC if it runs with --expose-gc. */
   memoryUsage(): Promise<{ usage: NodeJS.MemoryUsage; spaces: Record<string, number> }>;
+  /** kosmo-idp only: every member's password is now checked against `hash` (the warm-up runs on a cheap one). */
+  setPasswordHash(hash: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -159,6 +161,7 @@ export async function startChild(name: string, script: string, env: Record<strin
     },
     sqlCount: () => ask(child, name, 'sqlCount', (m) => (m.type === 'sqlCount' ? m.count : undefined)),
     memoryUsage: () => ask(child, name, 'memory', (m) => (m.type === 'memory' ? { usage: m.usage, spaces: m.spaces } : undefined)),
+    setPasswordHash: (hash) => ask(child, name, 'passwordHash', (m) => (m.type === 'passwordHashSet' ? m.credentials : undefined), { hash }),
     async stop() {
       clearInterval(poller);
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -172,7 +175,7 @@ export async function startChild(name: string, script: string, env: Record<strin
   };
 }
 
-function ask<T>(child: ChildProcess, name: string, type: string, pick: (m: ChildMessage) => T | undefined): Promise<T> {
+function ask<T>(child: ChildProcess, name: string, type: string, pick: (m: ChildMessage) => T | undefined, payload: object = {}): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: no answer to ${type}`)), 10_000);
     const onMessage = (m: ChildMessage) => {
@@ -183,7 +186,7 @@ function ask<T>(child: ChildProcess, name: string, type: string, pick: (m: Child
       resolve(value);
     };
     child.on('message', onMessage);
-    child.send({ type });
+    child.send({ ...payload, type });
   });
 }
 

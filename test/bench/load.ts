@@ -57,6 +57,30 @@ export async function runLoad(
   return { completed, seconds, perSecond: completed / seconds, errors, firstError, cpu };
 }
 
+/** `count` operations by `concurrency` loops (a warm-up that must not run out of codes or mails). */
+export async function runCount(op: () => Promise<void>, count: number, concurrency: number): Promise<LoadResult> {
+  const start = performance.now();
+  let started = 0;
+  let completed = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const worker = async () => {
+    while (started < count && errors <= 20) {
+      started++;
+      try {
+        await op();
+        completed++;
+      } catch (err) {
+        errors++;
+        firstError ??= (err as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  return { completed, seconds, perSecond: completed / seconds, errors, firstError };
+}
+
 export interface Endpoints {
   authorization: string;
   token: string;

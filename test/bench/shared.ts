@@ -25,7 +25,8 @@ export const TOTP_SECRETS_FILE = 'totp-secrets.json';
 export type ChildMessage =
   | { type: 'ready'; url: string; readyMs?: number }
   | { type: 'sqlCount'; count: number }
-  | { type: 'memory'; usage: NodeJS.MemoryUsage; spaces: Record<string, number> };
+  | { type: 'memory'; usage: NodeJS.MemoryUsage; spaces: Record<string, number> }
+  | { type: 'passwordHashSet'; credentials: number };
 
 /** Resets this process's kernel peak RSS (VmHWM) to its current size: the peak then counts from serving. */
 export function resetPeakMemory(): void {
