@@ -1,6 +1,4 @@
-import { LockMode, type EntityManager } from '@mikro-orm/core';
-import { OneTimeCode } from '../db/entities/index.js';
-import type { Sql } from '../db/sql.js';
+import { toDate, type Sql } from '../db/sql.js';
 
 /**
  * Mailed one-time codes (`one_time_code`): only a keyed hash of each is kept (src/factors/email/codes.ts
@@ -49,41 +47,43 @@ export type CodeCheck = 'accepted' | 'wrong' | 'used_up' | 'expired' | 'used';
 
 /**
  * Checks a typed code (`matches` compares it with a stored hash) against the member's live code under
- * a row lock, in the caller's transaction (`em`: the one holding the member's row lock,
+ * a row lock, in the caller's transaction (`tx`: the one holding the member's row lock,
  * lockout-store.ts withMemberAttempt): a code is accepted once, and each wrong try is counted on the
- * code (it stops working after `maxAttempts`).
+ * code (it stops working after `maxAttempts`). Plain statements, no entities: a mailed-code login
+ * checks one on its hot path (test/bench (e)).
  */
 export async function checkLiveCode(
-  em: EntityManager,
+  tx: Sql,
   memberId: string,
   purpose: string,
   rule: { matches(codeHash: string): boolean; maxAttempts: number },
 ): Promise<CodeCheck> {
   const max = rule.maxAttempts;
-  const live = await em.findOne(
-    OneTimeCode,
-    { member: memberId, purpose, usedAt: null },
-    { orderBy: { createdAt: 'desc' }, lockMode: LockMode.PESSIMISTIC_WRITE },
+  const live = await tx.one<{ id: string; code_hash: string; attempts: number; expires_at: Date | string }>(
+    `select id, code_hash, attempts, expires_at from one_time_code
+     where member_id = $1 and purpose = $2 and used_at is null
+     order by created_at desc limit 1 for update`,
+    [memberId, purpose],
   );
-  const usable = live !== null && live.expiresAt > new Date() && live.attempts < max;
-  if (usable && rule.matches(live.codeHash)) {
-    live.usedAt = new Date();
-    await em.flush();
+  const expired = live === undefined || toDate(live.expires_at)! <= new Date();
+  if (live && !expired && live.attempts < max && rule.matches(live.code_hash)) {
+    await tx.run('update one_time_code set used_at = now() where id = $1', [live.id]);
     return 'accepted';
   }
-  if (await matchesSpentCode(em, memberId, purpose, rule.matches)) return 'used';
-  if (!live || live.expiresAt <= new Date()) return 'expired';
+  if (await matchesSpentCode(tx, memberId, purpose, rule.matches)) return 'used';
+  if (!live || expired) return 'expired';
   if (live.attempts >= max) return 'used_up';
-  live.attempts += 1;
-  await em.flush();
-  return live.attempts >= max ? 'used_up' : 'wrong';
+  const attempts = live.attempts + 1;
+  await tx.run('update one_time_code set attempts = $2 where id = $1', [live.id, attempts]);
+  return attempts >= max ? 'used_up' : 'wrong';
 }
 
-async function matchesSpentCode(em: EntityManager, memberId: string, purpose: string, matches: (codeHash: string) => boolean): Promise<boolean> {
-  const spent = await em.find(
-    OneTimeCode,
-    { member: memberId, purpose, usedAt: { $ne: null, $gt: new Date(Date.now() - USED_CODES_REMEMBERED_SECONDS * 1000) } },
-    { orderBy: { usedAt: 'desc' }, limit: 5 },
+async function matchesSpentCode(tx: Sql, memberId: string, purpose: string, matches: (codeHash: string) => boolean): Promise<boolean> {
+  const spent = await tx.rows<{ code_hash: string }>(
+    `select code_hash from one_time_code
+     where member_id = $1 and purpose = $2 and used_at is not null and used_at > now() - make_interval(secs => $3)
+     order by used_at desc limit 5`,
+    [memberId, purpose, USED_CODES_REMEMBERED_SECONDS],
   );
-  return spent.some((c) => matches(c.codeHash));
+  return spent.some((c) => matches(c.code_hash));
 }

@@ -125,7 +125,7 @@ function attemptPorts(config: Config, tx: Sql, em: EntityManager): AttemptPorts 
         await em.flush();
       },
     },
-    codes: { check: (memberId, purpose, rule) => checkLiveCode(em, memberId, purpose, rule) },
+    codes: { check: (memberId, purpose, rule) => checkLiveCode(tx, memberId, purpose, rule) },
     recoveryCodes: { use: (memberId, typed) => useRecoveryCode(tx, config, memberId, typed) },
     changes: {
       confirmBirthdate: (memberId, ip) => confirmBirthdate({ em, sql: tx }, memberId, ip),
