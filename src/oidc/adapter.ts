@@ -6,7 +6,12 @@ import { deferConsume, deferWrite, forgetReads, providerRequest, recall, remembe
 const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 /** Tokens whose lookup also reads their grant, session and member (see prefetch.ts). */
 const WITH_CONTEXT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken']);
-const LIVE = '(expires_at is null or expires_at > now())';
+/** Not expired: rows past `expires_at` are invisible at once (the cleanup deletes them later). */
+const live = (table?: string) => {
+  const column = table ? `${table}.expires_at` : 'expires_at';
+  return `(${column} is null or ${column} > now())`;
+};
+const LIVE = live();
 
 interface TokenRow {
   payload: AdapterPayload;
@@ -28,13 +33,13 @@ interface TokenRow {
 export const TOKEN_WITH_CONTEXT = `
   select cur.payload, cur.consumed_at,
     (select g.payload from oidc_payload g
-      where g.model = 'Grant' and g.id = cur.payload->>'grantId' and (g.expires_at is null or g.expires_at > now())) as grant_payload,
+      where g.model = 'Grant' and g.id = cur.payload->>'grantId' and ${live('g')}) as grant_payload,
     (select s.payload from oidc_payload s
-      where s.model = 'Session' and s.uid = cur.payload->>'sessionUid' and (s.expires_at is null or s.expires_at > now()) limit 1) as session_payload,
+      where s.model = 'Session' and s.uid = cur.payload->>'sessionUid' and ${live('s')} limit 1) as session_payload,
     (select to_jsonb(a) from (select ${ACCOUNT_COLUMNS} from member
        where id = case when cur.payload->>'accountId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                        then (cur.payload->>'accountId')::uuid end) a) as account
-  from oidc_payload cur where cur.model = $1 and cur.id = $2 and (cur.expires_at is null or cur.expires_at > now())`;
+  from oidc_payload cur where cur.model = $1 and cur.id = $2 and ${live('cur')}`;
 
 /**
  * The description of the SessionNotFound an interaction answers once it has been resumed at
