@@ -16,7 +16,7 @@ import bcrypt from 'bcrypt';
 import { freePort } from '../support/idp.js';
 import { compileForBench, cpuMeter, productionNodeOptions, startChild, startKosmoChild, type Child } from './children.js';
 import { startCodeSink, type CodeSink } from './code-sink.js';
-import { codeFlowLogin, devInteractionForms, discover, emailLoginOp, kosmoPasswordForm, refreshOp, runLoad } from './load.js';
+import { codeFlowLogin, devInteractionForms, discover, emailLoginOp, kosmoPasswordForm, newChains, refreshOp, runLoad, type TokenSet } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
 
 const env = process.env;
@@ -67,14 +67,13 @@ async function startKosmo(name: 'A' | 'B', script: string): Promise<Server> {
   return { child, pgdata: path.join(dir, 'postgres', 'pgdata'), run, prepare: async () => {} };
 }
 
-function refreshServer(child: Child, pgdata: string | undefined, login: () => Promise<{ refresh_token?: string }>): Server {
+function refreshServer(child: Child, pgdata: string | undefined, login: () => Promise<TokenSet>): Server {
   const server: Server = {
     child,
     pgdata,
     run: async () => {},
     async prepare() {
-      const chains = (await Promise.all(Array.from({ length: c }, login))).map((t) => t.refresh_token!);
-      server.run = refreshOp(await discover(child.url), chains);
+      server.run = refreshOp(await discover(child.url), await newChains(c, login));
     },
   };
   return server;

@@ -161,7 +161,13 @@ export async function startChild(name: string, script: string, env: Record<strin
     },
     sqlCount: () => ask(child, name, 'sqlCount', (m) => (m.type === 'sqlCount' ? m.count : undefined)),
     memoryUsage: () => ask(child, name, 'memory', (m) => (m.type === 'memory' ? { usage: m.usage, spaces: m.spaces } : undefined)),
-    setPasswordHash: (hash) => ask(child, name, 'passwordHash', (m) => (m.type === 'passwordHashSet' ? m.credentials : undefined), { hash }),
+    async setPasswordHash(hash) {
+      const answer = await ask(child, name, 'passwordHash', (m) => (m.type === 'passwordHashSet' ? m : undefined), { hash });
+      // Logins measured against the warm-up's cheap hash would say nothing about the configured cost.
+      if (answer.error || answer.credentials === 0)
+        throw new Error(`${name}: the members' password hash was not set: ${answer.error ?? 'no password credential'}`);
+      return answer.credentials;
+    },
     async stop() {
       clearInterval(poller);
       if (child.exitCode !== null || child.signalCode !== null) return;

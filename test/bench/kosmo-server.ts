@@ -190,8 +190,9 @@ process.on('message', (m: { type?: string; hash?: string }) => {
   if (m?.type === 'sqlCount') send({ type: 'sqlCount', count: sqlCount });
   // The warm-up logins check a cheap hash; the measured ones the hash of the configured cost.
   if (m?.type === 'passwordHash' && typeof m.hash === 'string') {
-    void withSociety(idp.society, () => idp.sql.run(`update credential set secret = $1 where kind = 'password'`, [m.hash])).then((credentials) =>
-      send({ type: 'passwordHashSet', credentials }),
+    void withSociety(idp.society, () => idp.sql.run(`update credential set secret = $1 where kind = 'password'`, [m.hash])).then(
+      (credentials) => send({ type: 'passwordHashSet', credentials }),
+      (err: Error) => send({ type: 'passwordHashSet', credentials: 0, error: err.message }),
     );
   }
   // Profiling only: heap figures, after a full collection when run with --expose-gc.

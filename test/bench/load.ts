@@ -229,6 +229,21 @@ export const devInteractionForms =
   };
 
 /** Refresh-token chains, one per worker: each grant rotates the token, the next uses the new one. */
+/**
+ * One refresh-token chain per worker, each from a login of its own (a new grant). Every refresh
+ * measurement starts from new chains on both servers: the bare provider's in-memory adapter keeps all
+ * of a grant's tokens in one index that it walks on every write, so a chain carried over from earlier
+ * rounds makes it slower round after round (1230/s falling to 730/s over 36 s in one test), which
+ * flattered the ratio.
+ */
+export async function newChains(count: number, login: () => Promise<TokenSet>): Promise<string[]> {
+  const tokens = await Promise.all(Array.from({ length: count }, login));
+  return tokens.map((t) => {
+    if (!t.refresh_token) throw new Error('a login without a refresh token');
+    return t.refresh_token;
+  });
+}
+
 export function refreshOp(endpoints: Endpoints, chains: string[]) {
   return async (worker: number) => {
     const tokens = await tokenRequest(endpoints, { grant_type: 'refresh_token', refresh_token: chains[worker]! });

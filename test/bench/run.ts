@@ -28,7 +28,9 @@ import {
   runCount,
   runLoad,
   totpLoginOp,
+  newChains,
   type LoadResult,
+  type TokenSet,
 } from './load.js';
 import { BENCH_PASSWORD, benchUserId } from './shared.js';
 import { printTable, writeBenchmarksFile, type Report } from './report.js';
@@ -135,19 +137,13 @@ async function main(): Promise<void> {
     };
 
     log(`${elapsed()}  warm-up: every kind of login and the refresh grant on both servers, until they run as after minutes of service`);
-    const kosmoChains = (await Promise.all(Array.from({ length: settings.refreshConcurrency }, kosmoLogin))).map((t) => t.refresh_token!);
-    const bareChains = (await Promise.all(Array.from({ length: settings.refreshConcurrency }, bareLogin))).map((t) => t.refresh_token!);
+    const kosmoChains = await newChains(settings.refreshConcurrency, kosmoLogin);
+    const bareChains = await newChains(settings.refreshConcurrency, bareLogin);
     const kosmoRefresh = refreshOp(kosmoEndpoints, kosmoChains);
     const bareRefresh = refreshOp(bareEndpoints, bareChains);
-    // Every refresh measurement starts from new grants, on both servers: the bare provider's in-memory
-    // adapter keeps all of a grant's tokens in one index that it walks on every write, so a chain
-    // carried over from earlier rounds makes it slower round after round (1230/s falling to 730/s
-    // over 36 s in one test), which flattered the ratio. The logins are not measured.
-    const restartChains = async (chains: string[], login: () => Promise<{ refresh_token?: string }>) => {
-      const fresh = await Promise.all(chains.map(() => login()));
-      fresh.forEach((tokens, i) => {
-        chains[i] = tokens.refresh_token!;
-      });
+    // Every refresh measurement starts from new grants, on both servers (see newChains); the logins are not measured.
+    const restartChains = async (chains: string[], login: () => Promise<TokenSet>) => {
+      chains.splice(0, chains.length, ...(await newChains(chains.length, login)));
     };
     // Each path of the provider until its CPU per operation stops falling: measured from a cold
     // start, a password login at cost 4 took 9.7 ms of the provider's CPU in its first 5 s and 6.4 ms

@@ -26,7 +26,7 @@ export type ChildMessage =
   | { type: 'ready'; url: string; readyMs?: number }
   | { type: 'sqlCount'; count: number }
   | { type: 'memory'; usage: NodeJS.MemoryUsage; spaces: Record<string, number> }
-  | { type: 'passwordHashSet'; credentials: number };
+  | { type: 'passwordHashSet'; credentials: number; error?: string };
 
 /** Resets this process's kernel peak RSS (VmHWM) to its current size: the peak then counts from serving. */
 export function resetPeakMemory(): void {
