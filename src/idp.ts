@@ -6,7 +6,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { configForSociety, type Config, type Society } from './config/index.js';
 import type { Logger } from './logger.js';
-import type { Orm } from './db/orm.js';
+import type { DatabasePool, Orm } from './db/orm.js';
 import { Sql } from './db/sql.js';
 import { checkApplicationRole, openApplicationDatabase, type DatabaseUrls } from './db/roles.js';
 import { withSociety } from './db/society.js';
@@ -333,7 +333,7 @@ function countProviderEvents(provider: Provider, society: string): void {
   provider.on('end_session.success', () => countUserEvent(society, 'logout'));
 }
 
-/** The application's ORM on a database migrated by its owner (src/db/roles.ts). */
-export function openDatabase(urls: DatabaseUrls): Promise<Orm> {
-  return openApplicationDatabase(urls);
+/** The application's ORM on a database migrated by its owner (src/db/roles.ts); `pool` from the config (DATABASE_POOL_*). */
+export function openDatabase(urls: DatabaseUrls, pool?: DatabasePool): Promise<Orm> {
+  return openApplicationDatabase(urls, pool);
 }

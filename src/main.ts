@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     urls = { appUrl: embedded.appUrl, ownerUrl: embedded.ownerUrl };
   }
   // Migrations as the owner role; the server itself connects as the application role.
-  const orm = await openDatabase(urls);
+  const orm = await openDatabase(urls, config.databasePool);
   // Development without SMTP_URL: mail goes to an SMTP server in this process, readable at /dev/mailbox.
   // Development-only code (and its devDependencies, such as mailparser) is loaded only here: the
   // production image has neither.

@@ -17,6 +17,14 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().optional(),
   /** The role that owns the tables and runs the migrations; set together with DATABASE_URL. */
   MIGRATION_DATABASE_URL: z.string().optional(),
+  /** Connections each process keeps to PostgreSQL at most: processes × this must stay under the server's max_connections. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * How long an unused connection stays open. A request that finds none pays for a new one (about
+   * 7 ms on one machine, more over TLS to a managed database): five minutes carry a quiet provider
+   * from one login to the next.
+   */
+  DATABASE_POOL_IDLE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   DATA_DIR: z.string().default('.data'),
   /** The embedded PostgreSQL's port (development, when DATABASE_URL is not set). */
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),

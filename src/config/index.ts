@@ -29,6 +29,8 @@ export interface Config {
   databaseUrl?: string;
   /** The owner role the migrations run as (MIGRATION_DATABASE_URL): set exactly when databaseUrl is. */
   migrationDatabaseUrl?: string;
+  /** The PostgreSQL pool of each process (DATABASE_POOL_SIZE, DATABASE_POOL_IDLE_SECONDS). */
+  databasePool: { size: number; idleSeconds: number };
   dataDir: string;
   /** Where the embedded PostgreSQL listens (EMBEDDED_PG_PORT). */
   embeddedPgPort: number;
@@ -232,6 +234,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     issuer,
     databaseUrl: env.DATABASE_URL,
     migrationDatabaseUrl: env.MIGRATION_DATABASE_URL,
+    databasePool: { size: env.DATABASE_POOL_SIZE, idleSeconds: env.DATABASE_POOL_IDLE_SECONDS },
     embeddedPgPort: env.EMBEDDED_PG_PORT,
     dataDir,
     configDir,

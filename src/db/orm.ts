@@ -18,6 +18,12 @@ export interface DatabaseTimeouts {
   statementMs: number;
   readMs: number;
 }
+
+/** Connections per process at most, and how long an unused one stays open (pg-pool's default: 10 s). */
+export interface DatabasePool {
+  size: number;
+  idleSeconds?: number;
+}
 export const SERVER_TIMEOUTS: DatabaseTimeouts = { connectMs: 3000, statementMs: 5000, readMs: 6000 };
 export const ADMIN_TIMEOUTS: DatabaseTimeouts = { connectMs: 10_000, statementMs: 600_000, readMs: 610_000 };
 
@@ -25,12 +31,13 @@ export const ADMIN_TIMEOUTS: DatabaseTimeouts = { connectMs: 10_000, statementMs
  * One MikroORM per process; each request forks its own EntityManager from it. Every connection its
  * pool hands out carries the current society (src/db/society.ts).
  */
-export async function openOrm(databaseUrl: string, poolMax = 10, timeouts: DatabaseTimeouts = SERVER_TIMEOUTS): Promise<Orm> {
+export async function openOrm(databaseUrl: string, pool: number | DatabasePool = 10, timeouts: DatabaseTimeouts = SERVER_TIMEOUTS): Promise<Orm> {
+  const { size, idleSeconds } = typeof pool === 'number' ? { size: pool, idleSeconds: undefined } : pool;
   return MikroORM.init({
     clientUrl: databaseUrl,
     entities,
     extensions: [Migrator],
-    pool: { min: 0, max: poolMax },
+    pool: { min: 0, max: size, ...(idleSeconds === undefined ? {} : { idleTimeoutMillis: idleSeconds * 1000 }) },
     driverOptions: {
       connectionTimeoutMillis: timeouts.connectMs,
       statement_timeout: timeouts.statementMs,

@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import { migrate, openOrm, SERVER_TIMEOUTS, type DatabaseTimeouts, type Orm } from './orm.js';
+import { migrate, openOrm, SERVER_TIMEOUTS, type DatabasePool, type DatabaseTimeouts, type Orm } from './orm.js';
 import { SOCIETY_TABLES } from './society.js';
 
 /**
@@ -116,8 +116,12 @@ export async function migrateAsOwner(ownerUrl: string, appRole: string, timeouts
  * The application's ORM on a migrated database: opens it as the application role, applies the
  * migrations as the owner (and the grants), and returns the application's ORM.
  */
-export async function openApplicationDatabase(urls: DatabaseUrls, poolMax = 10, timeouts: DatabaseTimeouts = SERVER_TIMEOUTS): Promise<Orm> {
-  const app = await openOrm(urls.appUrl, poolMax, timeouts);
+export async function openApplicationDatabase(
+  urls: DatabaseUrls,
+  pool: number | DatabasePool = 10,
+  timeouts: DatabaseTimeouts = SERVER_TIMEOUTS,
+): Promise<Orm> {
+  const app = await openOrm(urls.appUrl, pool, timeouts);
   try {
     await migrateAsOwner(urls.ownerUrl, await applicationRoleName(app), timeouts);
   } catch (err) {

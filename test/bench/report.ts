@@ -271,7 +271,7 @@ function sizingLines(r: Report): string[] {
     const providerCores = Math.max(s.minimumCores, Math.ceil(providerSeconds / s.utilisation));
     const postgresCores = Math.max(s.minimumCores, Math.ceil(postgresSeconds / s.utilisation));
     lines.push(
-      `| ${members.toLocaleString('en')} | ${logins.toFixed(1)} | ${refreshes.toFixed(1)} | ${providerCores} | ${postgresCores} | ${providerCores * 10} (pool of 10 per process) |`,
+      `| ${members.toLocaleString('en')} | ${logins.toFixed(1)} | ${refreshes.toFixed(1)} | ${providerCores} | ${postgresCores} | ${providerCores * 10} (DATABASE_POOL_SIZE 10 per process) |`,
     );
   }
   return lines;

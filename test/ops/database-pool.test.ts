@@ -1,0 +1,93 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, TEST_CLIENT } from '../support/idp.js';
+import { startIdpProcess, testProcessConfig, type IdpProcess } from '../support/idp-process.js';
+import { asDatabaseAdmin, createTestDatabase, type TestDatabase } from '../support/database.js';
+
+/**
+ * An operator sizes the provider's PostgreSQL pool (README, Settings and Sizing): with
+ * DATABASE_POOL_SIZE=2 a process never holds more than two connections, however many requests
+ * arrive at once, and with DATABASE_POOL_IDLE_SECONDS=1 it closes them once they have had nothing to do.
+ */
+describe('the PostgreSQL pool an operator sets (DATABASE_POOL_SIZE, DATABASE_POOL_IDLE_SECONDS)', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let idp: IdpProcess;
+  let issuer: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'kosmo-pool-'));
+    const port = await freePort();
+    issuer = `http://127.0.0.1:${port}/kosmo`;
+    idp = await startIdpProcess({
+      name: 'pooled',
+      port,
+      managementPort: await freePort(),
+      db,
+      dir,
+      configDir: testProcessConfig(dir),
+      env: { ISSUER: `http://127.0.0.1:${port}`, DATABASE_POOL_SIZE: '2', DATABASE_POOL_IDLE_SECONDS: '1', SHUTDOWN_DELAY_SECONDS: '0' },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (idp && idp.child.exitCode === null) idp.child.kill('SIGKILL');
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The provider's connections to its database (the application role's; the owner only migrated). */
+  const connections = () =>
+    asDatabaseAdmin(async (admin) => {
+      const { rows } = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1 and usename = $2', [
+        db.name,
+        decodeURIComponent(new URL(db.url).username),
+      ]);
+      return rows[0]!.n;
+    });
+
+  /** A portal presenting a refresh token the provider never issued: read from the database, refused. */
+  const unknownRefresh = async () => {
+    const response = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${TEST_CLIENT.id}:${TEST_CLIENT.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: `unknown-${Math.random().toString(36).slice(2)}` }).toString(),
+    });
+    return { status: response.status, body: (await response.json()) as { error?: string } };
+  };
+
+  it('holds at most DATABASE_POOL_SIZE connections under load, and every request is answered', async () => {
+    let peak = 0;
+    let loading = true;
+    const watch = (async () => {
+      while (loading) {
+        peak = Math.max(peak, await connections());
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const answers = [];
+    for (let round = 0; round < 5; round++) answers.push(...(await Promise.all(Array.from({ length: 30 }, unknownRefresh))));
+    loading = false;
+    await watch;
+    expect(answers.every((a) => a.status === 400 && a.body.error === 'invalid_grant')).toBe(true);
+    expect(peak).toBe(2);
+  }, 60_000);
+
+  it('closes connections idle for DATABASE_POOL_IDLE_SECONDS, and opens one again for the next request', async () => {
+    await Promise.all(Array.from({ length: 10 }, unknownRefresh));
+    expect(await connections()).toBeGreaterThan(0);
+    let left = Infinity;
+    for (let i = 0; i < 40 && left > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = await connections();
+    }
+    expect(left).toBe(0);
+    expect((await unknownRefresh()).body.error).toBe('invalid_grant');
+  }, 60_000);
+});
