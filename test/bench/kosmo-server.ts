@@ -11,6 +11,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { envSchema } from '../../src/config/env.js';
 import { createIdp, openDatabase } from '../../src/idp.js';
 import { insertMembers, memberInputSchema } from '../../src/members/provision.js';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -56,7 +57,9 @@ const passwordHash = env.BENCH_PASSWORD_HASH!;
 const send = (m: ChildMessage) => process.send?.(m);
 
 const embedded = await startEmbeddedPostgres(path.join(dir, 'postgres'), Number(env.BENCH_PG_PORT));
-const orm = await openDatabase({ ownerUrl: embedded.ownerUrl, appUrl: embedded.appUrl });
+// The pool a deployment gets by default (DATABASE_POOL_SIZE, DATABASE_POOL_IDLE_SECONDS).
+const { DATABASE_POOL_SIZE, DATABASE_POOL_IDLE_SECONDS } = envSchema.parse({});
+const orm = await openDatabase({ ownerUrl: embedded.ownerUrl, appUrl: embedded.appUrl }, { size: DATABASE_POOL_SIZE, idleSeconds: DATABASE_POOL_IDLE_SECONDS });
 // BENCH_SOCIETIES=n: the repository's kosmo and n - 1 more societies (each its issuer under a path
 // and a portal), in a configuration folder of its own; 0 (the default) serves the repository's.
 const societies = Number(env.BENCH_SOCIETIES ?? 0);
