@@ -2,9 +2,11 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, TEST_CLIENT } from '../support/idp.js';
+import { freePort, isPortal, passwordAtPortal, startTestIdp, TEST_CLIENT } from '../support/idp.js';
 import { startIdpProcess, testProcessConfig, type IdpProcess } from '../support/idp-process.js';
 import { asDatabaseAdmin, createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startSmtpCapture, type SmtpCapture } from '../support/smtp-capture.js';
+import { mailedCode } from '../support/factors.js';
 
 /**
  * An operator sizes the provider's PostgreSQL pool (README, Settings and Sizing): with
@@ -89,5 +91,71 @@ describe('the PostgreSQL pool an operator sets (DATABASE_POOL_SIZE, DATABASE_POO
     }
     expect(left).toBe(0);
     expect((await unknownRefresh()).body.error).toBe('invalid_grant');
+  }, 60_000);
+});
+
+/**
+ * No request needs a second connection while it holds one (a login's transaction does all its work
+ * on its own): with DATABASE_POOL_SIZE=1, members logging in at the same moment wait their turn
+ * instead of a process that waits for itself until its connect timeout.
+ */
+describe('a process with one database connection (DATABASE_POOL_SIZE=1)', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let smtp: SmtpCapture;
+  let idp: IdpProcess;
+  let issuer: string;
+  const members = ['single001', 'single002', 'single003', 'single004'];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    smtp = await startSmtpCapture();
+    const seed = await startTestIdp({ databaseUrl: db.url });
+    for (const userId of members) {
+      await seed.addMember({ userId, email: `${userId}@example.jp` }, { password: 'Single-pass-1', onboarded: true, factor: 'email' });
+    }
+    await seed.close();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'kosmo-pool1-'));
+    const port = await freePort();
+    issuer = `http://127.0.0.1:${port}/kosmo`;
+    idp = await startIdpProcess({
+      name: 'single',
+      port,
+      managementPort: await freePort(),
+      db,
+      dir,
+      configDir: testProcessConfig(dir),
+      env: { ISSUER: `http://127.0.0.1:${port}`, SMTP_URL: smtp.url, DATABASE_POOL_SIZE: '1', SHUTDOWN_DELAY_SECONDS: '0' },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (idp && idp.child.exitCode === null) idp.child.kill('SIGKILL');
+    await smtp?.close();
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('logs four members in at once with the mailed code, and refreshes their tokens', async () => {
+    const login = async (userId: string) => {
+      const { browser, rp, request, page } = await passwordAtPortal(issuer, userId, 'Single-pass-1');
+      const mail = await smtp.waitFor((m) => m.to.includes(`${userId}@example.jp`));
+      const done = await browser.submit(page, 'factor', { code: mailedCode(mail.text) }, { stopAt: isPortal });
+      expect(isPortal(done.url)).toBe(true);
+      const tokens = await rp.exchange(done.url, request);
+      const refreshed = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${TEST_CLIENT.id}:${TEST_CLIENT.secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }).toString(),
+      });
+      return refreshed.status;
+    };
+    const started = performance.now();
+    expect(await Promise.all(members.map(login))).toEqual([200, 200, 200, 200]);
+    // Each waited for the one connection, never for the 3 s connect timeout.
+    expect(performance.now() - started).toBeLessThan(10_000);
   }, 60_000);
 });
