@@ -142,6 +142,24 @@ describe('configuration read at start', () => {
     expect([both.databaseUrl, both.migrationDatabaseUrl]).toEqual(['postgres://app:p@db/kosmo', 'postgres://owner:p@db/kosmo']);
   });
 
+  it('takes the pool from DATABASE_POOL_SIZE and DATABASE_POOL_IDLE_SECONDS, and refuses a bad value naming its variable', () => {
+    expect(loadConfig(env()).databasePool).toEqual({ size: 10, idleSeconds: 300 });
+    expect(loadConfig(env({ DATABASE_POOL_SIZE: '3', DATABASE_POOL_IDLE_SECONDS: '60' })).databasePool).toEqual({ size: 3, idleSeconds: 60 });
+    for (const [name, value] of [
+      ['DATABASE_POOL_SIZE', '0'],
+      ['DATABASE_POOL_SIZE', '101'],
+      ['DATABASE_POOL_SIZE', '2.5'],
+      ['DATABASE_POOL_SIZE', 'ten'],
+      ['DATABASE_POOL_IDLE_SECONDS', '0'],
+      ['DATABASE_POOL_IDLE_SECONDS', '86400'],
+      ['DATABASE_POOL_IDLE_SECONDS', '1e9'],
+    ]) {
+      const err = errorOf(() => loadConfig(env({ [name]: value })));
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toMatch(new RegExp(`^environment: ${name}: `));
+    }
+  });
+
   it('refuses production over http, or with short cookie keys, in one line each', () => {
     const jwks = path.join(dir, 'jwks-check.json');
     writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'k1' }] }));
