@@ -4,6 +4,11 @@ import path from 'node:path';
 import { freePort } from '../support/idp.js';
 import type { ChildMessage } from './shared.js';
 
+export interface DatabaseUse {
+  statements: number;
+  connectionMs: number;
+}
+
 /** A server child: `node --import tsx <script>` so that its pid is the server itself (not a tsx wrapper). */
 export interface Child {
   name: string;
@@ -13,8 +18,8 @@ export interface Child {
   readyMs?: number;
   /** Peak resident set size so far (kernel VmHWM, or the highest VmRSS polled), in bytes. */
   peakRss(): number;
-  /** Number of SQL statements the child has sent (kosmo-idp only). */
-  sqlCount(): Promise<number>;
+  /** kosmo-idp only: SQL statements sent so far, and milliseconds its pooled connections were checked out (summed over connections). */
+  database(): Promise<DatabaseUse>;
   /** process.memoryUsage() of the child (kosmo-idp only), after a full GC if it runs with --expose-gc. */
   memoryUsage(): Promise<{ usage: NodeJS.MemoryUsage; spaces: Record<string, number> }>;
   /** kosmo-idp only: every member's password is now checked against `hash` (the warm-up runs on a cheap one). */
@@ -159,7 +164,7 @@ export async function startChild(name: string, script: string, env: Record<strin
       poll();
       return Math.max(polledPeakKb, hwmKb) * 1024;
     },
-    sqlCount: () => ask(child, name, 'sqlCount', (m) => (m.type === 'sqlCount' ? m.count : undefined)),
+    database: () => ask(child, name, 'database', (m) => (m.type === 'database' ? { statements: m.statements, connectionMs: m.connectionMs } : undefined)),
     memoryUsage: () => ask(child, name, 'memory', (m) => (m.type === 'memory' ? { usage: m.usage, spaces: m.spaces } : undefined)),
     async setPasswordHash(hash) {
       const answer = await ask(child, name, 'passwordHash', (m) => (m.type === 'passwordHashSet' ? m : undefined), { hash });

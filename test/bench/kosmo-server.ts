@@ -1,7 +1,7 @@
 /**
  * Child process of the benchmark: kosmo-idp as `npm start` builds it (embedded PostgreSQL ->
  * openDatabase -> createIdp -> listen), with N onboarded members who all share one bcrypt hash.
- * Talks to the bench process over IPC: "ready" once listening, SQL statement counts on request.
+ * Talks to the bench process over IPC: "ready" once listening, SQL statements and connection time on request.
  * Stops (server, ORM, PostgreSQL) on SIGTERM or when the bench process goes away.
  */
 import { registerClient } from '../../src/config/clients.js';
@@ -47,6 +47,24 @@ pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unkn
   }
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof pg.Client.prototype.query;
+
+// Connection time: how long the pool's connections are checked out, summed over connections (pg-pool
+// announces each checkout and return). Per operation, it is what the database pool is busy for.
+let connectionsOut = 0;
+let connectionMs = 0;
+let tallied = performance.now();
+const tally = (change: number) => {
+  const now = performance.now();
+  connectionMs += connectionsOut * (now - tallied);
+  tallied = now;
+  connectionsOut += change;
+};
+const originalEmit = pg.Pool.prototype.emit;
+pg.Pool.prototype.emit = function countedEmit(this: pg.Pool, event: string | symbol, ...args: unknown[]) {
+  if (event === 'acquire') tally(1);
+  else if (event === 'release') tally(-1);
+  return originalEmit.call(this, event, ...args);
+} as typeof pg.Pool.prototype.emit;
 
 const env = process.env;
 const dir = env.BENCH_DIR!;
@@ -190,7 +208,10 @@ process.on('SIGTERM', () => void stop(0));
 process.on('SIGINT', () => void stop(0));
 process.on('disconnect', () => void stop(0));
 process.on('message', (m: { type?: string; hash?: string }) => {
-  if (m?.type === 'sqlCount') send({ type: 'sqlCount', count: sqlCount });
+  if (m?.type === 'database') {
+    tally(0);
+    send({ type: 'database', statements: sqlCount, connectionMs });
+  }
   // The warm-up logins check a cheap hash; the measured ones the hash of the configured cost.
   if (m?.type === 'passwordHash' && typeof m.hash === 'string') {
     void withSociety(idp.society, () => idp.sql.run(`update credential set secret = $1 where kind = 'password'`, [m.hash])).then(

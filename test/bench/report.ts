@@ -1,6 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { envSchema } from '../../src/config/env.js';
 import type { LoadResult } from './load.js';
+
+/** The pool a process opens unless DATABASE_POOL_SIZE says otherwise. */
+const DEFAULT_POOL_SIZE = envSchema.parse({}).DATABASE_POOL_SIZE;
 
 export const TARGETS = { loginRatio: 0.9, refreshRatio: 0.7, peakRssMb: 250, totpLoginRatio: 0.85, emailLoginRatio: 0.85 };
 
@@ -18,11 +22,14 @@ export interface Report {
   rounds: { raw: LoadResult[]; login: LoadResult[]; totp: LoadResult[]; email: LoadResult[]; bare: LoadResult[]; refresh: LoadResult[] };
   kosmoPeakRss: number;
   barePeakRss: number;
-  sqlPerLogin: number;
-  sqlPerRefresh: number;
-  sqlPerTotpLogin: number;
-  sqlPerEmailLogin: number;
+  /** Per operation, measured alone: SQL statements, and the time a pooled connection is checked out for it. */
+  database: Record<'login' | 'refresh' | 'totp' | 'email', OperationDatabase>;
   durationSeconds: number;
+}
+
+export interface OperationDatabase {
+  statements: number;
+  connectionMs: number;
 }
 
 interface Row {
@@ -111,7 +118,7 @@ function perRound(r: Report): string[] {
   return [
     `raw bcrypt.compare/s per round: ${fmt(r.rounds.raw)}; kosmo-idp logins/s: ${fmt(r.rounds.login)}; with TOTP: ${fmt(r.rounds.totp)}; with the mailed code: ${fmt(r.rounds.email)}`,
     `bare refresh grants/s per round: ${fmt(r.rounds.bare)}; kosmo-idp refresh grants/s: ${fmt(r.rounds.refresh)}`,
-    `SQL statements sent by kosmo-idp: ${r.sqlPerLogin} per complete login, ${r.sqlPerTotpLogin} per complete login with TOTP, ${r.sqlPerEmailLogin} with the mailed code, ${r.sqlPerRefresh} per refresh grant`,
+    `SQL statements sent by kosmo-idp: ${r.database.login.statements} per complete login, ${r.database.totp.statements} per complete login with TOTP, ${r.database.email.statements} with the mailed code, ${r.database.refresh.statements} per refresh grant`,
     `servers ran ${r.server.script.endsWith('.js') ? 'compiled by tsc' : 'through tsx'} (${r.server.script}) with NODE_OPTIONS="${r.server.nodeOptions}"`,
   ];
 }
@@ -187,6 +194,9 @@ export function writeBenchmarksFile(r: Report, file: string): void {
     '  message in production) and types it into 認証コードの入力. BENCH_EMAIL_MEMBERS (default 200) members take turns. Target 0.85 (issue 21).',
     "- Sizing: the CPU seconds the provider process (all its threads, bcrypt's included) and its PostgreSQL (postmaster and backends) used",
     '  during the measured windows, from /proc/<pid>/stat, divided by the operations completed in them. Both share the same two cores.',
+    '  Connection time: the kosmo-idp child sums, over connections, the time from each checkout of its PostgreSQL pool to its return',
+    "  (pg-pool's acquire and release events), for 5 logins of each kind and 20 refresh grants run one after another, before the rounds;",
+    '  the SQL statements are those of the first of them.',
     '- To see where the time goes: `npx tsx test/bench/profile.ts` (CPU per operation by process, heap, resident memory by mapping; see its header).',
     '',
   ];
@@ -217,7 +227,7 @@ function bareRefreshLines(r: Report, kosmo: { provider: number; postgres: number
   const bare = perCore(r.bare);
   if (!bare) return [];
   return [
-    `| refresh grant, bare oidc-provider (in memory; for comparison) | ${bare.provider.toFixed(0)}/s | - | - |`,
+    `| refresh grant, bare oidc-provider (in memory; for comparison) | ${bare.provider.toFixed(0)}/s | - | - | - |`,
     '',
     `Per provider core, kosmo-idp makes ${(kosmo.provider / bare.provider).toFixed(2)} of the bare provider's refresh grants; in (b) its PostgreSQL (${kosmo.postgres.toFixed(2)} ms of CPU per grant) runs on the same two cores.`,
   ];
@@ -234,10 +244,10 @@ function perCore(r: LoadResult): { provider: number; postgres: number } | undefi
  */
 function sizingLines(r: Report): string[] {
   const kinds = [
-    { name: `password login (bcrypt cost ${r.settings.bcryptCost})`, result: r.login, sql: r.sqlPerLogin },
-    { name: 'login with a TOTP app', result: r.totp, sql: r.sqlPerTotpLogin },
-    { name: 'login with the mailed code', result: r.email, sql: r.sqlPerEmailLogin },
-    { name: 'refresh grant', result: r.refresh, sql: r.sqlPerRefresh },
+    { name: `password login (bcrypt cost ${r.settings.bcryptCost})`, result: r.login, database: r.database.login },
+    { name: 'login with a TOTP app', result: r.totp, database: r.database.totp },
+    { name: 'login with the mailed code', result: r.email, database: r.database.email },
+    { name: 'refresh grant', result: r.refresh, database: r.database.refresh },
   ].map((k) => ({ ...k, core: perCore(k.result) }));
   if (kinds.some((k) => !k.core)) return ['(sizing: CPU times were not measured on this machine)'];
   const lines = [
@@ -245,23 +255,35 @@ function sizingLines(r: Report): string[] {
     '',
     'Per core of the provider (its CPU seconds over the measured windows), and the database work per operation:',
     '',
-    '| operation | per provider core | PostgreSQL CPU per operation | SQL statements per operation |',
-    '|---|---:|---:|---:|',
-    ...kinds.map((k) => `| ${k.name} | ${k.core!.provider.toFixed(k.core!.provider < 100 ? 1 : 0)}/s | ${k.core!.postgres.toFixed(2)} ms | ${k.sql} |`),
+    '| operation | per provider core | PostgreSQL CPU per operation | SQL statements per operation | database connection held per operation |',
+    '|---|---:|---:|---:|---:|',
+    ...kinds.map(
+      (k) =>
+        `| ${k.name} | ${k.core!.provider.toFixed(k.core!.provider < 100 ? 1 : 0)}/s | ${k.core!.postgres.toFixed(2)} ms | ${k.database.statements} | ${k.database.connectionMs.toFixed(2)} ms |`,
+    ),
     ...bareRefreshLines(r, kinds[3]!.core!),
+    '',
+    'A connection is held from its checkout to its return: the statements, their round trips and what the provider does in between',
+    '(a transaction stays on its connection until it commits). Measured one operation at a time; under load, waits inside PostgreSQL add to it.',
     '',
   ];
   // The slowest second factor sets the login cost: every member has one.
   const login = kinds.slice(1, 3).reduce((a, b) => (a.core!.provider < b.core!.provider ? a : b));
   const refresh = kinds[3]!;
+  // The connection time likewise: of the two second factors, the one that holds a connection longer.
+  const loginConnectionMs = Math.max(...kinds.slice(1, 3).map((k) => k.database.connectionMs));
   const s = SIZING;
   lines.push(
     `Members and peak → cores and database. Assumed: ${s.peakHourShare * 100}% of the members log in in the busiest hour, its busiest second ${s.burst}× the hour's average;`,
     `each stays ${s.visitSeconds / 60} minutes, refreshing once per access token (${s.accessTokenSeconds / 60} minutes); every login has the costlier second factor measured (${login.name});`,
     `cores at ${s.utilisation * 100}% load at the peak, at least ${s.minimumCores} (two processes, two database nodes, for availability).`,
     '',
-    '| members | peak logins/s | peak refresh grants/s | provider cores | PostgreSQL cores | database connections |',
-    '|---:|---:|---:|---:|---:|---:|',
+    `Database connections: busy is the peak's rates times the connection time held per operation (Little's law: the mean over the peak second),`,
+    `the logins' at the second factor that holds it longer; open at most is what the processes' pools may hold (DATABASE_POOL_SIZE, default ${DEFAULT_POOL_SIZE}), to keep below`,
+    "PostgreSQL's max_connections. A pool a few times the busy count per process absorbs bursts within the second.",
+    '',
+    '| members | peak logins/s | peak refresh grants/s | provider cores | PostgreSQL cores | database connections busy | open at most |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const members of [10_000, 100_000, 1_000_000]) {
     const logins = ((members * s.peakHourShare) / 3600) * s.burst;
@@ -270,8 +292,9 @@ function sizingLines(r: Report): string[] {
     const postgresSeconds = (logins * login.core!.postgres + refreshes * refresh.core!.postgres) / 1000;
     const providerCores = Math.max(s.minimumCores, Math.ceil(providerSeconds / s.utilisation));
     const postgresCores = Math.max(s.minimumCores, Math.ceil(postgresSeconds / s.utilisation));
+    const busy = (logins * loginConnectionMs + refreshes * refresh.database.connectionMs) / 1000;
     lines.push(
-      `| ${members.toLocaleString('en')} | ${logins.toFixed(1)} | ${refreshes.toFixed(1)} | ${providerCores} | ${postgresCores} | ${providerCores * 10} (DATABASE_POOL_SIZE 10 per process) |`,
+      `| ${members.toLocaleString('en')} | ${logins.toFixed(1)} | ${refreshes.toFixed(1)} | ${providerCores} | ${postgresCores} | ${busy.toFixed(2)} | ${providerCores * DEFAULT_POOL_SIZE} |`,
     );
   }
   return lines;

@@ -24,7 +24,7 @@ export const TOTP_SECRETS_FILE = 'totp-secrets.json';
 /** Messages a child sends over its IPC channel. */
 export type ChildMessage =
   | { type: 'ready'; url: string; readyMs?: number }
-  | { type: 'sqlCount'; count: number }
+  | { type: 'database'; statements: number; connectionMs: number }
   | { type: 'memory'; usage: NodeJS.MemoryUsage; spaces: Record<string, number> }
   | { type: 'passwordHashSet'; credentials: number; error?: string };
 
