@@ -2,12 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../support/idp.js';
-import type { ChildMessage } from './shared.js';
-
-export interface DatabaseUse {
-  statements: number;
-  connectionMs: number;
-}
+import type { ChildMessage, DatabaseUse } from './shared.js';
 
 /** A server child: `node --import tsx <script>` so that its pid is the server itself (not a tsx wrapper). */
 export interface Child {
@@ -18,7 +13,7 @@ export interface Child {
   readyMs?: number;
   /** Peak resident set size so far (kernel VmHWM, or the highest VmRSS polled), in bytes. */
   peakRss(): number;
-  /** kosmo-idp only: SQL statements sent so far, and milliseconds its pooled connections were checked out (summed over connections). */
+  /** kosmo-idp only: its database use so far. */
   database(): Promise<DatabaseUse>;
   /** process.memoryUsage() of the child (kosmo-idp only), after a full GC if it runs with --expose-gc. */
   memoryUsage(): Promise<{ usage: NodeJS.MemoryUsage; spaces: Record<string, number> }>;

@@ -228,7 +228,6 @@ export const devInteractionForms =
     return browser.submit(page, '/interaction/', fields, { stopAt: atCallback });
   };
 
-/** Refresh-token chains, one per worker: each grant rotates the token, the next uses the new one. */
 /**
  * One refresh-token chain per worker, each from a login of its own (a new grant). Every refresh
  * measurement starts from new chains on both servers: the bare provider's in-memory adapter keeps all
@@ -244,6 +243,7 @@ export async function newChains(count: number, login: () => Promise<TokenSet>): 
   });
 }
 
+/** Refresh-token chains, one per worker: each grant rotates the token, the next uses the new one. */
 export function refreshOp(endpoints: Endpoints, chains: string[]) {
   return async (worker: number) => {
     const tokens = await tokenRequest(endpoints, { grant_type: 'refresh_token', refresh_token: chains[worker]! });

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { envSchema } from '../../src/config/env.js';
 import type { LoadResult } from './load.js';
+import type { DatabaseUse } from './shared.js';
 
 /** The pool a process opens unless DATABASE_POOL_SIZE says otherwise. */
 const DEFAULT_POOL_SIZE = envSchema.parse({}).DATABASE_POOL_SIZE;
@@ -23,13 +24,8 @@ export interface Report {
   kosmoPeakRss: number;
   barePeakRss: number;
   /** Per operation, measured alone: SQL statements, and the time a pooled connection is checked out for it. */
-  database: Record<'login' | 'refresh' | 'totp' | 'email', OperationDatabase>;
+  database: Record<'login' | 'refresh' | 'totp' | 'email', DatabaseUse>;
   durationSeconds: number;
-}
-
-export interface OperationDatabase {
-  statements: number;
-  connectionMs: number;
 }
 
 interface Row {

@@ -32,8 +32,8 @@ import {
   type LoadResult,
   type TokenSet,
 } from './load.js';
-import { BENCH_PASSWORD, benchUserId } from './shared.js';
-import { printTable, writeBenchmarksFile, type OperationDatabase, type Report } from './report.js';
+import { BENCH_PASSWORD, benchUserId, type DatabaseUse } from './shared.js';
+import { printTable, writeBenchmarksFile, type Report } from './report.js';
 import { benchSocieties, SOCIETY_TARGETS, writeSocietiesSection } from './societies.js';
 
 const env = process.env;
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
  * What one operation asks of the database: the statements of the first (exact, alone) and the time
  * a pooled connection is checked out for it, the mean of `times` run one after another.
  */
-async function databaseUse(kosmo: Child, op: () => Promise<unknown>, times: number): Promise<OperationDatabase> {
+async function databaseUse(kosmo: Child, op: () => Promise<unknown>, times: number): Promise<DatabaseUse> {
   const start = await kosmo.database();
   await op();
   const first = await kosmo.database();

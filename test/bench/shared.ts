@@ -21,10 +21,16 @@ export const benchEmailAddress = (i: number) => `${benchEmailUserId(i)}@bench.ex
 /** Where the kosmo-idp child leaves the TOTP members' secrets for the load generator (in BENCH_DIR). */
 export const TOTP_SECRETS_FILE = 'totp-secrets.json';
 
+/** What kosmo-idp asks of its database: SQL statements, and milliseconds its pooled connections are checked out (summed over connections). */
+export interface DatabaseUse {
+  statements: number;
+  connectionMs: number;
+}
+
 /** Messages a child sends over its IPC channel. */
 export type ChildMessage =
   | { type: 'ready'; url: string; readyMs?: number }
-  | { type: 'database'; statements: number; connectionMs: number }
+  | ({ type: 'database' } & DatabaseUse)
   | { type: 'memory'; usage: NodeJS.MemoryUsage; spaces: Record<string, number> }
   | { type: 'passwordHashSet'; credentials: number; error?: string };
 
