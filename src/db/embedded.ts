@@ -93,23 +93,39 @@ function reachableBinaries(bin: Binaries, runAs: RunAs | undefined): Binaries {
   return { ...bin, initdb: path.join(copy, 'bin', path.basename(bin.initdb)), postgres: path.join(copy, 'bin', path.basename(bin.postgres)) };
 }
 
-/** `<dir>/pgdata`, or a folder under SHARED_ROOT when the postgres user cannot reach `dir`. */
-function reachableDataDir(dir: string, runAs: RunAs | undefined): string {
+/**
+ * `<dir>/pgdata`, or a folder under SHARED_ROOT when the postgres user cannot reach `dir` (named after
+ * `dir`'s path, recorded in `<dir>/pgdata-location`). `stale`: that folder holds a cluster although
+ * `dir` has no record of it: it belonged to an earlier folder at the same path, since deleted with
+ * its passwords (a checkout removed and cloned again), and nobody can log in to it.
+ */
+function reachableDataDir(dir: string, runAs: RunAs | undefined): { dataDir: string; stale: boolean } {
   const wanted = path.join(dir, 'pgdata');
   mkdirSync(wanted, { recursive: true });
-  if (!runAs) return wanted;
+  if (!runAs) return { dataDir: wanted, stale: false };
   chownSync(wanted, runAs.uid, runAs.gid);
   chmodSync(wanted, 0o700);
-  if (canReach(runAs, wanted, '-w')) return wanted;
+  if (canReach(runAs, wanted, '-w')) return { dataDir: wanted, stale: false };
   rmSync(wanted, { recursive: true, force: true });
   const parent = path.join(sharedRoot(), 'data');
   mkdirSync(parent, { recursive: true, mode: 0o755 });
   chmodSync(parent, 0o755);
   const elsewhere = path.join(parent, createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 16));
+  const record = path.join(dir, 'pgdata-location');
+  const stale = !existsSync(record) && existsSync(path.join(elsewhere, 'PG_VERSION'));
   mkdirSync(elsewhere, { recursive: true, mode: 0o700 });
   chownSync(elsewhere, runAs.uid, runAs.gid);
-  writeFileSync(path.join(dir, 'pgdata-location'), `${elsewhere}\n(the postgres user cannot enter ${path.resolve(dir)}, so the data lives there)\n`);
-  return elsewhere;
+  writeFileSync(record, `${elsewhere}\n(the postgres user cannot enter ${path.resolve(dir)}, so the data lives there)\n`);
+  return { dataDir: elsewhere, stale };
+}
+
+/** Empties a stale data folder (see reachableDataDir), first stopping a PostgreSQL still running on it. */
+async function clearStaleDataDir(dataDir: string, runAs: RunAs, dir: string, log?: Logger): Promise<void> {
+  await stopOrphan(dataDir, log);
+  log?.warn({ dataDir }, `replacing an embedded PostgreSQL left by an earlier ${dir} (its passwords are gone with it)`);
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chownSync(dataDir, runAs.uid, runAs.gid);
 }
 
 function bestLocale(): string {
@@ -240,7 +256,8 @@ export async function startEmbeddedPostgres(dir: string, port: number, log?: Log
   const appPassword = embeddedAppPassword(dir);
   const runAs = postgresUser();
   const bin = reachableBinaries(await packagedBinaries(), runAs);
-  const dataDir = reachableDataDir(dir, runAs);
+  const { dataDir, stale } = reachableDataDir(dir, runAs);
+  if (stale && runAs) await clearStaleDataDir(dataDir, runAs, dir, log);
   const locale = bestLocale();
   // English server messages: the start is recognised by one of them.
   const env: NodeJS.ProcessEnv = { ...process.env, LC_MESSAGES: 'C' };

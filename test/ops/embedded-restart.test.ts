@@ -86,6 +86,16 @@ describe('npm start with the embedded PostgreSQL', () => {
   const dataDir = isRoot ? path.join(place.dir, '.data') : path.join(REPO, '.data', 'ops', String(process.pid));
   let pgdata: string | undefined;
   let postgresPid: number | undefined;
+  const envFor = (port: number, pgPort: number) => ({
+    PORT: String(port),
+    MANAGEMENT_PORT: '0',
+    EMBEDDED_PG_PORT: String(pgPort),
+    DATA_DIR: dataDir,
+    DEMO_PORTAL: 'false',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+  });
   afterAll(() => {
     // Never leave a server of ours behind, whatever happened.
     if (postgresPid && alive(postgresPid)) process.kill(postgresPid, 'SIGINT');
@@ -97,16 +107,7 @@ describe('npm start with the embedded PostgreSQL', () => {
   it(`starts${isRoot ? ' as root from a 0700 folder under /root' : ''}, and again after kill -9 (the orphaned PostgreSQL is stopped)`, async () => {
     if (isRoot) expect(statSync(place.dir).mode & 0o777).toBe(0o700);
     const [port, pgPort] = [await freePort(), await freePort()];
-    const env = {
-      PORT: String(port),
-      MANAGEMENT_PORT: '0',
-      EMBEDDED_PG_PORT: String(pgPort),
-      DATA_DIR: dataDir,
-      DEMO_PORTAL: 'false',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-    };
+    const env = envFor(port, pgPort);
     const first = await start(place.dir, env);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     const location = path.join(dataDir, 'postgres', 'pgdata-location');
@@ -128,5 +129,24 @@ describe('npm start with the embedded PostgreSQL', () => {
     expect(await new Promise((r) => second.child.once('exit', r))).toBe(0);
     for (let i = 0; i < 50 && alive(postgresPid); i++) await new Promise((r) => setTimeout(r, 100));
     expect(alive(postgresPid)).toBe(false);
+  }, 90_000);
+
+  it('starts on a new data folder at the same path (the checkout deleted and cloned again), replacing the database the old one left', async () => {
+    // As root from a 0700 folder the cluster lives under /var/lib/kosmo-idp, named after the data
+    // folder's path: deleting the folder leaves it, with passwords nobody has any more.
+    const [port, pgPort] = [await freePort(), await freePort()];
+    rmSync(dataDir, { recursive: true, force: true });
+    const env = envFor(port, pgPort);
+    const again = await start(place.dir, env);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    if (isRoot) {
+      expect(again.output()).toContain('replacing an embedded PostgreSQL left by an earlier');
+      expect(readFileSync(path.join(dataDir, 'postgres', 'pgdata-location'), 'utf8').split('\n')[0]).toBe(pgdata);
+    }
+    pgdata = isRoot ? pgdata : path.join(dataDir, 'postgres', 'pgdata');
+    postgresPid = postmasterPid(pgdata!);
+
+    again.child.kill('SIGTERM');
+    expect(await new Promise((r) => again.child.once('exit', r))).toBe(0);
   }, 90_000);
 });
